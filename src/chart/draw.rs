@@ -1,0 +1,149 @@
+//! Draws the download/upload chart on any plotters backend: a canvas in the
+//! browser, SVG in tests.
+
+use plotters::{
+    coord::Shift,
+    prelude::*,
+};
+
+use crate::chart::scale::{time_label, value_ceiling, ChartPoint, SpeedSeries};
+
+/// Colours and sizes; pixel sizes are in device pixels.
+#[derive(Clone, Debug)]
+pub struct ChartStyle {
+    pub background: RGBColor,
+    pub text: RGBColor,
+    pub grid: RGBColor,
+    pub download: RGBColor,
+    pub upload: RGBColor,
+    /// Device pixels per CSS pixel, so text and lines keep their size on HiDPI screens.
+    pub scale: f64,
+    /// The viewer's offset from UTC, for axis labels.
+    pub utc_offset_minutes: i32,
+}
+
+impl ChartStyle {
+    pub fn dark(scale: f64, utc_offset_minutes: i32) -> Self {
+        Self {
+            background: RGBColor(0x12, 0x17, 0x21),
+            text: RGBColor(0xc9, 0xd1, 0xd9),
+            grid: RGBColor(0x30, 0x36, 0x3d),
+            download: RGBColor(0x3f, 0xb9, 0x50),
+            upload: RGBColor(0x58, 0xa6, 0xff),
+            scale,
+            utc_offset_minutes,
+        }
+    }
+
+    fn px(&self, css_px: f64) -> u32 {
+        (css_px * self.scale).round().max(1.0) as u32
+    }
+}
+
+/// Points are marked individually while there are few enough to tell apart.
+const MARK_POINTS_UP_TO: usize = 60;
+
+pub fn draw_speed_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, series: &SpeedSeries, style: &ChartStyle) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&style.background)?;
+    let font = ("sans-serif", style.px(12.0) as f64).into_font().color(&style.text);
+    let Some((t0, t1)) = series.time_range() else {
+        let (w, h) = root.dim_in_pixel();
+        root.draw(&Text::new(
+            "Waiting for the first speed test…",
+            (w as i32 / 2 - style.px(110.0) as i32, h as i32 / 2),
+            font.clone(),
+        ))?;
+        return root.present();
+    };
+    let span = t1 - t0;
+    let ceiling = value_ceiling(series.max_value());
+    let mut chart = ChartBuilder::on(root)
+        .margin(style.px(12.0))
+        .x_label_area_size(style.px(28.0))
+        .y_label_area_size(style.px(56.0))
+        .build_cartesian_2d(t0..t1, 0.0..ceiling)?;
+    let offset = style.utc_offset_minutes;
+    chart
+        .configure_mesh()
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|t| time_label(*t, span, offset))
+        .y_label_formatter(&|v| format_axis_value(*v))
+        .y_desc("Mbit/s")
+        .label_style(font.clone())
+        .axis_desc_style(font.clone())
+        .axis_style(style.grid)
+        .bold_line_style(style.grid.mix(0.6))
+        .light_line_style(style.grid.mix(0.2))
+        .draw()?;
+    let line_width = style.px(2.0);
+    for (name, points, colour) in [("Download", &series.download, style.download), ("Upload", &series.upload, style.upload)] {
+        let legend_len = style.px(18.0) as i32;
+        chart
+            .draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), colour.stroke_width(line_width)))?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + legend_len, y)], colour.stroke_width(line_width)));
+        if points.len() <= MARK_POINTS_UP_TO {
+            let radius = style.px(3.0);
+            chart.draw_series(points.iter().map(|&ChartPoint { t, v }| Circle::new((t, v), radius, colour.filled())))?;
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(style.background.mix(0.85))
+        .border_style(style.grid)
+        .label_font(font)
+        .draw()?;
+    root.present()
+}
+
+fn format_axis_value(value: f64) -> String {
+    if value >= 100.0 || value == 0.0 {
+        format!("{value:.0}")
+    } else if value >= 1.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::scale::ChartPoint;
+
+    fn render(series: &SpeedSeries) -> String {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (640, 300)).into_drawing_area();
+            draw_speed_chart(&root, series, &ChartStyle::dark(1.0, 0)).unwrap();
+        }
+        svg
+    }
+
+    #[test]
+    fn draws_both_series_with_legend_and_unit() {
+        let series = SpeedSeries {
+            download: (0..10).map(|i| ChartPoint { t: 1_700_000_000.0 + i as f64 * 60.0, v: 90.0 + i as f64 }).collect(),
+            upload: (0..10).map(|i| ChartPoint { t: 1_700_000_000.0 + i as f64 * 60.0, v: 20.0 }).collect(),
+        };
+        let svg = render(&series);
+        assert!(svg.contains("Download") && svg.contains("Upload"), "legend");
+        assert!(svg.contains("Mbit/s"), "unit");
+        assert!(svg.contains("#3FB950") || svg.contains("#3fb950"), "download line colour");
+        assert!(svg.contains("<polyline"), "lines are drawn");
+    }
+
+    #[test]
+    fn empty_chart_says_it_is_waiting() {
+        assert!(render(&SpeedSeries::default()).contains("Waiting for the first speed test"));
+    }
+
+    #[test]
+    fn axis_values_read_well() {
+        assert_eq!(format_axis_value(250.0), "250");
+        assert_eq!(format_axis_value(2.5), "2.5");
+        assert_eq!(format_axis_value(0.25), "0.25");
+    }
+}

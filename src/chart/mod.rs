@@ -1,0 +1,4 @@
+//! Chart data shaping (pure functions) and drawing (generic over the plotters backend).
+
+pub mod draw;
+pub mod scale;

@@ -1,0 +1,194 @@
+//! Turns samples into chart series: points, ranges, axis ceilings, labels and decimation.
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::model::SpeedSample;
+
+/// One point: seconds since the Unix epoch, and a value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChartPoint {
+    pub t: f64,
+    pub v: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpeedSeries {
+    pub download: Vec<ChartPoint>,
+    pub upload: Vec<ChartPoint>,
+}
+
+impl SpeedSeries {
+    /// Unmeasured values leave a gap rather than a zero that was never seen.
+    pub fn from_samples<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>) -> Self {
+        let mut series = Self::default();
+        for sample in samples {
+            let t = sample.at.timestamp_millis() as f64 / 1000.0;
+            if let Some(v) = sample.download_mbps {
+                series.download.push(ChartPoint { t, v });
+            }
+            if let Some(v) = sample.upload_mbps {
+                series.upload.push(ChartPoint { t, v });
+            }
+        }
+        series
+    }
+
+    fn all(&self) -> impl Iterator<Item = &ChartPoint> {
+        self.download.iter().chain(&self.upload)
+    }
+
+    /// The time span to show; a lone point gets a minute either side.
+    pub fn time_range(&self) -> Option<(f64, f64)> {
+        let (lo, hi) = self.all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.t), hi.max(p.t)));
+        if lo > hi {
+            return None;
+        }
+        Some(if hi - lo < 1.0 { (lo - 60.0, hi + 60.0) } else { (lo, hi) })
+    }
+
+    pub fn max_value(&self) -> f64 {
+        self.all().map(|p| p.v).fold(0.0, f64::max)
+    }
+
+    /// Both series reduced to about `columns` horizontal buckets.
+    pub fn decimated(&self, columns: usize) -> Self {
+        Self { download: decimate(&self.download, columns), upload: decimate(&self.upload, columns) }
+    }
+}
+
+/// The smallest of 1, 2, 2.5 or 5 times a power of ten that leaves 10% headroom over `max`.
+pub fn value_ceiling(max: f64) -> f64 {
+    if !(max.is_finite() && max > 0.0) {
+        return 1.0;
+    }
+    let wanted = max * 1.1;
+    let magnitude = 10f64.powf(wanted.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|step| step * magnitude).find(|c| *c >= wanted).unwrap_or(10.0 * magnitude)
+}
+
+/// Keeps the first and last point of each of `columns` buckets of equal
+/// width in time, plus their minimum and maximum, so peaks survive and a line
+/// through the result looks like the line through every point.
+pub fn decimate(points: &[ChartPoint], columns: usize) -> Vec<ChartPoint> {
+    if columns == 0 || points.len() <= columns.saturating_mul(4) {
+        return points.to_vec();
+    }
+    let (t0, t1) = (points[0].t, points[points.len() - 1].t);
+    let width = (t1 - t0).max(f64::EPSILON) / columns as f64;
+    let mut out = Vec::with_capacity(columns * 4);
+    let mut start = 0;
+    while start < points.len() {
+        let bucket = (((points[start].t - t0) / width) as usize).min(columns - 1);
+        let mut end = start + 1;
+        while end < points.len() && (((points[end].t - t0) / width) as usize).min(columns - 1) == bucket {
+            end += 1;
+        }
+        let slice = &points[start..end];
+        let (mut lo, mut hi) = (0, 0);
+        for (i, p) in slice.iter().enumerate() {
+            if p.v < slice[lo].v {
+                lo = i;
+            }
+            if p.v > slice[hi].v {
+                hi = i;
+            }
+        }
+        let mut keep = [0, lo.min(hi), lo.max(hi), slice.len() - 1];
+        keep.sort_unstable();
+        let mut last = usize::MAX;
+        for i in keep {
+            if i != last {
+                out.push(slice[i]);
+                last = i;
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+/// An axis label in the viewer's time zone, as precise as the span needs.
+pub fn time_label(t: f64, span_secs: f64, utc_offset_minutes: i32) -> String {
+    let offset = FixedOffset::east_opt(utc_offset_minutes * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    let Some(at) = DateTime::from_timestamp_millis((t * 1000.0) as i64) else { return String::new() };
+    let local = at.with_timezone(&offset);
+    let format = if span_secs <= 600.0 {
+        "%H:%M:%S"
+    } else if span_secs <= 2.0 * 86_400.0 {
+        "%H:%M"
+    } else {
+        "%b %d %H:%M"
+    };
+    local.format(format).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn sample(secs: i64, down: Option<f64>, up: Option<f64>) -> SpeedSample {
+        SpeedSample {
+            node: "n".into(),
+            target: "t".into(),
+            at: Utc.timestamp_opt(secs, 0).unwrap(),
+            download_mbps: down,
+            upload_mbps: up,
+            latency_ms: None,
+            jitter_ms: None,
+            bytes_down: 0,
+            bytes_up: 0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn unmeasured_values_are_gaps() {
+        let samples = [sample(0, Some(10.0), None), sample(60, None, None), sample(120, Some(12.0), Some(3.0))];
+        let series = SpeedSeries::from_samples(&samples);
+        assert_eq!(series.download.len(), 2);
+        assert_eq!(series.upload, vec![ChartPoint { t: 120.0, v: 3.0 }]);
+        assert_eq!(series.time_range(), Some((0.0, 120.0)));
+        assert_eq!(series.max_value(), 12.0);
+    }
+
+    #[test]
+    fn a_lone_point_gets_a_visible_range() {
+        let series = SpeedSeries::from_samples(&[sample(1000, Some(1.0), Some(1.0))]);
+        assert_eq!(series.time_range(), Some((940.0, 1060.0)));
+        assert_eq!(SpeedSeries::default().time_range(), None);
+    }
+
+    #[test]
+    fn ceilings_are_round_with_headroom() {
+        assert_eq!(value_ceiling(0.0), 1.0);
+        assert_eq!(value_ceiling(f64::NAN), 1.0);
+        assert_eq!(value_ceiling(9.0), 10.0);
+        assert_eq!(value_ceiling(10.0), 20.0);
+        assert_eq!(value_ceiling(94.0), 200.0);
+        assert_eq!(value_ceiling(200.0), 250.0);
+        assert_eq!(value_ceiling(940.0), 2000.0);
+        assert_eq!(value_ceiling(0.45), 0.5);
+    }
+
+    #[test]
+    fn decimation_bounds_points_and_keeps_extremes() {
+        let points: Vec<ChartPoint> = (0..3600).map(|i| ChartPoint { t: i as f64, v: if i == 1234 { 999.0 } else { (i % 7) as f64 } }).collect();
+        let reduced = decimate(&points, 100);
+        assert!(reduced.len() <= 400, "{}", reduced.len());
+        assert!(reduced.iter().any(|p| p.v == 999.0), "the spike survives");
+        assert_eq!(reduced.first(), points.first());
+        assert_eq!(reduced.last(), points.last());
+        assert!(reduced.windows(2).all(|w| w[0].t < w[1].t), "still in time order");
+        let few = &points[..10];
+        assert_eq!(decimate(few, 100), few.to_vec());
+    }
+
+    #[test]
+    fn labels_follow_span_and_time_zone() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 21, 6, 30, 15).unwrap().timestamp() as f64;
+        assert_eq!(time_label(t, 300.0, 0), "06:30:15");
+        assert_eq!(time_label(t, 3600.0, 60), "07:30");
+        assert_eq!(time_label(t, 7.0 * 86_400.0, -120), "Nov 21 04:30");
+    }
+}

@@ -1,0 +1,7 @@
+//! Browser-side plumbing: loading the snapshot, the live stream, drawing on canvas.
+
+#[cfg(feature = "hydrate")]
+pub mod canvas;
+#[cfg(feature = "hydrate")]
+pub mod live_stream;
+pub mod snapshot_api;

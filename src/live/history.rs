@@ -1,0 +1,131 @@
+//! The bounded, de-duplicated buffer of speed samples a dashboard draws from.
+
+use std::collections::VecDeque;
+
+use crate::model::{Snapshot, SpeedSample};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpeedHistory {
+    capacity: usize,
+    samples: VecDeque<SpeedSample>,
+    /// The newest event id applied; older or repeated ids are ignored.
+    last_id: u64,
+}
+
+impl SpeedHistory {
+    pub fn new(capacity: usize) -> Self {
+        Self { capacity: capacity.max(1), samples: VecDeque::new(), last_id: 0 }
+    }
+
+    pub fn from_snapshot(snapshot: &Snapshot) -> Self {
+        let mut history = Self::new(snapshot.max_points);
+        for sample in &snapshot.speed {
+            history.push(sample.clone());
+        }
+        history.last_id = snapshot.last_event_id;
+        history
+    }
+
+    fn push(&mut self, sample: SpeedSample) {
+        if self.samples.len() == self.capacity {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(sample);
+    }
+
+    /// Adds a live event; returns false for one already seen.
+    pub fn apply(&mut self, id: u64, sample: SpeedSample) -> bool {
+        if id <= self.last_id {
+            return false;
+        }
+        self.last_id = id;
+        self.push(sample);
+        true
+    }
+
+    /// After a `reset`, takes what the server has that is newer than what is
+    /// shown, keeping older points (a restarted server may no longer have them).
+    pub fn merge_snapshot(&mut self, snapshot: &Snapshot) {
+        let newest = self.samples.back().map(|s| s.at);
+        for sample in &snapshot.speed {
+            if newest.is_none_or(|at| sample.at > at) {
+                self.push(sample.clone());
+            }
+        }
+        self.last_id = snapshot.last_event_id;
+    }
+
+    pub fn last_id(&self) -> u64 {
+        self.last_id
+    }
+
+    pub fn samples(&self) -> &VecDeque<SpeedSample> {
+        &self.samples
+    }
+
+    pub fn latest(&self) -> Option<&SpeedSample> {
+        self.samples.back()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn sample(minute: u32) -> SpeedSample {
+        SpeedSample {
+            node: "n".into(),
+            target: "t".into(),
+            at: Utc.with_ymd_and_hms(2026, 1, 1, 0, minute, 0).unwrap(),
+            download_mbps: Some(minute as f64),
+            upload_mbps: None,
+            latency_ms: None,
+            jitter_ms: None,
+            bytes_down: 0,
+            bytes_up: 0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn keeps_at_most_capacity_dropping_the_oldest() {
+        let mut history = SpeedHistory::new(3);
+        for n in 1..=5 {
+            assert!(history.apply(n as u64, sample(n)));
+        }
+        let minutes: Vec<u32> = history.samples().iter().map(|s| s.download_mbps.unwrap() as u32).collect();
+        assert_eq!(minutes, [3, 4, 5]);
+    }
+
+    #[test]
+    fn ignores_events_already_seen() {
+        let mut history = SpeedHistory::new(10);
+        assert!(history.apply(5, sample(1)));
+        assert!(!history.apply(5, sample(2)));
+        assert!(!history.apply(4, sample(3)));
+        assert_eq!(history.samples().len(), 1);
+    }
+
+    #[test]
+    fn snapshot_sets_capacity_points_and_resume_id() {
+        let snapshot = Snapshot { node: "n".into(), last_event_id: 9, max_points: 2, speed: vec![sample(1), sample(2), sample(3)] };
+        let history = SpeedHistory::from_snapshot(&snapshot);
+        assert_eq!(history.samples().len(), 2);
+        assert_eq!(history.last_id(), 9);
+        assert_eq!(history.latest().unwrap().at, sample(3).at);
+    }
+
+    #[test]
+    fn merge_after_reset_appends_only_newer_samples() {
+        let mut history = SpeedHistory::new(10);
+        history.apply(50, sample(1));
+        history.apply(51, sample(2));
+        // A restarted server numbers from 1 again and knows only its own samples.
+        let snapshot = Snapshot { node: "n".into(), last_event_id: 2, max_points: 10, speed: vec![sample(2), sample(3)] };
+        history.merge_snapshot(&snapshot);
+        assert_eq!(history.samples().len(), 3);
+        assert_eq!(history.last_id(), 2);
+        assert!(history.apply(3, sample(4)));
+    }
+}

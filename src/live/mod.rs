@@ -1,0 +1,6 @@
+//! Client state that is plain data: the bounded sample history, reconnect
+//! backoff and connection states. Pure, so it is unit-tested natively.
+
+pub mod backoff;
+pub mod connection;
+pub mod history;

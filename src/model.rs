@@ -1,0 +1,54 @@
+//! Wire types shared by the server and the browser: what travels over SSE and `/api/snapshot`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The topic every speed test result is published on.
+pub const SPEED_TOPIC: &str = "speed";
+
+/// Topics that exist on every netpulse, in the order `/api/events` lists them.
+pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC];
+
+/// One speed test result, as published on the `speed` topic.
+///
+/// A figure is `None` when it was not measured, either because that phase
+/// failed or because an earlier phase failed; `error` then says why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SpeedSample {
+    /// The netpulse instance that ran the test.
+    pub node: String,
+    /// The target's base URL.
+    pub target: String,
+    /// When the test finished.
+    pub at: DateTime<Utc>,
+    pub download_mbps: Option<f64>,
+    pub upload_mbps: Option<f64>,
+    pub latency_ms: Option<f64>,
+    pub jitter_ms: Option<f64>,
+    /// Bytes received during the download phase, warm-up included.
+    #[serde(default)]
+    pub bytes_down: u64,
+    /// Bytes sent during the upload phase, warm-up included.
+    #[serde(default)]
+    pub bytes_up: u64,
+    pub error: Option<String>,
+}
+
+/// What a page needs to render before its live stream connects.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub node: String,
+    /// The id of the newest event the server has published; a stream that
+    /// resumes from it receives exactly what came after this snapshot.
+    pub last_event_id: u64,
+    /// How many points the client keeps per series.
+    pub max_points: usize,
+    /// Recent speed samples, oldest first.
+    pub speed: Vec<SpeedSample>,
+}
+
+/// Body of every JSON error response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    pub error: String,
+}

@@ -1,0 +1,282 @@
+//! Runtime configuration: the TOML file's schema, its defaults, and validation.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use serde::Deserialize;
+
+use crate::server::target::{SpeedTarget, TargetKind};
+
+/// The public target used when none is configured: Cloudflare's speed test,
+/// which serves `__down` and `__up` over HTTPS from a nearby edge.
+pub const DEFAULT_TARGET_URL: &str = "https://speed.cloudflare.com";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+}
+
+fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { key, reason: reason.into() }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Name of this instance, carried in every sample.
+    pub node: String,
+    /// Directory holding the built site (`pkg/` and the public assets).
+    pub site_root: PathBuf,
+    pub speed: SpeedConfig,
+    pub sse: SseConfig,
+    pub ui: UiConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeedConfig {
+    /// Seconds between the starts of two speed tests.
+    pub interval: u64,
+    /// Parallel TCP streams per direction.
+    pub streams: usize,
+    /// Seconds each direction runs, warm-up included.
+    pub duration: f64,
+    /// Seconds at the start of each direction that are not counted.
+    pub grace: f64,
+    /// Round trips timed for latency and jitter.
+    pub pings: usize,
+    /// Seconds to wait for a connection or a response before giving up.
+    pub timeout: f64,
+    #[serde(rename = "target")]
+    pub targets: Vec<TargetConfig>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    pub url: String,
+    #[serde(default)]
+    pub kind: Option<TargetKind>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SseConfig {
+    /// Seconds between heartbeat comments on an idle stream.
+    pub heartbeat: f64,
+    /// Reconnect delay the server asks browsers to use, in milliseconds.
+    pub retry_ms: u64,
+    /// Events kept in memory for clients that resume with `Last-Event-ID`.
+    pub replay: usize,
+    /// Events a subscriber may fall behind before it is disconnected.
+    pub queue: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    /// Points the dashboard keeps per chart series.
+    pub points: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            node: default_node_name(),
+            site_root: std::env::var_os("LEPTOS_SITE_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("target/site")),
+            speed: SpeedConfig::default(),
+            sse: SseConfig::default(),
+            ui: UiConfig::default(),
+        }
+    }
+}
+
+impl Default for SpeedConfig {
+    fn default() -> Self {
+        Self {
+            interval: 60,
+            streams: 4,
+            duration: 8.0,
+            grace: 1.5,
+            pings: 10,
+            timeout: 10.0,
+            targets: Vec::new(),
+        }
+    }
+}
+
+impl Default for SseConfig {
+    fn default() -> Self {
+        Self { heartbeat: 15.0, retry_ms: 3000, replay: 1000, queue: 256 }
+    }
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self { points: 500 }
+    }
+}
+
+fn default_node_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "netpulse".to_owned())
+}
+
+impl Config {
+    /// Reads a TOML file; every key is optional.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::from_toml(&text).map_err(|err| ConfigError::Parse {
+            path: path.to_owned(),
+            message: describe_toml_error(&text, &err),
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Checks every value a user can set; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let speed = &self.speed;
+        if !(1..=86_400).contains(&speed.interval) {
+            return Err(invalid("speed.interval", format!("must be 1 to 86400 seconds, got {}", speed.interval)));
+        }
+        if !(1..=64).contains(&speed.streams) {
+            return Err(invalid("speed.streams", format!("must be 1 to 64, got {}", speed.streams)));
+        }
+        if !(speed.duration > 0.0 && speed.duration <= 120.0) {
+            return Err(invalid("speed.duration", format!("must be above 0 and at most 120 seconds, got {}", speed.duration)));
+        }
+        if !(speed.grace >= 0.0 && speed.grace < speed.duration) {
+            return Err(invalid("speed.grace", format!("must be at least 0 and below speed.duration ({}), got {}", speed.duration, speed.grace)));
+        }
+        if !(1..=100).contains(&speed.pings) {
+            return Err(invalid("speed.pings", format!("must be 1 to 100, got {}", speed.pings)));
+        }
+        if !(speed.timeout > 0.0 && speed.timeout <= 300.0) {
+            return Err(invalid("speed.timeout", format!("must be above 0 and at most 300 seconds, got {}", speed.timeout)));
+        }
+        for target in &speed.targets {
+            SpeedTarget::parse(&target.url, target.kind.unwrap_or(TargetKind::Netpulse))
+                .map_err(|reason| invalid("speed.target.url", reason))?;
+        }
+        if self.node.trim().is_empty() {
+            return Err(invalid("node", "must not be empty"));
+        }
+        let sse = &self.sse;
+        if !(sse.heartbeat >= 0.05 && sse.heartbeat <= 3600.0) {
+            return Err(invalid("sse.heartbeat", format!("must be 0.05 to 3600 seconds, got {}", sse.heartbeat)));
+        }
+        if !(100..=3_600_000).contains(&sse.retry_ms) {
+            return Err(invalid("sse.retry_ms", format!("must be 100 to 3600000, got {}", sse.retry_ms)));
+        }
+        if !(1..=1_000_000).contains(&sse.replay) {
+            return Err(invalid("sse.replay", format!("must be 1 to 1000000, got {}", sse.replay)));
+        }
+        if !(1..=65_536).contains(&sse.queue) {
+            return Err(invalid("sse.queue", format!("must be 1 to 65536, got {}", sse.queue)));
+        }
+        if !(2..=100_000).contains(&self.ui.points) {
+            return Err(invalid("ui.points", format!("must be 2 to 100000, got {}", self.ui.points)));
+        }
+        Ok(())
+    }
+
+    /// The targets the sampler measures: configured ones, or the public default.
+    pub fn speed_targets(&self) -> Vec<SpeedTarget> {
+        if self.speed.targets.is_empty() {
+            return vec![SpeedTarget::parse(DEFAULT_TARGET_URL, TargetKind::Cloudflare)
+                .expect("the default target URL is valid")];
+        }
+        self.speed
+            .targets
+            .iter()
+            .filter_map(|t| SpeedTarget::parse(&t.url, t.kind.unwrap_or(TargetKind::Netpulse)).ok())
+            .collect()
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs_f64(self.sse.heartbeat)
+    }
+}
+
+/// Folds toml's multi-line report into one line that names the line number.
+fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim().replace('\n', " ");
+    match err.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {message}")
+        }
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_documented_defaults() {
+        let config = Config::from_toml("").unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.speed.interval, 60);
+        assert_eq!(config.sse.heartbeat, 15.0);
+        assert_eq!(config.ui.points, 500);
+        let targets = config.speed_targets();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].kind, TargetKind::Cloudflare);
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_its_line() {
+        let text = "node = \"a\"\n[speed]\nintervl = 5\n";
+        let err = Config::from_toml(text).unwrap_err();
+        let line = describe_toml_error(text, &err);
+        assert!(line.starts_with("line 3:"), "{line}");
+        assert!(line.contains("intervl"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn out_of_range_value_names_the_key() {
+        let mut config = Config::from_toml("[speed]\ninterval = 0\n").unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.starts_with("invalid speed.interval:"), "{err}");
+        config.speed.interval = 10;
+        config.speed.grace = config.speed.duration;
+        assert!(config.validate().unwrap_err().to_string().contains("speed.grace"));
+    }
+
+    #[test]
+    fn bad_target_url_names_the_key() {
+        let config = Config::from_toml("[[speed.target]]\nurl = \"ftp://x\"\n").unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("speed.target.url"), "{err}");
+    }
+
+    #[test]
+    fn targets_keep_their_kind() {
+        let config = Config::from_toml(
+            "[[speed.target]]\nurl = \"http://127.0.0.1:1/backend\"\nkind = \"librespeed\"\n",
+        )
+        .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.speed_targets()[0].kind, TargetKind::Librespeed);
+    }
+}

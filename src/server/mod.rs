@@ -1,0 +1,125 @@
+//! The server: shared state, the axum router, and `serve`, the entry point tests and `main` use.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod hub;
+pub mod measure;
+pub mod payload;
+pub mod sampler;
+pub mod speedtest_routes;
+pub mod sse;
+pub mod stats;
+pub mod target;
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use axum::{extract::{FromRef, State}, routing::{any, get}, Json, Router};
+use bytes::Bytes;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::trace::TraceLayer;
+
+use crate::{
+    app::{shell, App},
+    model::{Snapshot, SPEED_TOPIC},
+    server::{config::Config, error::ApiError, hub::Hub, measure::MeasureOptions, sampler::SpeedSampler},
+};
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub config: Arc<Config>,
+    pub hub: Arc<Hub>,
+    /// The random block download responses are cut from.
+    pub payload: Bytes,
+    /// Cancelled on shutdown, so that endless streams end and connections drain.
+    pub shutdown: CancellationToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("server I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl AppState {
+    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+        let leptos_options = LeptosOptions::builder()
+            .output_name("netpulse")
+            .site_root(config.site_root.to_string_lossy().as_ref())
+            .site_pkg_dir("pkg")
+            .site_addr(config.listen)
+            .build();
+        let hub = Arc::new(Hub::new(config.sse.replay, config.sse.queue));
+        Self { leptos_options, config: Arc::new(config), hub, payload: payload::random_block(), shutdown }
+    }
+
+    /// The state a page renders before its stream connects.
+    pub fn snapshot(&self) -> Snapshot {
+        let (events, last_event_id) = self.hub.recent(SPEED_TOPIC, self.config.ui.points);
+        Snapshot {
+            node: self.config.node.clone(),
+            last_event_id,
+            max_points: self.config.ui.points,
+            speed: events.iter().filter_map(|event| serde_json::from_str(&event.data).ok()).collect(),
+        }
+    }
+}
+
+async fn snapshot(State(state): State<AppState>) -> Json<Snapshot> {
+    Json(state.snapshot())
+}
+
+async fn unknown_api_route() -> ApiError {
+    ApiError::NotFound("no such API route; see the README for the list".to_owned())
+}
+
+/// The whole HTTP surface: API, speed-test target endpoints, the dashboard and its assets.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .route("/api/events", get(sse::events))
+        .route("/api/snapshot", get(snapshot))
+        .route("/api/{*rest}", any(unknown_api_route))
+        .nest("/speedtest", speedtest_routes::routes())
+        .leptos_routes(&state, generate_route_list(App), move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves on `listener` and runs the sampler until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    let token = CancellationToken::new();
+    let options = MeasureOptions::from(&config.speed);
+    let client = measure::measurement_client(options.timeout)?;
+    let state = AppState::new(config, token.clone());
+    let sampler = SpeedSampler {
+        node: state.config.node.clone(),
+        targets: state.config.speed_targets(),
+        interval: std::time::Duration::from_secs(state.config.speed.interval),
+        options,
+        client,
+        block: state.payload.clone(),
+        hub: state.hub.clone(),
+    };
+    let sampler_task = tokio::spawn(sampler.run(token.clone()));
+    let app = router(state);
+    let stop = token.clone();
+    tracing::info!(address = %listener.local_addr()?, "netpulse listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stop.cancel();
+        })
+        .await?;
+    token.cancel();
+    let _ = sampler_task.await;
+    Ok(())
+}

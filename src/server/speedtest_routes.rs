@@ -1,0 +1,140 @@
+//! `/speedtest/*`: the target endpoints another netpulse, a LibreSpeed client or a
+//! Cloudflare-style client measures against.
+
+use std::{convert::Infallible, net::SocketAddr};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Query, State},
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use crate::server::{error::ApiError, payload, AppState};
+
+/// LibreSpeed's own cap for `ckSize`, in MiB.
+pub const MAX_CHUNKS: u64 = 1024;
+/// Largest `__down?bytes=` one request may ask for.
+pub const MAX_DOWN_BYTES: u64 = 1 << 30;
+/// Pieces handed to the socket; small enough to keep memory flat, large enough to be cheap.
+const PIECE: usize = 256 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/garbage", get(garbage))
+        .route("/garbage.php", get(garbage))
+        .route("/empty", get(empty).post(empty).options(preflight))
+        .route("/empty.php", get(empty).post(empty).options(preflight))
+        .route("/getIP", get(client_ip))
+        .route("/getIP.php", get(client_ip))
+        .route("/__down", get(down))
+        .route("/__up", get(empty).post(empty).options(preflight))
+}
+
+#[derive(Deserialize)]
+struct TargetQuery {
+    #[serde(rename = "ckSize")]
+    ck_size: Option<String>,
+    bytes: Option<String>,
+    cors: Option<String>,
+}
+
+fn parse_count(name: &str, raw: Option<&str>, default: u64, max: u64) -> Result<u64, ApiError> {
+    let Some(raw) = raw else { return Ok(default) };
+    let value: u64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("{name} must be a whole number from 0 to {max}, got {raw:?}")))?;
+    if value > max {
+        return Err(ApiError::bad_request(format!("{name} must be at most {max}, got {value}")));
+    }
+    Ok(value)
+}
+
+/// Headers that keep proxies and browsers from caching or compressing test data.
+fn no_store(headers: &mut HeaderMap, cors: bool) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache, must-revalidate, max-age=0"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("identity"));
+    if cors {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Encoding, Content-Type"));
+    }
+}
+
+fn random_body(state: &AppState, total: u64, cors: bool) -> Response {
+    let pieces = payload::slices(&state.payload, total, PIECE).map(Ok::<_, Infallible>);
+    let mut response = Body::from_stream(futures_util::stream::iter(pieces)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+    no_store(headers, cors);
+    response
+}
+
+/// `ckSize` MiB of random data (default 4, at most 1024).
+async fn garbage(State(state): State<AppState>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let chunks = parse_count("ckSize", query.ck_size.as_deref(), 4, MAX_CHUNKS)?;
+    Ok(random_body(&state, chunks << 20, query.cors.is_some()))
+}
+
+/// Exactly `bytes` bytes of random data.
+async fn down(State(state): State<AppState>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let bytes = parse_count("bytes", query.bytes.as_deref(), 0, MAX_DOWN_BYTES)?;
+    Ok(random_body(&state, bytes, query.cors.is_some()))
+}
+
+/// Reads and discards the request body, then answers with no body: both the
+/// upload sink and the ping endpoint.
+async fn empty(query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>, body: Body) -> Response {
+    let cors = query.map(|Query(q)| q.cors.is_some()).unwrap_or(false);
+    let mut chunks = body.into_data_stream();
+    // A client that aborts mid-upload ends the stream with an error; either way we are done.
+    while let Some(Ok(_)) = chunks.next().await {}
+    let mut response = ().into_response();
+    no_store(response.headers_mut(), cors);
+    response
+}
+
+async fn preflight() -> Response {
+    let mut response = ().into_response();
+    no_store(response.headers_mut(), true);
+    response
+}
+
+#[derive(serde::Serialize)]
+struct ClientIp {
+    #[serde(rename = "processedString")]
+    processed: String,
+    #[serde(rename = "rawIspInfo")]
+    raw_isp_info: String,
+}
+
+/// The caller's address, in the JSON shape LibreSpeed clients parse.
+async fn client_ip(ConnectInfo(peer): ConnectInfo<SocketAddr>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+    let cors = query.map(|Query(q)| q.cors.is_some()).unwrap_or(false);
+    let mut response = Json(ClientIp { processed: peer.ip().to_canonical().to_string(), raw_isp_info: String::new() }).into_response();
+    no_store(response.headers_mut(), cors);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_parse_with_defaults_and_caps() {
+        assert_eq!(parse_count("ckSize", None, 4, 1024).unwrap(), 4);
+        assert_eq!(parse_count("ckSize", Some("1024"), 4, 1024).unwrap(), 1024);
+        assert!(parse_count("ckSize", Some("1025"), 4, 1024).unwrap_err().to_string().contains("at most 1024"));
+        assert!(parse_count("ckSize", Some("-1"), 4, 1024).is_err());
+        assert!(parse_count("ckSize", Some("lots"), 4, 1024).is_err());
+    }
+}

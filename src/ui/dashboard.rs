@@ -1,0 +1,79 @@
+//! The dashboard page: latest figures, the speed chart and the stream's state.
+
+use leptos::{either::Either, prelude::*};
+
+use crate::{
+    client::snapshot_api::load_snapshot,
+    live::{connection::ConnectionState, history::SpeedHistory},
+    model::{Snapshot, SpeedSample},
+    ui::{cards::MetricCard, connection_badge::ConnectionBadge, format, speed_chart::SpeedChart},
+};
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    // Resolved during server rendering and shipped with the page, so the first
+    // paint already shows the latest figures.
+    let snapshot = Resource::new(|| (), |_| load_snapshot());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match snapshot.await {
+                    Ok(snapshot) => Either::Left(view! { <LiveDashboard snapshot/> }),
+                    Err(error) => Either::Right(view! { <p class="load-error" role="alert">{error}</p> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
+    let node = snapshot.node.clone();
+    let history = RwSignal::new(SpeedHistory::from_snapshot(&snapshot));
+    let connection = RwSignal::new(ConnectionState::Connecting);
+    #[cfg(feature = "hydrate")]
+    {
+        // The stream lives on the browser's one thread; the wrapper only satisfies on_cleanup's bound.
+        let stream = send_wrapper::SendWrapper::new(crate::client::live_stream::LiveStream::start(history, connection));
+        on_cleanup(move || stream.stop());
+    }
+    let latest = Memo::new(move |_| history.with(|h| h.latest().cloned()));
+    let figure = move |pick: fn(&SpeedSample) -> Option<f64>| Signal::derive(move || latest.with(|s| s.as_ref().and_then(pick)));
+
+    view! {
+        <header class="topbar">
+            <h1 class="brand">"netpulse"</h1>
+            <span class="node" title="This node">{node}</span>
+            <ConnectionBadge state=connection/>
+        </header>
+        <main class="dashboard">
+            <section class="cards" aria-label="Latest speed test">
+                <MetricCard label="Download" unit="Mbit/s" key="download" value=figure(|s| s.download_mbps)/>
+                <MetricCard label="Upload" unit="Mbit/s" key="upload" value=figure(|s| s.upload_mbps)/>
+                <MetricCard label="Latency" unit="ms" key="latency" value=figure(|s| s.latency_ms)/>
+                <MetricCard label="Jitter" unit="ms" key="jitter" value=figure(|s| s.jitter_ms)/>
+            </section>
+            <LatestTest latest/>
+            <SpeedChart history/>
+        </main>
+    }
+}
+
+/// Which target the latest test ran against, when, and why it failed if it did.
+#[component]
+fn LatestTest(latest: Memo<Option<SpeedSample>>) -> impl IntoView {
+    move || {
+        latest.with(|sample| match sample {
+            None => Either::Left(view! { <p class="test-meta">"No speed test has finished yet."</p> }),
+            Some(sample) => Either::Right(view! {
+                <p class="test-meta">
+                    "Last test against " <code>{sample.target.clone()}</code> " at "
+                    <time datetime=sample.at.to_rfc3339()>{format::utc_time(sample.at)}</time>
+                </p>
+                {sample.error.clone().map(|error| view! {
+                    <p class="test-error" role="alert" data-testid="test-error">"Speed test failed: " {error}</p>
+                })}
+            }),
+        })
+    }
+}

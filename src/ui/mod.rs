@@ -1,0 +1,7 @@
+//! Dashboard components. They render on the server and hydrate in the browser.
+
+pub mod cards;
+pub mod connection_badge;
+pub mod dashboard;
+pub mod format;
+pub mod speed_chart;
