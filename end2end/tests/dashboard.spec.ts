@@ -1,0 +1,99 @@
+import { expect, Page, test } from "@playwright/test";
+import { freePort, Netpulse } from "./netpulse";
+
+
+/** Counts canvas pixels that are not background, and those in the download line's colour. */
+async function canvasPixels(page: Page) {
+  return page.getByTestId("speed-chart").evaluate((element) => {
+    const canvas = element as HTMLCanvasElement;
+    const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+    const near = (i: number, rgb: number[]) =>
+      Math.abs(data[i] - rgb[0]) < 16 && Math.abs(data[i + 1] - rgb[1]) < 16 && Math.abs(data[i + 2] - rgb[2]) < 16;
+    let painted = 0;
+    let download = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (!near(i, [0x12, 0x17, 0x21])) painted++;
+      if (near(i, [0x3f, 0xb9, 0x50])) download++;
+    }
+    return { painted, download, total: data.length / 4 };
+  });
+}
+
+test("the dashboard is server-rendered, hydrates, and shows live speed events in cards and chart", async ({ page, request }) => {
+  const server = await Netpulse.start({ interval: 4 });
+  try {
+    // The sampler's first test runs at start-up, before any page is open.
+    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
+    const first = (await server.snapshot()).speed.at(-1)!;
+    expect(first.error).toBeNull();
+
+    // Server-rendered: the HTML alone carries the latest figures.
+    const html = await (await request.get(server.url)).text();
+    expect(html).toContain(`data-value="${first.download_mbps}"`);
+    expect(html).toContain(`data-value="${first.upload_mbps}"`);
+
+    await page.goto(server.url);
+    const connection = page.getByTestId("connection");
+    // Only the hydrated client opens the stream, so "live" proves hydration.
+    await expect(connection).toHaveAttribute("data-state", "live");
+
+    // A new test finishes while the page is open; the page receives it over SSE.
+    const idAtLoad = (await server.snapshot()).last_event_id;
+    await expect.poll(async () => (await server.snapshot()).last_event_id, { timeout: 30_000 }).toBeGreaterThan(idAtLoad);
+    await expect
+      .poll(async () => {
+        const latest = (await server.snapshot()).speed.at(-1)!;
+        const shown = await Promise.all(
+          ["download", "upload", "latency", "jitter"].map((key) => page.getByTestId(`card-${key}`).getAttribute("data-value")),
+        );
+        const expected = [latest.download_mbps, latest.upload_mbps, latest.latency_ms, latest.jitter_ms].map(String);
+        return JSON.stringify(shown) === JSON.stringify(expected);
+      })
+      .toBe(true);
+    await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /last [2-9]\d* tests/);
+    const download = page.getByTestId("card-download").locator(".card-number");
+    await expect(download).not.toHaveText("—");
+
+    const pixels = await canvasPixels(page);
+    expect(pixels.painted).toBeGreaterThan(pixels.total * 0.01);
+    expect(pixels.download).toBeGreaterThan(30);
+
+    await page.screenshot({ path: test.info().outputPath("dashboard-desktop.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(async () => (await canvasPixels(page)).download).toBeGreaterThan(30);
+    await page.screenshot({ path: test.info().outputPath("dashboard-mobile.png"), fullPage: true });
+  } finally {
+    await server.stop();
+  }
+});
+
+test("the connection indicator follows a server restart", async ({ page }) => {
+  const port = await freePort();
+  let server = await Netpulse.start({ port });
+  try {
+    await page.goto(server.url);
+    const connection = page.getByTestId("connection");
+    await expect(connection).toHaveAttribute("data-state", "live");
+
+    await server.stop();
+    await expect(connection).toHaveAttribute("data-state", /reconnecting|offline/);
+    await expect(connection).toContainText(/reconnecting|offline/);
+
+    server = await Netpulse.start({ port });
+    await expect(connection).toHaveAttribute("data-state", "live", { timeout: 40_000 });
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a target that refuses connections is shown as a clear error", async ({ page }) => {
+  const closed = await freePort();
+  const server = await Netpulse.start({ target: `http://127.0.0.1:${closed}/speedtest` });
+  try {
+    await page.goto(server.url);
+    await expect(page.getByTestId("test-error")).toContainText("connection refused");
+    await expect(page.getByTestId("card-download").locator(".card-number")).toHaveText("—");
+  } finally {
+    await server.stop();
+  }
+});

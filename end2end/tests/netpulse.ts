@@ -1,0 +1,124 @@
+// Starts and stops real netpulse servers for the browser tests.
+import { ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const root = path.resolve(__dirname, "..", "..");
+const binary = process.env.NETPULSE_BIN ?? path.join(root, "target", "debug", "netpulse");
+const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, "target", "site");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServerOptions {
+  port?: number;
+  /** Seconds between speed tests. */
+  interval?: number;
+  /** Where the sampler points; by default the server's own /speedtest. */
+  target?: string;
+}
+
+export class Netpulse {
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+    readonly logs: string[],
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(options: ServerOptions = {}): Promise<Netpulse> {
+    const port = options.port ?? (await freePort());
+    const dir = mkdtempSync(path.join(tmpdir(), "netpulse-e2e-"));
+    const config = path.join(dir, "netpulse.toml");
+    // Short transfers keep a loopback speed test around a second.
+    writeFileSync(
+      config,
+      [
+        `node = "e2e"`,
+        `[speed]`,
+        `interval = ${options.interval ?? 3600}`,
+        `duration = 0.8`,
+        `grace = 0.2`,
+        `streams = 2`,
+        `pings = 3`,
+        `timeout = 2`,
+        `[sse]`,
+        `retry_ms = 500`,
+      ].join("\n"),
+    );
+    const target = options.target ?? `http://127.0.0.1:${port}/speedtest`;
+    const child = spawn(binary, ["serve", "--listen", `127.0.0.1:${port}`, "--config", config, "--target", target], {
+      env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot, RUST_LOG: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const logs: string[] = [];
+    child.stdout?.on("data", (d) => logs.push(String(d)));
+    child.stderr?.on("data", (d) => logs.push(String(d)));
+    const server = new Netpulse(port, child, logs);
+    await server.waitReady();
+    return server;
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) {
+        throw new Error(`netpulse exited with ${this.child.exitCode}: ${this.logs.join("")}`);
+      }
+      try {
+        const response = await fetch(`${this.url}/api/snapshot`);
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`netpulse did not start on ${this.url}: ${this.logs.join("")}`);
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const response = await fetch(`${this.url}/api/snapshot`);
+    return (await response.json()) as Snapshot;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface SpeedSample {
+  node: string;
+  target: string;
+  at: string;
+  download_mbps: number | null;
+  upload_mbps: number | null;
+  latency_ms: number | null;
+  jitter_ms: number | null;
+  error: string | null;
+}
+
+export interface Snapshot {
+  node: string;
+  last_event_id: number;
+  max_points: number;
+  speed: SpeedSample[];
+}

@@ -1,0 +1,119 @@
+//! Starts a real netpulse on 127.0.0.1:0 and reads its SSE stream with a real client.
+
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use eventsource_stream::{Event, Eventsource};
+use futures_util::{Stream, StreamExt};
+use netpulse::server::{config::{Config, TargetConfig}, serve, target::TargetKind};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task).await.expect("server stops within 10 s").unwrap();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// Where the sampler points.
+pub enum Target {
+    /// The server's own `/speedtest`.
+    Itself,
+    /// A port on loopback that nothing listens on.
+    Refusing,
+}
+
+/// A config for fast tests: short transfers, and the given overrides in TOML.
+pub fn fast_config(extra_toml: &str) -> Config {
+    let text = format!(
+        "node = \"test-node\"\n{extra_toml}\n",
+    );
+    let mut config = Config::from_toml(&text).expect("test config parses");
+    config.speed.duration = 0.6;
+    config.speed.grace = 0.1;
+    config.speed.streams = 2;
+    config.speed.pings = 3;
+    config.speed.timeout = 2.0;
+    config
+}
+
+pub async fn start(mut config: Config, target: Target) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    config.listen = addr;
+    let url = match target {
+        Target::Itself => format!("http://{addr}/speedtest"),
+        Target::Refusing => format!("http://127.0.0.1:{}/speedtest", closed_port().await),
+    };
+    config.speed.targets = vec![TargetConfig { url, kind: Some(TargetKind::Netpulse) }];
+    config.validate().expect("test config is valid");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        serve(listener, config, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestServer { addr, stop: Some(stop), task: Some(task) }
+}
+
+/// A loopback port that was just free and is now closed.
+pub async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+pub struct OpenStream<S> {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub events: S,
+}
+
+pub async fn open_stream(url: &str, last_event_id: Option<&str>) -> OpenStream<impl Stream<Item = Event> + Unpin> {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id);
+    }
+    let response = request.send().await.expect("stream request succeeds");
+    let (status, headers) = (response.status(), response.headers().clone());
+    let events = response.bytes_stream().eventsource().map(|event| event.expect("well-formed SSE")).boxed();
+    OpenStream { status, headers, events }
+}
+
+/// The next event of type `name`, within `within`.
+pub async fn next_event(stream: &mut (impl Stream<Item = Event> + Unpin), name: &str, within: Duration) -> Event {
+    tokio::time::timeout(within, async {
+        loop {
+            let event = stream.next().await.expect("stream stays open");
+            if event.event == name {
+                return event;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {name:?} event within {within:?}"))
+}
