@@ -61,7 +61,7 @@ async fn heartbeats_arrive_on_an_idle_stream() {
     let found = tokio::time::timeout(WAIT, async {
         while let Some(chunk) = body.next().await {
             seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if seen.matches(":heartbeat\n").count() >= 2 {
+            if seen.matches("\n: heartbeat\n").count() >= 2 {
                 return true;
             }
         }

@@ -219,8 +219,11 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
     let message = err.message().trim().replace('\n', " ");
     match err.span() {
         Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            format!("line {line}: {message}")
+            let start = span.start.min(text.len());
+            let line = text[..start].matches('\n').count() + 1;
+            // Quoting the line names the key even when toml's message does not.
+            let source = text.lines().nth(line - 1).unwrap_or("").trim();
+            format!("line {line} `{source}`: {message}")
         }
         None => message,
     }
@@ -248,7 +251,7 @@ mod tests {
         let text = "node = \"a\"\n[speed]\nintervl = 5\n";
         let err = Config::from_toml(text).unwrap_err();
         let line = describe_toml_error(text, &err);
-        assert!(line.starts_with("line 3:"), "{line}");
+        assert!(line.starts_with("line 3 `intervl = 5`:"), "{line}");
         assert!(line.contains("intervl"), "{line}");
         assert!(!line.contains('\n'));
     }
