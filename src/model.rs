@@ -6,8 +6,15 @@ use serde::{Deserialize, Serialize};
 /// The topic every speed test result is published on.
 pub const SPEED_TOPIC: &str = "speed";
 
+/// The on-demand topic of once-a-second round trips to the speed target.
+pub const LIVE_TOPIC: &str = "live";
+
 /// Topics that exist on every netpulse, in the order `/api/events` lists them.
-pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC];
+pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC, LIVE_TOPIC];
+
+/// Names custom topics may not take: the built-ins, ones planned, and `reset`,
+/// which the stream itself uses.
+pub const RESERVED_TOPICS: &[&str] = &[SPEED_TOPIC, LIVE_TOPIC, "probe", "alert", "reset"];
 
 /// One speed test result, as published on the `speed` topic.
 ///
@@ -31,6 +38,15 @@ pub struct SpeedSample {
     /// Bytes sent during the upload phase, warm-up included.
     #[serde(default)]
     pub bytes_up: u64,
+    pub error: Option<String>,
+}
+
+/// One round trip on the `live` topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveLatency {
+    pub target: String,
+    pub at: DateTime<Utc>,
+    pub rtt_ms: Option<f64>,
     pub error: Option<String>,
 }
 

@@ -37,6 +37,9 @@ pub struct ServeArgs {
     /// Replaces the configured targets.
     #[arg(long = "target", value_name = "URL", value_parser = parse_target)]
     pub targets: Vec<String>,
+    /// Bearer token that authorises `POST /api/publish/{topic}` (at least 16 characters).
+    #[arg(long, env = "NETPULSE_PUBLISH_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub publish_token: Option<String>,
     /// Seconds between speed tests [default: 60].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub interval: Option<u64>,
@@ -68,6 +71,9 @@ impl ServeArgs {
         }
         if !self.targets.is_empty() {
             config.speed.targets = self.targets.iter().map(|url| TargetConfig { url: url.clone(), kind: Some(TargetKind::Netpulse) }).collect();
+        }
+        if let Some(token) = &self.publish_token {
+            config.publish_token = Some(token.clone());
         }
         if let Some(interval) = self.interval {
             config.speed.interval = interval;

@@ -33,6 +33,10 @@ pub struct Config {
     pub node: String,
     /// Directory holding the built site (`pkg/` and the public assets).
     pub site_root: PathBuf,
+    /// Bearer token for `POST /api/publish/{topic}`; publishing is off without one.
+    pub publish_token: Option<String>,
+    /// Custom topics streams may subscribe to before anything is published on them.
+    pub topics: Vec<String>,
     pub speed: SpeedConfig,
     pub sse: SseConfig,
     pub ui: UiConfig,
@@ -74,8 +78,14 @@ pub struct SseConfig {
     pub retry_ms: u64,
     /// Events kept in memory for clients that resume with `Last-Event-ID`.
     pub replay: usize,
+    /// Seconds an event stays replayable.
+    pub replay_age: f64,
     /// Events a subscriber may fall behind before it is disconnected.
     pub queue: usize,
+    /// Open streams allowed in all.
+    pub max_connections: usize,
+    /// Open streams allowed from one client address.
+    pub max_per_client: usize,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -93,6 +103,8 @@ impl Default for Config {
             site_root: std::env::var_os("LEPTOS_SITE_ROOT")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("target/site")),
+            publish_token: None,
+            topics: Vec::new(),
             speed: SpeedConfig::default(),
             sse: SseConfig::default(),
             ui: UiConfig::default(),
@@ -116,7 +128,7 @@ impl Default for SpeedConfig {
 
 impl Default for SseConfig {
     fn default() -> Self {
-        Self { heartbeat: 15.0, retry_ms: 3000, replay: 1000, queue: 256 }
+        Self { heartbeat: 15.0, retry_ms: 3000, replay: 1000, replay_age: 3600.0, queue: 256, max_connections: 10_000, max_per_client: 256 }
     }
 }
 
@@ -187,8 +199,28 @@ impl Config {
         if !(1..=1_000_000).contains(&sse.replay) {
             return Err(invalid("sse.replay", format!("must be 1 to 1000000, got {}", sse.replay)));
         }
+        if !(sse.replay_age > 0.0 && sse.replay_age <= 30.0 * 86_400.0) {
+            return Err(invalid("sse.replay_age", format!("must be above 0 and at most 2592000 seconds, got {}", sse.replay_age)));
+        }
         if !(1..=65_536).contains(&sse.queue) {
             return Err(invalid("sse.queue", format!("must be 1 to 65536, got {}", sse.queue)));
+        }
+        if !(1..=1_000_000).contains(&sse.max_connections) {
+            return Err(invalid("sse.max_connections", format!("must be 1 to 1000000, got {}", sse.max_connections)));
+        }
+        if !(1..=1_000_000).contains(&sse.max_per_client) {
+            return Err(invalid("sse.max_per_client", format!("must be 1 to 1000000, got {}", sse.max_per_client)));
+        }
+        if let Some(token) = &self.publish_token {
+            if token.len() < 16 || token.chars().any(char::is_whitespace) {
+                return Err(invalid("publish_token", "must be at least 16 characters with no spaces"));
+            }
+        }
+        for topic in &self.topics {
+            crate::server::topics::check_name(topic).map_err(|reason| invalid("topics", reason))?;
+            if crate::model::RESERVED_TOPICS.contains(&topic.as_str()) {
+                return Err(invalid("topics", format!("{topic:?} is a built-in or reserved topic")));
+            }
         }
         if !(2..=100_000).contains(&self.ui.points) {
             return Err(invalid("ui.points", format!("must be 2 to 100000, got {}", self.ui.points)));
@@ -271,6 +303,16 @@ mod tests {
         let config = Config::from_toml("[[speed.target]]\nurl = \"ftp://x\"\n").unwrap();
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("speed.target.url"), "{err}");
+    }
+
+    #[test]
+    fn publish_token_and_topics_are_checked() {
+        let short = Config::from_toml("publish_token = \"abc\"\n").unwrap();
+        assert!(short.validate().unwrap_err().to_string().starts_with("invalid publish_token:"));
+        let reserved = Config::from_toml("topics = [\"speed\"]\n").unwrap();
+        assert!(reserved.validate().unwrap_err().to_string().starts_with("invalid topics:"));
+        let good = Config::from_toml("publish_token = \"0123456789abcdef\"\ntopics = [\"sales\", \"visitors\"]\n").unwrap();
+        good.validate().unwrap();
     }
 
     #[test]

@@ -2,7 +2,11 @@
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
 };
 
 use tokio::sync::broadcast;
@@ -13,6 +17,7 @@ pub struct HubEvent {
     pub id: u64,
     pub topic: String,
     pub data: String,
+    pub published: Instant,
 }
 
 /// Where a new subscription starts.
@@ -38,53 +43,78 @@ pub struct Subscription {
     pub live: broadcast::Receiver<Arc<HubEvent>>,
 }
 
+/// How much the hub remembers, and how far a subscriber may lag.
+#[derive(Clone, Debug)]
+pub struct HubLimits {
+    /// Events kept for resuming clients, at most this many...
+    pub replay_events: usize,
+    /// ...and none older than this.
+    pub replay_age: Duration,
+    /// Events a subscriber may fall behind before it is cut off.
+    pub queue: usize,
+    /// Topics whose newest events are kept for page snapshots, and how many.
+    pub kept: Vec<(String, usize)>,
+}
+
 struct HubState {
     next_id: u64,
     window: VecDeque<Arc<HubEvent>>,
     latest: HashMap<String, Arc<HubEvent>>,
+    kept: HashMap<String, (usize, VecDeque<Arc<HubEvent>>)>,
 }
 
 pub struct Hub {
     state: Mutex<HubState>,
     live: broadcast::Sender<Arc<HubEvent>>,
-    replay_capacity: usize,
+    limits: HubLimits,
+    published: AtomicU64,
 }
 
 impl Hub {
-    /// `replay_capacity` events are kept for resuming clients; a subscriber may
-    /// fall `queue_capacity` events behind before it is cut off.
-    pub fn new(replay_capacity: usize, queue_capacity: usize) -> Self {
-        let (live, _) = broadcast::channel(queue_capacity.max(1));
+    pub fn new(limits: HubLimits) -> Self {
+        let (live, _) = broadcast::channel(limits.queue.max(1));
+        let kept = limits.kept.iter().map(|(topic, n)| (topic.clone(), (*n, VecDeque::new()))).collect();
         Self {
-            state: Mutex::new(HubState {
-                next_id: 1,
-                window: VecDeque::with_capacity(replay_capacity.min(4096)),
-                latest: HashMap::new(),
-            }),
+            state: Mutex::new(HubState { next_id: 1, window: VecDeque::new(), latest: HashMap::new(), kept }),
             live,
-            replay_capacity: replay_capacity.max(1),
+            limits,
+            published: AtomicU64::new(0),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
-        // A panic while holding the lock cannot leave the state half-written:
-        // every mutation below is a push or an insert.
+        // Every mutation below is a push, pop or insert, so a panic elsewhere
+        // cannot leave the state half-written.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn prune(&self, state: &mut HubState, now: Instant) {
+        while state.window.len() > self.limits.replay_events.max(1)
+            || state.window.front().is_some_and(|e| now.duration_since(e.published) > self.limits.replay_age)
+        {
+            state.window.pop_front();
+        }
     }
 
     /// Assigns the next id and delivers the event. Sending under the lock keeps
     /// the live feed in id order, which resume depends on.
     pub fn publish(&self, topic: &str, data: String) -> Arc<HubEvent> {
+        let now = Instant::now();
         let mut state = self.lock();
-        let event = Arc::new(HubEvent { id: state.next_id, topic: topic.to_owned(), data });
+        let event = Arc::new(HubEvent { id: state.next_id, topic: topic.to_owned(), data, published: now });
         state.next_id += 1;
-        if state.window.len() == self.replay_capacity {
-            state.window.pop_front();
-        }
         state.window.push_back(event.clone());
+        self.prune(&mut state, now);
         state.latest.insert(event.topic.clone(), event.clone());
+        if let Some((capacity, kept)) = state.kept.get_mut(topic) {
+            if kept.len() == *capacity {
+                kept.pop_front();
+            }
+            kept.push_back(event.clone());
+        }
         // No receivers is normal: nobody is watching.
         let _ = self.live.send(event.clone());
+        self.published.fetch_add(1, Ordering::Relaxed);
         event
     }
 
@@ -92,7 +122,8 @@ impl Hub {
     /// are taken under one lock, so nothing falls between them or arrives twice.
     pub fn subscribe(&self, topics: &[String], start: StartFrom) -> Subscription {
         let wanted = |event: &HubEvent| topics.is_empty() || topics.iter().any(|t| *t == event.topic);
-        let state = self.lock();
+        let mut state = self.lock();
+        self.prune(&mut state, Instant::now());
         let live = self.live.subscribe();
         let last_id = state.next_id - 1;
         let backlog = match start {
@@ -103,6 +134,7 @@ impl Hub {
             }
             StartFrom::After(id) if id > last_id => Backlog::Reset { resume_from: last_id },
             StartFrom::After(id) => {
+                // Exact only if nothing after `id` has been pruned yet.
                 let oldest_kept = state.window.front().map_or(state.next_id, |e| e.id);
                 if id + 1 < oldest_kept {
                     Backlog::Reset { resume_from: last_id }
@@ -114,18 +146,30 @@ impl Hub {
         Subscription { backlog, live }
     }
 
-    /// The newest `limit` events of one topic, oldest first, and the newest id overall.
-    pub fn recent(&self, topic: &str, limit: usize) -> (Vec<Arc<HubEvent>>, u64) {
+    /// The kept events of one topic, oldest first, and the newest id overall.
+    pub fn recent(&self, topic: &str) -> (Vec<Arc<HubEvent>>, u64) {
         let state = self.lock();
-        let mut events: Vec<_> = state.window.iter().rev().filter(|e| e.topic == topic).take(limit).cloned().collect();
-        events.reverse();
+        let events = state.kept.get(topic).map(|(_, kept)| kept.iter().cloned().collect()).unwrap_or_default();
         (events, state.next_id - 1)
+    }
+
+    /// Whether anything was ever published on `topic` since start-up.
+    pub fn has_topic(&self, topic: &str) -> bool {
+        self.lock().latest.contains_key(topic)
+    }
+
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hub(replay: usize) -> Hub {
+        Hub::new(HubLimits { replay_events: replay, replay_age: Duration::from_secs(3600), queue: 10, kept: vec![("speed".into(), 3)] })
+    }
 
     fn ids(backlog: &Backlog) -> Vec<u64> {
         match backlog {
@@ -136,7 +180,7 @@ mod tests {
 
     #[test]
     fn ids_increase_and_resume_returns_exactly_the_missed_events() {
-        let hub = Hub::new(10, 10);
+        let hub = hub(10);
         for n in 0..5 {
             hub.publish(if n % 2 == 0 { "speed" } else { "other" }, format!("{n}"));
         }
@@ -145,11 +189,12 @@ mod tests {
         let all = hub.subscribe(&[], StartFrom::After(2));
         assert_eq!(ids(&all.backlog), vec![3, 4, 5]);
         assert_eq!(ids(&hub.subscribe(&[], StartFrom::After(5)).backlog), Vec::<u64>::new());
+        assert_eq!(hub.published(), 5);
     }
 
     #[test]
     fn fresh_subscription_gets_latest_per_topic() {
-        let hub = Hub::new(10, 10);
+        let hub = hub(10);
         hub.publish("speed", "a".into());
         hub.publish("other", "b".into());
         hub.publish("speed", "c".into());
@@ -159,7 +204,7 @@ mod tests {
 
     #[test]
     fn resume_outside_the_window_resets() {
-        let hub = Hub::new(3, 10);
+        let hub = hub(3);
         for _ in 0..6 {
             hub.publish("speed", "x".into());
         }
@@ -170,9 +215,19 @@ mod tests {
         assert!(matches!(hub.subscribe(&[], StartFrom::After(99)).backlog, Backlog::Reset { resume_from: 6 }));
     }
 
+    #[test]
+    fn events_older_than_the_replay_age_are_not_replayed() {
+        let hub = Hub::new(HubLimits { replay_events: 100, replay_age: Duration::from_millis(50), queue: 10, kept: vec![] });
+        hub.publish("speed", "old".into());
+        std::thread::sleep(Duration::from_millis(80));
+        hub.publish("speed", "new".into());
+        assert_eq!(ids(&hub.subscribe(&[], StartFrom::After(1)).backlog), vec![2]);
+        assert!(matches!(hub.subscribe(&[], StartFrom::After(0)).backlog, Backlog::Reset { .. }));
+    }
+
     #[tokio::test]
     async fn live_feed_continues_after_the_backlog_without_gap() {
-        let hub = Hub::new(10, 10);
+        let hub = hub(10);
         hub.publish("speed", "1".into());
         let mut sub = hub.subscribe(&[], StartFrom::After(0));
         hub.publish("speed", "2".into());
@@ -181,14 +236,16 @@ mod tests {
     }
 
     #[test]
-    fn recent_returns_newest_of_one_topic_oldest_first() {
-        let hub = Hub::new(10, 10);
+    fn kept_topics_hold_their_newest_events_whatever_else_is_published() {
+        let hub = hub(2);
         for n in 0..5 {
             hub.publish("speed", n.to_string());
+            hub.publish("chatty", "x".into());
         }
-        hub.publish("other", "z".into());
-        let (events, last) = hub.recent("speed", 3);
+        let (events, last) = hub.recent("speed");
         assert_eq!(events.iter().map(|e| e.data.as_str()).collect::<Vec<_>>(), ["2", "3", "4"]);
-        assert_eq!(last, 6);
+        assert_eq!(last, 10);
+        assert!(hub.recent("chatty").0.is_empty());
+        assert!(hub.has_topic("chatty") && !hub.has_topic("quiet"));
     }
 }

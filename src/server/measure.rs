@@ -113,22 +113,28 @@ fn upload_request_bytes(kind: TargetKind) -> u64 {
 async fn ping(client: &Client, url: Url, options: &MeasureOptions) -> Result<Vec<f64>, String> {
     let mut rtts = Vec::with_capacity(options.pings);
     for round in 0..=options.pings {
-        let started = Instant::now();
-        let exchange = async {
-            let response = client.get(url.clone()).send().await?;
-            let status = response.status();
-            response.bytes().await?;
-            Ok::<_, reqwest::Error>(status)
-        };
-        let status = bounded(options.timeout, exchange).await?;
-        if !status.is_success() {
-            return Err(format!("unexpected status {} from {url}", status.as_u16()));
-        }
+        let rtt = round_trip(client, &url, options.timeout).await?;
         if round > 0 {
-            rtts.push(started.elapsed().as_secs_f64() * 1000.0);
+            rtts.push(rtt.as_secs_f64() * 1000.0);
         }
     }
     Ok(rtts)
+}
+
+/// One request whose response has no body, timed to the end of the response.
+pub async fn round_trip(client: &Client, url: &Url, timeout: Duration) -> Result<Duration, String> {
+    let started = Instant::now();
+    let exchange = async {
+        let response = client.get(url.clone()).send().await?;
+        let status = response.status();
+        response.bytes().await?;
+        Ok::<_, reqwest::Error>(status)
+    };
+    let status = bounded(timeout, exchange).await?;
+    if !status.is_success() {
+        return Err(format!("unexpected status {} from {url}", status.as_u16()));
+    }
+    Ok(started.elapsed())
 }
 
 struct PhaseResult {

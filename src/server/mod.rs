@@ -4,17 +4,26 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod hub;
+pub mod live_latency;
 pub mod measure;
 pub mod payload;
+pub mod publish;
 pub mod sampler;
 pub mod speedtest_routes;
 pub mod sse;
 pub mod stats;
+pub mod status;
+pub mod subscribers;
 pub mod target;
+pub mod topics;
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{collections::HashMap, future::Future, net::SocketAddr, sync::Arc, time::{Duration, Instant}};
 
-use axum::{extract::{FromRef, State}, routing::{any, get}, Json, Router};
+use axum::{
+    extract::{DefaultBodyLimit, FromRef, State},
+    routing::{any, get, post},
+    Json, Router,
+};
 use bytes::Bytes;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -24,8 +33,15 @@ use tower_http::trace::TraceLayer;
 
 use crate::{
     app::{shell, App},
-    model::{Snapshot, SPEED_TOPIC},
-    server::{config::Config, error::ApiError, hub::Hub, measure::MeasureOptions, sampler::SpeedSampler},
+    model::{Snapshot, LIVE_TOPIC, SPEED_TOPIC},
+    server::{
+        config::Config,
+        error::ApiError,
+        hub::{Hub, HubLimits},
+        measure::MeasureOptions,
+        sampler::SpeedSampler,
+        subscribers::{ConnectionLimits, StartProducer, Subscribers},
+    },
 };
 
 /// Everything a request handler may need; cheap to clone.
@@ -34,6 +50,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub hub: Arc<Hub>,
+    pub subscribers: Arc<Subscribers>,
+    pub started: Instant,
     /// The random block download responses are cut from.
     pub payload: Bytes,
     /// Cancelled on shutdown, so that endless streams end and connections drain.
@@ -49,20 +67,40 @@ pub enum ServeError {
 }
 
 impl AppState {
-    pub fn new(config: Config, shutdown: CancellationToken) -> Self {
+    /// `client` is what on-demand producers measure with.
+    pub fn new(config: Config, client: reqwest::Client, shutdown: CancellationToken) -> Self {
         let leptos_options = LeptosOptions::builder()
             .output_name("netpulse")
             .site_root(config.site_root.to_string_lossy().as_ref())
             .site_pkg_dir("pkg")
             .site_addr(config.listen)
             .build();
-        let hub = Arc::new(Hub::new(config.sse.replay, config.sse.queue));
-        Self { leptos_options, config: Arc::new(config), hub, payload: payload::random_block(), shutdown }
+        let hub = Arc::new(Hub::new(HubLimits {
+            replay_events: config.sse.replay,
+            replay_age: Duration::from_secs_f64(config.sse.replay_age),
+            queue: config.sse.queue,
+            kept: vec![(SPEED_TOPIC.to_owned(), config.ui.points)],
+        }));
+        let mut on_demand: HashMap<String, StartProducer> = HashMap::new();
+        if let Some(target) = config.speed_targets().into_iter().next() {
+            let timeout = Duration::from_secs_f64(config.speed.timeout);
+            on_demand.insert(LIVE_TOPIC.to_owned(), live_latency::starter(client, target, hub.clone(), timeout));
+        }
+        let limits = ConnectionLimits { total: config.sse.max_connections, per_client: config.sse.max_per_client };
+        Self {
+            leptos_options,
+            config: Arc::new(config),
+            hub,
+            subscribers: Arc::new(Subscribers::new(limits, on_demand)),
+            started: Instant::now(),
+            payload: payload::random_block(),
+            shutdown,
+        }
     }
 
     /// The state a page renders before its stream connects.
     pub fn snapshot(&self) -> Snapshot {
-        let (events, last_event_id) = self.hub.recent(SPEED_TOPIC, self.config.ui.points);
+        let (events, last_event_id) = self.hub.recent(SPEED_TOPIC);
         Snapshot {
             node: self.config.node.clone(),
             last_event_id,
@@ -86,6 +124,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/events", get(sse::events))
         .route("/api/snapshot", get(snapshot))
+        .route("/api/status", get(status::status))
+        .route("/api/publish/{topic}", post(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
         .route("/api/{*rest}", any(unknown_api_route))
         .nest("/speedtest", speedtest_routes::routes())
         .leptos_routes(&state, generate_route_list(App), move || shell(leptos_options.clone()))
@@ -99,7 +139,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let token = CancellationToken::new();
     let options = MeasureOptions::from(&config.speed);
     let client = measure::measurement_client(options.timeout)?;
-    let state = AppState::new(config, token.clone());
+    let state = AppState::new(config, client.clone(), token.clone());
     let sampler = SpeedSampler {
         node: state.config.node.clone(),
         targets: state.config.speed_targets(),

@@ -1,10 +1,10 @@
 //! `GET /api/events`: hub events as Server-Sent Events, with topic filtering,
 //! resume through `Last-Event-ID`, heartbeats and proxy-safe headers.
 
-use std::{convert::Infallible, sync::Arc, time::Duration};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::{rejection::QueryRejection, ConnectInfo, Query, State},
     http::{HeaderMap, HeaderName, HeaderValue},
     response::{
         sse::{Event, KeepAlive, Sse},
@@ -15,14 +15,16 @@ use futures_util::{stream, Stream, StreamExt};
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::{
-    model::BUILTIN_TOPICS,
-    server::{
-        error::ApiError,
-        hub::{Backlog, HubEvent, StartFrom, Subscription},
-        AppState,
-    },
+use crate::server::{
+    error::ApiError,
+    hub::{Backlog, HubEvent, StartFrom, Subscription},
+    subscribers::{Admission, Refusal, Subscribers},
+    topics::KnownTopics,
+    AppState,
 };
+
+/// What a refused client is told to wait before trying again.
+const RETRY_AFTER_SECS: u64 = 5;
 
 #[derive(Deserialize)]
 pub struct EventsQuery {
@@ -32,40 +34,35 @@ pub struct EventsQuery {
     last_event_id: Option<String>,
 }
 
-pub async fn events(State(state): State<AppState>, headers: HeaderMap, query: Result<Query<EventsQuery>, QueryRejection>) -> Result<Response, ApiError> {
+pub async fn events(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let Query(query) = query?;
-    let topics = parse_topics(query.topics.as_deref())?;
+    let known = KnownTopics { declared: &state.config.topics, hub: &state.hub };
+    let topics = known.parse_subscription(query.topics.as_deref())?;
     let header_id = headers
         .get("last-event-id")
         .map(|value| value.to_str().map_err(|_| ApiError::bad_request("Last-Event-ID must be a whole number")))
         .transpose()?;
     // The header is what a browser sends when it reconnects, so it is the newer of the two.
     let start = parse_start(header_id.or(query.last_event_id.as_deref()))?;
+    let admission = state.subscribers.admit(peer.ip().to_canonical(), &topics).map_err(|refusal| {
+        let message = match refusal {
+            Refusal::TooManyConnections => "the server has as many streams open as it allows; retry later",
+            Refusal::TooManyFromClient => "this address has as many streams open as the server allows; close one or retry later",
+        };
+        ApiError::TooManyConnections { message: message.to_owned(), retry_after_secs: RETRY_AFTER_SECS }
+    })?;
     let subscription = state.hub.subscribe(&topics, start);
     let retry = Duration::from_millis(state.config.sse.retry_ms);
     let shutdown = state.shutdown.clone().cancelled_owned();
-    let events = event_stream(subscription, topics, retry).take_until(shutdown);
+    let events = event_stream(subscription, topics, retry, admission, state.subscribers.clone()).take_until(shutdown);
     let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(state.config.heartbeat()).text("heartbeat"));
     // Sse sets Content-Type and Cache-Control; this one stops nginx from buffering.
     Ok(([(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"))], sse).into_response())
-}
-
-/// No parameter means every topic; otherwise a comma-separated list of known topics.
-pub fn parse_topics(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
-    let Some(raw) = raw else { return Ok(Vec::new()) };
-    let mut topics: Vec<String> = Vec::new();
-    for name in raw.split(',').map(str::trim) {
-        if name.is_empty() {
-            return Err(ApiError::bad_request("topics must be a comma-separated list of topic names with no empty entries"));
-        }
-        if !BUILTIN_TOPICS.contains(&name) {
-            return Err(ApiError::bad_request(format!("unknown topic {name:?}; valid topics: {}", BUILTIN_TOPICS.join(", "))));
-        }
-        if !topics.iter().any(|t| t == name) {
-            topics.push(name.to_owned());
-        }
-    }
-    Ok(topics)
 }
 
 pub fn parse_start(last_event_id: Option<&str>) -> Result<StartFrom, ApiError> {
@@ -92,8 +89,15 @@ fn reset_event(resume_from: u64) -> Event {
 }
 
 /// The `retry:` line, the backlog, then the live feed until the subscriber
-/// falls too far behind (it then reconnects and resumes).
-fn event_stream(subscription: Subscription, topics: Vec<String>, retry: Duration) -> impl Stream<Item = Result<Event, Infallible>> {
+/// falls too far behind (it then reconnects and resumes). The admission is
+/// held by the stream, so the slot frees when the client goes.
+fn event_stream(
+    subscription: Subscription,
+    topics: Vec<String>,
+    retry: Duration,
+    admission: Admission,
+    subscribers: Arc<Subscribers>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let head = Event::default().retry(retry);
     let backlog: Vec<Event> = match subscription.backlog {
         Backlog::Events(events) => events.iter().map(|e| to_sse(e)).collect(),
@@ -101,23 +105,22 @@ fn event_stream(subscription: Subscription, topics: Vec<String>, retry: Duration
     };
     let wanted = move |event: &Arc<HubEvent>| topics.is_empty() || topics.iter().any(|t| *t == event.topic);
     let live = BroadcastStream::new(subscription.live)
-        .take_while(|received| std::future::ready(received.is_ok()))
+        .take_while(move |received| {
+            if received.is_err() {
+                subscribers.note_dropped_for_lag();
+            }
+            std::future::ready(received.is_ok())
+        })
         .filter_map(move |received| std::future::ready(received.ok().filter(|e| wanted(e)).map(|e| to_sse(&e))));
-    stream::iter(std::iter::once(head).chain(backlog)).chain(live).map(Ok)
+    stream::iter(std::iter::once(head).chain(backlog)).chain(live).map(move |event| {
+        let _held = &admission;
+        Ok(event)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn topics_parameter() {
-        assert_eq!(parse_topics(None).unwrap(), Vec::<String>::new());
-        assert_eq!(parse_topics(Some("speed, speed")).unwrap(), vec!["speed".to_owned()]);
-        let err = parse_topics(Some("speed,nope")).unwrap_err().to_string();
-        assert!(err.contains("\"nope\"") && err.contains("valid topics: speed"), "{err}");
-        assert!(parse_topics(Some("")).is_err());
-    }
 
     #[test]
     fn last_event_id() {

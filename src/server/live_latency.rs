@@ -1,0 +1,45 @@
+//! The on-demand `live` topic: one round trip a second to the first speed
+//! target, run only while some stream is subscribed to it.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use reqwest::Client;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    model::{LiveLatency, LIVE_TOPIC},
+    server::{hub::Hub, measure::round_trip, stats, subscribers::StartProducer, target::SpeedTarget},
+};
+
+const PERIOD: Duration = Duration::from_secs(1);
+
+/// The producer's starter, for the subscriber registry to call on the first subscriber.
+pub fn starter(client: Client, target: SpeedTarget, hub: Arc<Hub>, timeout: Duration) -> StartProducer {
+    Box::new(move |token: CancellationToken| {
+        tokio::spawn(run(client.clone(), target.clone(), hub.clone(), timeout.min(PERIOD), token));
+    })
+}
+
+async fn run(client: Client, target: SpeedTarget, hub: Arc<Hub>, timeout: Duration, token: CancellationToken) {
+    let url = target.ping_url();
+    let mut ticker = tokio::time::interval(PERIOD);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        let result = tokio::select! {
+            _ = token.cancelled() => return,
+            r = round_trip(&client, &url, timeout) => r,
+        };
+        let (rtt_ms, error) = match result {
+            Ok(rtt) => (Some(stats::round3(rtt.as_secs_f64() * 1000.0)), None),
+            Err(error) => (None, Some(error)),
+        };
+        let sample = LiveLatency { target: target.label(), at: Utc::now(), rtt_ms, error };
+        hub.publish(LIVE_TOPIC, serde_json::to_string(&sample).expect("a latency sample always serialises"));
+    }
+}

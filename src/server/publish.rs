@@ -1,0 +1,91 @@
+//! `POST /api/publish/{topic}`: custom topics, authorised by the operator's bearer token.
+
+use axum::{
+    body::Bytes,
+    extract::{rejection::BytesRejection, Path, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use crate::server::{error::ApiError, topics, AppState};
+
+/// Largest body a publisher may send.
+pub const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Serialize)]
+struct Published {
+    id: u64,
+    topic: String,
+}
+
+pub async fn publish(State(state): State<AppState>, Path(topic): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    authorise(state.config.publish_token.as_deref(), &headers)?;
+    topics::check_publishable(&topic)?;
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!("the body must be at most {MAX_BODY} bytes")),
+        _ => ApiError::BadRequest(rejection.body_text()),
+    })?;
+    let data = json_object_text(&body)?;
+    let event = state.hub.publish(&topic, data);
+    Ok((StatusCode::ACCEPTED, Json(Published { id: event.id, topic })).into_response())
+}
+
+fn authorise(configured: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = configured else {
+        return Err(ApiError::Forbidden("publishing is off: set publish_token in the config or --publish-token".to_owned()));
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::Unauthorized("send the publish token as 'Authorization: Bearer <token>'".to_owned()))?;
+    // Compared in constant time so the token cannot be guessed byte by byte.
+    if bool::from(presented.trim().as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("the publish token is wrong".to_owned()))
+    }
+}
+
+/// The body as it was sent, once it is known to be one JSON object. A raw CR
+/// can only be whitespace in valid JSON, and SSE cannot carry one, so it goes.
+fn json_object_text(body: &[u8]) -> Result<String, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("the body must be UTF-8 JSON"))?;
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(_)) => Ok(if text.contains('\r') { text.replace('\r', "") } else { text.to_owned() }),
+        Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
+        Err(err) => Err(ApiError::bad_request(format!("the body is not valid JSON: {err}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+        headers
+    }
+
+    #[test]
+    fn tokens_are_required_and_checked() {
+        assert!(matches!(authorise(None, &bearer("x")), Err(ApiError::Forbidden(_))));
+        assert!(matches!(authorise(Some("s3cret"), &HeaderMap::new()), Err(ApiError::Unauthorized(_))));
+        assert!(matches!(authorise(Some("s3cret"), &bearer("s3cre")), Err(ApiError::Unauthorized(_))));
+        assert!(authorise(Some("s3cret"), &bearer("s3cret")).is_ok());
+    }
+
+    #[test]
+    fn only_json_objects_pass_and_pass_verbatim() {
+        assert_eq!(json_object_text(br#"{"b":1, "a":[2]}"#).unwrap(), r#"{"b":1, "a":[2]}"#);
+        assert_eq!(json_object_text(b"{\r\n\"a\":1}").unwrap(), "{\n\"a\":1}");
+        for bad in [&b"[1,2]"[..], b"42", b"{", b"\xff"] {
+            assert!(json_object_text(bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! `GET /api/status`: what the event stream is doing right now.
+
+use axum::{extract::State, Json};
+use serde::Serialize;
+
+use crate::server::{subscribers::ConnectionCounts, AppState};
+
+#[derive(Serialize)]
+pub struct Status {
+    version: &'static str,
+    node: String,
+    uptime_secs: u64,
+    events_published: u64,
+    connections: ConnectionCounts,
+    limits: Limits,
+}
+
+#[derive(Serialize)]
+struct Limits {
+    max_connections: usize,
+    max_per_client: usize,
+}
+
+pub async fn status(State(state): State<AppState>) -> Json<Status> {
+    let limits = state.subscribers.limits();
+    Json(Status {
+        version: env!("CARGO_PKG_VERSION"),
+        node: state.config.node.clone(),
+        uptime_secs: state.started.elapsed().as_secs(),
+        events_published: state.hub.published(),
+        connections: state.subscribers.counts(),
+        limits: Limits { max_connections: limits.total, max_per_client: limits.per_client },
+    })
+}
