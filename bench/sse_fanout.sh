@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# SSE fan-out benchmark: netpulse vs nginx+nchan vs Flask-SSE (the seeds' design),
+# on this machine's loopback, each server pinned to CPU 0 and the load to CPU 1.
+# Run as root from the repository root: bash bench/sse_fanout.sh [--quick]
+# Prints a Markdown table; raw JSON lines go to target/bench/sse_fanout.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=${1:-}
+out=target/bench
+mkdir -p "$out"
+work=$(mktemp -d /tmp/netpulse-bench.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]:-}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  for pid in "${pids[@]:-}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need nginx || [ ! -f /usr/lib/nginx/modules/ngx_nchan_module.so ] || ! need redis-server; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light libnginx-mod-nchan redis-server
+fi
+python3 -c 'import flask_sse, gevent, gunicorn, redis' 2>/dev/null || pip install -q flask flask-sse gunicorn gevent redis packaging
+
+cargo build --release --features bench --bin netpulse --bin sse-load
+ulimit -n 20000
+
+NETPULSE=127.0.0.1:18080
+NCHAN=127.0.0.1:18081
+FLASK=127.0.0.1:18082
+REDIS_PORT=16379
+TOKEN=bench-token-0123456789
+
+wait_port() {
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/${1%:*}/${1#*:}") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "nothing listens on $1" >&2
+  return 1
+}
+
+start_netpulse() {
+  cat > "$work/netpulse.toml" <<TOML
+listen = "$NETPULSE"
+node = "bench"
+publish_token = "$TOKEN"
+topics = ["bench"]
+[speed]
+interval = 86400
+# A closed loopback port: the sampler must not reach any public target.
+[[speed.target]]
+url = "http://127.0.0.1:9/speedtest"
+[sse]
+max_connections = 20000
+max_per_client = 2000
+queue = 1024
+TOML
+  RUST_LOG=warn taskset -c 0 target/release/netpulse --config "$work/netpulse.toml" > "$work/netpulse.log" 2>&1 &
+  pids+=($!)
+  server_pids=($!)
+  wait_port "$NETPULSE"
+}
+
+start_nchan() {
+  mkdir -p "$work/nginx"
+  cat > "$work/nginx/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 19000; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  server {
+    listen $NCHAN backlog=4096;
+    keepalive_requests 1000000;
+    location = /pub { nchan_publisher; nchan_channel_id bench; }
+    location = /sub { nchan_subscriber eventsource; nchan_channel_id bench; nchan_subscriber_first_message newest; }
+  }
+}
+CONF
+  taskset -c 0 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+  pids+=($!)
+  wait_port "$NCHAN"
+  server_pids=($(pgrep -f "nginx -c $work/nginx/nginx.conf") $(pgrep -P "$(cat "$work/nginx/nginx.pid")"))
+}
+
+start_flask() {
+  taskset -c 0 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --maxclients 19000 > "$work/redis.log" 2>&1 &
+  local redis=$!
+  pids+=($redis)
+  wait_port "127.0.0.1:$REDIS_PORT"
+  (cd bench && REDIS_URL="redis://127.0.0.1:$REDIS_PORT" taskset -c 0 gunicorn -k gevent -w 1 --worker-connections 19000 \
+      -b "$FLASK" --log-level warning flask_sse_app:app > "$work/gunicorn.log" 2>&1) &
+  pids+=($!)
+  wait_port "$FLASK"
+  server_pids=($redis $(pgrep -f "gunicorn -k gevent -w 1 --worker-connections 19000"))
+}
+
+stop_servers() {
+  for pid in "${pids[@]:-}"; do kill "$pid" 2>/dev/null || true; done
+  pkill -f "nginx -c $work/nginx/nginx.conf" 2>/dev/null || true
+  pkill -f "gunicorn -k gevent -w 1 --worker-connections 19000" 2>/dev/null || true
+  sleep 1
+  pids=()
+}
+
+load() {
+  local label=$1 subscribe=$2 publish=$3 subscribers=$4 rate=$5 duration=$6; shift 6
+  local pid_args=()
+  for pid in "${server_pids[@]}"; do pid_args+=(--server-pid "$pid"); done
+  taskset -c 1 target/release/sse-load --label "$label" --subscribe-url "$subscribe" --publish-url "$publish" \
+    --subscribers "$subscribers" --rate "$rate" --duration "$duration" --size 100 --sources 40 "${pid_args[@]}" "$@" \
+    | tee -a "$out/sse_fanout.jsonl"
+}
+
+cases=("1000 50 20" "10000 0 10" "10000 5 20")
+[ "$quick" = "--quick" ] && cases=("200 20 5")
+: > "$out/sse_fanout.jsonl"
+for case in "${cases[@]}"; do
+  read -r subscribers rate duration <<< "$case"
+  start_netpulse
+  load "netpulse" "http://$NETPULSE/api/events?topics=bench" "http://$NETPULSE/api/publish/bench" "$subscribers" "$rate" "$duration" \
+    --publish-header "Authorization: Bearer $TOKEN"
+  stop_servers
+  start_nchan
+  load "nchan" "http://$NCHAN/sub" "http://$NCHAN/pub" "$subscribers" "$rate" "$duration"
+  stop_servers
+  start_flask
+  load "flask-sse" "http://$FLASK/stream?channel=sse" "http://$FLASK/publish" "$subscribers" "$rate" "$duration"
+  stop_servers
+done
+
+python3 - "$out/sse_fanout.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+print("| system | subscribers | events/s | connected | published | delivered | lost | p50 ms | p99 ms | max ms | RSS/conn KiB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print(f"| {r['label']} | {r['subscribers']} | {r['rate']:g} | {r['connected']} | {r['published']} | {r['delivered']} | {r['lost']} | "
+          f"{r['latency_p50_ms']} | {r['latency_p99_ms']} | {r['latency_max_ms']} | {r['rss_per_connection_kib']:.1f} |")
+PY
