@@ -2,6 +2,7 @@
 # SSE fan-out benchmark: netpulse vs nginx+nchan vs Flask-SSE (the seeds' design),
 # on this machine's loopback, each server pinned to CPU 0 and the load to CPU 1.
 # Run as root from the repository root: bash bench/sse_fanout.sh [--quick]
+# SYSTEMS="netpulse nchan" limits which servers run; CASES="1000:50:20" sets the cases.
 # Prints a Markdown table; raw JSON lines go to target/bench/sse_fanout.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -125,21 +126,27 @@ load() {
     | tee -a "$out/sse_fanout.jsonl"
 }
 
-cases=("1000 50 20" "10000 0 10" "10000 5 20")
-[ "$quick" = "--quick" ] && cases=("200 20 5")
+systems=${SYSTEMS:-netpulse nchan flask-sse}
+cases=(${CASES:-1000:50:20 10000:0:10 10000:5:20})
+[ "$quick" = "--quick" ] && cases=(200:20:5)
 : > "$out/sse_fanout.jsonl"
 for case in "${cases[@]}"; do
-  read -r subscribers rate duration <<< "$case"
-  start_netpulse
-  load "netpulse" "http://$NETPULSE/api/events?topics=bench" "http://$NETPULSE/api/publish/bench" "$subscribers" "$rate" "$duration" \
-    --publish-header "Authorization: Bearer $TOKEN"
-  stop_servers
-  start_nchan
-  load "nchan" "http://$NCHAN/sub" "http://$NCHAN/pub" "$subscribers" "$rate" "$duration"
-  stop_servers
-  start_flask
-  load "flask-sse" "http://$FLASK/stream?channel=sse" "http://$FLASK/publish" "$subscribers" "$rate" "$duration"
-  stop_servers
+  IFS=: read -r subscribers rate duration <<< "$case"
+  for system in $systems; do
+    case $system in
+      netpulse)
+        start_netpulse
+        load netpulse "http://$NETPULSE/api/events?topics=bench" "http://$NETPULSE/api/publish/bench" "$subscribers" "$rate" "$duration" \
+          --publish-header "Authorization: Bearer $TOKEN" ;;
+      nchan)
+        start_nchan
+        load nchan "http://$NCHAN/sub" "http://$NCHAN/pub" "$subscribers" "$rate" "$duration" ;;
+      flask-sse)
+        start_flask
+        load flask-sse "http://$FLASK/stream?channel=sse" "http://$FLASK/publish" "$subscribers" "$rate" "$duration" ;;
+    esac
+    stop_servers
+  done
 done
 
 python3 - "$out/sse_fanout.jsonl" <<'PY'

@@ -9,14 +9,19 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bytes::Bytes;
 use tokio::sync::broadcast;
 
-/// One published event. The data is JSON text, serialised once for all subscribers.
+use crate::server::sse_frame;
+
+/// One published event, encoded once as an SSE frame for all subscribers.
 #[derive(Debug)]
 pub struct HubEvent {
     pub id: u64,
     pub topic: String,
+    /// JSON text.
     pub data: String,
+    pub frame: Bytes,
     pub published: Instant,
 }
 
@@ -101,7 +106,9 @@ impl Hub {
     pub fn publish(&self, topic: &str, data: String) -> Arc<HubEvent> {
         let now = Instant::now();
         let mut state = self.lock();
-        let event = Arc::new(HubEvent { id: state.next_id, topic: topic.to_owned(), data, published: now });
+        let id = state.next_id;
+        let frame = sse_frame::event(topic, Some(id), &data);
+        let event = Arc::new(HubEvent { id, topic: topic.to_owned(), data, frame, published: now });
         state.next_id += 1;
         state.window.push_back(event.clone());
         self.prune(&mut state, now);

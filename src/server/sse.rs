@@ -4,21 +4,21 @@
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
+    body::Body,
     extract::{rejection::QueryRejection, ConnectInfo, Query, State},
-    http::{HeaderMap, HeaderName, HeaderValue},
-    response::{
-        sse::{Event, KeepAlive, Sse},
-        IntoResponse, Response,
-    },
+    http::{header, HeaderMap, HeaderValue},
+    response::{IntoResponse, Response},
 };
+use bytes::Bytes;
 use futures_util::{stream, Stream, StreamExt};
 use serde::Deserialize;
-use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
 use crate::server::{
     error::ApiError,
-    hub::{Backlog, HubEvent, StartFrom, Subscription},
-    subscribers::{Admission, Refusal, Subscribers},
+    hub::{Backlog, StartFrom, Subscription},
+    sse_frame,
+    subscribers::{Refusal, Subscribers},
     topics::KnownTopics,
     AppState,
 };
@@ -57,12 +57,20 @@ pub async fn events(
         ApiError::TooManyConnections { message: message.to_owned(), retry_after_secs: RETRY_AFTER_SECS }
     })?;
     let subscription = state.hub.subscribe(&topics, start);
-    let retry = Duration::from_millis(state.config.sse.retry_ms);
+    let frames = event_frames(subscription, topics, state.config.sse.retry_ms, state.subscribers.clone());
     let shutdown = state.shutdown.clone().cancelled_owned();
-    let events = event_stream(subscription, topics, retry, admission, state.subscribers.clone()).take_until(shutdown);
-    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(state.config.heartbeat()).text("heartbeat"));
-    // Sse sets Content-Type and Cache-Control; this one stops nginx from buffering.
-    Ok(([(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"))], sse).into_response())
+    let body = with_heartbeats(frames, state.config.heartbeat()).take_until(shutdown).map(move |frame| {
+        // The stream owns the admission, so the slot frees when the client goes.
+        let _held = &admission;
+        Ok::<_, Infallible>(frame)
+    });
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Stops nginx from buffering the stream.
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
 }
 
 pub fn parse_start(last_event_id: Option<&str>) -> Result<StartFrom, ApiError> {
@@ -75,35 +83,24 @@ pub fn parse_start(last_event_id: Option<&str>) -> Result<StartFrom, ApiError> {
     }
 }
 
-fn to_sse(event: &HubEvent) -> Event {
-    Event::default().event(&event.topic).id(event.id.to_string()).data(&event.data)
-}
-
-/// Carries the id the live feed continues from, so the browser's next
-/// automatic reconnect resumes from there instead of resetting again.
-fn reset_event(resume_from: u64) -> Event {
-    Event::default()
-        .event("reset")
-        .id(resume_from.to_string())
-        .data(r#"{"reason":"the requested id can no longer be replayed; reload the current state"}"#)
+/// The reset frame carries the id the live feed continues from, so the
+/// browser's next automatic reconnect resumes from there instead of resetting again.
+fn reset_frame(resume_from: u64) -> Bytes {
+    sse_frame::event(
+        "reset",
+        Some(resume_from),
+        r#"{"reason":"the requested id can no longer be replayed; reload the current state"}"#,
+    )
 }
 
 /// The `retry:` line, the backlog, then the live feed until the subscriber
-/// falls too far behind (it then reconnects and resumes). The admission is
-/// held by the stream, so the slot frees when the client goes.
-fn event_stream(
-    subscription: Subscription,
-    topics: Vec<String>,
-    retry: Duration,
-    admission: Admission,
-    subscribers: Arc<Subscribers>,
-) -> impl Stream<Item = Result<Event, Infallible>> {
-    let head = Event::default().retry(retry);
-    let backlog: Vec<Event> = match subscription.backlog {
-        Backlog::Events(events) => events.iter().map(|e| to_sse(e)).collect(),
-        Backlog::Reset { resume_from } => vec![reset_event(resume_from)],
+/// falls too far behind (it then reconnects and resumes). Every frame was
+/// encoded once at publish time; here it is only shared.
+fn event_frames(subscription: Subscription, topics: Vec<String>, retry_ms: u64, subscribers: Arc<Subscribers>) -> impl Stream<Item = Bytes> {
+    let backlog: Vec<Bytes> = match subscription.backlog {
+        Backlog::Events(events) => events.iter().map(|e| e.frame.clone()).collect(),
+        Backlog::Reset { resume_from } => vec![reset_frame(resume_from)],
     };
-    let wanted = move |event: &Arc<HubEvent>| topics.is_empty() || topics.iter().any(|t| *t == event.topic);
     let live = BroadcastStream::new(subscription.live)
         .take_while(move |received| {
             if received.is_err() {
@@ -111,11 +108,20 @@ fn event_stream(
             }
             std::future::ready(received.is_ok())
         })
-        .filter_map(move |received| std::future::ready(received.ok().filter(|e| wanted(e)).map(|e| to_sse(&e))));
-    stream::iter(std::iter::once(head).chain(backlog)).chain(live).map(move |event| {
-        let _held = &admission;
-        Ok(event)
-    })
+        .filter_map(move |received| {
+            let frame = received.ok().filter(|e| topics.is_empty() || topics.iter().any(|t| *t == e.topic)).map(|e| e.frame.clone());
+            std::future::ready(frame)
+        });
+    stream::iter(std::iter::once(sse_frame::retry(retry_ms)).chain(backlog)).chain(live)
+}
+
+/// Interleaves a heartbeat comment every `period`, and ends when `frames` ends.
+fn with_heartbeats(frames: impl Stream<Item = Bytes>, period: Duration) -> impl Stream<Item = Bytes> {
+    let first = tokio::time::Instant::now() + period;
+    let beats = IntervalStream::new(tokio::time::interval_at(first, period)).map(|_| Some(sse_frame::HEARTBEAT));
+    // `None` marks the end of the events, which the endless heartbeats would otherwise hide.
+    let frames = frames.map(Some).chain(stream::once(async { None }));
+    stream::select(frames, beats).take_while(|frame| std::future::ready(frame.is_some())).filter_map(std::future::ready)
 }
 
 #[cfg(test)]
@@ -129,5 +135,18 @@ mod tests {
         assert_eq!(parse_start(Some("42")).unwrap(), StartFrom::After(42));
         assert!(parse_start(Some("-1")).is_err());
         assert!(parse_start(Some("abc")).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn heartbeats_interleave_and_stop_with_the_events() {
+        let events = stream::iter([Bytes::from_static(b"a"), Bytes::from_static(b"b")])
+            .chain(stream::once(async {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                Bytes::from_static(b"c")
+            }));
+        let out: Vec<Bytes> = with_heartbeats(events, Duration::from_millis(100)).collect().await;
+        let beats = out.iter().filter(|f| **f == sse_frame::HEARTBEAT).count();
+        assert_eq!(beats, 2, "{out:?}");
+        assert_eq!(out.last().unwrap(), &Bytes::from_static(b"c"));
     }
 }
