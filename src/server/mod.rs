@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod hub;
+pub mod listener;
 pub mod live_latency;
 pub mod measure;
 pub mod payload;
@@ -18,11 +19,10 @@ pub mod subscribers;
 pub mod target;
 pub mod topics;
 
-use std::{collections::HashMap, future::Future, net::SocketAddr, sync::Arc, time::{Duration, Instant}};
+use std::{collections::HashMap, future::Future, sync::Arc, time::{Duration, Instant}};
 
 use axum::{
     extract::{DefaultBodyLimit, FromRef, State},
-    serve::ListenerExt,
     routing::{any, get, post},
     Json, Router,
 };
@@ -155,19 +155,12 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let app = router(state);
     let stop = token.clone();
     tracing::info!(address = %listener.local_addr()?, "netpulse listening");
-    // Without TCP_NODELAY a small event written right after another waits for
-    // the peer's delayed ACK, up to 40 ms on Linux.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stop.cancel();
-        })
-        .await?;
+    listener::run(listener, app, async move {
+        shutdown.await;
+        // Ends the endless streams, so their connections can drain.
+        stop.cancel();
+    })
+    .await?;
     token.cancel();
     let _ = sampler_task.await;
     Ok(())
