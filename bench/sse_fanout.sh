@@ -2,7 +2,8 @@
 # SSE fan-out benchmark: netpulse vs nginx+nchan vs Flask-SSE (the seeds' design),
 # on this machine's loopback, each server pinned to CPU 0 and the load to CPU 1.
 # Run as root from the repository root: bash bench/sse_fanout.sh [--quick]
-# SYSTEMS="netpulse nchan" limits which servers run; CASES="1000:50:20" sets the cases.
+# SYSTEMS="netpulse nchan" limits which servers run; CASES="1000:50:20" sets the cases
+# (subscribers:events per second:seconds); APPEND=1 keeps earlier results in the JSONL file.
 # Prints a Markdown table; raw JSON lines go to target/bench/sse_fanout.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -113,7 +114,10 @@ stop_servers() {
   for pid in "${pids[@]:-}"; do kill "$pid" 2>/dev/null || true; done
   pkill -f "nginx -c $work/nginx/nginx.conf" 2>/dev/null || true
   pkill -f "gunicorn -k gevent -w 1 --worker-connections 19000" 2>/dev/null || true
-  sleep 1
+  sleep 2
+  # gunicorn waits for its streams to end; the next case needs the port and the CPU now.
+  pkill -9 -f "gunicorn -k gevent -w 1 --worker-connections 19000" 2>/dev/null || true
+  for pid in "${pids[@]:-}"; do kill -9 "$pid" 2>/dev/null || true; done
   pids=()
 }
 
@@ -129,7 +133,7 @@ load() {
 systems=${SYSTEMS:-netpulse nchan flask-sse}
 cases=(${CASES:-1000:50:20 10000:0:10 10000:5:20})
 [ "$quick" = "--quick" ] && cases=(200:20:5)
-: > "$out/sse_fanout.jsonl"
+[ -n "${APPEND:-}" ] || : > "$out/sse_fanout.jsonl"
 for case in "${cases[@]}"; do
   IFS=: read -r subscribers rate duration <<< "$case"
   for system in $systems; do

@@ -77,11 +77,15 @@ fn rss_kib(pids: &[u32]) -> u64 {
         .sum()
 }
 
-async fn subscriber(client: reqwest::Client, url: String, shared: Arc<Shared>, connect_gate: Arc<Semaphore>) -> Histogram<u64> {
+async fn subscriber(client: reqwest::Client, url: String, shared: Arc<Shared>, connect_gate: Arc<Semaphore>, connect_timeout: Duration) -> Histogram<u64> {
     let mut latencies = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds");
-    let permit = connect_gate.acquire_owned().await.expect("gate open");
-    let response = match client.get(&url).header("Accept", "text/event-stream").send().await {
-        Ok(r) if r.status().is_success() => r,
+    let permit = tokio::select! {
+        _ = shared.stop.cancelled() => return latencies,
+        permit = connect_gate.acquire_owned() => permit.expect("gate open"),
+    };
+    let request = client.get(&url).header("Accept", "text/event-stream").send();
+    let response = match tokio::time::timeout(connect_timeout, request).await {
+        Ok(Ok(r)) if r.status().is_success() => r,
         _ => {
             shared.failed.fetch_add(1, Ordering::Relaxed);
             return latencies;
@@ -138,7 +142,9 @@ async fn main() {
         headers.insert(reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()).expect("header name"), value.trim().parse().expect("header value"));
     }
     let overhead = json!({"seq": 0u64, "sent_us": now_us(), "pad": ""}).to_string().len();
-    let publisher = Publisher { client: reqwest::Client::new(), url: args.publish_url.clone(), headers, pad: "x".repeat(args.size.saturating_sub(overhead)) };
+    // A saturated server must slow the publisher down, not stop the run.
+    let publish_client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().expect("client");
+    let publisher = Publisher { client: publish_client, url: args.publish_url.clone(), headers, pad: "x".repeat(args.size.saturating_sub(overhead)) };
 
     let rss_before = rss_kib(&args.server_pids);
     let clients: Vec<reqwest::Client> = (0..args.sources.max(1))
@@ -149,7 +155,10 @@ async fn main() {
         .collect();
     let gate = Arc::new(Semaphore::new(256));
     let tasks: Vec<_> = (0..args.subscribers)
-        .map(|i| tokio::spawn(subscriber(clients[i % clients.len()].clone(), args.subscribe_url.clone(), shared.clone(), gate.clone())))
+        .map(|i| {
+            let client = clients[i % clients.len()].clone();
+            tokio::spawn(subscriber(client, args.subscribe_url.clone(), shared.clone(), gate.clone(), Duration::from_secs_f64(args.connect_timeout)))
+        })
         .collect();
 
     // Some servers (gunicorn) hold response headers until the first event: warm-up events flush them.
@@ -195,9 +204,13 @@ async fn main() {
     let ended_early = shared.ended_early.load(Ordering::Relaxed);
     shared.stop.cancel();
     let mut latencies = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds");
+    // Subscribers still stuck connecting are abandoned after this.
+    let collect_until = tokio::time::Instant::now() + Duration::from_secs(10);
     for task in tasks {
-        if let Ok(Ok(histogram)) = tokio::time::timeout(Duration::from_secs(10), task).await {
-            latencies.add(histogram).expect("same bounds");
+        let abort = task.abort_handle();
+        match tokio::time::timeout_at(collect_until, task).await {
+            Ok(Ok(histogram)) => latencies.add(histogram).expect("same bounds"),
+            _ => abort.abort(),
         }
     }
     let expected = published * connected as u64;

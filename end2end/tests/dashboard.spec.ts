@@ -67,20 +67,37 @@ test("the dashboard is server-rendered, hydrates, and shows live speed events in
   }
 });
 
-test("the connection indicator follows a server restart", async ({ page }) => {
+/** How many tests the chart says it shows. */
+async function chartPoints(page: Page): Promise<number> {
+  const label = (await page.getByTestId("speed-chart").getAttribute("aria-label")) ?? "";
+  const match = label.match(/last (\d+) tests/);
+  return match ? Number(match[1]) : 0;
+}
+
+test("after a server restart the indicator recovers and no point is lost or repeated", async ({ page }) => {
   const port = await freePort();
   let server = await Netpulse.start({ port });
   try {
+    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBe(1);
     await page.goto(server.url);
     const connection = page.getByTestId("connection");
     await expect(connection).toHaveAttribute("data-state", "live");
+    await expect.poll(() => chartPoints(page)).toBe(1);
 
     await server.stop();
     await expect(connection).toHaveAttribute("data-state", /reconnecting|offline/);
     await expect(connection).toContainText(/reconnecting|offline/);
 
+    // The new process measures once at start-up; the page keeps the old point and adds the new one.
     server = await Netpulse.start({ port });
     await expect(connection).toHaveAttribute("data-state", "live", { timeout: 40_000 });
+    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => chartPoints(page)).toBe(2);
+    const latest = (await server.snapshot()).speed.at(-1)!;
+    await expect(page.getByTestId("card-download")).toHaveAttribute("data-value", String(latest.download_mbps));
+    // Still two a moment later: nothing arrives twice.
+    await page.waitForTimeout(1500);
+    expect(await chartPoints(page)).toBe(2);
   } finally {
     await server.stop();
   }

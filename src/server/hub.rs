@@ -76,11 +76,12 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(limits: HubLimits) -> Self {
+    /// `first_id` is the id of the first event; see [`first_id_from_clock`].
+    pub fn new(limits: HubLimits, first_id: u64) -> Self {
         let (live, _) = broadcast::channel(limits.queue.max(1));
         let kept = limits.kept.iter().map(|(topic, n)| (topic.clone(), (*n, VecDeque::new()))).collect();
         Self {
-            state: Mutex::new(HubState { next_id: 1, window: VecDeque::new(), latest: HashMap::new(), kept }),
+            state: Mutex::new(HubState { next_id: first_id.max(1), window: VecDeque::new(), latest: HashMap::new(), kept }),
             live,
             limits,
             published: AtomicU64::new(0),
@@ -170,12 +171,22 @@ impl Hub {
     }
 }
 
+/// Ids that start from the clock, in microseconds, grow across restarts as
+/// long as fewer than a million events a second are published on average. A
+/// client that resumes with an id from before a restart is then always told to
+/// reset, never silently given nothing.
+pub fn first_id_from_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |since| since.as_micros() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn hub(replay: usize) -> Hub {
-        Hub::new(HubLimits { replay_events: replay, replay_age: Duration::from_secs(3600), queue: 10, kept: vec![("speed".into(), 3)] })
+        Hub::new(HubLimits { replay_events: replay, replay_age: Duration::from_secs(3600), queue: 10, kept: vec![("speed".into(), 3)] }, 1)
     }
 
     fn ids(backlog: &Backlog) -> Vec<u64> {
@@ -224,7 +235,7 @@ mod tests {
 
     #[test]
     fn events_older_than_the_replay_age_are_not_replayed() {
-        let hub = Hub::new(HubLimits { replay_events: 100, replay_age: Duration::from_millis(50), queue: 10, kept: vec![] });
+        let hub = Hub::new(HubLimits { replay_events: 100, replay_age: Duration::from_millis(50), queue: 10, kept: vec![] }, 1);
         hub.publish("speed", "old".into());
         std::thread::sleep(Duration::from_millis(80));
         hub.publish("speed", "new".into());
@@ -240,6 +251,18 @@ mod tests {
         hub.publish("speed", "2".into());
         assert_eq!(ids(&sub.backlog), vec![1]);
         assert_eq!(sub.live.recv().await.unwrap().id, 2);
+    }
+
+    #[test]
+    fn a_restarted_hub_resets_clients_from_its_previous_life() {
+        let before = Hub::new(HubLimits { replay_events: 10, replay_age: Duration::from_secs(60), queue: 4, kept: vec![] }, first_id_from_clock());
+        let seen = before.publish("speed", "a".into()).id;
+        std::thread::sleep(Duration::from_millis(2));
+        let after = Hub::new(HubLimits { replay_events: 10, replay_age: Duration::from_secs(60), queue: 4, kept: vec![] }, first_id_from_clock());
+        assert!(matches!(after.subscribe(&[], StartFrom::After(seen)).backlog, Backlog::Reset { .. }), "nothing published yet");
+        let next = after.publish("speed", "b".into()).id;
+        assert!(next > seen);
+        assert!(matches!(after.subscribe(&[], StartFrom::After(seen)).backlog, Backlog::Reset { .. }), "one event published");
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl AppState {
             replay_age: Duration::from_secs_f64(config.sse.replay_age),
             queue: config.sse.queue,
             kept: vec![(SPEED_TOPIC.to_owned(), config.ui.points)],
-        }));
+        }, hub::first_id_from_clock()));
         let mut on_demand: HashMap<String, StartProducer> = HashMap::new();
         if let Some(target) = config.speed_targets().into_iter().next() {
             let timeout = Duration::from_secs_f64(config.speed.timeout);

@@ -73,7 +73,7 @@ mod tests {
     use std::time::Duration;
 
     fn hub() -> Hub {
-        Hub::new(HubLimits { replay_events: 10, replay_age: Duration::from_secs(60), queue: 4, kept: vec![] })
+        Hub::new(HubLimits { replay_events: 10, replay_age: Duration::from_secs(60), queue: 4, kept: vec![] }, 1)
     }
 
     #[test]
