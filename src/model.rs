@@ -41,6 +41,25 @@ pub struct SpeedSample {
     pub error: Option<String>,
 }
 
+#[cfg(test)]
+impl SpeedSample {
+    /// A sample at `unix_secs` with the given rates and nothing else measured.
+    pub fn for_test(unix_secs: i64, download_mbps: Option<f64>, upload_mbps: Option<f64>) -> Self {
+        Self {
+            node: "n".into(),
+            target: "t".into(),
+            at: DateTime::from_timestamp(unix_secs, 0).expect("a valid test timestamp"),
+            download_mbps,
+            upload_mbps,
+            latency_ms: None,
+            jitter_ms: None,
+            bytes_down: 0,
+            bytes_up: 0,
+            error: None,
+        }
+    }
+}
+
 /// One round trip on the `live` topic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LiveLatency {

@@ -128,18 +128,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn sample(secs: i64, down: Option<f64>, up: Option<f64>) -> SpeedSample {
-        SpeedSample {
-            node: "n".into(),
-            target: "t".into(),
-            at: Utc.timestamp_opt(secs, 0).unwrap(),
-            download_mbps: down,
-            upload_mbps: up,
-            latency_ms: None,
-            jitter_ms: None,
-            bytes_down: 0,
-            bytes_up: 0,
-            error: None,
-        }
+        SpeedSample::for_test(secs, down, up)
     }
 
     #[test]

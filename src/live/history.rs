@@ -71,21 +71,10 @@ impl SpeedHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
 
+    /// A sample `minute` minutes into 2026 whose download rate is `minute`.
     fn sample(minute: u32) -> SpeedSample {
-        SpeedSample {
-            node: "n".into(),
-            target: "t".into(),
-            at: Utc.with_ymd_and_hms(2026, 1, 1, 0, minute, 0).unwrap(),
-            download_mbps: Some(minute as f64),
-            upload_mbps: None,
-            latency_ms: None,
-            jitter_ms: None,
-            bytes_down: 0,
-            bytes_up: 0,
-            error: None,
-        }
+        SpeedSample::for_test(1_767_225_600 + i64::from(minute) * 60, Some(minute as f64), None)
     }
 
     #[test]
