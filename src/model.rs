@@ -6,15 +6,18 @@ use serde::{Deserialize, Serialize};
 /// The topic every speed test result is published on.
 pub const SPEED_TOPIC: &str = "speed";
 
+/// The topic every endpoint check is published on.
+pub const PROBE_TOPIC: &str = "probe";
+
 /// The on-demand topic of once-a-second round trips to the speed target.
 pub const LIVE_TOPIC: &str = "live";
 
 /// Topics that exist on every netpulse, in the order `/api/events` lists them.
-pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC, LIVE_TOPIC];
+pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC];
 
 /// Names custom topics may not take: the built-ins, ones planned, and `reset`,
 /// which the stream itself uses.
-pub const RESERVED_TOPICS: &[&str] = &[SPEED_TOPIC, LIVE_TOPIC, "probe", "alert", "reset"];
+pub const RESERVED_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC, "alert", "reset"];
 
 /// One speed test result, as published on the `speed` topic.
 ///
@@ -58,6 +61,29 @@ impl SpeedSample {
             error: None,
         }
     }
+}
+
+/// One check of a configured monitor, as published on the `probe` topic.
+///
+/// A target that is down or slow is a normal result: `up` is false and
+/// `error` says why. Timings are `None` where the check did not get that far
+/// or the protocol has no such phase (no `tls_ms` over plain HTTP).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeResult {
+    pub monitor: String,
+    /// The URL, or `tcp://host:port` for a TCP check.
+    pub url: String,
+    pub at: DateTime<Utc>,
+    pub up: bool,
+    pub status_code: Option<u16>,
+    /// From the start of the check to the end of the response (or the connect, for TCP).
+    pub response_ms: Option<f64>,
+    pub dns_ms: Option<f64>,
+    pub connect_ms: Option<f64>,
+    pub tls_ms: Option<f64>,
+    /// From the request being sent to the first byte of the response.
+    pub ttfb_ms: Option<f64>,
+    pub error: Option<String>,
 }
 
 /// One round trip on the `live` topic.

@@ -4,7 +4,10 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
-use crate::server::target::{SpeedTarget, TargetKind};
+use crate::server::{
+    monitor_config::{Monitor, MonitorConfig},
+    target::{SpeedTarget, TargetKind},
+};
 
 /// The public target used when none is configured: Cloudflare's speed test,
 /// which serves `__down` and `__up` over HTTPS from a nearby edge.
@@ -40,6 +43,9 @@ pub struct Config {
     pub speed: SpeedConfig,
     pub sse: SseConfig,
     pub ui: UiConfig,
+    /// Endpoint checks, one `[[monitor]]` table each.
+    #[serde(rename = "monitor")]
+    pub monitors: Vec<MonitorConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -108,6 +114,7 @@ impl Default for Config {
             speed: SpeedConfig::default(),
             sse: SseConfig::default(),
             ui: UiConfig::default(),
+            monitors: Vec::new(),
         }
     }
 }
@@ -225,7 +232,21 @@ impl Config {
         if !(2..=100_000).contains(&self.ui.points) {
             return Err(invalid("ui.points", format!("must be 2 to 100000, got {}", self.ui.points)));
         }
+        self.checked_monitors()?;
         Ok(())
+    }
+
+    /// The monitors, validated; names must be unique.
+    pub fn checked_monitors(&self) -> Result<Vec<Monitor>, ConfigError> {
+        let mut monitors: Vec<Monitor> = Vec::with_capacity(self.monitors.len());
+        for table in &self.monitors {
+            let monitor = table.validate().map_err(|(key, reason)| invalid(key, reason))?;
+            if monitors.iter().any(|m| m.name == monitor.name) {
+                return Err(invalid("monitor.name", format!("{:?} is used by two monitors", monitor.name)));
+            }
+            monitors.push(monitor);
+        }
+        Ok(monitors)
     }
 
     /// The targets the sampler measures: configured ones, or the public default.
@@ -303,6 +324,15 @@ mod tests {
         let config = Config::from_toml("[[speed.target]]\nurl = \"ftp://x\"\n").unwrap();
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("speed.target.url"), "{err}");
+    }
+
+    #[test]
+    fn monitors_are_validated_with_unique_names() {
+        let text = "[[monitor]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\n[[monitor]]\nname = \"a\"\ntcp = \"127.0.0.1:2\"\n";
+        let err = Config::from_toml(text).unwrap().validate().unwrap_err().to_string();
+        assert!(err.starts_with("invalid monitor.name:"), "{err}");
+        let good = Config::from_toml("[[monitor]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\n").unwrap();
+        assert_eq!(good.checked_monitors().unwrap().len(), 1);
     }
 
     #[test]

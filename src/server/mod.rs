@@ -7,7 +7,9 @@ pub mod hub;
 pub mod listener;
 pub mod live_latency;
 pub mod measure;
+pub mod monitor_config;
 pub mod payload;
+pub mod probe;
 pub mod publish;
 pub mod sampler;
 pub mod speedtest_routes;
@@ -152,6 +154,13 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
         hub: state.hub.clone(),
     };
     let sampler_task = tokio::spawn(sampler.run(token.clone()));
+    // One task per monitor: a thousand monitors are a thousand small futures, not threads.
+    let tls = probe::tls_connector();
+    let monitors = state.config.checked_monitors().unwrap_or_default();
+    let monitor_tasks: Vec<_> = monitors
+        .into_iter()
+        .map(|monitor| tokio::spawn(probe::run_monitor(monitor, state.hub.clone(), tls.clone(), token.clone())))
+        .collect();
     let app = router(state);
     let stop = token.clone();
     tracing::info!(address = %listener.local_addr()?, "netpulse listening");
@@ -163,5 +172,8 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     .await?;
     token.cancel();
     let _ = sampler_task.await;
+    for task in monitor_tasks {
+        let _ = task.await;
+    }
     Ok(())
 }

@@ -93,7 +93,7 @@ mod tests {
         assert_eq!(known.parse_subscription(None).unwrap(), Vec::<String>::new());
         assert_eq!(known.parse_subscription(Some("speed, sales,speed")).unwrap(), ["speed", "sales"]);
         let err = known.parse_subscription(Some("speed,weather")).unwrap_err().to_string();
-        assert!(err.contains("\"weather\"") && err.contains("speed, live, sales"), "{err}");
+        assert!(err.contains("\"weather\"") && err.contains("speed, probe, live, sales"), "{err}");
         hub.publish("weather", "{}".into());
         assert!(known.parse_subscription(Some("weather")).is_ok());
         assert!(known.parse_subscription(Some("")).is_err());

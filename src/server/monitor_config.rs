@@ -1,0 +1,214 @@
+//! `[[monitor]]` tables: endpoint checks, their defaults and validation.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use reqwest::{Method, Url};
+use serde::Deserialize;
+
+/// One `[[monitor]]` table as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorConfig {
+    pub name: String,
+    pub url: Option<String>,
+    /// `host:port` for a TCP connect check instead of HTTP.
+    pub tcp: Option<String>,
+    #[serde(default = "default_method")]
+    pub method: String,
+    #[serde(default = "default_interval")]
+    pub interval: f64,
+    #[serde(default = "default_timeout")]
+    pub timeout: f64,
+    #[serde(default)]
+    pub expect_status: Option<StatusSpec>,
+    pub keyword: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+fn default_method() -> String {
+    "GET".to_owned()
+}
+fn default_interval() -> f64 {
+    60.0
+}
+fn default_timeout() -> f64 {
+    10.0
+}
+
+/// `"200-299"`, or a list of codes and ranges such as `[200, "300-302"]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StatusSpec {
+    One(StatusItem),
+    Many(Vec<StatusItem>),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StatusItem {
+    Code(u16),
+    Text(String),
+}
+
+/// What a check does, validated.
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    pub name: String,
+    pub check: Check,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub enum Check {
+    Http { url: Url, method: Method, expect: Vec<(u16, u16)>, keyword: Option<String>, headers: Vec<(String, String)> },
+    Tcp { host: String, port: u16 },
+}
+
+impl Monitor {
+    /// The URL results carry.
+    pub fn label(&self) -> String {
+        match &self.check {
+            Check::Http { url, .. } => url.to_string(),
+            Check::Tcp { host, port } => format!("tcp://{host}:{port}"),
+        }
+    }
+}
+
+impl MonitorConfig {
+    /// The monitor, or a reason that names the offending key.
+    pub fn validate(&self) -> Result<Monitor, (&'static str, String)> {
+        let named = |reason: String| format!("monitor {:?}: {reason}", self.name);
+        if self.name.trim().is_empty() {
+            return Err(("monitor.name", "must not be empty".to_owned()));
+        }
+        if !(self.interval >= 1.0 && self.interval <= 86_400.0) {
+            return Err(("monitor.interval", named(format!("must be 1 to 86400 seconds, got {}", self.interval))));
+        }
+        if !(self.timeout > 0.0 && self.timeout <= 300.0) {
+            return Err(("monitor.timeout", named(format!("must be above 0 and at most 300 seconds, got {}", self.timeout))));
+        }
+        let check = match (&self.url, &self.tcp) {
+            (Some(_), Some(_)) | (None, None) => return Err(("monitor.url", named("set exactly one of url and tcp".to_owned()))),
+            (None, Some(address)) => {
+                let (host, port) = address
+                    .rsplit_once(':')
+                    .and_then(|(host, port)| Some((host.trim_start_matches('[').trim_end_matches(']'), port.parse::<u16>().ok()?)))
+                    .filter(|(host, port)| !host.is_empty() && *port > 0)
+                    .ok_or_else(|| ("monitor.tcp", named(format!("{address:?} is not host:port"))))?;
+                Check::Tcp { host: host.to_owned(), port }
+            }
+            (Some(raw), None) => {
+                let url = Url::parse(raw).map_err(|err| ("monitor.url", named(format!("{raw:?} is not a URL: {err}"))))?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    return Err(("monitor.url", named(format!("{raw:?} must be an http or https URL with a host"))));
+                }
+                let method = Method::from_bytes(self.method.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| ("monitor.method", named(format!("{:?} is not an HTTP method", self.method))))?;
+                let expect = parse_status_spec(self.expect_status.as_ref()).map_err(|reason| ("monitor.expect_status", named(reason)))?;
+                for (name, value) in &self.headers {
+                    let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok() && reqwest::header::HeaderValue::from_str(value).is_ok();
+                    if !valid {
+                        return Err(("monitor.headers", named(format!("header {name:?} is not a valid HTTP header"))));
+                    }
+                }
+                if self.keyword.as_deref() == Some("") {
+                    return Err(("monitor.keyword", named("must not be empty".to_owned())));
+                }
+                let headers = self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                Check::Http { url, method, expect, keyword: self.keyword.clone(), headers }
+            }
+        };
+        Ok(Monitor {
+            name: self.name.clone(),
+            check,
+            interval: Duration::from_secs_f64(self.interval),
+            timeout: Duration::from_secs_f64(self.timeout),
+        })
+    }
+}
+
+/// Inclusive ranges of accepted status codes; 200-299 when unset.
+pub fn parse_status_spec(spec: Option<&StatusSpec>) -> Result<Vec<(u16, u16)>, String> {
+    let items: Vec<&StatusItem> = match spec {
+        None => return Ok(vec![(200, 299)]),
+        Some(StatusSpec::One(item)) => vec![item],
+        Some(StatusSpec::Many(items)) => items.iter().collect(),
+    };
+    if items.is_empty() {
+        return Err("expect_status must list at least one code or range".to_owned());
+    }
+    items
+        .into_iter()
+        .map(|item| {
+            let (lo, hi) = match item {
+                StatusItem::Code(code) => (*code, *code),
+                StatusItem::Text(text) => match text.split_once('-') {
+                    Some((lo, hi)) => (lo.trim().parse().unwrap_or(0), hi.trim().parse().unwrap_or(0)),
+                    None => {
+                        let code = text.trim().parse().unwrap_or(0);
+                        (code, code)
+                    }
+                },
+            };
+            if (100..=599).contains(&lo) && (100..=599).contains(&hi) && lo <= hi {
+                Ok((lo, hi))
+            } else {
+                Err(format!("expect_status entries are codes or ranges within 100-599, such as 200 or \"200-299\"; got {item:?}"))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> MonitorConfig {
+        #[derive(Deserialize)]
+        struct Wrapper {
+            monitor: MonitorConfig,
+        }
+        toml::from_str::<Wrapper>(toml_text).unwrap().monitor
+    }
+
+    #[test]
+    fn defaults_and_status_ranges() {
+        let monitor = parse("[monitor]\nname = \"api\"\nurl = \"http://127.0.0.1:8080/health\"\n").validate().unwrap();
+        assert_eq!(monitor.interval, Duration::from_secs(60));
+        assert_eq!(monitor.timeout, Duration::from_secs(10));
+        let Check::Http { method, expect, .. } = monitor.check else { panic!("http") };
+        assert_eq!(method, Method::GET);
+        assert_eq!(expect, vec![(200, 299)]);
+
+        let list = parse("[monitor]\nname = \"a\"\nurl = \"http://h/\"\nexpect_status = [200, \"300-302\", \"404\"]\n").validate().unwrap();
+        let Check::Http { expect, .. } = list.check else { panic!("http") };
+        assert_eq!(expect, vec![(200, 200), (300, 302), (404, 404)]);
+    }
+
+    #[test]
+    fn tcp_checks_take_host_and_port() {
+        let monitor = parse("[monitor]\nname = \"db\"\ntcp = \"[::1]:5432\"\n").validate().unwrap();
+        assert_eq!(monitor.label(), "tcp://::1:5432");
+        assert!(parse("[monitor]\nname = \"db\"\ntcp = \"nohost\"\n").validate().is_err());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("[monitor]\nname = \"x\"\n", "monitor.url"),
+            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\ntcp = \"h:1\"\n", "monitor.url"),
+            ("[monitor]\nname = \"x\"\nurl = \"ftp://h/\"\n", "monitor.url"),
+            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\nmethod = \"G ET\"\n", "monitor.method"),
+            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\nexpect_status = \"abc\"\n", "monitor.expect_status"),
+            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\ninterval = 0\n", "monitor.interval"),
+            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\nheaders = { \"Bad Name\" = \"v\" }\n", "monitor.headers"),
+        ];
+        for (text, key) in cases {
+            let (got, reason) = parse(text).validate().unwrap_err();
+            assert_eq!(got, key, "{text}: {reason}");
+            assert!(reason.contains("\"x\""), "names the monitor: {reason}");
+        }
+    }
+}
