@@ -106,6 +106,9 @@ pub struct Snapshot {
     pub max_points: usize,
     /// Recent speed samples, oldest first.
     pub speed: Vec<SpeedSample>,
+    /// The latest check of each configured monitor, in config order.
+    #[serde(default)]
+    pub probes: Vec<ProbeResult>,
 }
 
 /// Body of every JSON error response.

@@ -114,3 +114,34 @@ test("a target that refuses connections is shown as a clear error", async ({ pag
     await server.stop();
   }
 });
+
+test("the monitor table shows each endpoint's latest check and follows live results", async ({ page }) => {
+  const closed = await freePort();
+  const server = await Netpulse.start({
+    extraConfig: [
+      `[[monitor]]`,
+      `name = "self"`,
+      `url = "http://127.0.0.1:{port}/speedtest/empty"`,
+      `interval = 1`,
+      `[[monitor]]`,
+      `name = "gone"`,
+      `url = "http://127.0.0.1:${closed}/health"`,
+      `interval = 1`,
+    ].join("\n"),
+  });
+  try {
+    await page.goto(server.url);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    const up = page.locator('[data-testid="monitor-row"][data-monitor="self"]');
+    const down = page.locator('[data-testid="monitor-row"][data-monitor="gone"]');
+    await expect(up).toHaveAttribute("data-up", "true");
+    await expect(up).toContainText("200");
+    await expect(down).toHaveAttribute("data-up", "false");
+    await expect(down).toContainText("connection refused");
+    // Checks run every second: the row's time moves on without a reload.
+    const first = await up.locator("time").getAttribute("datetime");
+    await expect.poll(async () => up.locator("time").getAttribute("datetime"), { timeout: 10_000 }).not.toBe(first);
+  } finally {
+    await server.stop();
+  }
+});

@@ -27,6 +27,8 @@ export interface ServerOptions {
   interval?: number;
   /** Where the sampler points; by default the server's own /speedtest. */
   target?: string;
+  /** More TOML, appended to the config file; "{port}" becomes the server's port. */
+  extraConfig?: string;
 }
 
 export class Netpulse {
@@ -58,6 +60,7 @@ export class Netpulse {
         `timeout = 2`,
         `[sse]`,
         `retry_ms = 500`,
+        (options.extraConfig ?? "").replaceAll("{port}", String(port)),
       ].join("\n"),
     );
     const target = options.target ?? `http://127.0.0.1:${port}/speedtest`;

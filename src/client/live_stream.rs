@@ -9,14 +9,17 @@ use web_sys::{EventSource, MessageEvent};
 
 use crate::{
     client::snapshot_api::fetch_snapshot,
-    live::{backoff::Backoff, connection::ConnectionState, history::SpeedHistory},
-    model::{SpeedSample, SPEED_TOPIC},
+    live::{backoff::Backoff, connection::ConnectionState, history::SpeedHistory, monitors::MonitorBoard},
+    model::{ProbeResult, SpeedSample, PROBE_TOPIC, SPEED_TOPIC},
 };
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
 struct Inner {
+    /// The newest event id seen on any topic: where a reconnect resumes.
+    last_id: u64,
     history: RwSignal<SpeedHistory>,
+    board: RwSignal<MonitorBoard>,
     connection: RwSignal<ConnectionState>,
     source: Option<EventSource>,
     listeners: Vec<(&'static str, Listener)>,
@@ -29,9 +32,11 @@ struct Inner {
 pub struct LiveStream(Rc<RefCell<Inner>>);
 
 impl LiveStream {
-    pub fn start(history: RwSignal<SpeedHistory>, connection: RwSignal<ConnectionState>) -> Self {
+    pub fn start(last_id: u64, history: RwSignal<SpeedHistory>, board: RwSignal<MonitorBoard>, connection: RwSignal<ConnectionState>) -> Self {
         let stream = Self(Rc::new(RefCell::new(Inner {
+            last_id,
             history,
+            board,
             connection,
             source: None,
             listeners: Vec::new(),
@@ -54,9 +59,8 @@ impl LiveStream {
             return;
         }
         inner.close();
-        let last_id = inner.history.with_untracked(SpeedHistory::last_id);
         // Resume from what the page already shows, so nothing is missed or repeated.
-        let url = format!("/api/events?topics={SPEED_TOPIC}&lastEventId={last_id}");
+        let url = format!("/api/events?topics={SPEED_TOPIC},{PROBE_TOPIC}&lastEventId={}", inner.last_id);
         let Ok(source) = EventSource::new(&url) else {
             drop(inner);
             self.schedule_reconnect();
@@ -67,6 +71,7 @@ impl LiveStream {
             ("open", listener(&weak, |stream, _| stream.on_open())),
             ("error", listener(&weak, |stream, _| stream.on_error())),
             (SPEED_TOPIC, listener(&weak, |stream, event| stream.on_speed(event))),
+            (PROBE_TOPIC, listener(&weak, |stream, event| stream.on_probe(event))),
             ("reset", listener(&weak, |stream, _| stream.on_reset())),
         ];
         for (name, callback) in &inner.listeners {
@@ -92,27 +97,50 @@ impl LiveStream {
         }
     }
 
-    fn on_speed(&self, event: web_sys::Event) {
-        let Some(message) = event.dyn_ref::<MessageEvent>() else { return };
-        let Ok(id) = message.last_event_id().parse::<u64>() else { return };
-        let Some(data) = message.data().as_string() else { return };
-        let Ok(sample) = serde_json::from_str::<SpeedSample>(&data) else {
-            leptos::logging::warn!("ignoring a speed event that does not parse: {data}");
-            return;
+    /// The id and JSON body of a message event; moves the resume cursor.
+    fn take_message<T: serde::de::DeserializeOwned>(&self, event: &web_sys::Event) -> Option<(u64, T)> {
+        let message = event.dyn_ref::<MessageEvent>()?;
+        let id = message.last_event_id().parse::<u64>().ok()?;
+        let data = message.data().as_string()?;
+        let Ok(body) = serde_json::from_str::<T>(&data) else {
+            leptos::logging::warn!("ignoring an event that does not parse: {data}");
+            return None;
         };
-        let inner = self.0.borrow();
+        let mut inner = self.0.borrow_mut();
+        inner.last_id = inner.last_id.max(id);
         inner.connection.set(ConnectionState::Live);
-        inner.history.update(|h| {
+        Some((id, body))
+    }
+
+    fn on_speed(&self, event: web_sys::Event) {
+        let Some((id, sample)) = self.take_message::<SpeedSample>(&event) else { return };
+        self.0.borrow().history.update(|h| {
             h.apply(id, sample);
         });
     }
 
+    fn on_probe(&self, event: web_sys::Event) {
+        let Some((_, result)) = self.take_message::<ProbeResult>(&event) else { return };
+        self.0.borrow().board.update(|board| board.apply(result));
+    }
+
     /// The server could not replay what we missed: load its current state.
     fn on_reset(&self) {
-        let history = self.0.borrow().history;
+        let (history, board) = {
+            let inner = self.0.borrow();
+            (inner.history, inner.board)
+        };
+        let weak = Rc::downgrade(&self.0);
         leptos::task::spawn_local(async move {
             match fetch_snapshot().await {
-                Ok(snapshot) => history.update(|h| h.merge_snapshot(&snapshot)),
+                Ok(snapshot) => {
+                    history.update(|h| h.merge_snapshot(&snapshot));
+                    board.update(|b| b.merge_snapshot(&snapshot));
+                    if let Some(inner) = weak.upgrade() {
+                        let mut inner = inner.borrow_mut();
+                        inner.last_id = inner.last_id.max(snapshot.last_event_id);
+                    }
+                }
                 Err(error) => leptos::logging::warn!("reloading after reset failed: {error}"),
             }
         });

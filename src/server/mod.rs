@@ -37,7 +37,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::{
     app::{shell, App},
-    model::{Snapshot, LIVE_TOPIC, SPEED_TOPIC},
+    model::{ProbeResult, Snapshot, LIVE_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
     server::{
         config::Config,
         error::ApiError,
@@ -83,7 +83,11 @@ impl AppState {
             replay_events: config.sse.replay,
             replay_age: Duration::from_secs_f64(config.sse.replay_age),
             queue: config.sse.queue,
-            kept: vec![(SPEED_TOPIC.to_owned(), config.ui.points)],
+            kept: vec![
+                (SPEED_TOPIC.to_owned(), config.ui.points),
+                // Enough to find every monitor's latest check among recent ones.
+                (PROBE_TOPIC.to_owned(), (config.monitors.len() * 4).max(16)),
+            ],
         }, hub::first_id_from_clock()));
         let mut on_demand: HashMap<String, StartProducer> = HashMap::new();
         if let Some(target) = config.speed_targets().into_iter().next() {
@@ -105,11 +109,16 @@ impl AppState {
     /// The state a page renders before its stream connects.
     pub fn snapshot(&self) -> Snapshot {
         let (events, last_event_id) = self.hub.recent(SPEED_TOPIC);
+        let (probe_events, _) = self.hub.recent(PROBE_TOPIC);
+        let checks: Vec<ProbeResult> = probe_events.iter().rev().filter_map(|event| serde_json::from_str(&event.data).ok()).collect();
+        // Newest first above, so `find` gives each monitor's latest check.
+        let probes = self.config.monitors.iter().filter_map(|m| checks.iter().find(|c| c.monitor == m.name).cloned()).collect();
         Snapshot {
             node: self.config.node.clone(),
             last_event_id,
             max_points: self.config.ui.points,
             speed: events.iter().filter_map(|event| serde_json::from_str(&event.data).ok()).collect(),
+            probes,
         }
     }
 }

@@ -4,9 +4,9 @@ use leptos::{either::Either, prelude::*};
 
 use crate::{
     client::snapshot_api::load_snapshot,
-    live::{connection::ConnectionState, history::SpeedHistory},
+    live::{connection::ConnectionState, history::SpeedHistory, monitors::MonitorBoard},
     model::{Snapshot, SpeedSample},
-    ui::{cards::MetricCard, connection_badge::ConnectionBadge, format, speed_chart::SpeedChart},
+    ui::{cards::MetricCard, connection_badge::ConnectionBadge, format, monitor_table::MonitorTable, speed_chart::SpeedChart},
 };
 
 #[component]
@@ -30,11 +30,12 @@ pub fn DashboardPage() -> impl IntoView {
 fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     let node = snapshot.node.clone();
     let history = RwSignal::new(SpeedHistory::from_snapshot(&snapshot));
+    let board = RwSignal::new(MonitorBoard::from_snapshot(&snapshot));
     let connection = RwSignal::new(ConnectionState::Connecting);
     #[cfg(feature = "hydrate")]
     {
         // The stream lives on the browser's one thread; the wrapper only satisfies on_cleanup's bound.
-        let stream = send_wrapper::SendWrapper::new(crate::client::live_stream::LiveStream::start(history, connection));
+        let stream = send_wrapper::SendWrapper::new(crate::client::live_stream::LiveStream::start(snapshot.last_event_id, history, board, connection));
         on_cleanup(move || stream.stop());
     }
     let latest = Memo::new(move |_| history.with(|h| h.latest().cloned()));
@@ -55,6 +56,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             </section>
             <LatestTest latest/>
             <SpeedChart history/>
+            <MonitorTable board/>
         </main>
     }
 }

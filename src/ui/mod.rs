@@ -4,4 +4,5 @@ pub mod cards;
 pub mod connection_badge;
 pub mod dashboard;
 pub mod format;
+pub mod monitor_table;
 pub mod speed_chart;
