@@ -5,12 +5,11 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use reqwest::Client;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{LiveLatency, LIVE_TOPIC},
-    server::{hub::Hub, measure::round_trip, stats, subscribers::StartProducer, target::SpeedTarget},
+    server::{hub::Hub, measure::round_trip, schedule, stats, subscribers::StartProducer, target::SpeedTarget},
 };
 
 const PERIOD: Duration = Duration::from_secs(1);
@@ -24,22 +23,14 @@ pub fn starter(client: Client, target: SpeedTarget, hub: Arc<Hub>, timeout: Dura
 
 async fn run(client: Client, target: SpeedTarget, hub: Arc<Hub>, timeout: Duration, token: CancellationToken) {
     let url = target.ping_url();
-    let mut ticker = tokio::time::interval(PERIOD);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = token.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        let result = tokio::select! {
-            _ = token.cancelled() => return,
-            r = round_trip(&client, &url, timeout) => r,
-        };
-        let (rtt_ms, error) = match result {
+    let (client, url, target, hub) = (&client, &url, &target, &hub);
+    schedule::every(PERIOD, &token, || async move {
+        let (rtt_ms, error) = match round_trip(client, url, timeout).await {
             Ok(rtt) => (Some(stats::round3(rtt.as_secs_f64() * 1000.0)), None),
             Err(error) => (None, Some(error)),
         };
         let sample = LiveLatency { target: target.label(), at: Utc::now(), rtt_ms, error };
         hub.publish(LIVE_TOPIC, serde_json::to_string(&sample).expect("a latency sample always serialises"));
-    }
+    })
+    .await;
 }

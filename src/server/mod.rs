@@ -12,6 +12,7 @@ pub mod payload;
 pub mod probe;
 pub mod publish;
 pub mod sampler;
+pub mod schedule;
 pub mod speedtest_routes;
 pub mod sse;
 pub mod sse_frame;

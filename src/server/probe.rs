@@ -16,6 +16,7 @@ use crate::{
     server::{
         hub::Hub,
         monitor_config::{Check, Monitor},
+        schedule,
         stats::round3,
     },
 };
@@ -197,17 +198,10 @@ pub fn tls_connector() -> tokio_rustls::TlsConnector {
 
 /// Checks `monitor` now and then every interval, in its own task, until shutdown.
 pub async fn run_monitor(monitor: Monitor, hub: Arc<Hub>, tls: tokio_rustls::TlsConnector, shutdown: CancellationToken) {
-    let mut ticker = tokio::time::interval(monitor.interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        let result = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            result = check(&monitor, &tls) => result,
-        };
+    let (monitor, hub, tls) = (&monitor, &hub, &tls);
+    schedule::every(monitor.interval, &shutdown, || async move {
+        let result = check(monitor, tls).await;
         hub.publish(PROBE_TOPIC, serde_json::to_string(&result).expect("a probe result always serialises"));
-    }
+    })
+    .await;
 }

@@ -6,7 +6,6 @@ use std::{sync::Arc, time::Duration};
 use bytes::Bytes;
 use chrono::Utc;
 use reqwest::Client;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -14,6 +13,7 @@ use crate::{
     server::{
         hub::Hub,
         measure::{measure, MeasureOptions, Measurement},
+        schedule,
         target::SpeedTarget,
     },
 };
@@ -32,23 +32,14 @@ impl SpeedSampler {
     /// Runs until `shutdown` is cancelled. Targets are measured one after the
     /// other so that two tests never share, and so skew, the link.
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut ticker = tokio::time::interval(self.interval);
-        // A test longer than the interval delays the next one instead of
-        // starting a burst of back-to-back tests.
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticker.tick() => {}
+        let this = &self;
+        schedule::every(self.interval, &shutdown, || async move {
+            for target in &this.targets {
+                let measurement = measure(&this.client, target, &this.options, &this.block).await;
+                this.publish(target, measurement);
             }
-            for target in &self.targets {
-                let measurement = tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    m = measure(&self.client, target, &self.options, &self.block) => m,
-                };
-                self.publish(target, measurement);
-            }
-        }
+        })
+        .await;
     }
 
     fn publish(&self, target: &SpeedTarget, measurement: Measurement) {
