@@ -69,6 +69,8 @@ pub enum ServeError {
     Client(#[from] reqwest::Error),
     #[error("server I/O error: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
 }
 
 impl AppState {
@@ -150,6 +152,8 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves on `listener` and runs the sampler until `shutdown` resolves.
 pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    // A caller that skipped validation gets an error here, not silently fewer monitors.
+    let monitors = config.checked_monitors()?;
     let token = CancellationToken::new();
     let options = MeasureOptions::from(&config.speed);
     let client = measure::measurement_client(options.timeout)?;
@@ -166,7 +170,6 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let sampler_task = tokio::spawn(sampler.run(token.clone()));
     // One task per monitor: a thousand monitors are a thousand small futures, not threads.
     let tls = probe::tls_connector();
-    let monitors = state.config.checked_monitors().unwrap_or_default();
     let monitor_tasks: Vec<_> = monitors
         .into_iter()
         .map(|monitor| tokio::spawn(probe::run_monitor(monitor, state.hub.clone(), tls.clone(), token.clone())))
