@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{error::ErrorKind, Parser};
-use netpulse::server::{self, cli::Cli};
+use netpulse::server::{self, cli::{Cli, Command}, command_measure};
 
 /// Exit code for bad flags or config, as clap uses for usage errors.
 const USAGE_ERROR: u8 = 2;
@@ -22,20 +22,41 @@ fn main() -> ExitCode {
             return ExitCode::from(USAGE_ERROR);
         }
     };
-    let config = match cli.into_serve_args().load_config() {
+    let args = match cli.into_command() {
+        Command::Serve(args) => args,
+        Command::Measure(args) => return measure(args),
+    };
+    let config = match args.load_config() {
         Ok(config) => config,
         Err(err) => {
             eprintln!("netpulse: {err}");
             return ExitCode::from(USAGE_ERROR);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()))
-        .init();
+    init_tracing("info,tower_http=warn");
     match run(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("netpulse: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(default_filter: &str) {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
+        .init();
+}
+
+fn measure(args: server::cli::MeasureArgs) -> ExitCode {
+    // Logs only on request: stdout is the result and stderr the progress line.
+    init_tracing("off");
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => ExitCode::from(runtime.block_on(command_measure::run(args)).code()),
+        Err(err) => {
+            eprintln!("netpulse: cannot start the async runtime: {err}");
             ExitCode::FAILURE
         }
     }

@@ -35,6 +35,12 @@ pub struct SpeedSample {
     pub upload_mbps: Option<f64>,
     pub latency_ms: Option<f64>,
     pub jitter_ms: Option<f64>,
+    /// Median round trip while the download ran: bufferbloat shows here.
+    #[serde(default)]
+    pub latency_down_ms: Option<f64>,
+    /// Median round trip while the upload ran.
+    #[serde(default)]
+    pub latency_up_ms: Option<f64>,
     /// Bytes received during the download phase, warm-up included.
     #[serde(default)]
     pub bytes_down: u64,
@@ -56,6 +62,8 @@ impl SpeedSample {
             upload_mbps,
             latency_ms: None,
             jitter_ms: None,
+            latency_down_ms: None,
+            latency_up_ms: None,
             bytes_down: 0,
             bytes_up: 0,
             error: None,

@@ -23,6 +23,47 @@ pub struct Cli {
 pub enum Command {
     /// Serve the dashboard, the API and the speed-test endpoints, and run the sampler.
     Serve(ServeArgs),
+    /// Run one speed test, print the result and exit: 0 measured, 1 could not measure, 2 bad flags.
+    Measure(MeasureArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
+    /// Base URL of the target, e.g. http://host:3000/speedtest.
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The protocol the target speaks.
+    #[arg(long, value_enum, default_value_t = TargetKind::Netpulse)]
+    pub kind: TargetKind,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Parallel TCP streams per direction [default: 4].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub streams: Option<u64>,
+    /// Seconds each direction may run, warm-up included [default: 8].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    pub duration: Option<f64>,
+    /// Megabytes the test may move in all; 0 for no cap [default: 1000].
+    #[arg(long, value_name = "MB", value_parser = parse_budget)]
+    pub budget_mb: Option<f64>,
+    /// Run each direction for the whole duration, not just until the rate is stable.
+    #[arg(long)]
+    pub no_early_stop: bool,
+}
+
+fn parse_duration(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(seconds) if seconds > 1.5 && seconds <= 120.0 => Ok(seconds),
+        _ => Err(format!("{raw:?} is not a number of seconds above 1.5 (the warm-up) and at most 120")),
+    }
+}
+
+fn parse_budget(raw: &str) -> Result<f64, String> {
+    match raw.parse::<f64>() {
+        Ok(mb) if mb == 0.0 || (1.0..=1e6).contains(&mb) => Ok(mb),
+        _ => Err(format!("{raw:?} is not 0 or a number of megabytes from 1 to 1000000")),
+    }
 }
 
 #[derive(Debug, Default, Args)]
@@ -50,12 +91,9 @@ fn parse_target(raw: &str) -> Result<String, String> {
 }
 
 impl Cli {
-    /// The serve flags, whether given before or after the `serve` word.
-    pub fn into_serve_args(self) -> ServeArgs {
-        match self.command {
-            Some(Command::Serve(args)) => args,
-            None => self.serve,
-        }
+    /// The command to run; a bare `netpulse` serves.
+    pub fn into_command(self) -> Command {
+        self.command.unwrap_or(Command::Serve(self.serve))
     }
 }
 
@@ -70,7 +108,7 @@ impl ServeArgs {
             config.listen = listen;
         }
         if !self.targets.is_empty() {
-            config.speed.targets = self.targets.iter().map(|url| TargetConfig { url: url.clone(), kind: Some(TargetKind::Netpulse) }).collect();
+            config.speed.targets = self.targets.iter().map(|url| TargetConfig { url: url.clone(), kind: Some(TargetKind::Netpulse), interval: None }).collect();
         }
         if let Some(token) = &self.publish_token {
             config.publish_token = Some(token.clone());
@@ -91,10 +129,11 @@ mod tests {
     fn bare_and_serve_forms_parse_the_same_flags() {
         let bare = Cli::try_parse_from(["netpulse", "--interval", "5", "--target", "http://127.0.0.1:1/speedtest"]).unwrap();
         let serve = Cli::try_parse_from(["netpulse", "serve", "--interval", "5", "--target", "http://127.0.0.1:1/speedtest"]).unwrap();
-        for args in [bare.into_serve_args(), serve.into_serve_args()] {
+        for command in [bare.into_command(), serve.into_command()] {
+            let Command::Serve(args) = command else { panic!("serves") };
             let config = args.load_config().unwrap();
             assert_eq!(config.speed.interval, 5);
-            assert_eq!(config.speed_targets()[0].label(), "http://127.0.0.1:1/speedtest");
+            assert_eq!(config.speed.targets()[0].target.label(), "http://127.0.0.1:1/speedtest");
         }
     }
 
@@ -103,5 +142,9 @@ mod tests {
         assert!(Cli::try_parse_from(["netpulse", "--interval", "0"]).is_err());
         assert!(Cli::try_parse_from(["netpulse", "--target", "nonsense"]).is_err());
         assert!(Cli::try_parse_from(["netpulse", "--listen", "nowhere"]).is_err());
+        assert!(Cli::try_parse_from(["netpulse", "measure"]).is_err(), "--target is required");
+        assert!(Cli::try_parse_from(["netpulse", "measure", "--target", "http://h/", "--kind", "ookla"]).is_err());
+        assert!(Cli::try_parse_from(["netpulse", "measure", "--target", "http://h/", "--duration", "1"]).is_err());
+        assert!(Cli::try_parse_from(["netpulse", "measure", "--target", "http://h/", "--budget-mb", "-5"]).is_err());
     }
 }

@@ -4,14 +4,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
-use crate::server::{
-    monitor_config::{Monitor, MonitorConfig},
-    target::{SpeedTarget, TargetKind},
-};
-
-/// The public target used when none is configured: Cloudflare's speed test,
-/// which serves `__down` and `__up` over HTTPS from a nearby edge.
-pub const DEFAULT_TARGET_URL: &str = "https://speed.cloudflare.com";
+pub use crate::server::speed_config::{SpeedConfig, TargetConfig, DEFAULT_TARGET_URL};
+use crate::server::monitor_config::{Monitor, MonitorConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -23,7 +17,7 @@ pub enum ConfigError {
     Invalid { key: &'static str, reason: String },
 }
 
-fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key, reason: reason.into() }
 }
 
@@ -46,33 +40,6 @@ pub struct Config {
     /// Endpoint checks, one `[[monitor]]` table each.
     #[serde(rename = "monitor")]
     pub monitors: Vec<MonitorConfig>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SpeedConfig {
-    /// Seconds between the starts of two speed tests.
-    pub interval: u64,
-    /// Parallel TCP streams per direction.
-    pub streams: usize,
-    /// Seconds each direction runs, warm-up included.
-    pub duration: f64,
-    /// Seconds at the start of each direction that are not counted.
-    pub grace: f64,
-    /// Round trips timed for latency and jitter.
-    pub pings: usize,
-    /// Seconds to wait for a connection or a response before giving up.
-    pub timeout: f64,
-    #[serde(rename = "target")]
-    pub targets: Vec<TargetConfig>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TargetConfig {
-    pub url: String,
-    #[serde(default)]
-    pub kind: Option<TargetKind>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -119,20 +86,6 @@ impl Default for Config {
     }
 }
 
-impl Default for SpeedConfig {
-    fn default() -> Self {
-        Self {
-            interval: 60,
-            streams: 4,
-            duration: 8.0,
-            grace: 1.5,
-            pings: 10,
-            timeout: 10.0,
-            targets: Vec::new(),
-        }
-    }
-}
-
 impl Default for SseConfig {
     fn default() -> Self {
         Self { heartbeat: 15.0, retry_ms: 3000, replay: 1000, replay_age: 3600.0, queue: 256, max_connections: 10_000, max_per_client: 256 }
@@ -170,29 +123,7 @@ impl Config {
 
     /// Checks every value a user can set; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let speed = &self.speed;
-        if !(1..=86_400).contains(&speed.interval) {
-            return Err(invalid("speed.interval", format!("must be 1 to 86400 seconds, got {}", speed.interval)));
-        }
-        if !(1..=64).contains(&speed.streams) {
-            return Err(invalid("speed.streams", format!("must be 1 to 64, got {}", speed.streams)));
-        }
-        if !(speed.duration > 0.0 && speed.duration <= 120.0) {
-            return Err(invalid("speed.duration", format!("must be above 0 and at most 120 seconds, got {}", speed.duration)));
-        }
-        if !(speed.grace >= 0.0 && speed.grace < speed.duration) {
-            return Err(invalid("speed.grace", format!("must be at least 0 and below speed.duration ({}), got {}", speed.duration, speed.grace)));
-        }
-        if !(1..=100).contains(&speed.pings) {
-            return Err(invalid("speed.pings", format!("must be 1 to 100, got {}", speed.pings)));
-        }
-        if !(speed.timeout > 0.0 && speed.timeout <= 300.0) {
-            return Err(invalid("speed.timeout", format!("must be above 0 and at most 300 seconds, got {}", speed.timeout)));
-        }
-        for target in &speed.targets {
-            SpeedTarget::parse(&target.url, target.kind.unwrap_or(TargetKind::Netpulse))
-                .map_err(|reason| invalid("speed.target.url", reason))?;
-        }
+        self.speed.validate()?;
         if self.node.trim().is_empty() {
             return Err(invalid("node", "must not be empty"));
         }
@@ -249,19 +180,6 @@ impl Config {
         Ok(monitors)
     }
 
-    /// The targets the sampler measures: configured ones, or the public default.
-    pub fn speed_targets(&self) -> Vec<SpeedTarget> {
-        if self.speed.targets.is_empty() {
-            return vec![SpeedTarget::parse(DEFAULT_TARGET_URL, TargetKind::Cloudflare)
-                .expect("the default target URL is valid")];
-        }
-        self.speed
-            .targets
-            .iter()
-            .filter_map(|t| SpeedTarget::parse(&t.url, t.kind.unwrap_or(TargetKind::Netpulse)).ok())
-            .collect()
-    }
-
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs_f64(self.sse.heartbeat)
     }
@@ -294,9 +212,6 @@ mod tests {
         assert_eq!(config.speed.interval, 60);
         assert_eq!(config.sse.heartbeat, 15.0);
         assert_eq!(config.ui.points, 500);
-        let targets = config.speed_targets();
-        assert_eq!(targets.len(), 1);
-        assert_eq!(targets[0].kind, TargetKind::Cloudflare);
     }
 
     #[test]
@@ -320,13 +235,6 @@ mod tests {
     }
 
     #[test]
-    fn bad_target_url_names_the_key() {
-        let config = Config::from_toml("[[speed.target]]\nurl = \"ftp://x\"\n").unwrap();
-        let err = config.validate().unwrap_err().to_string();
-        assert!(err.contains("speed.target.url"), "{err}");
-    }
-
-    #[test]
     fn monitors_are_validated_with_unique_names() {
         let text = "[[monitor]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\n[[monitor]]\nname = \"a\"\ntcp = \"127.0.0.1:2\"\n";
         let err = Config::from_toml(text).unwrap().validate().unwrap_err().to_string();
@@ -345,13 +253,4 @@ mod tests {
         good.validate().unwrap();
     }
 
-    #[test]
-    fn targets_keep_their_kind() {
-        let config = Config::from_toml(
-            "[[speed.target]]\nurl = \"http://127.0.0.1:1/backend\"\nkind = \"librespeed\"\n",
-        )
-        .unwrap();
-        config.validate().unwrap();
-        assert_eq!(config.speed_targets()[0].kind, TargetKind::Librespeed);
-    }
 }

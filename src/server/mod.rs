@@ -1,6 +1,7 @@
 //! The server: shared state, the axum router, and `serve`, the entry point tests and `main` use.
 
 pub mod cli;
+pub mod command_measure;
 pub mod config;
 pub mod error;
 pub mod hub;
@@ -13,6 +14,7 @@ pub mod probe;
 pub mod publish;
 pub mod sampler;
 pub mod schedule;
+pub mod speed_config;
 pub mod speedtest_routes;
 pub mod sse;
 pub mod sse_frame;
@@ -43,7 +45,7 @@ use crate::{
         config::Config,
         error::ApiError,
         hub::{Hub, HubLimits},
-        measure::MeasureOptions,
+        measure::{MeasureOptions, Measurer},
         sampler::SpeedSampler,
         subscribers::{ConnectionLimits, StartProducer, Subscribers},
     },
@@ -93,7 +95,7 @@ impl AppState {
             ],
         }, hub::first_id_from_clock()));
         let mut on_demand: HashMap<String, StartProducer> = HashMap::new();
-        if let Some(target) = config.speed_targets().into_iter().next() {
+        if let Some(target) = config.speed.targets().into_iter().next().map(|scheduled| scheduled.target) {
             let timeout = Duration::from_secs_f64(config.speed.timeout);
             on_demand.insert(LIVE_TOPIC.to_owned(), live_latency::starter(client, target, hub.clone(), timeout));
         }
@@ -156,18 +158,20 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let monitors = config.checked_monitors()?;
     let token = CancellationToken::new();
     let options = MeasureOptions::from(&config.speed);
-    let client = measure::measurement_client(options.timeout)?;
-    let state = AppState::new(config, client.clone(), token.clone());
-    let sampler = SpeedSampler {
-        node: state.config.node.clone(),
-        targets: state.config.speed_targets(),
-        interval: std::time::Duration::from_secs(state.config.speed.interval),
-        options,
-        client,
-        block: state.payload.clone(),
-        hub: state.hub.clone(),
-    };
-    let sampler_task = tokio::spawn(sampler.run(token.clone()));
+    let client = measure::measurement_client(options.timeout, 4)?;
+    let state = AppState::new(config, client, token.clone());
+    let sampler_task = state.config.speed.enabled.then(|| {
+        let measurer = Measurer::new(options.timeout, state.payload.clone())?;
+        let sampler = SpeedSampler {
+            node: state.config.node.clone(),
+            targets: state.config.speed.targets(),
+            spread: state.config.speed.spread,
+            options,
+            measurer,
+            hub: state.hub.clone(),
+        };
+        Ok::<_, ServeError>(tokio::spawn(sampler.run(token.clone())))
+    }).transpose()?;
     // One task per monitor: a thousand monitors are a thousand small futures, not threads.
     let tls = probe::tls_connector();
     let monitor_tasks: Vec<_> = monitors
@@ -184,7 +188,9 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     })
     .await?;
     token.cancel();
-    let _ = sampler_task.await;
+    if let Some(task) = sampler_task {
+        let _ = task.await;
+    }
     for task in monitor_tasks {
         let _ = task.await;
     }

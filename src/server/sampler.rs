@@ -1,60 +1,57 @@
-//! The speed sampler: measures every target once at start-up and then every
-//! interval, one test at a time, and publishes each result on the `speed` topic.
+//! The speed sampler: measures each target at start-up and then every one of
+//! its intervals, and publishes each result on the `speed` topic.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use chrono::Utc;
-use reqwest::Client;
+use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{SpeedSample, SPEED_TOPIC},
     server::{
         hub::Hub,
-        measure::{measure, MeasureOptions, Measurement},
+        measure::{MeasureOptions, Measurement, Measurer},
         schedule,
+        speed_config::ScheduledTarget,
         target::SpeedTarget,
     },
 };
 
 pub struct SpeedSampler {
     pub node: String,
-    pub targets: Vec<SpeedTarget>,
-    pub interval: Duration,
+    pub targets: Vec<ScheduledTarget>,
+    /// Random fraction each interval may stretch or shrink by.
+    pub spread: f64,
     pub options: MeasureOptions,
-    pub client: Client,
-    pub block: Bytes,
+    pub measurer: Measurer,
     pub hub: Arc<Hub>,
 }
 
 impl SpeedSampler {
-    /// Runs until `shutdown` is cancelled. Targets are measured one after the
-    /// other so that two tests never share, and so skew, the link.
+    /// Runs until `shutdown` is cancelled: one schedule per target, but one
+    /// test at a time, so two tests never share, and so skew, the link.
     pub async fn run(self, shutdown: CancellationToken) {
+        let link = Mutex::new(());
         let this = &self;
-        schedule::every(self.interval, &shutdown, || async move {
-            for target in &this.targets {
-                let measurement = measure(&this.client, target, &this.options, &this.block).await;
-                this.publish(target, measurement);
+        let schedules = self.targets.iter().map(|scheduled| {
+            let link = &link;
+            let shutdown = &shutdown;
+            async move {
+                schedule::every_spread(scheduled.interval, this.spread, shutdown, || async move {
+                    let _turn = link.lock().await;
+                    let (progress, _) = watch::channel(Default::default());
+                    let measurement = this.measurer.measure(&scheduled.target, &this.options, &progress).await;
+                    this.publish(&scheduled.target, measurement);
+                })
+                .await
             }
-        })
-        .await;
+        });
+        futures_util::future::join_all(schedules).await;
     }
 
     fn publish(&self, target: &SpeedTarget, measurement: Measurement) {
-        let sample = SpeedSample {
-            node: self.node.clone(),
-            target: target.label(),
-            at: Utc::now(),
-            download_mbps: measurement.download_mbps,
-            upload_mbps: measurement.upload_mbps,
-            latency_ms: measurement.latency_ms,
-            jitter_ms: measurement.jitter_ms,
-            bytes_down: measurement.bytes_down,
-            bytes_up: measurement.bytes_up,
-            error: measurement.error,
-        };
+        let sample = speed_sample(&self.node, target, measurement);
         match &sample.error {
             Some(error) => tracing::warn!(target = %sample.target, %error, "speed test failed"),
             None => tracing::info!(
@@ -67,5 +64,23 @@ impl SpeedSampler {
         }
         let data = serde_json::to_string(&sample).expect("a speed sample always serialises");
         self.hub.publish(SPEED_TOPIC, data);
+    }
+}
+
+/// The wire form of one test, stamped now.
+pub fn speed_sample(node: &str, target: &SpeedTarget, measurement: Measurement) -> SpeedSample {
+    SpeedSample {
+        node: node.to_owned(),
+        target: target.label(),
+        at: Utc::now(),
+        download_mbps: measurement.download_mbps,
+        upload_mbps: measurement.upload_mbps,
+        latency_ms: measurement.latency_ms,
+        jitter_ms: measurement.jitter_ms,
+        latency_down_ms: measurement.latency_down_ms,
+        latency_up_ms: measurement.latency_up_ms,
+        bytes_down: measurement.bytes_down,
+        bytes_up: measurement.bytes_up,
+        error: measurement.error,
     }
 }

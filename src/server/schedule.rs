@@ -1,29 +1,49 @@
-//! Periodic work: first at once, then every period, never overlapping itself,
-//! and stopped promptly (mid-work too) when shutdown is signalled.
+//! Periodic work: first at once, then every period (optionally spread at
+//! random), never overlapping itself, and stopped promptly (mid-work too)
+//! when shutdown is signalled.
 
 use std::{future::Future, time::Duration};
 
-use tokio::time::MissedTickBehavior;
+use rand::Rng;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub async fn every<F, Fut>(period: Duration, shutdown: &CancellationToken, mut work: F)
+pub async fn every<F, Fut>(period: Duration, shutdown: &CancellationToken, work: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
-    let mut ticker = tokio::time::interval(period);
-    // Work that overruns its period delays the next run instead of starting a burst.
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    every_spread(period, 0.0, shutdown, work).await
+}
+
+/// Like [`every`], but each gap between starts is `period` stretched or shrunk
+/// by a random fraction of at most `spread`, so that many installs started
+/// together drift apart instead of all testing the same link at once.
+pub async fn every_spread<F, Fut>(period: Duration, spread: f64, shutdown: &CancellationToken, mut work: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut next_start = Instant::now();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
+            _ = tokio::time::sleep_until(next_start) => {}
         }
+        let started = Instant::now();
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = work() => {}
         }
+        let offset = if spread > 0.0 { rand::rng().random_range(-spread..=spread) } else { 0.0 };
+        // Work that overran its gap starts again at once rather than in a burst.
+        next_start = started + spread_gap(period, offset);
     }
+}
+
+/// `period` scaled by `1 + offset`.
+pub fn spread_gap(period: Duration, offset: f64) -> Duration {
+    period.mul_f64((1.0 + offset).max(0.0))
 }
 
 #[cfg(test)]
@@ -43,6 +63,33 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 3, "at 0, 10 and 20 s");
         token.cancel();
         task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn spread_gaps_stay_within_their_bounds() {
+        assert_eq!(spread_gap(Duration::from_secs(60), 0.1), Duration::from_secs(66));
+        assert_eq!(spread_gap(Duration::from_secs(60), -0.1), Duration::from_secs(54));
+        let starts = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let token = CancellationToken::new();
+        let task = {
+            let (starts, token) = (starts.clone(), token.clone());
+            tokio::spawn(async move {
+                every_spread(Duration::from_secs(60), 0.1, &token, || {
+                    starts.lock().unwrap().push(Instant::now());
+                    async {}
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_secs(60 * 40)).await;
+        token.cancel();
+        task.await.unwrap();
+        let starts = starts.lock().unwrap();
+        let gaps: Vec<f64> = starts.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
+        assert!(gaps.len() >= 35, "{} runs", starts.len());
+        assert!(gaps.iter().all(|gap| (54.0..=66.0).contains(gap)), "{gaps:?}");
+        // Random, not constant: the gaps differ from one another.
+        assert!(gaps.iter().any(|gap| (gap - gaps[0]).abs() > 0.5), "{gaps:?}");
     }
 
     #[tokio::test(start_paused = true)]

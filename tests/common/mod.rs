@@ -68,7 +68,7 @@ pub async fn start(mut config: Config, target: Target) -> TestServer {
         Target::Itself => format!("http://{addr}/speedtest"),
         Target::Refusing => format!("http://127.0.0.1:{}/speedtest", closed_port().await),
     };
-    config.speed.targets = vec![TargetConfig { url, kind: Some(TargetKind::Netpulse) }];
+    config.speed.targets = vec![TargetConfig { url, kind: Some(TargetKind::Netpulse), interval: None }];
     config.validate().expect("test config is valid");
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
