@@ -124,3 +124,36 @@ pub struct Snapshot {
 pub struct ApiErrorBody {
     pub error: String,
 }
+
+/// One field's figures over one history bucket (or one raw sample, where `n` is 1).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryStats {
+    pub n: i64,
+    pub min: f64,
+    pub mean: f64,
+    pub max: f64,
+    pub p95: f64,
+}
+
+/// One point of `GET /api/history`: a bucket's start and each field's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    /// Start of the bucket (or the sample's time), in ms since the Unix epoch.
+    pub t: i64,
+    #[serde(flatten)]
+    pub values: std::collections::BTreeMap<String, HistoryStats>,
+}
+
+/// The answer of `GET /api/history`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub series: String,
+    /// `raw`, `1m` or `1h`: what the points were computed from.
+    pub source: String,
+    /// Bucket width in seconds; 0 for raw samples.
+    pub step_s: i64,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub fields: Vec<String>,
+    pub points: Vec<HistoryPoint>,
+}

@@ -50,7 +50,7 @@ test("the dashboard is server-rendered, hydrates, and shows live speed events in
         return JSON.stringify(shown) === JSON.stringify(expected);
       })
       .toBe(true);
-    await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /last [2-9]\d* tests/);
+    await expect.poll(() => chartPoints(page)).toBeGreaterThan(1);
     const download = page.getByTestId("card-download").locator(".card-number");
     await expect(download).not.toHaveText("—");
 
@@ -67,11 +67,9 @@ test("the dashboard is server-rendered, hydrates, and shows live speed events in
   }
 });
 
-/** How many tests the chart says it shows. */
+/** How many points the chart draws. */
 async function chartPoints(page: Page): Promise<number> {
-  const label = (await page.getByTestId("speed-chart").getAttribute("aria-label")) ?? "";
-  const match = label.match(/last (\d+) tests/);
-  return match ? Number(match[1]) : 0;
+  return Number((await page.getByTestId("speed-chart").getAttribute("data-points")) ?? "0");
 }
 
 test("after a server restart the indicator recovers and no point is lost or repeated", async ({ page }) => {
@@ -88,10 +86,11 @@ test("after a server restart the indicator recovers and no point is lost or repe
     await expect(connection).toHaveAttribute("data-state", /reconnecting|offline/);
     await expect(connection).toContainText(/reconnecting|offline/);
 
-    // The new process measures once at start-up; the page keeps the old point and adds the new one.
-    server = await Netpulse.start({ port });
+    // The new process resumes from the same history database and measures once at
+    // start-up; the page resumes its stream, keeps the old point and adds the new one.
+    server = await Netpulse.start({ port, dataDir: server.dataDir });
     await expect(connection).toHaveAttribute("data-state", "live", { timeout: 40_000 });
-    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBe(1);
+    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBe(2);
     await expect.poll(() => chartPoints(page)).toBe(2);
     const latest = (await server.snapshot()).speed.at(-1)!;
     await expect(page.getByTestId("card-download")).toHaveAttribute("data-value", String(latest.download_mbps));
@@ -141,6 +140,40 @@ test("the monitor table shows each endpoint's latest check and follows live resu
     // Checks run every second: the row's time moves on without a reload.
     const first = await up.locator("time").getAttribute("datetime");
     await expect.poll(async () => up.locator("time").getAttribute("datetime"), { timeout: 10_000 }).not.toBe(first);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("the range picker loads stored history, keeps the range in the URL, and survives a reload", async ({ page }) => {
+  const server = await Netpulse.start({ interval: 2 });
+  try {
+    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(1);
+    await page.goto(server.url);
+    await expect(page.locator('[data-range="live"]')).toHaveAttribute("aria-current", "page");
+
+    await page.locator('[data-range="24h"]').click();
+    await expect(page).toHaveURL(/\?range=24h$/);
+    await expect(page.locator('[data-range="24h"]')).toHaveAttribute("aria-current", "page");
+    await expect(page.locator('[data-range="live"]')).not.toHaveAttribute("aria-current", "page");
+    // The stored tests, then each new one appended live.
+    const history = await (await fetch(`${server.url}/api/history?series=speed`)).json();
+    expect(history.points.length).toBeGreaterThan(1);
+    await expect.poll(() => chartPoints(page)).toBeGreaterThanOrEqual(history.points.length);
+    const before = await chartPoints(page);
+    await expect.poll(() => chartPoints(page), { timeout: 15_000 }).toBeGreaterThan(before);
+    await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /Speed chart of the last 24 h, \d+ points/);
+
+    await page.locator('[data-range="1y"]').click();
+    await expect(page).toHaveURL(/\?range=1y$/);
+    await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /Speed chart of the last 1 y, \d+ points/);
+    await expect.poll(() => chartPoints(page)).toBeGreaterThan(0);
+
+    // A copied link reproduces the view.
+    await page.reload();
+    await expect(page.locator('[data-range="1y"]')).toHaveAttribute("aria-current", "page");
+    await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /last 1 y, \d+ points/);
+    expect((await canvasPixels(page)).download).toBeGreaterThan(0);
   } finally {
     await server.stop();
   }

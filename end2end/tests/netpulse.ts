@@ -29,6 +29,8 @@ export interface ServerOptions {
   target?: string;
   /** More TOML, appended to the config file; "{port}" becomes the server's port. */
   extraConfig?: string;
+  /** History database directory; a fresh temporary one by default. Reuse it to restart with the same history. */
+  dataDir?: string;
 }
 
 export class Netpulse {
@@ -42,6 +44,9 @@ export class Netpulse {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** The history database directory this server uses. */
+  dataDir = "";
+
   static async start(options: ServerOptions = {}): Promise<Netpulse> {
     const port = options.port ?? (await freePort());
     const dir = mkdtempSync(path.join(tmpdir(), "netpulse-e2e-"));
@@ -51,6 +56,7 @@ export class Netpulse {
       config,
       [
         `node = "e2e"`,
+        `data_dir = ${JSON.stringify(options.dataDir ?? path.join(dir, "data"))}`,
         `[speed]`,
         `interval = ${options.interval ?? 3600}`,
         `duration = 0.8`,
@@ -72,6 +78,7 @@ export class Netpulse {
     child.stdout?.on("data", (d) => logs.push(String(d)));
     child.stderr?.on("data", (d) => logs.push(String(d)));
     const server = new Netpulse(port, child, logs);
+    server.dataDir = options.dataDir ?? path.join(dir, "data");
     await server.waitReady();
     return server;
   }

@@ -3,5 +3,7 @@
 #[cfg(feature = "hydrate")]
 pub mod canvas;
 #[cfg(feature = "hydrate")]
+pub mod history_api;
+#[cfg(feature = "hydrate")]
 pub mod live_stream;
 pub mod snapshot_api;

@@ -5,3 +5,4 @@ pub mod backoff;
 pub mod connection;
 pub mod history;
 pub mod monitors;
+pub mod range;

@@ -74,6 +74,9 @@ pub struct ServeArgs {
     /// TOML config file; every key is optional.
     #[arg(long, env = "NETPULSE_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// Directory of the history database [default: data].
+    #[arg(long, env = "NETPULSE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Speed-test target, a netpulse `/speedtest` base URL; repeat for several.
     /// Replaces the configured targets.
     #[arg(long = "target", value_name = "URL", value_parser = parse_target)]
@@ -106,6 +109,9 @@ impl ServeArgs {
         };
         if let Some(listen) = self.listen {
             config.listen = listen;
+        }
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
         }
         if !self.targets.is_empty() {
             config.speed.targets = self.targets.iter().map(|url| TargetConfig { url: url.clone(), kind: Some(TargetKind::Netpulse), interval: None }).collect();

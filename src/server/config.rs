@@ -5,7 +5,10 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use serde::Deserialize;
 
 pub use crate::server::speed_config::{SpeedConfig, TargetConfig, DEFAULT_TARGET_URL};
-use crate::server::monitor_config::{Monitor, MonitorConfig};
+use crate::server::{
+    history_config::HistoryConfig,
+    monitor_config::{Monitor, MonitorConfig},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -30,6 +33,8 @@ pub struct Config {
     pub node: String,
     /// Directory holding the built site (`pkg/` and the public assets).
     pub site_root: PathBuf,
+    /// Directory of the history database, created on first run.
+    pub data_dir: PathBuf,
     /// Bearer token for `POST /api/publish/{topic}`; publishing is off without one.
     pub publish_token: Option<String>,
     /// Custom topics streams may subscribe to before anything is published on them.
@@ -37,6 +42,7 @@ pub struct Config {
     pub speed: SpeedConfig,
     pub sse: SseConfig,
     pub ui: UiConfig,
+    pub history: HistoryConfig,
     /// Endpoint checks, one `[[monitor]]` table each.
     #[serde(rename = "monitor")]
     pub monitors: Vec<MonitorConfig>,
@@ -76,11 +82,13 @@ impl Default for Config {
             site_root: std::env::var_os("LEPTOS_SITE_ROOT")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("target/site")),
+            data_dir: PathBuf::from("data"),
             publish_token: None,
             topics: Vec::new(),
             speed: SpeedConfig::default(),
             sse: SseConfig::default(),
             ui: UiConfig::default(),
+            history: HistoryConfig::default(),
             monitors: Vec::new(),
         }
     }
@@ -124,6 +132,10 @@ impl Config {
     /// Checks every value a user can set; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.speed.validate()?;
+        self.history.validate()?;
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(invalid("data_dir", "must not be empty"));
+        }
         if self.node.trim().is_empty() {
             return Err(invalid("node", "must not be empty"));
         }

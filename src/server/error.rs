@@ -20,6 +20,9 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A part the request needs is down; the details are logged, not sent.
+    #[error("{0}")]
+    Unavailable(String),
     /// Too many streams; the client should retry after this many seconds.
     #[error("{message}")]
     TooManyConnections { message: String, retry_after_secs: u64 },
@@ -37,6 +40,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }

@@ -108,22 +108,46 @@ impl Hub {
         let now = Instant::now();
         let mut state = self.lock();
         let id = state.next_id;
-        let frame = sse_frame::event(topic, Some(id), &data);
-        let event = Arc::new(HubEvent { id, topic: topic.to_owned(), data, frame, published: now });
-        state.next_id += 1;
-        state.window.push_back(event.clone());
-        self.prune(&mut state, now);
-        state.latest.insert(event.topic.clone(), event.clone());
-        if let Some((capacity, kept)) = state.kept.get_mut(topic) {
-            if kept.len() == *capacity {
-                kept.pop_front();
-            }
-            kept.push_back(event.clone());
-        }
+        let event = Arc::new(HubEvent { id, topic: topic.to_owned(), frame: sse_frame::event(topic, Some(id), &data), data, published: now });
+        self.remember(&mut state, event.clone(), now);
         // No receivers is normal: nobody is watching.
         let _ = self.live.send(event.clone());
         self.published.fetch_add(1, Ordering::Relaxed);
         event
+    }
+
+    /// The id the next event will get.
+    pub fn next_id(&self) -> u64 {
+        self.lock().next_id
+    }
+
+    /// Takes back events from before a restart (oldest first, with their age),
+    /// so that clients resume across it; the next id follows the newest.
+    pub fn restore(&self, events: impl IntoIterator<Item = (u64, String, String, Duration)>) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        for (id, topic, data, age) in events {
+            if id < state.next_id && state.window.back().is_some_and(|last| last.id >= id) {
+                continue;
+            }
+            let published = now.checked_sub(age).unwrap_or(now);
+            let event = Arc::new(HubEvent { id, frame: sse_frame::event(&topic, Some(id), &data), topic, data, published });
+            state.next_id = state.next_id.max(id + 1);
+            self.remember(&mut state, event, now);
+        }
+    }
+
+    fn remember(&self, state: &mut HubState, event: Arc<HubEvent>, now: Instant) {
+        state.next_id = state.next_id.max(event.id + 1);
+        state.window.push_back(event.clone());
+        self.prune(state, now);
+        state.latest.insert(event.topic.clone(), event.clone());
+        if let Some((capacity, kept)) = state.kept.get_mut(&event.topic) {
+            if kept.len() == *capacity {
+                kept.pop_front();
+            }
+            kept.push_back(event);
+        }
     }
 
     /// Subscribes to `topics` (all when empty). The backlog and the live feed
@@ -194,6 +218,16 @@ mod tests {
             Backlog::Events(events) => events.iter().map(|e| e.id).collect(),
             Backlog::Reset { .. } => panic!("unexpected reset"),
         }
+    }
+
+    #[test]
+    fn restored_events_are_resumable_and_ids_continue_after_them() {
+        let restarted = hub(10);
+        restarted.restore([(500, "speed".to_owned(), "a".to_owned(), Duration::from_secs(5)), (501, "other".into(), "b".into(), Duration::from_secs(4))]);
+        assert_eq!(restarted.next_id(), 502);
+        assert_eq!(ids(&restarted.subscribe(&[], StartFrom::After(499)).backlog), [500, 501]);
+        assert_eq!(restarted.recent("speed").0.len(), 1, "kept topics are restored too");
+        assert_eq!(restarted.publish("speed", "c".into()).id, 502);
     }
 
     #[test]

@@ -9,28 +9,28 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{LiveLatency, LIVE_TOPIC},
-    server::{hub::Hub, measure::round_trip, schedule, stats, subscribers::StartProducer, target::SpeedTarget},
+    server::{measure::round_trip, recorder::Recorder, schedule, stats, subscribers::StartProducer, target::SpeedTarget},
 };
 
 const PERIOD: Duration = Duration::from_secs(1);
 
 /// The producer's starter, for the subscriber registry to call on the first subscriber.
-pub fn starter(client: Client, target: SpeedTarget, hub: Arc<Hub>, timeout: Duration) -> StartProducer {
+pub fn starter(client: Client, target: SpeedTarget, recorder: Arc<Recorder>, timeout: Duration) -> StartProducer {
     Box::new(move |token: CancellationToken| {
-        tokio::spawn(run(client.clone(), target.clone(), hub.clone(), timeout.min(PERIOD), token));
+        tokio::spawn(run(client.clone(), target.clone(), recorder.clone(), timeout.min(PERIOD), token));
     })
 }
 
-async fn run(client: Client, target: SpeedTarget, hub: Arc<Hub>, timeout: Duration, token: CancellationToken) {
+async fn run(client: Client, target: SpeedTarget, recorder: Arc<Recorder>, timeout: Duration, token: CancellationToken) {
     let url = target.ping_url();
-    let (client, url, target, hub) = (&client, &url, &target, &hub);
+    let (client, url, target, recorder) = (&client, &url, &target, &recorder);
     schedule::every(PERIOD, &token, || async move {
         let (rtt_ms, error) = match round_trip(client, url, timeout).await {
             Ok(rtt) => (Some(stats::round3(rtt.as_secs_f64() * 1000.0)), None),
             Err(error) => (None, Some(error)),
         };
         let sample = LiveLatency { target: target.label(), at: Utc::now(), rtt_ms, error };
-        hub.publish(LIVE_TOPIC, serde_json::to_string(&sample).expect("a latency sample always serialises"));
+        recorder.publish(LIVE_TOPIC, serde_json::to_string(&sample).expect("a latency sample always serialises")).await;
     })
     .await;
 }

@@ -4,6 +4,8 @@ pub mod cli;
 pub mod command_measure;
 pub mod config;
 pub mod error;
+pub mod history_config;
+pub mod history_route;
 pub mod hub;
 pub mod listener;
 pub mod live_latency;
@@ -12,6 +14,7 @@ pub mod monitor_config;
 pub mod payload;
 pub mod probe;
 pub mod publish;
+pub mod recorder;
 pub mod sampler;
 pub mod schedule;
 pub mod speed_config;
@@ -19,6 +22,7 @@ pub mod speedtest_routes;
 pub mod sse;
 pub mod sse_frame;
 pub mod stats;
+pub mod store;
 pub mod status;
 pub mod subscribers;
 pub mod target;
@@ -46,6 +50,8 @@ use crate::{
         error::ApiError,
         hub::{Hub, HubLimits},
         measure::{MeasureOptions, Measurer},
+        recorder::Recorder,
+        store::{maintenance::EventLogLimits, Store, StoreError},
         sampler::SpeedSampler,
         subscribers::{ConnectionLimits, StartProducer, Subscribers},
     },
@@ -57,6 +63,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub hub: Arc<Hub>,
+    /// Publishes: to the store first, then to the hub.
+    pub recorder: Arc<Recorder>,
     pub subscribers: Arc<Subscribers>,
     pub started: Instant,
     /// The random block download responses are cut from.
@@ -73,11 +81,23 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    #[error("history database: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The topics whose newest events pages render from, and how many of each.
+fn kept_topics(config: &Config) -> Vec<(String, usize)> {
+    vec![
+        (SPEED_TOPIC.to_owned(), config.ui.points),
+        // Enough to find every monitor's latest check among recent ones.
+        (PROBE_TOPIC.to_owned(), (config.monitors.len() * 4).max(16)),
+    ]
 }
 
 impl AppState {
-    /// `client` is what on-demand producers measure with.
-    pub fn new(config: Config, client: reqwest::Client, shutdown: CancellationToken) -> Self {
+    /// `client` is what on-demand producers measure with. With a store, the
+    /// hub starts from the events stored before a restart.
+    pub async fn new(config: Config, client: reqwest::Client, shutdown: CancellationToken, store: Option<Arc<Store>>) -> Result<Self, StoreError> {
         let leptos_options = LeptosOptions::builder()
             .output_name("netpulse")
             .site_root(config.site_root.to_string_lossy().as_ref())
@@ -88,27 +108,35 @@ impl AppState {
             replay_events: config.sse.replay,
             replay_age: Duration::from_secs_f64(config.sse.replay_age),
             queue: config.sse.queue,
-            kept: vec![
-                (SPEED_TOPIC.to_owned(), config.ui.points),
-                // Enough to find every monitor's latest check among recent ones.
-                (PROBE_TOPIC.to_owned(), (config.monitors.len() * 4).max(16)),
-            ],
+            kept: kept_topics(&config),
         }, hub::first_id_from_clock()));
+        if let Some(store) = &store {
+            let now = store::now_ms();
+            let since = now - (config.sse.replay_age * 1000.0) as i64;
+            let events = store.events_to_restore(config.sse.replay, since, &kept_topics(&config)).await?;
+            tracing::info!(events = events.len(), "resuming from the history database");
+            hub.restore(events.into_iter().map(|e| {
+                let age = Duration::from_millis((now - e.at_ms).max(0) as u64);
+                (e.id, e.topic, e.data, age)
+            }));
+        }
+        let recorder = Arc::new(Recorder::new(hub.clone(), store));
         let mut on_demand: HashMap<String, StartProducer> = HashMap::new();
         if let Some(target) = config.speed.targets().into_iter().next().map(|scheduled| scheduled.target) {
             let timeout = Duration::from_secs_f64(config.speed.timeout);
-            on_demand.insert(LIVE_TOPIC.to_owned(), live_latency::starter(client, target, hub.clone(), timeout));
+            on_demand.insert(LIVE_TOPIC.to_owned(), live_latency::starter(client, target, recorder.clone(), timeout));
         }
         let limits = ConnectionLimits { total: config.sse.max_connections, per_client: config.sse.max_per_client };
-        Self {
+        Ok(Self {
             leptos_options,
             config: Arc::new(config),
             hub,
+            recorder,
             subscribers: Arc::new(Subscribers::new(limits, on_demand)),
             started: Instant::now(),
             payload: payload::random_block(),
             shutdown,
-        }
+        })
     }
 
     /// The state a page renders before its stream connects.
@@ -143,6 +171,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", get(sse::events))
         .route("/api/snapshot", get(snapshot))
         .route("/api/status", get(status::status))
+        .route("/api/history", get(history_route::history))
         .route("/api/publish/{topic}", post(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
         .route("/api/{*rest}", any(unknown_api_route))
         .nest("/speedtest", speedtest_routes::routes())
@@ -159,7 +188,14 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let token = CancellationToken::new();
     let options = MeasureOptions::from(&config.speed);
     let client = measure::measurement_client(options.timeout, 4)?;
-    let state = AppState::new(config, client, token.clone());
+    let store = Arc::new(Store::open(&config.data_dir, config.history.max_size_mb).await?);
+    let maintenance_task = tokio::spawn(store::maintenance::run(
+        store.clone(),
+        config.history.retention(),
+        EventLogLimits { replay: config.sse.replay, replay_age: Duration::from_secs_f64(config.sse.replay_age), kept: kept_topics(&config) },
+        token.clone(),
+    ));
+    let state = AppState::new(config, client, token.clone(), Some(store)).await?;
     let sampler_task = state.config.speed.enabled.then(|| {
         let measurer = Measurer::new(options.timeout, state.payload.clone())?;
         let sampler = SpeedSampler {
@@ -168,7 +204,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
             spread: state.config.speed.spread,
             options,
             measurer,
-            hub: state.hub.clone(),
+            recorder: state.recorder.clone(),
         };
         Ok::<_, ServeError>(tokio::spawn(sampler.run(token.clone())))
     }).transpose()?;
@@ -176,7 +212,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let tls = probe::tls_connector();
     let monitor_tasks: Vec<_> = monitors
         .into_iter()
-        .map(|monitor| tokio::spawn(probe::run_monitor(monitor, state.hub.clone(), tls.clone(), token.clone())))
+        .map(|monitor| tokio::spawn(probe::run_monitor(monitor, state.recorder.clone(), tls.clone(), token.clone())))
         .collect();
     let app = router(state);
     let stop = token.clone();
@@ -194,5 +230,6 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     for task in monitor_tasks {
         let _ = task.await;
     }
+    let _ = maintenance_task.await;
     Ok(())
 }

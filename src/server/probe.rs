@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     model::{ProbeResult, PROBE_TOPIC},
     server::{
-        hub::Hub,
+        recorder::Recorder,
         monitor_config::{Check, Monitor},
         schedule,
         stats::round3,
@@ -197,11 +197,11 @@ pub fn tls_connector() -> tokio_rustls::TlsConnector {
 }
 
 /// Checks `monitor` now and then every interval, in its own task, until shutdown.
-pub async fn run_monitor(monitor: Monitor, hub: Arc<Hub>, tls: tokio_rustls::TlsConnector, shutdown: CancellationToken) {
-    let (monitor, hub, tls) = (&monitor, &hub, &tls);
+pub async fn run_monitor(monitor: Monitor, recorder: Arc<Recorder>, tls: tokio_rustls::TlsConnector, shutdown: CancellationToken) {
+    let (monitor, recorder, tls) = (&monitor, &recorder, &tls);
     schedule::every(monitor.interval, &shutdown, || async move {
         let result = check(monitor, tls).await;
-        hub.publish(PROBE_TOPIC, serde_json::to_string(&result).expect("a probe result always serialises"));
+        recorder.publish(PROBE_TOPIC, serde_json::to_string(&result).expect("a probe result always serialises")).await;
     })
     .await;
 }

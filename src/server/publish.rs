@@ -29,7 +29,7 @@ pub async fn publish(State(state): State<AppState>, Path(topic): Path<String>, h
         _ => ApiError::BadRequest(rejection.body_text()),
     })?;
     let data = json_object_text(&body)?;
-    let event = state.hub.publish(&topic, data);
+    let event = state.recorder.publish(&topic, data).await;
     Ok((StatusCode::ACCEPTED, Json(Published { id: event.id, topic })).into_response())
 }
 

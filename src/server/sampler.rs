@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     model::{SpeedSample, SPEED_TOPIC},
     server::{
-        hub::Hub,
+        recorder::Recorder,
         measure::{MeasureOptions, Measurement, Measurer},
         schedule,
         speed_config::ScheduledTarget,
@@ -25,7 +25,7 @@ pub struct SpeedSampler {
     pub spread: f64,
     pub options: MeasureOptions,
     pub measurer: Measurer,
-    pub hub: Arc<Hub>,
+    pub recorder: Arc<Recorder>,
 }
 
 impl SpeedSampler {
@@ -42,7 +42,7 @@ impl SpeedSampler {
                     let _turn = link.lock().await;
                     let (progress, _) = watch::channel(Default::default());
                     let measurement = this.measurer.measure(&scheduled.target, &this.options, &progress).await;
-                    this.publish(&scheduled.target, measurement);
+                    this.publish(&scheduled.target, measurement).await;
                 })
                 .await
             }
@@ -50,7 +50,7 @@ impl SpeedSampler {
         futures_util::future::join_all(schedules).await;
     }
 
-    fn publish(&self, target: &SpeedTarget, measurement: Measurement) {
+    async fn publish(&self, target: &SpeedTarget, measurement: Measurement) {
         let sample = speed_sample(&self.node, target, measurement);
         match &sample.error {
             Some(error) => tracing::warn!(target = %sample.target, %error, "speed test failed"),
@@ -63,7 +63,7 @@ impl SpeedSampler {
             ),
         }
         let data = serde_json::to_string(&sample).expect("a speed sample always serialises");
-        self.hub.publish(SPEED_TOPIC, data);
+        self.recorder.publish(SPEED_TOPIC, data).await;
     }
 }
 

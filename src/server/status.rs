@@ -3,7 +3,7 @@
 use axum::{extract::State, Json};
 use serde::Serialize;
 
-use crate::server::{subscribers::ConnectionCounts, AppState};
+use crate::server::{recorder::StoreHealth, subscribers::ConnectionCounts, AppState};
 
 #[derive(Serialize)]
 pub struct Status {
@@ -13,6 +13,8 @@ pub struct Status {
     events_published: u64,
     connections: ConnectionCounts,
     limits: Limits,
+    /// Whether history is being written; `ok: false` with the reason when not.
+    store: StoreHealth,
 }
 
 #[derive(Serialize)]
@@ -30,5 +32,6 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
         events_published: state.hub.published(),
         connections: state.subscribers.counts(),
         limits: Limits { max_connections: limits.total, max_per_client: limits.per_client },
+        store: state.recorder.health(),
     })
 }

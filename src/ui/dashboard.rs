@@ -4,10 +4,18 @@ use leptos::{either::Either, prelude::*};
 
 use crate::{
     client::snapshot_api::load_snapshot,
-    live::{connection::ConnectionState, history::SpeedHistory, monitors::MonitorBoard},
+    live::{
+        connection::ConnectionState,
+        history::SpeedHistory,
+        monitors::MonitorBoard,
+        range::{with_newer, TimeRange},
+    },
     model::{Snapshot, SpeedSample},
-    ui::{cards::MetricCard, connection_badge::ConnectionBadge, format, monitor_table::MonitorTable, speed_chart::SpeedChart},
+    ui::{cards::MetricCard, connection_badge::ConnectionBadge, format, monitor_table::MonitorTable, range_picker::RangePicker, speed_chart::SpeedChart},
 };
+
+/// A range's loaded history, or why it could not be loaded.
+type LoadedRange = Option<(TimeRange, Result<Vec<SpeedSample>, String>)>;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -39,6 +47,46 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
         on_cleanup(move || stream.stop());
     }
     let latest = Memo::new(move |_| history.with(|h| h.latest().cloned()));
+    let query = leptos_router::hooks::use_query_map();
+    let range = Memo::new(move |_| TimeRange::from_query(query.with(|q| q.get("range")).as_deref()));
+    let loaded = RwSignal::new(LoadedRange::None);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let wanted = range.get();
+        if wanted == TimeRange::Live {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let result = crate::client::history_api::fetch_speed_history(wanted).await.map(|h| crate::live::range::samples_from_history(&h));
+            // A slower answer for a range no longer shown is dropped.
+            if range.get_untracked() == wanted {
+                loaded.set(Some((wanted, result)));
+            }
+        });
+    });
+    let live_samples = move || history.with(|h| h.samples().iter().cloned().collect::<Vec<_>>());
+    let chart_samples = Signal::derive(move || {
+        let wanted = range.get();
+        if wanted == TimeRange::Live {
+            return live_samples();
+        }
+        loaded.with(|loaded| match loaded {
+            Some((range, Ok(samples))) if *range == wanted && wanted.follows_live() => with_newer(samples.clone(), live_samples()),
+            Some((range, Ok(samples))) if *range == wanted => samples.clone(),
+            _ => Vec::new(),
+        })
+    });
+    let chart_status = Signal::derive(move || {
+        let wanted = range.get();
+        if wanted == TimeRange::Live {
+            return None;
+        }
+        loaded.with(|loaded| match loaded {
+            Some((range, Err(error))) if *range == wanted => Some(format!("History could not be loaded: {error}")),
+            Some((range, Ok(_))) if *range == wanted => None,
+            _ => Some(format!("Loading the last {}…", wanted.label())),
+        })
+    });
     let figure = move |pick: fn(&SpeedSample) -> Option<f64>| Signal::derive(move || latest.with(|s| s.as_ref().and_then(pick)));
 
     view! {
@@ -55,7 +103,8 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
                 <MetricCard label="Jitter" unit="ms" key="jitter" value=figure(|s| s.jitter_ms)/>
             </section>
             <LatestTest latest/>
-            <SpeedChart history/>
+            <RangePicker selected=range/>
+            <SpeedChart samples=chart_samples range status=chart_status/>
             <MonitorTable board/>
         </main>
     }

@@ -5,4 +5,5 @@ pub mod connection_badge;
 pub mod dashboard;
 pub mod format;
 pub mod monitor_table;
+pub mod range_picker;
 pub mod speed_chart;

@@ -1,11 +1,12 @@
-//! The download/upload chart: a canvas drawn with plotters whenever the history changes.
+//! The download/upload chart: a canvas drawn with plotters whenever its samples change.
 
 use leptos::{html::Canvas, prelude::*};
 
-use crate::{live::history::SpeedHistory, ui::format};
+use crate::{live::range::TimeRange, model::SpeedSample, ui::format};
 
+/// `status` is shown instead of the chart's summary while history loads or when it failed.
 #[component]
-pub fn SpeedChart(history: RwSignal<SpeedHistory>) -> impl IntoView {
+pub fn SpeedChart(samples: Signal<Vec<SpeedSample>>, range: Memo<TimeRange>, status: Signal<Option<String>>) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     #[cfg(feature = "hydrate")]
     {
@@ -16,25 +17,33 @@ pub fn SpeedChart(history: RwSignal<SpeedHistory>) -> impl IntoView {
         Effect::new(move |_| {
             resized.track();
             let Some(element) = canvas.get() else { return };
-            history.with(|h| crate::client::canvas::draw_history(&element, h));
+            samples.with(|s| crate::client::canvas::draw_samples(&element, s));
         });
     }
     // A text alternative for screen readers, kept in step with the drawing.
     let summary = move || {
-        history.with(|h| match h.latest() {
-            None => "Speed chart: no measurements yet.".to_owned(),
-            Some(s) => format!(
-                "Speed chart of the last {} tests. Latest: download {} Mbit/s, upload {} Mbit/s.",
-                h.samples().len(),
-                format::metric(s.download_mbps),
-                format::metric(s.upload_mbps)
+        if let Some(status) = status.get() {
+            return status;
+        }
+        let span = match range.get() {
+            TimeRange::Live => "recent tests".to_owned(),
+            other => format!("the last {}", other.label()),
+        };
+        samples.with(|s| match s.last() {
+            None => format!("Speed chart of {span}: no measurements."),
+            Some(latest) => format!(
+                "Speed chart of {span}, {} points. Latest: download {} Mbit/s, upload {} Mbit/s.",
+                s.len(),
+                format::metric(latest.download_mbps),
+                format::metric(latest.upload_mbps)
             ),
         })
     };
     view! {
         <figure class="chart">
-            <canvas node_ref=canvas class="chart-canvas" data-testid="speed-chart" role="img" aria-label=summary></canvas>
+            <canvas node_ref=canvas class="chart-canvas" data-testid="speed-chart" data-points=move || samples.with(Vec::len) role="img" aria-label=summary></canvas>
             <figcaption class="chart-caption">"Download and upload, Mbit/s"</figcaption>
+            <p class="chart-status" data-testid="chart-status" aria-live="polite">{summary}</p>
         </figure>
     }
 }

@@ -13,6 +13,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    /// The history database's directory, removed when the server is dropped.
+    pub data_dir: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
@@ -69,6 +71,11 @@ pub async fn start(mut config: Config, target: Target) -> TestServer {
         Target::Refusing => format!("http://127.0.0.1:{}/speedtest", closed_port().await),
     };
     config.speed.targets = vec![TargetConfig { url, kind: Some(TargetKind::Netpulse), interval: None }];
+    // Each server gets its own database unless the test chose a directory.
+    let data_dir = (config.data_dir == std::path::Path::new("data")).then(|| tempfile::tempdir().unwrap());
+    if let Some(dir) = &data_dir {
+        config.data_dir = dir.path().to_owned();
+    }
     config.validate().expect("test config is valid");
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -78,7 +85,7 @@ pub async fn start(mut config: Config, target: Target) -> TestServer {
         .await
         .unwrap();
     });
-    TestServer { addr, stop: Some(stop), task: Some(task) }
+    TestServer { addr, stop: Some(stop), task: Some(task), data_dir }
 }
 
 /// A loopback port that was just free and is now closed.

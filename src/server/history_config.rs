@@ -1,0 +1,58 @@
+//! The `[history]` section of the config: how long each kind of history row
+//! is kept, and an optional cap on the database file.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::server::{
+    config::{invalid, ConfigError},
+    store::maintenance::Retention,
+};
+
+const DAY: f64 = 86_400.0;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Days raw samples are kept.
+    pub raw_days: f64,
+    /// Days per-minute rollups are kept.
+    pub minute_days: f64,
+    /// Days per-hour rollups are kept.
+    pub hour_days: f64,
+    /// Megabytes the database file may grow to; 0 for no cap. Past it, writes
+    /// fail visibly and events still stream live.
+    pub max_size_mb: u64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self { raw_days: 30.0, minute_days: 90.0, hour_days: 5.0 * 365.0, max_size_mb: 0 }
+    }
+}
+
+impl HistoryConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, days) in [("history.raw_days", self.raw_days), ("history.minute_days", self.minute_days), ("history.hour_days", self.hour_days)] {
+            if !(days > 0.0 && days <= 100.0 * 365.0) {
+                return Err(invalid(key, format!("must be above 0 and at most 36500 days, got {days}")));
+            }
+        }
+        if self.minute_days < self.raw_days || self.hour_days < self.minute_days {
+            return Err(invalid("history.minute_days", "rollups must be kept at least as long as what they summarise: raw_days <= minute_days <= hour_days"));
+        }
+        if self.max_size_mb != 0 && self.max_size_mb < 1 {
+            return Err(invalid("history.max_size_mb", "must be 0 (no cap) or at least 1"));
+        }
+        Ok(())
+    }
+
+    pub fn retention(&self) -> Retention {
+        Retention {
+            raw: Duration::from_secs_f64(self.raw_days * DAY),
+            minute: Duration::from_secs_f64(self.minute_days * DAY),
+            hour: Duration::from_secs_f64(self.hour_days * DAY),
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Which numbers of an event become history: the series an event belongs to
+//! and its numeric fields. Pure, so it is unit-tested.
+
+use serde_json::Value;
+
+use crate::model::{PROBE_TOPIC, SPEED_TOPIC};
+
+/// Fields a custom topic may record per event; the rest are ignored.
+pub const MAX_TOPIC_FIELDS: usize = 32;
+
+/// The speed fields kept as history, in the order charts list them.
+pub const SPEED_FIELDS: &[&str] = &["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms"];
+
+/// One series' numbers from one event.
+#[derive(Debug, PartialEq)]
+pub struct SeriesValues {
+    pub series: String,
+    pub values: Vec<(String, f64)>,
+}
+
+/// The series an event feeds, with their values; none for topics that are not
+/// history (the on-demand `live` pings) or events with no numbers.
+pub fn series_values(topic: &str, data: &str) -> Vec<SeriesValues> {
+    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(data) else { return Vec::new() };
+    let number = |name: &str| object.get(name).and_then(Value::as_f64);
+    match topic {
+        SPEED_TOPIC => {
+            let values: Vec<_> = SPEED_FIELDS.iter().filter_map(|name| Some((name.to_string(), number(name)?))).collect();
+            let mut series = vec![SeriesValues { series: "speed".into(), values: values.clone() }];
+            // Also per target, so several targets can be charted apart.
+            if let Some(target) = object.get("target").and_then(Value::as_str) {
+                series.push(SeriesValues { series: format!("speed:{target}"), values });
+            }
+            series
+        }
+        PROBE_TOPIC => {
+            let Some(monitor) = object.get("monitor").and_then(Value::as_str) else { return Vec::new() };
+            let mut values = Vec::new();
+            if let Some(up) = object.get("up").and_then(Value::as_bool) {
+                values.push(("up".to_owned(), if up { 1.0 } else { 0.0 }));
+            }
+            if let Some(ms) = number("response_ms") {
+                values.push(("response_ms".to_owned(), ms));
+            }
+            vec![SeriesValues { series: format!("probe:{monitor}"), values }]
+        }
+        _ if crate::model::BUILTIN_TOPICS.contains(&topic) => Vec::new(),
+        _ => {
+            let values: Vec<_> = object
+                .iter()
+                .filter_map(|(name, value)| Some((name.clone(), value.as_f64()?)))
+                .filter(|(name, _)| name.len() <= 64)
+                .take(MAX_TOPIC_FIELDS)
+                .collect();
+            vec![SeriesValues { series: format!("topic:{topic}"), values }]
+        }
+    }
+    .into_iter()
+    .filter(|series| !series.values.is_empty())
+    .collect()
+}
+
+/// A value as stored: thousandths, as an integer.
+pub fn to_milli(value: f64) -> i64 {
+    (value * 1000.0).round() as i64
+}
+
+pub fn from_milli(milli: i64) -> f64 {
+    milli as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_results_feed_the_merged_and_the_per_target_series() {
+        let data = r#"{"target":"http://h/speedtest","download_mbps":94.213,"upload_mbps":null,"latency_ms":11.4,"jitter_ms":0.6,"error":null}"#;
+        let series = series_values("speed", data);
+        assert_eq!(series.len(), 2);
+        assert_eq!(series[0].series, "speed");
+        assert_eq!(series[1].series, "speed:http://h/speedtest");
+        let names: Vec<_> = series[0].values.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["download_mbps", "latency_ms", "jitter_ms"], "nulls are skipped");
+    }
+
+    #[test]
+    fn probes_record_up_and_response_time() {
+        let down = series_values("probe", r#"{"monitor":"web","up":false,"response_ms":null}"#);
+        assert_eq!(down, vec![SeriesValues { series: "probe:web".into(), values: vec![("up".into(), 0.0)] }]);
+        let up = series_values("probe", r#"{"monitor":"web","up":true,"response_ms":12.5}"#);
+        assert_eq!(up[0].values, vec![("up".into(), 1.0), ("response_ms".into(), 12.5)]);
+    }
+
+    #[test]
+    fn custom_topics_record_their_numeric_fields_only() {
+        let series = series_values("sales", r#"{"sales":4200,"region":"eu","ok":true,"orders":87.5}"#);
+        assert_eq!(series[0].series, "topic:sales");
+        assert_eq!(series[0].values, vec![("orders".into(), 87.5), ("sales".into(), 4200.0)]);
+        assert!(series_values("sales", r#"{"note":"no numbers"}"#).is_empty());
+        assert!(series_values("live", r#"{"rtt_ms":3.0}"#).is_empty(), "live pings are not history");
+        assert!(series_values("sales", "not json").is_empty());
+    }
+
+    #[test]
+    fn milli_round_trips_three_decimals() {
+        assert_eq!(to_milli(94.213), 94_213);
+        assert_eq!(from_milli(to_milli(0.001)), 0.001);
+        assert_eq!(to_milli(-1.5), -1_500);
+    }
+}

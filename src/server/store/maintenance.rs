@@ -1,0 +1,210 @@
+//! Keeping the store small and fast: per-minute and per-hour rollups built
+//! incrementally from raw samples, and retention that drops what is past its period.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::server::store::{now_ms, Store, StoreError};
+
+/// The two rollup steps, in seconds.
+pub const MINUTE: i64 = 60;
+pub const HOUR: i64 = 3600;
+
+/// A bucket is built this long after it ends, so samples stamped at its end are in.
+const SETTLE_S: i64 = 5;
+
+/// Most of the backlog one pass builds, so that catching up after a long
+/// stop never holds the write lock for long.
+fn max_catch_up_s(step: i64) -> i64 {
+    if step == MINUTE { 86_400 } else { 30 * 86_400 }
+}
+
+/// How long each kind of row is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub raw: Duration,
+    pub minute: Duration,
+    pub hour: Duration,
+}
+
+/// One bucket's figures, in thousandths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub n: i64,
+    pub min: i64,
+    pub mean: i64,
+    pub max: i64,
+    pub p95: i64,
+}
+
+/// Summarises raw values; `p95` is the nearest-rank 95th percentile.
+pub fn summarise(values: &mut [i64]) -> Option<Summary> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let n = values.len();
+    let sum: i128 = values.iter().map(|&v| v as i128).sum();
+    let rank = (n * 95).div_ceil(100).max(1);
+    Some(Summary {
+        n: n as i64,
+        min: values[0],
+        mean: (sum as f64 / n as f64).round() as i64,
+        max: values[n - 1],
+        p95: values[rank - 1],
+    })
+}
+
+impl Store {
+    /// Builds complete minute and hour buckets not built yet, up to a bounded
+    /// amount; true once everything complete at `now_ms` is built.
+    pub async fn roll_up(&self, now_ms: i64) -> Result<bool, StoreError> {
+        let mut caught_up = true;
+        for step in [MINUTE, HOUR] {
+            caught_up &= self.roll_up_step(step, now_ms).await?;
+        }
+        Ok(caught_up)
+    }
+
+    async fn roll_up_step(&self, step: i64, now_ms: i64) -> Result<bool, StoreError> {
+        let field_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM field").fetch_all(self.pool()).await?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT done_until_s FROM rollup_progress WHERE step_s = ?").bind(step).fetch_optional(self.pool()).await?;
+        let from_s = match done {
+            Some(done) => done,
+            None => {
+                let mut first: Option<i64> = None;
+                for field_id in &field_ids {
+                    let at: Option<i64> = sqlx::query_scalar("SELECT min(at_ms) FROM sample WHERE field_id = ?").bind(field_id).fetch_one(self.pool()).await?;
+                    first = match (first, at) { (Some(a), Some(b)) => Some(a.min(b)), (a, b) => a.or(b) };
+                }
+                match first {
+                    Some(at_ms) => at_ms.div_euclid(1000 * step) * step,
+                    None => return Ok(true),
+                }
+            }
+        };
+        let complete_s = (now_ms / 1000 - SETTLE_S).div_euclid(step) * step;
+        let until_s = complete_s.min(from_s + max_catch_up_s(step));
+        if until_s <= from_s {
+            return Ok(true);
+        }
+        let mut rows = Vec::new();
+        for field_id in field_ids {
+            let samples: Vec<(i64, i64)> = sqlx::query_as("SELECT at_ms, milli FROM sample WHERE field_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms")
+                .bind(field_id)
+                .bind(from_s * 1000)
+                .bind(until_s * 1000)
+                .fetch_all(self.pool())
+                .await?;
+            let mut bucket_values = Vec::new();
+            let mut current = None;
+            for (at_ms, milli) in samples.into_iter().chain(std::iter::once((i64::MAX, 0))) {
+                let bucket = at_ms.div_euclid(1000 * step);
+                if current.is_some_and(|c| c != bucket) {
+                    if let Some(summary) = summarise(&mut bucket_values) {
+                        rows.push((field_id, current.unwrap_or_default(), summary));
+                    }
+                    bucket_values.clear();
+                }
+                current = Some(bucket);
+                bucket_values.push(milli);
+            }
+        }
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO rollup_progress (step_s, done_until_s) VALUES (?, ?) ON CONFLICT (step_s) DO UPDATE SET done_until_s = excluded.done_until_s")
+            .bind(step)
+            .bind(until_s)
+            .execute(&mut *tx)
+            .await?;
+        for (field_id, bucket, s) in &rows {
+            sqlx::query("INSERT OR REPLACE INTO rollup (field_id, step_s, bucket, n, min, mean, max, p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                .bind(field_id)
+                .bind(step)
+                .bind(bucket)
+                .bind(s.n)
+                .bind(s.min)
+                .bind(s.mean)
+                .bind(s.max)
+                .bind(s.p95)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(until_s == complete_s)
+    }
+
+    /// How far the rollups of `step` are built, in unix seconds.
+    pub async fn rolled_up_until(&self, step: i64) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT done_until_s FROM rollup_progress WHERE step_s = ?").bind(step).fetch_optional(self.pool()).await?)
+    }
+
+    /// Deletes rows past their retention; raw samples not yet rolled up are kept.
+    pub async fn apply_retention(&self, now_ms: i64, retention: Retention) -> Result<u64, StoreError> {
+        let rolled = self.rolled_up_until(MINUTE).await?.zip(self.rolled_up_until(HOUR).await?).map(|(m, h)| m.min(h) * 1000).unwrap_or(0);
+        let raw_before = (now_ms - retention.raw.as_millis() as i64).min(rolled);
+        let minute_before = (now_ms / 1000 - retention.minute.as_secs() as i64).div_euclid(MINUTE);
+        let hour_before = (now_ms / 1000 - retention.hour.as_secs() as i64).div_euclid(HOUR);
+        let field_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM field").fetch_all(self.pool()).await?;
+        let mut deleted = 0;
+        // Field by field, so each delete is a range of the primary key.
+        for field_id in field_ids {
+            deleted += sqlx::query("DELETE FROM sample WHERE field_id = ? AND at_ms < ?").bind(field_id).bind(raw_before).execute(self.pool()).await?.rows_affected();
+            for (step, before) in [(MINUTE, minute_before), (HOUR, hour_before)] {
+                deleted += sqlx::query("DELETE FROM rollup WHERE field_id = ? AND step_s = ? AND bucket < ?")
+                    .bind(field_id)
+                    .bind(step)
+                    .bind(before)
+                    .execute(self.pool())
+                    .await?
+                    .rows_affected();
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+/// What the background job keeps besides history: the event log's replay window.
+#[derive(Clone, Debug)]
+pub struct EventLogLimits {
+    pub replay: usize,
+    pub replay_age: Duration,
+    pub kept: Vec<(String, usize)>,
+}
+
+/// Every minute until shutdown: roll up, apply retention, prune the event log.
+/// Failures are logged and retried on the next pass; they never stop the server.
+pub async fn run(store: Arc<Store>, retention: Retention, log: EventLogLimits, shutdown: CancellationToken) {
+    crate::server::schedule::every(Duration::from_secs(60), &shutdown, || {
+        let (store, log, shutdown) = (store.clone(), log.clone(), shutdown.clone());
+        async move {
+            let now = now_ms();
+            let outcome = async {
+                while !store.roll_up(now).await? && !shutdown.is_cancelled() {}
+                store.apply_retention(now, retention).await?;
+                store.prune_event_log(log.replay, now - log.replay_age.as_millis() as i64, &log.kept).await?;
+                Ok::<_, StoreError>(())
+            };
+            if let Err(err) = outcome.await {
+                tracing::warn!(%err, "history maintenance failed; retrying in a minute");
+            }
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_a_bucket() {
+        let mut values: Vec<i64> = (1..=100).rev().collect();
+        let s = summarise(&mut values).unwrap();
+        assert_eq!((s.n, s.min, s.max, s.mean, s.p95), (100, 1, 100, 51, 95));
+        assert_eq!(summarise(&mut [7]).unwrap(), Summary { n: 1, min: 7, mean: 7, max: 7, p95: 7 });
+        assert_eq!(summarise(&mut []), None);
+        // Nearest rank: of 3 values the 95th percentile is the largest.
+        assert_eq!(summarise(&mut [1, 2, 3]).unwrap().p95, 3);
+    }
+}
