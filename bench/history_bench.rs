@@ -95,12 +95,15 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         store.import_samples(&rows).await?;
         insert_time += started.elapsed();
-        // As the server's minute job would have done by the end of this hour.
-        let started = Instant::now();
+        // Rollups and retention once a simulated day; the server does both every
+        // minute, but the work per pass is per field, so a day at once is faster to simulate.
         let sim_now = hour_start + HOUR * 1000 + 10_000;
-        while !store.roll_up(sim_now).await? {}
-        store.apply_retention(sim_now, retention).await?;
-        maintenance_time += started.elapsed();
+        if (sim_now - start) % 86_400_000 < HOUR * 1000 || hour_start + HOUR * 1000 >= end {
+            let started = Instant::now();
+            while !store.roll_up(sim_now).await? {}
+            store.apply_retention(sim_now, retention).await?;
+            maintenance_time += started.elapsed();
+        }
         if (hour_start - start) % (30 * 86_400_000) == 0 {
             eprintln!("day {:>3}: {samples} samples, {:.0} s", (hour_start - start) / 86_400_000, filling.elapsed().as_secs_f64());
         }
@@ -133,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
     println!("| history generated | {} days: {} samples ({} monitors every {} s, a speed test a minute) |", args.days, samples, args.monitors, args.probe_interval);
     println!("| database file after a checkpoint | {:.1} MiB |", file_bytes as f64 / (1 << 20) as f64);
     println!("| bulk insert time | {:.1} s ({:.2} µs a sample) |", insert_time.as_secs_f64(), insert_time.as_secs_f64() * 1e6 / samples as f64);
-    println!("| rollups and retention, hourly | {:.1} s in all ({:.1} ms an hour of data) |", maintenance_time.as_secs_f64(), maintenance_time.as_secs_f64() * 1000.0 / (args.days * 24) as f64);
+    println!("| rollups and retention, daily | {:.1} s in all ({:.1} ms a day of data) |", maintenance_time.as_secs_f64(), maintenance_time.as_secs_f64() * 1000.0 / args.days as f64);
     println!("| live append (event + samples, committed) | p50 {} µs, p99 {} µs |", append.value_at_quantile(0.5), append.value_at_quantile(0.99));
     println!();
     println!("| range | series | source | points | p50 ms | p99 ms |\n|---|---|---|---|---|---|");
