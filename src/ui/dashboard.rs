@@ -65,7 +65,8 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
         });
     });
     let live_samples = move || history.with(|h| h.samples().iter().cloned().collect::<Vec<_>>());
-    let chart_samples = Signal::derive(move || {
+    // A memo, so the chart's redraw, its label and its point count share one copy.
+    let chart_samples = Memo::new(move |_| {
         let wanted = range.get();
         if wanted == TimeRange::Live {
             return live_samples();
@@ -104,7 +105,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             </section>
             <LatestTest latest/>
             <RangePicker selected=range/>
-            <SpeedChart samples=chart_samples range status=chart_status/>
+            <SpeedChart samples=chart_samples.into() range status=chart_status/>
             <MonitorTable board/>
         </main>
     }
