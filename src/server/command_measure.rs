@@ -9,7 +9,7 @@ use crate::{
     model::SpeedSample,
     server::{
         cli::MeasureArgs,
-        config::SpeedConfig,
+        config::{default_node_name, SpeedConfig},
         measure::{MeasureOptions, Measurer, Phase, Progress},
         payload,
         sampler::speed_sample,
@@ -80,8 +80,7 @@ pub async fn run(args: MeasureArgs) -> MeasureExit {
     let measurement = measurer.measure(&target, &options, &progress).await;
     drop(progress);
     let _ = display.await;
-    let node = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "netpulse".to_owned());
-    let sample = speed_sample(&node, &target, measurement);
+    let sample = speed_sample(&default_node_name(), &target, measurement);
     if args.json {
         println!("{}", serde_json::to_string(&sample).expect("a speed sample always serialises"));
     } else {

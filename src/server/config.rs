@@ -106,7 +106,8 @@ impl Default for UiConfig {
     }
 }
 
-fn default_node_name() -> String {
+/// This machine's hostname, or `netpulse` when it has none.
+pub fn default_node_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|name| name.trim().to_owned())
