@@ -132,7 +132,6 @@ impl Hub {
             }
             let published = now.checked_sub(age).unwrap_or(now);
             let event = Arc::new(HubEvent { id, frame: sse_frame::event(&topic, Some(id), &data), topic, data, published });
-            state.next_id = state.next_id.max(id + 1);
             self.remember(&mut state, event, now);
         }
     }
