@@ -139,23 +139,26 @@ async fn main() -> anyhow::Result<()> {
     println!("| rollups and retention, daily | {:.1} s in all ({:.1} ms a day of data) |", maintenance_time.as_secs_f64(), maintenance_time.as_secs_f64() * 1000.0 / args.days as f64);
     println!("| live append (event + samples, committed) | p50 {} µs, p99 {} µs |", append.value_at_quantile(0.5), append.value_at_quantile(0.99));
     println!();
-    println!("| range | series | source | points | p50 ms | p99 ms |\n|---|---|---|---|---|---|");
+    println!("| range | series | source | points | body | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|");
     for (label, span_ms) in [("Live (1 h)", HOUR * 1000), ("24 h", 86_400_000), ("7 d", 7 * 86_400_000), ("30 d", 30 * 86_400_000), ("1 y", 365 * 86_400_000)] {
         for series in ["speed", "probe:m0"] {
             let url = format!("{base}/api/history?series={series}&from={}&to={}", now_ms() - span_ms, now_ms());
             let mut latency = Histogram::<u64>::new(3)?;
-            let mut last = serde_json::Value::Null;
+            let mut body = bytes::Bytes::new();
+            // Server-side latency: from the request to the last byte of the body.
             for _ in 0..args.queries {
                 let started = Instant::now();
                 let response = client.get(&url).send().await?;
                 anyhow::ensure!(response.status() == 200, "{url}: {}", response.status());
-                last = serde_json::from_slice(&response.bytes().await?)?;
+                body = response.bytes().await?;
                 latency.record(started.elapsed().as_micros() as u64)?;
             }
+            let last: serde_json::Value = serde_json::from_slice(&body)?;
             println!(
-                "| {label} | {series} | {} | {} | {:.1} | {:.1} |",
+                "| {label} | {series} | {} | {} | {} KiB | {:.1} | {:.1} |",
                 last["source"].as_str().unwrap_or("?"),
                 last["points"].as_array().map_or(0, Vec::len),
+                body.len() / 1024,
                 latency.value_at_quantile(0.5) as f64 / 1000.0,
                 latency.value_at_quantile(0.99) as f64 / 1000.0
             );

@@ -148,7 +148,7 @@ pub struct HistoryPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct History {
     pub series: String,
-    /// `raw`, `1m` or `1h`: what the points were computed from.
+    /// `raw`, `1m`, `10m` or `1h`: what the points were computed from.
     pub source: String,
     /// Bucket width in seconds; 0 for raw samples.
     pub step_s: i64,

@@ -11,7 +11,7 @@ use std::{
 use common::{fast_config, next_event, open_stream, start, Target};
 use netpulse::server::store::{
     history::HistoryRequest,
-    maintenance::{Retention, HOUR, MINUTE},
+    maintenance::{Retention, HOUR, MINUTE, TEN_MINUTES},
     Store,
 };
 use serde_json::{json, Value};
@@ -165,9 +165,9 @@ async fn rollups_agree_with_raw_data_and_retention_drops_exactly_the_old() {
     while !store.roll_up(now + 10_000).await.unwrap() {}
     let retention = Retention { raw: 365 * DAY, minute: 365 * DAY, hour: 365 * DAY };
     let request = |from_ms, step_s| HistoryRequest { series: "topic:latency".into(), from_ms, to_ms: from_ms + 6 * HOUR * 1000, step_s: Some(step_s) };
-    for step in [MINUTE, HOUR] {
+    for (step, source) in [(MINUTE, "1m"), (TEN_MINUTES, "10m"), (HOUR, "1h")] {
         let history = store.history(&request(start, step), retention, now).await.unwrap();
-        assert_eq!(history.source, if step == MINUTE { "1m" } else { "1h" });
+        assert_eq!(history.source, source);
         assert_eq!(history.points.len() as i64, 6 * HOUR / step);
         for point in &history.points {
             let values: Vec<f64> = raw.iter().filter(|(at, _)| *at >= point.t && *at < point.t + step * 1000).map(|(_, v)| *v).collect();

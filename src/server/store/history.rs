@@ -6,16 +6,17 @@ use std::collections::BTreeMap;
 pub use crate::model::{History, HistoryPoint, HistoryStats as Stats};
 use crate::server::store::{
     fields::from_milli,
-    maintenance::{summarise, Retention, Summary, HOUR, MINUTE},
+    maintenance::{summarise, Retention, Summary, HOUR, MINUTE, ROLLUP_STEPS, TEN_MINUTES},
     Store, StoreError,
 };
 
 /// The most points one answer carries.
 pub const MAX_POINTS: i64 = 5000;
 
-/// Bucket widths an answer may use, in seconds: whole minutes and hours so
-/// that buckets line up with the rollups.
-const STEPS: &[i64] = &[60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800];
+/// Bucket widths an answer may use, in seconds. Each is a multiple of a
+/// rollup step, so a bucket merges whole rollup buckets, and past a minute
+/// each merges at most three, so a range reads few rows.
+const STEPS: &[i64] = &[60, 600, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400, 172_800, 604_800];
 
 #[derive(Clone, Debug)]
 pub struct HistoryRequest {
@@ -38,6 +39,11 @@ enum Source {
     Rollup(i64),
 }
 
+/// The coarsest rollup whose buckets tile `step_s` (a whole number of minutes).
+fn rollup_for_step(step_s: i64) -> i64 {
+    ROLLUP_STEPS.iter().rev().copied().find(|rollup| step_s % rollup == 0).unwrap_or(MINUTE)
+}
+
 /// The smallest listed step that keeps a span within [`MAX_POINTS`].
 pub fn step_for_span(span_s: i64) -> i64 {
     let needed = (span_s + MAX_POINTS - 1) / MAX_POINTS;
@@ -57,9 +63,7 @@ impl Store {
         let minutes_kept_from = now_ms - retention.minute.as_millis() as i64;
         let (source, step_s) = match request.step_s {
             Some(step) if step < MINUTE => (Source::Raw, step),
-            Some(step) => {
-                (Source::Rollup(if step % HOUR == 0 { HOUR } else { MINUTE }), step)
-            }
+            Some(step) => (Source::Rollup(rollup_for_step(step)), step),
             None => {
                 let raw_fits = match fields.first() {
                     Some((field_id, _)) if request.from_ms >= raw_kept_from => {
@@ -77,7 +81,8 @@ impl Store {
                     (Source::Raw, 0)
                 } else {
                     let step = step_for_span(span_s);
-                    let rollup = if step >= HOUR || request.from_ms < minutes_kept_from { HOUR } else { MINUTE };
+                    // Minute and ten-minute rollups share a retention period.
+                    let rollup = if request.from_ms < minutes_kept_from { HOUR } else { rollup_for_step(step) };
                     (Source::Rollup(rollup), step.max(rollup))
                 }
             }
@@ -95,6 +100,7 @@ impl Store {
             source: match source {
                 Source::Raw => "raw",
                 Source::Rollup(MINUTE) => "1m",
+                Source::Rollup(TEN_MINUTES) => "10m",
                 Source::Rollup(_) => "1h",
             }
             .to_owned(),
@@ -185,11 +191,17 @@ mod tests {
 
     #[test]
     fn steps_keep_every_dashboard_range_under_the_point_limit() {
-        for (span, expected) in [(86_400, 60), (7 * 86_400, 300), (30 * 86_400, 600), (365 * 86_400, 7200)] {
+        for (span, expected) in [(86_400, 60), (7 * 86_400, 600), (30 * 86_400, 600), (365 * 86_400, 7200)] {
             let step = step_for_span(span);
             assert_eq!(step, expected, "span {span}");
             assert!(span / step <= MAX_POINTS);
         }
+    }
+
+    #[test]
+    fn each_step_reads_the_coarsest_rollup_that_tiles_it() {
+        assert_eq!([60, 120, 600, 1800, 3600, 7200, 5400].map(rollup_for_step), [MINUTE, MINUTE, TEN_MINUTES, TEN_MINUTES, HOUR, HOUR, TEN_MINUTES]);
+        assert!(STEPS.iter().all(|&step| step % rollup_for_step(step) == 0));
     }
 
     #[test]
