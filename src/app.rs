@@ -7,7 +7,11 @@ use leptos_router::{
     StaticSegment,
 };
 
-use crate::ui::dashboard::DashboardPage;
+use crate::ui::{dashboard::DashboardPage, theme};
+
+/// Applies a stored theme before the first paint, so a light-theme user never
+/// sees a dark flash while the WASM loads.
+const THEME_SCRIPT: &str = "try{var t=localStorage.getItem('netpulse-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -16,6 +20,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <script inner_html=THEME_SCRIPT></script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -29,11 +34,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    theme::provide_theme();
     view! {
         <Stylesheet id="leptos" href="/pkg/netpulse.css"/>
         <Title text="netpulse"/>
         <Meta name="description" content="Live network speed and latency, measured by this netpulse node"/>
-        <Meta name="color-scheme" content="dark"/>
+        <Meta name="color-scheme" content="dark light"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>

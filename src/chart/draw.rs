@@ -1,12 +1,13 @@
-//! Draws the download/upload chart on any plotters backend: a canvas in the
-//! browser, SVG in tests.
+//! Draws a time-series line chart (speed, latency) on any plotters backend: a
+//! canvas in the browser, SVG in tests.
 
 use plotters::{
     coord::Shift,
     prelude::*,
+    style::text_anchor::{HPos, Pos, VPos},
 };
 
-use crate::chart::scale::{time_label, value_ceiling, ChartPoint, SpeedSeries};
+use crate::chart::scale::{time_label, value_ceiling, ChartPoint, ChartSeries};
 
 /// Colours and sizes; pixel sizes are in device pixels.
 #[derive(Clone, Debug)]
@@ -14,8 +15,8 @@ pub struct ChartStyle {
     pub background: RGBColor,
     pub text: RGBColor,
     pub grid: RGBColor,
-    pub download: RGBColor,
-    pub upload: RGBColor,
+    /// Line colours, in the series' order.
+    pub lines: [RGBColor; 4],
     /// Device pixels per CSS pixel, so text and lines keep their size on HiDPI screens.
     pub scale: f64,
     /// The viewer's offset from UTC, for axis labels.
@@ -28,8 +29,18 @@ impl ChartStyle {
             background: RGBColor(0x12, 0x17, 0x21),
             text: RGBColor(0xc9, 0xd1, 0xd9),
             grid: RGBColor(0x30, 0x36, 0x3d),
-            download: RGBColor(0x3f, 0xb9, 0x50),
-            upload: RGBColor(0x58, 0xa6, 0xff),
+            lines: [RGBColor(0x3f, 0xb9, 0x50), RGBColor(0x58, 0xa6, 0xff), RGBColor(0xd2, 0x99, 0x22), RGBColor(0xf7, 0x78, 0xba)],
+            scale,
+            utc_offset_minutes,
+        }
+    }
+
+    pub fn light(scale: f64, utc_offset_minutes: i32) -> Self {
+        Self {
+            background: RGBColor(0xff, 0xff, 0xff),
+            text: RGBColor(0x1f, 0x23, 0x28),
+            grid: RGBColor(0xd0, 0xd7, 0xde),
+            lines: [RGBColor(0x1a, 0x7f, 0x37), RGBColor(0x09, 0x69, 0xda), RGBColor(0x9a, 0x67, 0x00), RGBColor(0xbf, 0x39, 0x89)],
             scale,
             utc_offset_minutes,
         }
@@ -43,16 +54,28 @@ impl ChartStyle {
 /// Points are marked individually while there are few enough to tell apart.
 const MARK_POINTS_UP_TO: usize = 60;
 
-pub fn draw_speed_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, series: &SpeedSeries, style: &ChartStyle) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+/// What a chart is of: its unit and what it says before it has data.
+#[derive(Clone, Copy, Debug)]
+pub struct ChartSpec {
+    pub unit: &'static str,
+    pub empty: &'static str,
+}
+
+pub const SPEED_CHART: ChartSpec = ChartSpec { unit: "Mbit/s", empty: "Waiting for the first speed test…" };
+pub const LATENCY_CHART: ChartSpec = ChartSpec { unit: "ms", empty: "Waiting for the first latency figures…" };
+
+pub fn draw_line_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    series: &ChartSeries,
+    spec: ChartSpec,
+    style: &ChartStyle,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&style.background)?;
     let font = ("sans-serif", style.px(12.0) as f64).into_font().color(&style.text);
     let Some((t0, t1)) = series.time_range() else {
         let (w, h) = root.dim_in_pixel();
-        root.draw(&Text::new(
-            "Waiting for the first speed test…",
-            (w as i32 / 2 - style.px(110.0) as i32, h as i32 / 2),
-            font.clone(),
-        ))?;
+        let text = Text::new(spec.empty, (w as i32 / 2, h as i32 / 2), font.clone().pos(Pos::new(HPos::Center, VPos::Center)));
+        root.draw(&text)?;
         return root.present();
     };
     let span = t1 - t0;
@@ -69,7 +92,7 @@ pub fn draw_speed_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, serie
         .y_labels(6)
         .x_label_formatter(&|t| time_label(*t, span, offset))
         .y_label_formatter(&|v| format_axis_value(*v))
-        .y_desc("Mbit/s")
+        .y_desc(spec.unit)
         .label_style(font.clone())
         .axis_desc_style(font.clone())
         .axis_style(style.grid)
@@ -77,7 +100,8 @@ pub fn draw_speed_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, serie
         .light_line_style(style.grid.mix(0.2))
         .draw()?;
     let line_width = style.px(2.0);
-    for (name, points, colour) in [("Download", &series.download, style.download), ("Upload", &series.upload, style.upload)] {
+    for (index, line) in series.drawn() {
+        let (name, points, colour) = (line.name, &line.points, style.lines[index % style.lines.len()]);
         let legend_len = style.px(18.0) as i32;
         chart
             .draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), colour.stroke_width(line_width)))?
@@ -111,33 +135,45 @@ fn format_axis_value(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::scale::ChartPoint;
+    use crate::chart::scale::{ChartPoint, Line};
 
-    fn render(series: &SpeedSeries) -> String {
+    fn render(series: &ChartSeries, spec: ChartSpec) -> String {
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (640, 300)).into_drawing_area();
-            draw_speed_chart(&root, series, &ChartStyle::dark(1.0, 0)).unwrap();
+            draw_line_chart(&root, series, spec, &ChartStyle::dark(1.0, 0)).unwrap();
         }
         svg
     }
 
+    fn line(name: &'static str, v: f64) -> Line {
+        Line { name, points: (0..10).map(|i| ChartPoint { t: 1_700_000_000.0 + i as f64 * 60.0, v: v + i as f64 }).collect() }
+    }
+
     #[test]
     fn draws_both_series_with_legend_and_unit() {
-        let series = SpeedSeries {
-            download: (0..10).map(|i| ChartPoint { t: 1_700_000_000.0 + i as f64 * 60.0, v: 90.0 + i as f64 }).collect(),
-            upload: (0..10).map(|i| ChartPoint { t: 1_700_000_000.0 + i as f64 * 60.0, v: 20.0 }).collect(),
-        };
-        let svg = render(&series);
+        let svg = render(&ChartSeries { lines: vec![line("Download", 90.0), line("Upload", 20.0)] }, SPEED_CHART);
         assert!(svg.contains("Download") && svg.contains("Upload"), "legend");
         assert!(svg.contains("Mbit/s"), "unit");
         assert!(svg.contains("#3FB950") || svg.contains("#3fb950"), "download line colour");
-        assert!(svg.contains("<polyline"), "lines are drawn");
+        for colour in ["#3FB950", "#58A6FF"] {
+            let strokes = svg.matches(&format!(r#"stroke="{colour}""#)).count();
+            assert_eq!(strokes, 2, "{colour}: a line and its legend mark");
+        }
+    }
+
+    #[test]
+    fn lines_without_points_stay_out_of_the_legend() {
+        let series = ChartSeries { lines: vec![line("Latency", 9.0), line("Jitter", 0.5), Line { name: "Loaded ↓", points: Vec::new() }] };
+        let svg = render(&series, LATENCY_CHART);
+        assert!(svg.contains("Latency") && svg.contains("Jitter") && svg.contains(">\nms\n<"), "legend and unit");
+        assert!(!svg.contains("Loaded"), "an unmeasured line has no legend entry");
     }
 
     #[test]
     fn empty_chart_says_it_is_waiting() {
-        assert!(render(&SpeedSeries::default()).contains("Waiting for the first speed test"));
+        assert!(render(&ChartSeries::default(), SPEED_CHART).contains("Waiting for the first speed test"));
+        assert!(render(&ChartSeries::default(), LATENCY_CHART).contains("Waiting for the first latency figures"));
     }
 
     #[test]

@@ -11,30 +11,57 @@ pub struct ChartPoint {
     pub v: f64,
 }
 
+/// One named line of a chart.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SpeedSeries {
-    pub download: Vec<ChartPoint>,
-    pub upload: Vec<ChartPoint>,
+pub struct Line {
+    pub name: &'static str,
+    pub points: Vec<ChartPoint>,
 }
 
-impl SpeedSeries {
-    /// Unmeasured values leave a gap rather than a zero that was never seen.
-    pub fn from_samples<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>) -> Self {
-        let mut series = Self::default();
+/// The lines one chart draws, in legend order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChartSeries {
+    pub lines: Vec<Line>,
+}
+
+type Pick = fn(&SpeedSample) -> Option<f64>;
+
+impl ChartSeries {
+    /// One line per picked field. Unmeasured values leave a gap rather than a
+    /// zero that was never seen.
+    fn from_samples<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>, fields: &[(&'static str, Pick)]) -> Self {
+        let mut lines: Vec<Line> = fields.iter().map(|(name, _)| Line { name, points: Vec::new() }).collect();
         for sample in samples {
             let t = sample.at.timestamp_millis() as f64 / 1000.0;
-            if let Some(v) = sample.download_mbps {
-                series.download.push(ChartPoint { t, v });
-            }
-            if let Some(v) = sample.upload_mbps {
-                series.upload.push(ChartPoint { t, v });
+            for (line, (_, pick)) in lines.iter_mut().zip(fields) {
+                if let Some(v) = pick(sample) {
+                    line.points.push(ChartPoint { t, v });
+                }
             }
         }
-        series
+        Self { lines }
+    }
+
+    /// Download and upload, Mbit/s.
+    pub fn throughput<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>) -> Self {
+        Self::from_samples(samples, &[("Download", |s| s.download_mbps), ("Upload", |s| s.upload_mbps)])
+    }
+
+    /// Idle latency, jitter, and latency under load in each direction, ms.
+    pub fn latency<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>) -> Self {
+        Self::from_samples(
+            samples,
+            &[("Latency", |s| s.latency_ms), ("Jitter", |s| s.jitter_ms), ("Loaded ↓", |s| s.latency_down_ms), ("Loaded ↑", |s| s.latency_up_ms)],
+        )
+    }
+
+    /// Lines that have at least one point; a chart's legend lists only these.
+    pub fn drawn(&self) -> impl Iterator<Item = (usize, &Line)> {
+        self.lines.iter().enumerate().filter(|(_, line)| !line.points.is_empty())
     }
 
     fn all(&self) -> impl Iterator<Item = &ChartPoint> {
-        self.download.iter().chain(&self.upload)
+        self.lines.iter().flat_map(|line| &line.points)
     }
 
     /// The time span to show; a lone point gets a minute either side.
@@ -50,9 +77,13 @@ impl SpeedSeries {
         self.all().map(|p| p.v).fold(0.0, f64::max)
     }
 
-    /// Both series reduced to about `columns` horizontal buckets.
+    pub fn point_count(&self) -> usize {
+        self.lines.iter().map(|line| line.points.len()).sum()
+    }
+
+    /// Every line reduced to about `columns` horizontal buckets.
     pub fn decimated(&self, columns: usize) -> Self {
-        Self { download: decimate(&self.download, columns), upload: decimate(&self.upload, columns) }
+        Self { lines: self.lines.iter().map(|line| Line { name: line.name, points: decimate(&line.points, columns) }).collect() }
     }
 }
 
@@ -134,18 +165,33 @@ mod tests {
     #[test]
     fn unmeasured_values_are_gaps() {
         let samples = [sample(0, Some(10.0), None), sample(60, None, None), sample(120, Some(12.0), Some(3.0))];
-        let series = SpeedSeries::from_samples(&samples);
-        assert_eq!(series.download.len(), 2);
-        assert_eq!(series.upload, vec![ChartPoint { t: 120.0, v: 3.0 }]);
+        let series = ChartSeries::throughput(&samples);
+        assert_eq!(series.lines[0].points.len(), 2);
+        assert_eq!(series.lines[1].points, vec![ChartPoint { t: 120.0, v: 3.0 }]);
         assert_eq!(series.time_range(), Some((0.0, 120.0)));
         assert_eq!(series.max_value(), 12.0);
+        assert_eq!(series.point_count(), 3);
+    }
+
+    #[test]
+    fn latency_lines_include_loaded_latency_only_where_measured() {
+        let mut loaded = sample(60, Some(1.0), Some(1.0));
+        (loaded.latency_ms, loaded.jitter_ms, loaded.latency_down_ms, loaded.latency_up_ms) = (Some(9.0), Some(0.5), Some(48.0), Some(95.0));
+        let mut idle_only = sample(0, Some(1.0), Some(1.0));
+        (idle_only.latency_ms, idle_only.jitter_ms) = (Some(8.0), Some(0.4));
+        let series = ChartSeries::latency(&[idle_only, loaded]);
+        let names: Vec<_> = series.lines.iter().map(|l| (l.name, l.points.len())).collect();
+        assert_eq!(names, [("Latency", 2), ("Jitter", 2), ("Loaded ↓", 1), ("Loaded ↑", 1)]);
+        assert_eq!(series.max_value(), 95.0);
+        let without_load = ChartSeries::latency(&[sample(0, Some(1.0), None)]);
+        assert_eq!(without_load.drawn().count(), 0, "a sample with no latency draws nothing");
     }
 
     #[test]
     fn a_lone_point_gets_a_visible_range() {
-        let series = SpeedSeries::from_samples(&[sample(1000, Some(1.0), Some(1.0))]);
+        let series = ChartSeries::throughput(&[sample(1000, Some(1.0), Some(1.0))]);
         assert_eq!(series.time_range(), Some((940.0, 1060.0)));
-        assert_eq!(SpeedSeries::default().time_range(), None);
+        assert_eq!(ChartSeries::default().time_range(), None);
     }
 
     #[test]

@@ -1,35 +1,39 @@
-//! Sizes a canvas for the screen's pixel density and draws the speed chart on it.
+//! Sizes a canvas for the screen's pixel density and draws a chart on it.
 
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
-use crate::{
-    chart::{
-        draw::{draw_speed_chart, ChartStyle},
-        scale::SpeedSeries,
-    },
-    model::SpeedSample,
+use crate::chart::{
+    draw::{draw_line_chart, ChartSpec, ChartStyle},
+    scale::ChartSeries,
 };
 
-/// Height in CSS pixels; the width follows the container.
-const CSS_HEIGHT: f64 = 320.0;
-
-pub fn draw_samples(canvas: &HtmlCanvasElement, samples: &[SpeedSample]) {
+/// Draws `series` at the canvas's CSS width times the device pixel ratio, so
+/// lines stay crisp on HiDPI screens. The time it took, in ms, goes on the
+/// canvas as `data-draw-ms`, where the browser tests read it.
+pub fn draw_chart(canvas: &HtmlCanvasElement, series: &ChartSeries, spec: ChartSpec, light: bool) {
     let Some(window) = web_sys::window() else { return };
+    let started = window.performance().map(|p| p.now());
     let scale = window.device_pixel_ratio().max(1.0);
     let css_width = f64::from(canvas.client_width().max(1));
-    let (width, height) = ((css_width * scale).round() as u32, (CSS_HEIGHT * scale).round() as u32);
+    let css_height = f64::from(canvas.client_height().max(1));
+    let (width, height) = ((css_width * scale).round() as u32, (css_height * scale).round() as u32);
     // Resizing the backing store clears it, so only do it when the size changed.
     if canvas.width() != width || canvas.height() != height {
         canvas.set_width(width);
         canvas.set_height(height);
     }
     let utc_offset_minutes = -(js_sys::Date::new_0().get_timezone_offset() as i32);
-    let series = SpeedSeries::from_samples(samples).decimated(css_width as usize);
+    let style = if light { ChartStyle::light(scale, utc_offset_minutes) } else { ChartStyle::dark(scale, utc_offset_minutes) };
+    // About one point per CSS pixel column: more could not be seen.
+    let series = series.decimated(css_width as usize);
     let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else { return };
     let root = backend.into_drawing_area();
-    if let Err(error) = draw_speed_chart(&root, &series, &ChartStyle::dark(scale, utc_offset_minutes)) {
-        leptos::logging::warn!("drawing the speed chart failed: {error}");
+    if let Err(error) = draw_line_chart(&root, &series, spec, &style) {
+        leptos::logging::warn!("drawing a chart failed: {error}");
+    }
+    if let (Some(started), Some(now)) = (started, window.performance().map(|p| p.now())) {
+        let _ = canvas.set_attribute("data-draw-ms", &format!("{:.2}", now - started));
     }
 }

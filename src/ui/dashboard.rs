@@ -1,4 +1,4 @@
-//! The dashboard page: latest figures, the speed chart and the stream's state.
+//! The dashboard page: latest figures, the speed and latency charts, monitors and the stream's state.
 
 use leptos::{either::Either, prelude::*};
 
@@ -11,7 +11,19 @@ use crate::{
         range::{with_newer, TimeRange},
     },
     model::{Snapshot, SpeedSample},
-    ui::{cards::MetricCard, connection_badge::ConnectionBadge, format, monitor_table::MonitorTable, range_picker::RangePicker, speed_chart::SpeedChart},
+    chart::{
+        draw::{LATENCY_CHART, SPEED_CHART},
+        scale::ChartSeries,
+    },
+    ui::{
+        cards::MetricCard,
+        connection_badge::ConnectionBadge,
+        format,
+        monitor_table::MonitorTable,
+        range_picker::RangePicker,
+        theme::ThemeToggle,
+        time_chart::{latency_summary, speed_summary, TimeChart},
+    },
 };
 
 /// A range's loaded history, or why it could not be loaded.
@@ -88,6 +100,11 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             _ => Some(format!("Loading the last {}…", wanted.label())),
         })
     });
+    let throughput = Memo::new(move |_| chart_samples.with(|s| ChartSeries::throughput(s)));
+    let latency = Memo::new(move |_| chart_samples.with(|s| ChartSeries::latency(s)));
+    let sample_count = Signal::derive(move || chart_samples.with(Vec::len));
+    let speed_text = Signal::derive(move || chart_samples.with(|s| speed_summary(s, range.get(), chart_status.get())));
+    let latency_text = Signal::derive(move || chart_samples.with(|s| latency_summary(s, range.get(), chart_status.get())));
     let figure = move |pick: fn(&SpeedSample) -> Option<f64>| Signal::derive(move || latest.with(|s| s.as_ref().and_then(pick)));
 
     view! {
@@ -95,6 +112,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             <h1 class="brand">"netpulse"</h1>
             <span class="node" title="This node">{node}</span>
             <ConnectionBadge state=connection/>
+            <ThemeToggle/>
         </header>
         <main class="dashboard">
             <section class="cards" aria-label="Latest speed test">
@@ -105,7 +123,17 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             </section>
             <LatestTest latest/>
             <RangePicker selected=range/>
-            <SpeedChart samples=chart_samples.into() range status=chart_status/>
+            <div class="charts">
+                <TimeChart series=throughput spec=SPEED_CHART caption="Download and upload, Mbit/s" testid="speed-chart" samples=sample_count summary=speed_text/>
+                <TimeChart
+                    series=latency
+                    spec=LATENCY_CHART
+                    caption="Latency and jitter, ms; loaded latency while downloading (↓) and uploading (↑)"
+                    testid="latency-chart"
+                    samples=sample_count
+                    summary=latency_text
+                />
+            </div>
             <MonitorTable board/>
         </main>
     }

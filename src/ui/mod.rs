@@ -6,4 +6,5 @@ pub mod dashboard;
 pub mod format;
 pub mod monitor_table;
 pub mod range_picker;
-pub mod speed_chart;
+pub mod theme;
+pub mod time_chart;
