@@ -31,6 +31,9 @@ struct Args {
     /// Queries timed per range and series.
     #[arg(long, default_value_t = 200)]
     queries: usize,
+    /// Only time the queries, on the store a previous run left in `--dir`.
+    #[arg(long)]
+    queries_only: bool,
 }
 
 /// A cheap deterministic noise source, so runs are comparable.
@@ -48,6 +51,9 @@ impl Noise {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.queries_only {
+        return time_queries(&args).await;
+    }
     let _ = std::fs::remove_dir_all(&args.dir);
     let store = Store::open(&args.dir, 0).await?;
     let retention = Config::default().history.retention();
@@ -121,6 +127,18 @@ async fn main() -> anyhow::Result<()> {
         append.record(started.elapsed().as_micros() as u64)?;
     }
 
+    println!("| measure | value |\n|---|---|");
+    println!("| history generated | {} days: {} samples ({} monitors every {} s, a speed test a minute) |", args.days, samples, args.monitors, args.probe_interval);
+    println!("| database file after a checkpoint | {:.1} MiB |", file_bytes as f64 / (1 << 20) as f64);
+    println!("| bulk insert time | {:.1} s ({:.2} µs a sample) |", insert_time.as_secs_f64(), insert_time.as_secs_f64() * 1e6 / samples as f64);
+    println!("| rollups and retention, daily | {:.1} s in all ({:.1} ms a day of data) |", maintenance_time.as_secs_f64(), maintenance_time.as_secs_f64() * 1000.0 / args.days as f64);
+    println!("| live append (event + samples, committed) | p50 {} µs, p99 {} µs |", append.value_at_quantile(0.5), append.value_at_quantile(0.99));
+    println!();
+    time_queries(&args).await
+}
+
+/// Starts a real server on the store and times `/api/history` for each dashboard range.
+async fn time_queries(args: &Args) -> anyhow::Result<()> {
     let mut config = Config::default();
     config.data_dir = args.dir.clone();
     config.speed.enabled = false;
@@ -132,13 +150,6 @@ async fn main() -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    println!("| measure | value |\n|---|---|");
-    println!("| history generated | {} days: {} samples ({} monitors every {} s, a speed test a minute) |", args.days, samples, args.monitors, args.probe_interval);
-    println!("| database file after a checkpoint | {:.1} MiB |", file_bytes as f64 / (1 << 20) as f64);
-    println!("| bulk insert time | {:.1} s ({:.2} µs a sample) |", insert_time.as_secs_f64(), insert_time.as_secs_f64() * 1e6 / samples as f64);
-    println!("| rollups and retention, daily | {:.1} s in all ({:.1} ms a day of data) |", maintenance_time.as_secs_f64(), maintenance_time.as_secs_f64() * 1000.0 / args.days as f64);
-    println!("| live append (event + samples, committed) | p50 {} µs, p99 {} µs |", append.value_at_quantile(0.5), append.value_at_quantile(0.99));
-    println!();
     println!("| range | series | source | points | body | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|");
     for (label, span_ms) in [("Live (1 h)", HOUR * 1000), ("24 h", 86_400_000), ("7 d", 7 * 86_400_000), ("30 d", 30 * 86_400_000), ("1 y", 365 * 86_400_000)] {
         for series in ["speed", "probe:m0"] {
