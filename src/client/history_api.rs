@@ -1,15 +1,24 @@
-//! Loads a stretch of speed history over `GET /api/history` for the range picker.
+//! Loads stretches of history over `GET /api/history`: the speed series for
+//! the range picker and each monitor's record for its uptime strip.
 
 use crate::{live::range::TimeRange, model::History};
 
-/// The `speed` series over `range`, ending now.
-pub async fn fetch_speed_history(range: TimeRange) -> Result<History, String> {
-    let Some(span) = range.span_ms() else { return Err("the live range has no stored history to load".to_owned()) };
+/// `series` over the `span_ms` ending now, in buckets of `step_s` when given.
+pub async fn fetch_history(series: &str, span_ms: i64, step_s: Option<i64>) -> Result<History, String> {
     let now = js_sys::Date::now() as i64;
-    let url = format!("/api/history?series=speed&from={}&to={}", now - span, now);
+    let mut url = format!("/api/history?series={}&from={}&to={}", js_sys::encode_uri_component(series), now - span_ms, now);
+    if let Some(step) = step_s {
+        url += &format!("&step={step}");
+    }
     let response = gloo_net::http::Request::get(&url).send().await.map_err(|e| e.to_string())?;
     if !response.ok() {
         return Err(format!("loading history failed with status {}", response.status()));
     }
     response.json::<History>().await.map_err(|e| e.to_string())
+}
+
+/// The `speed` series over `range`, ending now.
+pub async fn fetch_speed_history(range: TimeRange) -> Result<History, String> {
+    let Some(span) = range.span_ms() else { return Err("the live range has no stored history to load".to_owned()) };
+    fetch_history("speed", span, None).await
 }

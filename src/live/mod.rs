@@ -4,5 +4,6 @@
 pub mod backoff;
 pub mod connection;
 pub mod history;
+pub mod monitor_trend;
 pub mod monitors;
 pub mod range;

@@ -19,8 +19,9 @@ use crate::{
         cards::MetricCard,
         connection_badge::ConnectionBadge,
         format,
-        monitor_table::MonitorTable,
+        monitor_table::{MonitorTable, Trends},
         range_picker::RangePicker,
+        store_banner::StoreBanner,
         theme::ThemeToggle,
         time_chart::{latency_summary, speed_summary, TimeChart},
     },
@@ -49,6 +50,7 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     let node = snapshot.node.clone();
+    let store_health = snapshot.store.clone();
     let history = RwSignal::new(SpeedHistory::from_snapshot(&snapshot));
     let board = RwSignal::new(MonitorBoard::from_snapshot(&snapshot));
     let connection = RwSignal::new(ConnectionState::Connecting);
@@ -76,6 +78,22 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             }
         });
     });
+    let trends = RwSignal::new(Trends::new());
+    #[cfg(feature = "hydrate")]
+    {
+        Effect::new(move |_| load_trends(range, board, trends));
+        // Each live check lands in its monitor's newest bucket.
+        Effect::new(move |_| {
+            board.with(|board| {
+                trends.update(|trends| {
+                    for row in board.rows() {
+                        let span = crate::live::monitor_trend::trend_span_ms(range.get_untracked());
+                        trends.entry(row.monitor.clone()).or_insert_with(|| crate::live::monitor_trend::MonitorTrend::empty(span)).absorb(row);
+                    }
+                })
+            })
+        });
+    }
     let live_samples = move || history.with(|h| h.samples().iter().cloned().collect::<Vec<_>>());
     // A memo, so the chart's redraw, its label and its point count share one copy.
     let chart_samples = Memo::new(move |_| {
@@ -115,6 +133,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             <ThemeToggle/>
         </header>
         <main class="dashboard">
+            <StoreBanner initial=store_health/>
             <section class="cards" aria-label="Latest speed test">
                 <MetricCard label="Download" unit="Mbit/s" key="download" value=figure(|s| s.download_mbps)/>
                 <MetricCard label="Upload" unit="Mbit/s" key="upload" value=figure(|s| s.upload_mbps)/>
@@ -134,8 +153,33 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
                     summary=latency_text
                 />
             </div>
-            <MonitorTable board/>
+            <MonitorTable board trends range/>
         </main>
+    }
+}
+
+/// Loads every monitor's record over the range's span; a load that finishes
+/// after the range changed again is dropped.
+#[cfg(feature = "hydrate")]
+fn load_trends(range: Memo<TimeRange>, board: RwSignal<MonitorBoard>, trends: RwSignal<Trends>) {
+    use crate::live::monitor_trend::{trend_span_ms, trend_step_ms, MonitorTrend};
+    let wanted = range.get();
+    let span = trend_span_ms(wanted);
+    let step_s = trend_step_ms(span) / 1000;
+    let names: Vec<String> = board.with_untracked(|b| b.rows().iter().map(|r| r.monitor.clone()).collect());
+    trends.set(Trends::new());
+    for name in names {
+        leptos::task::spawn_local(async move {
+            let Ok(history) = crate::client::history_api::fetch_history(&format!("probe:{name}"), span, Some(step_s)).await else { return };
+            if range.get_untracked() != wanted {
+                return;
+            }
+            let mut trend = MonitorTrend::from_history(span, &history);
+            board.with_untracked(|b| b.rows().iter().filter(|r| r.monitor == name).for_each(|r| trend.absorb(r)));
+            trends.update(|trends| {
+                trends.insert(name, trend);
+            });
+        });
     }
 }
 

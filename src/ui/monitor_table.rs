@@ -1,11 +1,26 @@
-//! The monitor table: each endpoint check's latest result.
+//! The monitor table: each endpoint check's latest result, a response-time
+//! sparkline and an uptime strip over the chosen range.
+
+use std::collections::BTreeMap;
 
 use leptos::{either::Either, prelude::*};
 
-use crate::{live::monitors::MonitorBoard, model::ProbeResult, ui::format};
+use crate::{
+    live::{
+        monitor_trend::{trend_span_ms, MonitorTrend, TrendBucket},
+        monitors::MonitorBoard,
+        range::TimeRange,
+    },
+    model::ProbeResult,
+    ui::format,
+};
+
+/// Each monitor's trend, by name.
+pub type Trends = BTreeMap<String, MonitorTrend>;
 
 #[component]
-pub fn MonitorTable(board: RwSignal<MonitorBoard>) -> impl IntoView {
+pub fn MonitorTable(board: RwSignal<MonitorBoard>, trends: RwSignal<Trends>, range: Memo<TimeRange>) -> impl IntoView {
+    let span_label = move || if range.get() == TimeRange::Live { TimeRange::Day.label() } else { range.get().label() };
     move || {
         board.with(|board| {
             if board.rows().is_empty() {
@@ -22,10 +37,13 @@ pub fn MonitorTable(board: RwSignal<MonitorBoard>) -> impl IntoView {
                                     <th scope="col">"Status"</th>
                                     <th scope="col">"Code"</th>
                                     <th scope="col">"Response"</th>
+                                    <th scope="col">"Uptime, " {span_label}</th>
                                     <th scope="col">"Last checked"</th>
                                 </tr>
                             </thead>
-                            <tbody>{board.rows().iter().map(monitor_row).collect_view()}</tbody>
+                            <tbody>
+                                {board.rows().iter().map(|result| monitor_row(result, trends, range)).collect_view()}
+                            </tbody>
                         </table>
                     </div>
                 </section>
@@ -34,8 +52,10 @@ pub fn MonitorTable(board: RwSignal<MonitorBoard>) -> impl IntoView {
     }
 }
 
-fn monitor_row(result: &ProbeResult) -> impl IntoView {
+fn monitor_row(result: &ProbeResult, trends: RwSignal<Trends>, range: Memo<TimeRange>) -> impl IntoView {
     let (badge, label) = if result.up { ("badge badge-up", "up") } else { ("badge badge-down", "down") };
+    let name = result.monitor.clone();
+    let trend = Signal::derive(move || trends.with(|t| t.get(&name).cloned()).unwrap_or_else(|| MonitorTrend::empty(trend_span_ms(range.get()))));
     view! {
         <tr data-testid="monitor-row" data-monitor=result.monitor.clone() data-up=result.up.to_string()>
             <th scope="row">
@@ -47,8 +67,90 @@ fn monitor_row(result: &ProbeResult) -> impl IntoView {
                 {result.error.clone().map(|error| view! { <span class="monitor-error">{error}</span> })}
             </td>
             <td>{result.status_code.map_or_else(|| "—".to_owned(), |code| code.to_string())}</td>
-            <td>{result.response_ms.map_or_else(|| "—".to_owned(), |ms| format!("{} ms", format::metric(Some(ms))))}</td>
+            <td class="response-cell">
+                <span class="response-value">{result.response_ms.map_or_else(|| "—".to_owned(), |ms| format!("{} ms", format::metric(Some(ms))))}</span>
+                <Sparkline trend/>
+            </td>
+            <td class="uptime-cell"><UptimeStrip trend/></td>
             <td><time datetime=result.at.to_rfc3339()>{format::utc_time(result.at)}</time></td>
         </tr>
+    }
+}
+
+/// Mean response time per bucket, the slowest at the top.
+#[component]
+fn Sparkline(trend: Signal<MonitorTrend>) -> impl IntoView {
+    let points = move || trend.with(|t| t.sparkline_points(100.0, 24.0));
+    view! {
+        <svg class="sparkline" data-testid="sparkline" viewBox="0 0 100 24" preserveAspectRatio="none" aria-hidden="true">
+            <polyline points=points></polyline>
+        </svg>
+    }
+}
+
+fn percent(fraction: f64) -> String {
+    let pct = fraction * 100.0;
+    if pct >= 99.995 { "100%".to_owned() } else { format!("{pct:.2}%") }
+}
+
+fn cell_class(bucket: Option<TrendBucket>) -> &'static str {
+    match bucket.and_then(|b| b.uptime()) {
+        None => "slot slot-none",
+        Some(u) if u >= 1.0 => "slot slot-up",
+        Some(u) if u <= 0.0 => "slot slot-down",
+        Some(_) => "slot slot-partial",
+    }
+}
+
+fn cell_title(t: i64, bucket: Option<TrendBucket>) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(t).map(format::utc_time).unwrap_or_default();
+    match bucket.filter(|b| b.checks > 0) {
+        None => format!("{at}: no checks"),
+        Some(b) => format!(
+            "{at}: {} up of {} checks{}",
+            b.up,
+            b.checks,
+            b.response_ms.map(|ms| format!(", {} ms mean", format::metric(Some(ms)))).unwrap_or_default()
+        ),
+    }
+}
+
+/// One cell per bucket: green all up, amber some down, red all down, grey unchecked.
+#[component]
+fn UptimeStrip(trend: Signal<MonitorTrend>) -> impl IntoView {
+    let uptime = move || trend.with(MonitorTrend::uptime);
+    let summary = move || {
+        trend.with(|t| {
+            let failing = t.buckets.iter().filter(|b| b.up < b.checks).count();
+            match t.uptime() {
+                None => "No checks recorded yet".to_owned(),
+                Some(u) => format!("Uptime {}; {failing} of {} periods had failed checks", percent(u), t.buckets.len()),
+            }
+        })
+    };
+    view! {
+        <span class="uptime-value" data-testid="uptime">{move || uptime().map_or_else(|| "—".to_owned(), percent)}</span>
+        <span class="uptime-strip" data-testid="uptime-strip" role="img" aria-label=summary>
+            {move || {
+                trend
+                    .with(MonitorTrend::slots)
+                    .into_iter()
+                    .map(|(t, bucket)| view! { <span class=cell_class(bucket) title=cell_title(t, bucket)></span> })
+                    .collect_view()
+            }}
+        </span>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptime_reads_well() {
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.99999), "100%");
+        assert_eq!(percent(0.9975), "99.75%");
+        assert_eq!(percent(0.0), "0.00%");
     }
 }
