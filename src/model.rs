@@ -117,6 +117,26 @@ pub struct Snapshot {
     /// The latest check of each configured monitor, in config order.
     #[serde(default)]
     pub probes: Vec<ProbeResult>,
+    /// Whether history is being saved; the dashboard warns when it is not.
+    #[serde(default)]
+    pub store: StoreHealth,
+}
+
+/// The history store's state, as `/api/status` and the dashboard show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreHealth {
+    /// False once a write has failed, until one succeeds again.
+    pub ok: bool,
+    /// Events the store could not keep.
+    pub failed_writes: u64,
+    /// The latest failure, for a person to act on.
+    pub last_error: Option<String>,
+}
+
+impl Default for StoreHealth {
+    fn default() -> Self {
+        Self { ok: true, failed_writes: 0, last_error: None }
+    }
 }
 
 /// Body of every JSON error response.

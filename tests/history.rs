@@ -1,5 +1,6 @@
 //! History on real SQLite files: durable ids across a `kill -9`, rollups and
-//! retention, the history API and its CSV, concurrency, and a full database.
+//! retention, the history API and its CSV, concurrency, a database at its size
+//! cap and a disk that really fills up.
 
 mod common;
 
@@ -146,6 +147,85 @@ async fn a_full_database_is_reported_while_events_still_stream() {
         let event = next_event(&mut stream, "bulk", Duration::from_secs(5)).await;
         assert_eq!(serde_json::from_str::<Value>(&event.data).unwrap()["n"], n);
     }
+    server.shutdown().await;
+}
+
+/// A small tmpfs of the test's own, so the disk under the database can really
+/// fill up. Unmounted when dropped. (Remounting it read-only is refused while
+/// SQLite holds files open for writing, so a full disk is the failure tested.)
+struct ScratchDisk {
+    dir: tempfile::TempDir,
+}
+
+impl ScratchDisk {
+    /// `None` where mounting is not allowed (not root); CI runs as root.
+    fn mount() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"]).arg(dir.path()).stderr(Stdio::null()).status();
+        mounted.is_ok_and(|s| s.success()).then_some(Self { dir })
+    }
+
+    /// Writes a file until the disk has no room left.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.dir.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0xA5u8; 64 * 1024];
+        for _ in 0..1024 {
+            if file.write_all(&chunk).is_err() {
+                return path;
+            }
+        }
+        panic!("a 16 MiB disk took 64 MiB");
+    }
+}
+
+impl Drop for ScratchDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_is_reported_while_events_still_stream_and_recovers() {
+    let Some(disk) = ScratchDisk::mount() else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let mut config = config_with_token("");
+    config.data_dir = disk.dir.path().to_owned();
+    let server = start(config, Target::Itself).await;
+    let client = reqwest::Client::new();
+    let base = server.url("");
+    let status = || async { client.get(server.url("/api/status")).send().await.unwrap().json::<Value>().await.unwrap() };
+    let mut stream = open_stream(&server.url("/api/events?topics=bulk"), None).await.events;
+    assert_eq!(publish(&client, &base, "bulk", json!({"n": 0})).await.status(), 202);
+    assert_eq!(status().await["store"]["ok"], true);
+
+    let filler = disk.fill();
+    for n in 1..=3 {
+        assert_eq!(publish(&client, &base, "bulk", json!({"n": n})).await.status(), 202, "publishing never fails");
+    }
+    let failing = status().await;
+    assert_eq!(failing["store"]["ok"], false, "{failing}");
+    assert_eq!(failing["store"]["failed_writes"], 3, "{failing}");
+    assert!(!failing["store"]["last_error"].as_str().unwrap().is_empty(), "{failing}");
+    let snapshot: Value = client.get(server.url("/api/snapshot")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(snapshot["store"], failing["store"], "the dashboard's banner reads the same state");
+    for n in 0..=3 {
+        let event = next_event(&mut stream, "bulk", Duration::from_secs(5)).await;
+        assert_eq!(serde_json::from_str::<Value>(&event.data).unwrap()["n"], n, "live delivery goes on");
+    }
+
+    std::fs::remove_file(filler).unwrap();
+    assert_eq!(publish(&client, &base, "bulk", json!({"n": 4})).await.status(), 202);
+    assert_eq!(next_event(&mut stream, "bulk", Duration::from_secs(5)).await.data, r#"{"n":4}"#);
+    let recovered = status().await;
+    assert_eq!(recovered["store"]["ok"], true, "writes succeed again once there is room: {recovered}");
+    let hour_ago = chrono::Utc::now().timestamp_millis() - 3_600_000;
+    let history: Value = client.get(server.url(&format!("/api/history?series=topic:bulk&from={hour_ago}"))).send().await.unwrap().json().await.unwrap();
+    let kept: Vec<i64> = history["points"].as_array().unwrap().iter().map(|p| p["n"]["mean"].as_f64().unwrap() as i64).collect();
+    assert_eq!(kept, [0, 4], "what was written before and after is kept");
     server.shutdown().await;
 }
 

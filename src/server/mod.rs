@@ -152,6 +152,7 @@ impl AppState {
             max_points: self.config.ui.points,
             speed: events.iter().filter_map(|event| serde_json::from_str(&event.data).ok()).collect(),
             probes,
+            store: self.recorder.health(),
         }
     }
 }

@@ -4,24 +4,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
 use tokio::sync::Mutex as AsyncMutex;
 
+pub use crate::model::StoreHealth;
 use crate::server::{
     hub::{Hub, HubEvent},
     store::{now_ms, Store},
 };
-
-/// The store's state as `/api/status` and the dashboard show it.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct StoreHealth {
-    /// False once a write has failed, until one succeeds again.
-    pub ok: bool,
-    /// Events the store could not keep.
-    pub failed_writes: u64,
-    /// The latest failure, for a person to act on.
-    pub last_error: Option<String>,
-}
 
 pub struct Recorder {
     hub: Arc<Hub>,
@@ -34,7 +23,7 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(hub: Arc<Hub>, store: Option<Arc<Store>>) -> Self {
-        Self { hub, store, order: AsyncMutex::new(()), health: Mutex::new(StoreHealth { ok: true, ..Default::default() }) }
+        Self { hub, store, order: AsyncMutex::new(()), health: Mutex::new(StoreHealth::default()) }
     }
 
     pub fn hub(&self) -> &Arc<Hub> {

@@ -6,5 +6,6 @@ pub mod dashboard;
 pub mod format;
 pub mod monitor_table;
 pub mod range_picker;
+pub mod store_banner;
 pub mod theme;
 pub mod time_chart;
