@@ -15,6 +15,8 @@ export default defineConfig({
   outputDir: "test-results",
   use: {
     ...devices["Desktop Chrome"],
+    // Headless Chromium reports a light preference; the dark theme is the default look.
+    colorScheme: "dark",
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
     launchOptions: {

@@ -27,6 +27,8 @@ export interface ServerOptions {
   interval?: number;
   /** Where the sampler points; by default the server's own /speedtest. */
   target?: string;
+  /** Top-level TOML keys, placed before any table. */
+  rootConfig?: string;
   /** More TOML, appended to the config file; "{port}" becomes the server's port. */
   extraConfig?: string;
   /** History database directory; a fresh temporary one by default. Reuse it to restart with the same history. */
@@ -57,6 +59,7 @@ export class Netpulse {
       [
         `node = "e2e"`,
         `data_dir = ${JSON.stringify(options.dataDir ?? path.join(dir, "data"))}`,
+        options.rootConfig ?? "",
         `[speed]`,
         `interval = ${options.interval ?? 3600}`,
         `duration = 0.8`,
@@ -123,7 +126,15 @@ export interface SpeedSample {
   upload_mbps: number | null;
   latency_ms: number | null;
   jitter_ms: number | null;
+  latency_down_ms: number | null;
+  latency_up_ms: number | null;
   error: string | null;
+}
+
+export interface StoreHealth {
+  ok: boolean;
+  failed_writes: number;
+  last_error: string | null;
 }
 
 export interface Snapshot {
@@ -131,4 +142,5 @@ export interface Snapshot {
   last_event_id: number;
   max_points: number;
   speed: SpeedSample[];
+  store: StoreHealth;
 }

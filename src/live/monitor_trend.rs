@@ -7,7 +7,7 @@ use crate::{
     model::{History, ProbeResult},
 };
 
-/// How many buckets a strip has, about: few enough to tap on a phone.
+/// How many buckets a strip has at least; few enough to tell apart on a phone.
 const BUCKETS: i64 = 48;
 
 /// One bucket of checks.
@@ -43,12 +43,12 @@ pub fn trend_span_ms(range: TimeRange) -> i64 {
     range.span_ms().unwrap_or(86_400_000)
 }
 
-/// A bucket width in whole minutes giving about [`BUCKETS`] buckets; a
-/// multiple of the history API's rollups so each bucket is exact.
+/// The widest bucket, in whole minutes, that still gives at least [`BUCKETS`]
+/// buckets; each is a multiple of the history API's rollups, so each is exact.
 pub fn trend_step_ms(span_ms: i64) -> i64 {
-    let minutes = (span_ms / BUCKETS / 60_000).max(1);
-    let step_minutes = [1, 10, 30, 60, 180, 360, 720, 1440, 10_080].into_iter().find(|&m| m >= minutes).unwrap_or(10_080);
-    step_minutes * 60_000
+    const STEP_MINUTES: [i64; 9] = [10_080, 1440, 720, 360, 180, 60, 30, 10, 1];
+    let minutes = STEP_MINUTES.into_iter().find(|&m| span_ms / (m * 60_000) >= BUCKETS).unwrap_or(1);
+    minutes * 60_000
 }
 
 impl MonitorTrend {
@@ -172,9 +172,9 @@ mod tests {
             let span = trend_span_ms(range);
             let step = trend_step_ms(span);
             assert!(step % 60_000 == 0 && (step % 600_000 == 0 || step == 60_000), "{range:?}");
-            assert!((24..=200).contains(&(span / step)), "{range:?}: {} buckets", span / step);
+            assert!((48..=96).contains(&(span / step)), "{range:?}: {} buckets", span / step);
         }
-        assert_eq!(trend_step_ms(86_400_000), 1_800_000);
+        assert_eq!(TimeRange::ALL.map(|r| trend_step_ms(trend_span_ms(r)) / 60_000), [30, 30, 180, 720, 10_080]);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The Live / 24 h / 7 d / 30 d / 1 y switch. Each choice is a link to
-//! `?range=…`, so a copied URL reproduces the view.
+//! `?range=…`, so a copied URL reproduces the view. Plain links: the router
+//! still navigates them in place, and `A` would mark every one of them
+//! `aria-current`, since they share the page's path.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::live::range::TimeRange;
 
@@ -16,9 +17,9 @@ pub fn RangePicker(selected: Memo<TimeRange>) -> impl IntoView {
                     let href = format!("?range={}", range.query_value());
                     let current = move || (selected.get() == range).then_some("page");
                     view! {
-                        <A href=href attr:class="range" attr:aria-current=current attr:data-range=range.query_value()>
+                        <a href=href class="range" aria-current=current data-range=range.query_value()>
                             {range.label()}
-                        </A>
+                        </a>
                     }
                 })
                 .collect_view()}

@@ -64,8 +64,9 @@ pub fn speed_summary(samples: &[SpeedSample], range: TimeRange, status: Option<S
     match samples.last() {
         None => format!("Speed chart of {span}: no measurements."),
         Some(latest) => format!(
-            "Speed chart of {span}, {} points. Latest: download {} Mbit/s, upload {} Mbit/s.",
+            "Speed chart of {span}, {} point{}. Latest: download {} Mbit/s, upload {} Mbit/s.",
             samples.len(),
+            if samples.len() == 1 { "" } else { "s" },
             format::metric(latest.download_mbps),
             format::metric(latest.upload_mbps)
         ),
@@ -105,7 +106,7 @@ mod tests {
     #[test]
     fn summaries_carry_the_latest_values() {
         let mut sample = SpeedSample::for_test(0, Some(94.5), Some(20.0));
-        assert_eq!(speed_summary(&[sample.clone()], TimeRange::Day, None), "Speed chart of the last 24 h, 1 points. Latest: download 94.5 Mbit/s, upload 20.0 Mbit/s.");
+        assert_eq!(speed_summary(&[sample.clone()], TimeRange::Day, None), "Speed chart of the last 24 h, 1 point. Latest: download 94.5 Mbit/s, upload 20.0 Mbit/s.");
         assert_eq!(latency_summary(&[sample.clone()], TimeRange::Live, None), "Latency chart of recent tests: no measurements.");
         (sample.latency_ms, sample.jitter_ms) = (Some(9.25), Some(0.5));
         assert_eq!(latency_summary(&[sample.clone()], TimeRange::Live, None), "Latency chart of recent tests. Latest: latency 9.25 ms, jitter 0.50 ms.");

@@ -1,0 +1,149 @@
+import { expect, Page, test } from "@playwright/test";
+import { freePort, Netpulse } from "./netpulse";
+
+/** Counts a canvas's pixels near each of the given colours. */
+async function pixelsNear(page: Page, testId: string, colours: number[][]): Promise<number[]> {
+  return page.getByTestId(testId).evaluate((element, colours) => {
+    const canvas = element as HTMLCanvasElement;
+    const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+    const counts = colours.map(() => 0);
+    for (let i = 0; i < data.length; i += 4) {
+      colours.forEach((rgb, k) => {
+        if (Math.abs(data[i] - rgb[0]) < 16 && Math.abs(data[i + 1] - rgb[1]) < 16 && Math.abs(data[i + 2] - rgb[2]) < 16) counts[k]++;
+      });
+    }
+    return counts;
+  }, colours);
+}
+
+test("the latency chart draws idle and loaded latency and says its latest values", async ({ page }) => {
+  const server = await Netpulse.start();
+  try {
+    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
+    const latest = (await server.snapshot()).speed.at(-1)!;
+    expect(latest.latency_ms).not.toBeNull();
+    expect(latest.latency_down_ms).not.toBeNull();
+    await page.goto(server.url);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    const chart = page.getByTestId("latency-chart");
+    await expect(chart).toHaveAttribute("data-points", "1");
+    await expect(chart).toHaveAttribute("aria-label", /^Latency chart of recent tests\. Latest: latency [\d.]+ ms, jitter [\d.]+ ms, under load [\d.]+ ms downloading/);
+    await expect(page.getByTestId("latency-chart-status")).toHaveText(await chart.getAttribute("aria-label") ?? "");
+    // A lone test is drawn as marks: latency in the first colour, loaded ↓ in the third.
+    await expect.poll(async () => Math.min(...(await pixelsNear(page, "latency-chart", [[0x3f, 0xb9, 0x50], [0xd2, 0x99, 0x22]])))).toBeGreaterThan(10);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("the theme follows the system, the toggle overrides it, and the choice survives a reload", async ({ browser }) => {
+  const server = await Netpulse.start();
+  const context = await browser.newContext({ colorScheme: "light" });
+  const page = await context.newPage();
+  try {
+    await page.goto(server.url);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    const toggle = page.getByTestId("theme-toggle");
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    // The system asks for light: light colours, and the canvas drawn on white.
+    await expect(toggle).toHaveAttribute("data-theme", "light");
+    await expect(toggle).toHaveAccessibleName("Switch to dark theme");
+    expect(await background()).toBe("rgb(255, 255, 255)");
+    await expect.poll(async () => (await pixelsNear(page, "speed-chart", [[0xff, 0xff, 0xff]]))[0]).toBeGreaterThan(1000);
+
+    await toggle.focus();
+    await page.keyboard.press("Enter");
+    await expect(toggle).toHaveAttribute("data-theme", "dark");
+    await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+    expect(await background()).toBe("rgb(13, 17, 23)");
+    await expect.poll(async () => (await pixelsNear(page, "speed-chart", [[0x12, 0x17, 0x21]]))[0]).toBeGreaterThan(1000);
+    await page.screenshot({ path: test.info().outputPath("dashboard-dark.png"), fullPage: true });
+
+    // Applied by the head script before the WASM loads, so there is no flash of light.
+    await page.reload({ waitUntil: "commit" });
+    await page.waitForSelector("body");
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe("dark");
+    await expect(page.getByTestId("theme-toggle")).toHaveAttribute("data-theme", "dark");
+
+    await page.getByTestId("theme-toggle").click();
+    await expect(page.locator("html")).toHaveAttribute("data-theme", "light");
+    await page.screenshot({ path: test.info().outputPath("dashboard-light.png"), fullPage: true });
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+});
+
+test("each monitor shows its uptime strip and response sparkline for the chosen range", async ({ page }) => {
+  const closed = await freePort();
+  const server = await Netpulse.start({
+    extraConfig: [
+      `[[monitor]]`,
+      `name = "self"`,
+      `url = "http://127.0.0.1:{port}/speedtest/empty"`,
+      `interval = 1`,
+      `[[monitor]]`,
+      `name = "gone"`,
+      `tcp = "127.0.0.1:${closed}"`,
+      `interval = 1`,
+    ].join("\n"),
+  });
+  try {
+    await page.goto(server.url);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    const up = page.locator('[data-testid="monitor-row"][data-monitor="self"]');
+    const down = page.locator('[data-testid="monitor-row"][data-monitor="gone"]');
+    await expect(page.locator(".monitor-table thead")).toContainText("Uptime, 24 h");
+    await expect(up.getByTestId("uptime")).toHaveText("100%");
+    await expect(down.getByTestId("uptime")).toHaveText("0.00%");
+    // 24 h in half hours, the newest cell holding this minute's checks.
+    await expect(up.locator(".slot")).toHaveCount(48);
+    await expect(up.locator(".slot").last()).toHaveClass(/slot-up/);
+    await expect(down.locator(".slot").last()).toHaveClass(/slot-down/);
+    await expect(up.getByTestId("uptime-strip")).toHaveAttribute("aria-label", /^Uptime 100%; 0 of 1 periods had failed checks$/);
+    await expect(up.locator(".slot").last()).toHaveAttribute("title", /: \d+ up of \d+ checks, [\d.]+ ms mean$/);
+    // The sparkline needs two buckets; within one it has a single point.
+    await expect.poll(async () => (await up.locator("polyline").getAttribute("points")) ?? "").toMatch(/^[\d.]+,[\d.]+/);
+
+    // A week: the strip reloads in 3-hour cells from /api/history.
+    await page.locator('[data-range="7d"]').click();
+    await expect(page.locator(".monitor-table thead")).toContainText("Uptime, 7 d");
+    await expect(up.locator(".slot")).toHaveCount(56);
+    await expect(up.getByTestId("uptime")).toHaveText("100%");
+    await expect(down.getByTestId("uptime")).toHaveText("0.00%");
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a store that cannot write shows a banner while live figures keep coming", async ({ page }) => {
+  const token = "e2e-token-0123456789";
+  const server = await Netpulse.start({ rootConfig: `publish_token = "${token}"\ntopics = ["bulk"]`, extraConfig: `[history]\nmax_size_mb = 1` });
+  try {
+    await page.goto(server.url);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await expect(page.getByTestId("store-banner")).toHaveCount(0);
+    const filler = "x".repeat(60 * 1024);
+    for (let n = 0; n < 40; n++) {
+      const response = await fetch(`${server.url}/api/publish/bulk`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ n, filler }),
+      });
+      expect(response.status).toBe(202);
+    }
+    const store = (await server.snapshot()).store;
+    expect(store.ok).toBe(false);
+    // The page polls the server's status, so the banner comes without a reload.
+    const banner = page.getByTestId("store-banner");
+    await expect(banner).toContainText("History is not being saved", { timeout: 30_000 });
+    await expect(banner).toHaveAttribute("role", "alert");
+    await expect(banner).toContainText("full");
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    // Server-rendered too: a fresh load shows it at once.
+    const html = await (await fetch(server.url)).text();
+    expect(html).toContain("History is not being saved");
+  } finally {
+    await server.stop();
+  }
+});
