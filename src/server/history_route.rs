@@ -59,7 +59,9 @@ pub fn parse_request(params: &HashMap<String, String>, state: &AppState, now_ms:
     }
     let series = params.get("series").ok_or_else(|| ApiError::bad_request("series is required, e.g. series=speed"))?.clone();
     check_series(&series, state)?;
-    let to_ms = params.get("to").map(|raw| parse_time("to", raw)).transpose()?.unwrap_or(now_ms);
+    // `to` is exclusive: by default it lies just past now, so an event
+    // published in this very millisecond is in the answer.
+    let to_ms = params.get("to").map(|raw| parse_time("to", raw)).transpose()?.unwrap_or(now_ms + 1);
     let from_ms = params.get("from").map(|raw| parse_time("from", raw)).transpose()?.unwrap_or(to_ms - DAY_MS);
     if from_ms >= to_ms {
         return Err(ApiError::bad_request("from must be before to"));

@@ -26,6 +26,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("cannot apply the database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unexpected data in the database: {0}")]
+    Corrupt(String),
 }
 
 /// One event as the log keeps it.
