@@ -120,6 +120,26 @@ pub struct Snapshot {
     /// Whether history is being saved; the dashboard warns when it is not.
     #[serde(default)]
     pub store: StoreHealth,
+    /// The custom topics the server declares, in config order.
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// Recent events of those topics, oldest first.
+    #[serde(default)]
+    pub custom: Vec<TopicEvent>,
+    /// The newest events of every topic, oldest first, for the event log.
+    #[serde(default)]
+    pub log: Vec<TopicEvent>,
+}
+
+/// One published event as a snapshot carries it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopicEvent {
+    pub topic: String,
+    pub id: u64,
+    /// When it was published, in ms since the Unix epoch.
+    pub at_ms: i64,
+    /// The event's JSON text.
+    pub data: String,
 }
 
 /// The history store's state, as `/api/status` and the dashboard show it.

@@ -62,6 +62,7 @@ pub struct ChartSpec {
 }
 
 pub const SPEED_CHART: ChartSpec = ChartSpec { unit: "Mbit/s", empty: "Waiting for the first speed test…" };
+pub const TOPIC_CHART: ChartSpec = ChartSpec { unit: "value", empty: "Waiting for the first event…" };
 pub const LATENCY_CHART: ChartSpec = ChartSpec { unit: "ms", empty: "Waiting for the first latency figures…" };
 
 pub fn draw_line_chart<DB: DrawingBackend>(
@@ -101,7 +102,7 @@ pub fn draw_line_chart<DB: DrawingBackend>(
         .draw()?;
     let line_width = style.px(2.0);
     for (index, line) in series.drawn() {
-        let (name, points, colour) = (line.name, &line.points, style.lines[index % style.lines.len()]);
+        let (name, points, colour) = (line.name.as_str(), &line.points, style.lines[index % style.lines.len()]);
         let legend_len = style.px(18.0) as i32;
         chart
             .draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), colour.stroke_width(line_width)))?
@@ -146,8 +147,8 @@ mod tests {
         svg
     }
 
-    fn line(name: &'static str, v: f64) -> Line {
-        Line { name, points: (0..10).map(|i| ChartPoint { t: 1_700_000_000.0 + i as f64 * 60.0, v: v + i as f64 }).collect() }
+    fn line(name: &str, v: f64) -> Line {
+        Line { name: name.to_owned(), points: (0..10).map(|i| ChartPoint { t: 1_700_000_000.0 + i as f64 * 60.0, v: v + i as f64 }).collect() }
     }
 
     #[test]
@@ -164,7 +165,7 @@ mod tests {
 
     #[test]
     fn lines_without_points_stay_out_of_the_legend() {
-        let series = ChartSeries { lines: vec![line("Latency", 9.0), line("Jitter", 0.5), Line { name: "Loaded ↓", points: Vec::new() }] };
+        let series = ChartSeries { lines: vec![line("Latency", 9.0), line("Jitter", 0.5), Line { name: "Loaded ↓".into(), points: Vec::new() }] };
         let svg = render(&series, LATENCY_CHART);
         assert!(svg.contains("Latency") && svg.contains("Jitter") && svg.contains(">\nms\n<"), "legend and unit");
         assert!(!svg.contains("Loaded"), "an unmeasured line has no legend entry");

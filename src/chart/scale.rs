@@ -14,7 +14,7 @@ pub struct ChartPoint {
 /// One named line of a chart.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Line {
-    pub name: &'static str,
+    pub name: String,
     pub points: Vec<ChartPoint>,
 }
 
@@ -30,7 +30,7 @@ impl ChartSeries {
     /// One line per picked field. Unmeasured values leave a gap rather than a
     /// zero that was never seen.
     fn from_samples<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>, fields: &[(&'static str, Pick)]) -> Self {
-        let mut lines: Vec<Line> = fields.iter().map(|(name, _)| Line { name, points: Vec::new() }).collect();
+        let mut lines: Vec<Line> = fields.iter().map(|(name, _)| Line { name: (*name).to_owned(), points: Vec::new() }).collect();
         for sample in samples {
             let t = sample.at.timestamp_millis() as f64 / 1000.0;
             for (line, (_, pick)) in lines.iter_mut().zip(fields) {
@@ -83,7 +83,7 @@ impl ChartSeries {
 
     /// Every line reduced to about `columns` horizontal buckets.
     pub fn decimated(&self, columns: usize) -> Self {
-        Self { lines: self.lines.iter().map(|line| Line { name: line.name, points: decimate(&line.points, columns) }).collect() }
+        Self { lines: self.lines.iter().map(|line| Line { name: line.name.clone(), points: decimate(&line.points, columns) }).collect() }
     }
 }
 
@@ -180,7 +180,7 @@ mod tests {
         let mut idle_only = sample(0, Some(1.0), Some(1.0));
         (idle_only.latency_ms, idle_only.jitter_ms) = (Some(8.0), Some(0.4));
         let series = ChartSeries::latency(&[idle_only, loaded]);
-        let names: Vec<_> = series.lines.iter().map(|l| (l.name, l.points.len())).collect();
+        let names: Vec<_> = series.lines.iter().map(|l| (l.name.as_str(), l.points.len())).collect();
         assert_eq!(names, [("Latency", 2), ("Jitter", 2), ("Loaded ↓", 1), ("Loaded ↑", 1)]);
         assert_eq!(series.max_value(), 95.0);
         let without_load = ChartSeries::latency(&[sample(0, Some(1.0), None)]);

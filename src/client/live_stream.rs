@@ -1,5 +1,6 @@
-//! The browser's end of `/api/events`: one EventSource, events into signals,
-//! and reconnects with backoff once the browser has given up on its own.
+//! The browser's end of `/api/events`: one EventSource on the rooms that are
+//! switched on, events into signals, and reconnects with backoff once the
+//! browser has given up on its own.
 
 use std::{cell::RefCell, rc::{Rc, Weak}};
 
@@ -9,20 +10,34 @@ use web_sys::{EventSource, MessageEvent};
 
 use crate::{
     client::snapshot_api::fetch_snapshot,
-    live::{backoff::Backoff, connection::ConnectionState, history::SpeedHistory, monitors::MonitorBoard},
-    model::{ProbeResult, SpeedSample, PROBE_TOPIC, SPEED_TOPIC},
+    live::{
+        backoff::Backoff, connection::ConnectionState, event_log::EventLog, history::SpeedHistory, monitors::MonitorBoard, topic_feed::TopicBoard,
+    },
+    model::{ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
 };
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
+/// Everything the stream writes into.
+#[derive(Clone, Copy)]
+pub struct LiveSignals {
+    pub history: RwSignal<SpeedHistory>,
+    pub board: RwSignal<MonitorBoard>,
+    pub topics: RwSignal<TopicBoard>,
+    pub log: RwSignal<EventLog>,
+    pub connection: RwSignal<ConnectionState>,
+    /// When the newest event arrived, in ms since the Unix epoch.
+    pub last_event_at: RwSignal<Option<f64>>,
+}
+
 struct Inner {
     /// The newest event id seen on any topic: where a reconnect resumes.
     last_id: u64,
-    history: RwSignal<SpeedHistory>,
-    board: RwSignal<MonitorBoard>,
-    connection: RwSignal<ConnectionState>,
+    signals: LiveSignals,
+    /// What the stream subscribes to; empty means paused, not "every topic".
+    topics: Vec<String>,
     source: Option<EventSource>,
-    listeners: Vec<(&'static str, Listener)>,
+    listeners: Vec<(String, Listener)>,
     backoff: Backoff,
     stopped: bool,
 }
@@ -32,12 +47,11 @@ struct Inner {
 pub struct LiveStream(Rc<RefCell<Inner>>);
 
 impl LiveStream {
-    pub fn start(last_id: u64, history: RwSignal<SpeedHistory>, board: RwSignal<MonitorBoard>, connection: RwSignal<ConnectionState>) -> Self {
+    pub fn start(last_id: u64, signals: LiveSignals, topics: Vec<String>) -> Self {
         let stream = Self(Rc::new(RefCell::new(Inner {
             last_id,
-            history,
-            board,
-            connection,
+            signals,
+            topics,
             source: None,
             listeners: Vec::new(),
             backoff: Backoff::default(),
@@ -53,37 +67,53 @@ impl LiveStream {
         inner.close();
     }
 
+    /// Resubscribes when the rooms changed; the server's connection counts follow.
+    pub fn set_topics(&self, topics: Vec<String>) {
+        if self.0.borrow().topics == topics {
+            return;
+        }
+        self.0.borrow_mut().topics = topics;
+        self.connect();
+    }
+
     fn connect(&self) {
         let mut inner = self.0.borrow_mut();
         if inner.stopped {
             return;
         }
         inner.close();
+        if inner.topics.is_empty() {
+            inner.signals.connection.set(ConnectionState::Paused);
+            return;
+        }
         // Resume from what the page already shows, so nothing is missed or repeated.
-        let url = format!("/api/events?topics={SPEED_TOPIC},{PROBE_TOPIC}&lastEventId={}", inner.last_id);
+        let url = format!("/api/events?topics={}&lastEventId={}", js_sys::encode_uri_component(&inner.topics.join(",")), inner.last_id);
         let Ok(source) = EventSource::new(&url) else {
             drop(inner);
             self.schedule_reconnect();
             return;
         };
         let weak = Rc::downgrade(&self.0);
-        inner.listeners = vec![
-            ("open", listener(&weak, |stream, _| stream.on_open())),
-            ("error", listener(&weak, |stream, _| stream.on_error())),
-            (SPEED_TOPIC, listener(&weak, |stream, event| stream.on_speed(event))),
-            (PROBE_TOPIC, listener(&weak, |stream, event| stream.on_probe(event))),
-            ("reset", listener(&weak, |stream, _| stream.on_reset())),
+        let mut listeners = vec![
+            ("open".to_owned(), listener(&weak, |stream, _| stream.on_open())),
+            ("error".to_owned(), listener(&weak, |stream, _| stream.on_error())),
+            ("reset".to_owned(), listener(&weak, |stream, _| stream.on_reset())),
         ];
-        for (name, callback) in &inner.listeners {
+        for topic in inner.topics.clone() {
+            let name = topic.clone();
+            listeners.push((topic, listener(&weak, move |stream, event| stream.on_message(&name, event))));
+        }
+        for (name, callback) in &listeners {
             let _ = source.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
         }
+        inner.listeners = listeners;
         inner.source = Some(source);
     }
 
     fn on_open(&self) {
         let mut inner = self.0.borrow_mut();
         inner.backoff.reset();
-        inner.connection.set(ConnectionState::Live);
+        inner.signals.connection.set(ConnectionState::Live);
     }
 
     fn on_error(&self) {
@@ -93,49 +123,54 @@ impl LiveStream {
             self.schedule_reconnect();
         } else {
             let inner = self.0.borrow();
-            inner.connection.set(ConnectionState::after_error(browser_online(), inner.backoff.attempts()));
+            inner.signals.connection.set(ConnectionState::after_error(browser_online(), inner.backoff.attempts()));
         }
     }
 
-    /// The id and JSON body of a message event; moves the resume cursor.
-    fn take_message<T: serde::de::DeserializeOwned>(&self, event: &web_sys::Event) -> Option<(u64, T)> {
-        let message = event.dyn_ref::<MessageEvent>()?;
-        let id = message.last_event_id().parse::<u64>().ok()?;
-        let data = message.data().as_string()?;
-        let Ok(body) = serde_json::from_str::<T>(&data) else {
-            leptos::logging::warn!("ignoring an event that does not parse: {data}");
-            return None;
+    /// Any topic's event: moves the resume cursor, logs it, and hands it to its section.
+    fn on_message(&self, topic: &str, event: web_sys::Event) {
+        let Some(message) = event.dyn_ref::<MessageEvent>() else { return };
+        let Ok(id) = message.last_event_id().parse::<u64>() else { return };
+        let Some(data) = message.data().as_string() else { return };
+        let now = js_sys::Date::now();
+        let signals = {
+            let mut inner = self.0.borrow_mut();
+            inner.last_id = inner.last_id.max(id);
+            inner.signals
         };
-        let mut inner = self.0.borrow_mut();
-        inner.last_id = inner.last_id.max(id);
-        inner.connection.set(ConnectionState::Live);
-        Some((id, body))
-    }
-
-    fn on_speed(&self, event: web_sys::Event) {
-        let Some((id, sample)) = self.take_message::<SpeedSample>(&event) else { return };
-        self.0.borrow().history.update(|h| {
-            h.apply(id, sample);
-        });
-    }
-
-    fn on_probe(&self, event: web_sys::Event) {
-        let Some((_, result)) = self.take_message::<ProbeResult>(&event) else { return };
-        self.0.borrow().board.update(|board| board.apply(result));
+        signals.connection.set(ConnectionState::Live);
+        signals.last_event_at.set(Some(now));
+        let event = TopicEvent { topic: topic.to_owned(), id, at_ms: now as i64, data };
+        signals.log.update(|log| log.push(&event));
+        match topic {
+            SPEED_TOPIC => match serde_json::from_str::<SpeedSample>(&event.data) {
+                Ok(sample) => signals.history.update(|h| {
+                    h.apply(id, sample);
+                }),
+                Err(_) => leptos::logging::warn!("ignoring a speed event that does not parse: {}", event.data),
+            },
+            PROBE_TOPIC => match serde_json::from_str::<ProbeResult>(&event.data) {
+                Ok(result) => signals.board.update(|board| board.apply(result)),
+                Err(_) => leptos::logging::warn!("ignoring a probe event that does not parse: {}", event.data),
+            },
+            _ => signals.topics.update(|topics| {
+                topics.apply(&event);
+            }),
+        }
     }
 
     /// The server could not replay what we missed: load its current state.
     fn on_reset(&self) {
-        let (history, board) = {
-            let inner = self.0.borrow();
-            (inner.history, inner.board)
-        };
+        let signals = self.0.borrow().signals;
         let weak = Rc::downgrade(&self.0);
         leptos::task::spawn_local(async move {
             match fetch_snapshot().await {
                 Ok(snapshot) => {
-                    history.update(|h| h.merge_snapshot(&snapshot));
-                    board.update(|b| b.merge_snapshot(&snapshot));
+                    signals.history.update(|h| h.merge_snapshot(&snapshot));
+                    signals.board.update(|b| b.merge_snapshot(&snapshot));
+                    signals.topics.update(|t| snapshot.custom.iter().for_each(|event| {
+                        t.apply(event);
+                    }));
                     if let Some(inner) = weak.upgrade() {
                         let mut inner = inner.borrow_mut();
                         inner.last_id = inner.last_id.max(snapshot.last_event_id);
@@ -151,7 +186,7 @@ impl LiveStream {
             let mut inner = self.0.borrow_mut();
             inner.close();
             let delay = inner.backoff.next_delay();
-            inner.connection.set(ConnectionState::after_error(browser_online(), inner.backoff.attempts()));
+            inner.signals.connection.set(ConnectionState::after_error(browser_online(), inner.backoff.attempts()));
             delay
         };
         let weak = Rc::downgrade(&self.0);
@@ -179,7 +214,7 @@ impl Inner {
 }
 
 /// A DOM listener that holds the stream weakly, so closing the page frees both.
-fn listener(weak: &Weak<RefCell<Inner>>, handle: fn(&LiveStream, web_sys::Event)) -> Listener {
+fn listener(weak: &Weak<RefCell<Inner>>, handle: impl Fn(&LiveStream, web_sys::Event) + 'static) -> Listener {
     let weak = weak.clone();
     Closure::new(move |event: web_sys::Event| {
         if let Some(inner) = weak.upgrade() {

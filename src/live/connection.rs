@@ -10,6 +10,8 @@ pub enum ConnectionState {
     Live,
     Reconnecting,
     Offline,
+    /// Every room is switched off, so there is nothing to stream.
+    Paused,
 }
 
 impl ConnectionState {
@@ -19,6 +21,7 @@ impl ConnectionState {
             Self::Live => "live",
             Self::Reconnecting => "reconnecting",
             Self::Offline => "offline",
+            Self::Paused => "paused",
         }
     }
 

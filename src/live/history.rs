@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn snapshot_sets_capacity_points_and_resume_id() {
-        let snapshot = Snapshot { node: "n".into(), last_event_id: 9, max_points: 2, speed: vec![sample(1), sample(2), sample(3)], probes: vec![], store: Default::default() };
+        let snapshot = Snapshot { node: "n".into(), last_event_id: 9, max_points: 2, speed: vec![sample(1), sample(2), sample(3)], ..Snapshot::default() };
         let history = SpeedHistory::from_snapshot(&snapshot);
         assert_eq!(history.samples().len(), 2);
         assert_eq!(history.last_id(), 9);
@@ -111,7 +111,7 @@ mod tests {
         history.apply(50, sample(1));
         history.apply(51, sample(2));
         // A restarted server numbers from 1 again and knows only its own samples.
-        let snapshot = Snapshot { node: "n".into(), last_event_id: 2, max_points: 10, speed: vec![sample(2), sample(3)], probes: vec![], store: Default::default() };
+        let snapshot = Snapshot { node: "n".into(), last_event_id: 2, max_points: 10, speed: vec![sample(2), sample(3)], ..Snapshot::default() };
         history.merge_snapshot(&snapshot);
         assert_eq!(history.samples().len(), 3);
         assert_eq!(history.last_id(), 2);

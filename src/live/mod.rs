@@ -3,7 +3,9 @@
 
 pub mod backoff;
 pub mod connection;
+pub mod event_log;
 pub mod history;
 pub mod monitor_trend;
 pub mod monitors;
 pub mod range;
+pub mod topic_feed;

@@ -184,6 +184,12 @@ impl Hub {
         (events, state.next_id - 1)
     }
 
+    /// The newest `n` events of every topic in the replay window, oldest first.
+    pub fn newest(&self, n: usize) -> Vec<Arc<HubEvent>> {
+        let state = self.lock();
+        state.window.iter().skip(state.window.len().saturating_sub(n)).cloned().collect()
+    }
+
     /// Whether anything was ever published on `topic` since start-up.
     pub fn has_topic(&self, topic: &str) -> bool {
         self.lock().latest.contains_key(topic)

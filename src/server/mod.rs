@@ -44,11 +44,12 @@ use tower_http::trace::TraceLayer;
 
 use crate::{
     app::{shell, App},
-    model::{ProbeResult, Snapshot, LIVE_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
+    live::event_log::LOG_LENGTH,
+    model::{ProbeResult, Snapshot, TopicEvent, LIVE_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
     server::{
         config::Config,
         error::ApiError,
-        hub::{Hub, HubLimits},
+        hub::{Hub, HubEvent, HubLimits},
         measure::{MeasureOptions, Measurer},
         recorder::Recorder,
         store::{maintenance::EventLogLimits, Store, StoreError},
@@ -87,11 +88,13 @@ pub enum ServeError {
 
 /// The topics whose newest events pages render from, and how many of each.
 fn kept_topics(config: &Config) -> Vec<(String, usize)> {
-    vec![
+    let mut kept = vec![
         (SPEED_TOPIC.to_owned(), config.ui.points),
         // Enough to find every monitor's latest check among recent ones.
         (PROBE_TOPIC.to_owned(), (config.monitors.len() * 4).max(16)),
-    ]
+    ];
+    kept.extend(config.topics.iter().map(|topic| (topic.clone(), config.ui.points)));
+    kept
 }
 
 impl AppState {
@@ -153,8 +156,17 @@ impl AppState {
             speed: events.iter().filter_map(|event| serde_json::from_str(&event.data).ok()).collect(),
             probes,
             store: self.recorder.health(),
+            topics: self.config.topics.clone(),
+            custom: self.config.topics.iter().flat_map(|topic| self.hub.recent(topic).0).map(|event| topic_event(&event)).collect(),
+            log: self.hub.newest(LOG_LENGTH).iter().map(|event| topic_event(event)).collect(),
         }
     }
+}
+
+/// A hub event as a snapshot carries it, stamped with its publication time.
+fn topic_event(event: &HubEvent) -> TopicEvent {
+    let age_ms = event.published.elapsed().as_millis() as i64;
+    TopicEvent { topic: event.topic.clone(), id: event.id, at_ms: store::now_ms() - age_ms, data: event.data.clone() }
 }
 
 async fn snapshot(State(state): State<AppState>) -> Json<Snapshot> {

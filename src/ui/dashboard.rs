@@ -6,24 +6,23 @@ use crate::{
     client::snapshot_api::load_snapshot,
     live::{
         connection::ConnectionState,
+        event_log::EventLog,
         history::SpeedHistory,
         monitors::MonitorBoard,
         range::{with_newer, TimeRange},
+        topic_feed::TopicBoard,
     },
     model::{Snapshot, SpeedSample},
-    chart::{
-        draw::{LATENCY_CHART, SPEED_CHART},
-        scale::ChartSeries,
-    },
     ui::{
-        cards::MetricCard,
         connection_badge::ConnectionBadge,
-        format,
+        event_log::EventLogView,
         monitor_table::{MonitorTable, Trends},
         range_picker::RangePicker,
+        rooms::provide_rooms,
+        speed_section::SpeedSection,
         store_banner::StoreBanner,
         theme::ThemeToggle,
-        time_chart::{latency_summary, speed_summary, TimeChart},
+        topic_section::TopicSection,
     },
 };
 
@@ -53,14 +52,42 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     let store_health = snapshot.store.clone();
     let history = RwSignal::new(SpeedHistory::from_snapshot(&snapshot));
     let board = RwSignal::new(MonitorBoard::from_snapshot(&snapshot));
+    let topic_board = RwSignal::new(TopicBoard::from_snapshot(&snapshot));
+    let log = RwSignal::new(EventLog::from_events(&snapshot.log));
     let connection = RwSignal::new(ConnectionState::Connecting);
+    let last_event_at = RwSignal::new(None::<f64>);
+    let rooms = provide_rooms();
+    let custom_topics = snapshot.topics.clone();
     #[cfg(feature = "hydrate")]
     {
-        // The stream lives on the browser's one thread; the wrapper only satisfies on_cleanup's bound.
-        let stream = send_wrapper::SendWrapper::new(crate::client::live_stream::LiveStream::start(snapshot.last_event_id, history, board, connection));
-        on_cleanup(move || stream.stop());
+        use crate::client::live_stream::{LiveSignals, LiveStream};
+        let signals = LiveSignals { history, board, topics: topic_board, log, connection, last_event_at };
+        let mut topics = vec![crate::model::SPEED_TOPIC.to_owned(), crate::model::PROBE_TOPIC.to_owned()];
+        topics.extend(custom_topics.iter().cloned());
+        let last_event_id = snapshot.last_event_id;
+        // Started after hydration, once the stored rooms are in; then it
+        // resubscribes whenever a room is switched. The wrapper only
+        // satisfies on_cleanup's bound: the stream stays on the browser's one thread.
+        let stream = std::rc::Rc::new(std::cell::OnceCell::<LiveStream>::new());
+        let effect_stream = stream.clone();
+        Effect::new(move |_| {
+            let wanted = rooms.subscribed(&topics);
+            match effect_stream.get() {
+                Some(stream) => stream.set_topics(wanted),
+                None => {
+                    let _ = effect_stream.set(LiveStream::start(last_event_id, signals, wanted));
+                }
+            }
+        });
+        let stream = send_wrapper::SendWrapper::new(stream);
+        on_cleanup(move || {
+            if let Some(stream) = stream.get() {
+                stream.stop();
+            }
+        });
     }
-    let latest = Memo::new(move |_| history.with(|h| h.latest().cloned()));
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (rooms, last_event_at);
     let query = leptos_router::hooks::use_query_map();
     let range = Memo::new(move |_| TimeRange::from_query(query.with(|q| q.get("range")).as_deref()));
     let loaded = RwSignal::new(LoadedRange::None);
@@ -118,42 +145,21 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             _ => Some(format!("Loading the last {}…", wanted.label())),
         })
     });
-    let throughput = Memo::new(move |_| chart_samples.with(|s| ChartSeries::throughput(s)));
-    let latency = Memo::new(move |_| chart_samples.with(|s| ChartSeries::latency(s)));
-    let sample_count = Signal::derive(move || chart_samples.with(Vec::len));
-    let speed_text = Signal::derive(move || chart_samples.with(|s| speed_summary(s, range.get(), chart_status.get())));
-    let latency_text = Signal::derive(move || chart_samples.with(|s| latency_summary(s, range.get(), chart_status.get())));
-    let figure = move |pick: fn(&SpeedSample) -> Option<f64>| Signal::derive(move || latest.with(|s| s.as_ref().and_then(pick)));
 
     view! {
         <header class="topbar">
             <h1 class="brand">"netpulse"</h1>
             <span class="node" title="This node">{node}</span>
-            <ConnectionBadge state=connection/>
+            <ConnectionBadge state=connection last_event_at/>
             <ThemeToggle/>
         </header>
         <main class="dashboard">
             <StoreBanner initial=store_health/>
-            <section class="cards" aria-label="Latest speed test">
-                <MetricCard label="Download" unit="Mbit/s" key="download" value=figure(|s| s.download_mbps)/>
-                <MetricCard label="Upload" unit="Mbit/s" key="upload" value=figure(|s| s.upload_mbps)/>
-                <MetricCard label="Latency" unit="ms" key="latency" value=figure(|s| s.latency_ms)/>
-                <MetricCard label="Jitter" unit="ms" key="jitter" value=figure(|s| s.jitter_ms)/>
-            </section>
-            <LatestTest latest/>
             <RangePicker selected=range/>
-            <div class="charts">
-                <TimeChart series=throughput spec=SPEED_CHART caption="Download and upload, Mbit/s" testid="speed-chart" samples=sample_count summary=speed_text/>
-                <TimeChart
-                    series=latency
-                    spec=LATENCY_CHART
-                    caption="Latency and jitter, ms; loaded latency while downloading (↓) and uploading (↑)"
-                    testid="latency-chart"
-                    samples=sample_count
-                    summary=latency_text
-                />
-            </div>
+            <SpeedSection history chart_samples range status=chart_status/>
             <MonitorTable board trends range/>
+            {custom_topics.into_iter().map(|topic| view! { <TopicSection topic board=topic_board/> }).collect_view()}
+            <EventLogView log/>
         </main>
     }
 }
@@ -180,24 +186,5 @@ fn load_trends(range: Memo<TimeRange>, board: RwSignal<MonitorBoard>, trends: Rw
                 trends.insert(name, trend);
             });
         });
-    }
-}
-
-/// Which target the latest test ran against, when, and why it failed if it did.
-#[component]
-fn LatestTest(latest: Memo<Option<SpeedSample>>) -> impl IntoView {
-    move || {
-        latest.with(|sample| match sample {
-            None => Either::Left(view! { <p class="test-meta">"No speed test has finished yet."</p> }),
-            Some(sample) => Either::Right(view! {
-                <p class="test-meta">
-                    "Last test against " <code>{sample.target.clone()}</code> " at "
-                    <time datetime=sample.at.to_rfc3339()>{format::utc_time(sample.at)}</time>
-                </p>
-                {sample.error.clone().map(|error| view! {
-                    <p class="test-error" role="alert" data-testid="test-error">"Speed test failed: " {error}</p>
-                })}
-            }),
-        })
     }
 }

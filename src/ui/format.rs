@@ -18,6 +18,34 @@ pub fn utc_time(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
+/// The change from `previous` to `latest`, signed, as precise as the figure;
+/// `None` when either is missing.
+pub fn delta(latest: Option<f64>, previous: Option<f64>) -> Option<String> {
+    let change = latest? - previous?;
+    if !change.is_finite() {
+        return None;
+    }
+    let magnitude = metric(Some(change.abs()));
+    Some(if magnitude.trim_start_matches(['0', '.']).is_empty() {
+        "±0".to_owned()
+    } else if change > 0.0 {
+        format!("+{magnitude}")
+    } else {
+        format!("−{magnitude}")
+    })
+}
+
+/// How long ago something happened, from milliseconds.
+pub fn age(ms: f64) -> String {
+    let secs = (ms / 1000.0).max(0.0) as u64;
+    match secs {
+        0..=4 => "just now".to_owned(),
+        5..=59 => format!("{secs} s ago"),
+        60..=3599 => format!("{} min ago", secs / 60),
+        _ => format!("{} h ago", secs / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,6 +59,22 @@ mod tests {
         assert_eq!(metric(Some(94.126)), "94.1");
         assert_eq!(metric(Some(9.4126)), "9.41");
         assert_eq!(metric(Some(0.0)), "0.00");
+    }
+
+    #[test]
+    fn deltas_are_signed_and_rounded_like_the_figure() {
+        assert_eq!(delta(Some(94.5), Some(90.0)).as_deref(), Some("+4.50"));
+        assert_eq!(delta(Some(90.0), Some(194.5)).as_deref(), Some("−104"));
+        assert_eq!(delta(Some(1.0), Some(1.0)).as_deref(), Some("±0"));
+        assert_eq!(delta(Some(1.0), None), None);
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(age(-5.0), "just now");
+        assert_eq!(age(12_400.0), "12 s ago");
+        assert_eq!(age(185_000.0), "3 min ago");
+        assert_eq!(age(7_300_000.0), "2 h ago");
     }
 
     #[test]

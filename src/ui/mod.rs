@@ -3,9 +3,13 @@
 pub mod cards;
 pub mod connection_badge;
 pub mod dashboard;
+pub mod event_log;
 pub mod format;
 pub mod monitor_table;
 pub mod range_picker;
+pub mod speed_section;
+pub mod rooms;
 pub mod store_banner;
 pub mod theme;
 pub mod time_chart;
+pub mod topic_section;

@@ -11,8 +11,11 @@ use crate::{
         monitors::MonitorBoard,
         range::TimeRange,
     },
-    model::ProbeResult,
-    ui::format,
+    model::{ProbeResult, PROBE_TOPIC},
+    ui::{
+        format,
+        rooms::{use_rooms, RoomSwitch},
+    },
 };
 
 /// Each monitor's trend, by name.
@@ -21,34 +24,43 @@ pub type Trends = BTreeMap<String, MonitorTrend>;
 #[component]
 pub fn MonitorTable(board: RwSignal<MonitorBoard>, trends: RwSignal<Trends>, range: Memo<TimeRange>) -> impl IntoView {
     let span_label = move || if range.get() == TimeRange::Live { TimeRange::Day.label() } else { range.get().label() };
-    move || {
-        board.with(|board| {
-            if board.rows().is_empty() {
-                return Either::Left(());
+    let rooms = use_rooms();
+    let has_monitors = move || board.with(|b| !b.rows().is_empty());
+    let table = move || {
+        if !rooms.is_on(PROBE_TOPIC) {
+            return Either::Left(view! { <p class="room-off">"Switched off: this page does not follow monitor checks."</p> });
+        }
+        Either::Right(board.with(|board| {
+            view! {
+                <div class="table-scroll">
+                    <table class="monitor-table">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Monitor"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col">"Code"</th>
+                                <th scope="col">"Response"</th>
+                                <th scope="col">"Uptime, " {span_label}</th>
+                                <th scope="col">"Last checked"</th>
+                            </tr>
+                        </thead>
+                        <tbody>{board.rows().iter().map(|result| monitor_row(result, trends, range)).collect_view()}</tbody>
+                    </table>
+                </div>
             }
-            Either::Right(view! {
-                <section class="monitors" aria-labelledby="monitors-heading">
+        }))
+    };
+    // `Show` rebuilds only when monitors first appear, so the switch keeps its focus.
+    view! {
+        <Show when=has_monitors>
+            <section class="monitors" aria-labelledby="monitors-heading">
+                <div class="section-head">
                     <h2 id="monitors-heading" class="section-title">"Monitors"</h2>
-                    <div class="table-scroll">
-                        <table class="monitor-table">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Monitor"</th>
-                                    <th scope="col">"Status"</th>
-                                    <th scope="col">"Code"</th>
-                                    <th scope="col">"Response"</th>
-                                    <th scope="col">"Uptime, " {span_label}</th>
-                                    <th scope="col">"Last checked"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {board.rows().iter().map(|result| monitor_row(result, trends, range)).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                </section>
-            })
-        })
+                    <RoomSwitch topic=PROBE_TOPIC.to_owned() label="monitor checks".to_owned()/>
+                </div>
+                {table}
+            </section>
+        </Show>
     }
 }
 
@@ -66,13 +78,13 @@ fn monitor_row(result: &ProbeResult, trends: RwSignal<Trends>, range: Memo<TimeR
                 <span class=badge>{label}</span>
                 {result.error.clone().map(|error| view! { <span class="monitor-error">{error}</span> })}
             </td>
-            <td>{result.status_code.map_or_else(|| "—".to_owned(), |code| code.to_string())}</td>
-            <td class="response-cell">
+            <td data-label="Code">{result.status_code.map_or_else(|| "—".to_owned(), |code| code.to_string())}</td>
+            <td class="response-cell" data-label="Response">
                 <span class="response-value">{result.response_ms.map_or_else(|| "—".to_owned(), |ms| format!("{} ms", format::metric(Some(ms))))}</span>
                 <Sparkline trend/>
             </td>
-            <td class="uptime-cell"><UptimeStrip trend/></td>
-            <td><time datetime=result.at.to_rfc3339()>{format::utc_time(result.at)}</time></td>
+            <td class="uptime-cell" data-label="Uptime"><UptimeStrip trend/></td>
+            <td data-label="Checked"><time datetime=result.at.to_rfc3339()>{format::utc_time(result.at)}</time></td>
         </tr>
     }
 }

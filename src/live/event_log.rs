@@ -1,0 +1,120 @@
+//! The dashboard's event log: the newest events of every subscribed topic,
+//! newest first, each with a one-line summary.
+
+use std::collections::VecDeque;
+
+use serde_json::Value;
+
+use crate::{
+    model::{ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
+    ui::format,
+};
+
+/// Entries the log shows.
+pub const LOG_LENGTH: usize = 50;
+
+/// Longest summary, in characters; longer ones end in an ellipsis.
+const SUMMARY_CHARS: usize = 120;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogEntry {
+    pub id: u64,
+    pub topic: String,
+    pub at_ms: i64,
+    pub summary: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventLog {
+    entries: VecDeque<LogEntry>,
+}
+
+impl EventLog {
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a TopicEvent>) -> Self {
+        let mut log = Self::default();
+        for event in events {
+            log.push(event);
+        }
+        log
+    }
+
+    /// Adds an event unless it is not newer than the newest shown.
+    pub fn push(&mut self, event: &TopicEvent) {
+        if self.entries.front().is_some_and(|newest| newest.id >= event.id) {
+            return;
+        }
+        self.entries.push_front(LogEntry { id: event.id, topic: event.topic.clone(), at_ms: event.at_ms, summary: summarise(&event.topic, &event.data) });
+        self.entries.truncate(LOG_LENGTH);
+    }
+
+    /// Newest first.
+    pub fn entries(&self) -> &VecDeque<LogEntry> {
+        &self.entries
+    }
+}
+
+/// One line a person can read at a glance.
+pub fn summarise(topic: &str, data: &str) -> String {
+    let text = match topic {
+        SPEED_TOPIC => match serde_json::from_str::<SpeedSample>(data) {
+            Ok(SpeedSample { error: Some(error), .. }) => format!("speed test failed: {error}"),
+            Ok(s) => format!(
+                "↓ {} Mbit/s, ↑ {} Mbit/s, latency {} ms",
+                format::metric(s.download_mbps),
+                format::metric(s.upload_mbps),
+                format::metric(s.latency_ms)
+            ),
+            Err(_) => data.to_owned(),
+        },
+        PROBE_TOPIC => match serde_json::from_str::<ProbeResult>(data) {
+            Ok(p) if p.up => format!(
+                "{} up, {} in {} ms",
+                p.monitor,
+                p.status_code.map_or_else(|| "connected".to_owned(), |c| c.to_string()),
+                format::metric(p.response_ms)
+            ),
+            Ok(p) => format!("{} down: {}", p.monitor, p.error.unwrap_or_else(|| "no reason given".to_owned())),
+            Err(_) => data.to_owned(),
+        },
+        _ => match serde_json::from_str::<Value>(data) {
+            Ok(Value::Object(object)) => object.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+            _ => data.to_owned(),
+        },
+    };
+    if text.chars().count() > SUMMARY_CHARS {
+        text.chars().take(SUMMARY_CHARS - 1).chain(std::iter::once('…')).collect()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64, topic: &str, data: &str) -> TopicEvent {
+        TopicEvent { topic: topic.into(), id, at_ms: 0, data: data.into() }
+    }
+
+    #[test]
+    fn newest_first_bounded_and_without_repeats() {
+        let mut log = EventLog::default();
+        for id in 1..=60 {
+            log.push(&event(id, "sales", r#"{"n": 1}"#));
+        }
+        log.push(&event(42, "sales", "{}"));
+        assert_eq!(log.entries().len(), LOG_LENGTH);
+        assert_eq!(log.entries().front().map(|e| e.id), Some(60));
+        assert_eq!(log.entries().back().map(|e| e.id), Some(11));
+    }
+
+    #[test]
+    fn summaries_read_as_sentences() {
+        let speed = serde_json::to_string(&SpeedSample { latency_ms: Some(9.5), ..SpeedSample::for_test(0, Some(94.5), Some(20.0)) }).unwrap();
+        assert_eq!(summarise("speed", &speed), "↓ 94.5 Mbit/s, ↑ 20.0 Mbit/s, latency 9.50 ms");
+        let failed = serde_json::to_string(&SpeedSample { error: Some("connection refused".into()), ..SpeedSample::for_test(0, None, None) }).unwrap();
+        assert_eq!(summarise("speed", &failed), "speed test failed: connection refused");
+        assert_eq!(summarise("sales", r#"{"orders": 3, "region": "eu"}"#), r#"orders 3, region "eu""#);
+        assert_eq!(summarise("sales", &format!(r#"{{"note": "{}"}}"#, "x".repeat(300))).chars().count(), 120);
+    }
+}

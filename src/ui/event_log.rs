@@ -1,0 +1,38 @@
+//! The last 50 events of every followed topic, newest first.
+
+use leptos::prelude::*;
+
+use crate::live::event_log::EventLog;
+
+#[component]
+pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {
+    view! {
+        <section class="event-log" aria-labelledby="event-log-heading">
+            <h2 id="event-log-heading" class="section-title">"Events"</h2>
+            <ol class="event-list" data-testid="event-log">
+                {move || {
+                    log.with(|log| {
+                        if log.entries().is_empty() {
+                            return view! { <li class="event-empty">"No events yet."</li> }.into_any();
+                        }
+                        log.entries()
+                            .iter()
+                            .map(|entry| {
+                                let at = chrono::DateTime::from_timestamp_millis(entry.at_ms).unwrap_or_default();
+                                view! {
+                                    <li class="event" data-testid="event" data-id=entry.id data-topic=entry.topic.clone()>
+                                        <time datetime=at.to_rfc3339()>{at.format("%H:%M:%S").to_string()}</time>
+                                        <span class="event-topic">{entry.topic.clone()}</span>
+                                        <span class="event-summary">{entry.summary.clone()}</span>
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                            .into_any()
+                    })
+                }}
+            </ol>
+            <p class="event-note">"Times are UTC, " {move || format!("{} shown", log.with(|l| l.entries().len()))} "."</p>
+        </section>
+    }
+}

@@ -1,0 +1,94 @@
+//! The speed section: the latest test's cards, what it ran against, and the
+//! speed and latency charts over the chosen range.
+
+use leptos::{either::Either, prelude::*};
+
+use crate::{
+    chart::{
+        draw::{LATENCY_CHART, SPEED_CHART},
+        scale::ChartSeries,
+    },
+    live::{history::SpeedHistory, range::TimeRange},
+    model::{SpeedSample, SPEED_TOPIC},
+    ui::{
+        cards::MetricCard,
+        format,
+        rooms::{use_rooms, RoomSwitch},
+        time_chart::{latency_summary, speed_summary, TimeChart},
+    },
+};
+
+/// `chart_samples` are what the charts draw for `range`; `status` replaces
+/// their summaries while history loads or when it failed.
+#[component]
+pub fn SpeedSection(history: RwSignal<SpeedHistory>, chart_samples: Memo<Vec<SpeedSample>>, range: Memo<TimeRange>, status: Signal<Option<String>>) -> impl IntoView {
+    let rooms = use_rooms();
+    let content = move || {
+        if rooms.is_on(SPEED_TOPIC) {
+            Either::Left(speed_body(history, chart_samples, range, status))
+        } else {
+            Either::Right(view! { <p class="room-off">"Switched off: this page does not follow speed tests."</p> })
+        }
+    };
+    view! {
+        <section class="speed-section" aria-labelledby="speed-heading">
+            <div class="section-head">
+                <h2 id="speed-heading" class="section-title">"Speed"</h2>
+                <RoomSwitch topic=SPEED_TOPIC.to_owned() label="speed tests".to_owned()/>
+            </div>
+            {content}
+        </section>
+    }
+}
+
+fn speed_body(history: RwSignal<SpeedHistory>, chart_samples: Memo<Vec<SpeedSample>>, range: Memo<TimeRange>, status: Signal<Option<String>>) -> impl IntoView {
+    let latest = Memo::new(move |_| history.with(|h| h.latest().cloned()));
+    let previous = Memo::new(move |_| history.with(|h| h.samples().iter().rev().nth(1).cloned()));
+    let event_id = Signal::derive(move || history.with(|h| h.last_id()));
+    let figure = move |pick: fn(&SpeedSample) -> Option<f64>| Signal::derive(move || latest.with(|s| s.as_ref().and_then(pick)));
+    let before = move |pick: fn(&SpeedSample) -> Option<f64>| Signal::derive(move || previous.with(|s| s.as_ref().and_then(pick)));
+    let throughput = Memo::new(move |_| chart_samples.with(|s| ChartSeries::throughput(s)));
+    let latency = Memo::new(move |_| chart_samples.with(|s| ChartSeries::latency(s)));
+    let sample_count = Signal::derive(move || chart_samples.with(Vec::len));
+    let speed_text = Signal::derive(move || chart_samples.with(|s| speed_summary(s, range.get(), status.get())));
+    let latency_text = Signal::derive(move || chart_samples.with(|s| latency_summary(s, range.get(), status.get())));
+    view! {
+        <div class="cards" role="group" aria-label="Latest speed test">
+            <MetricCard label="Download" unit="Mbit/s" key="download" value=figure(|s| s.download_mbps) previous=before(|s| s.download_mbps) event_id/>
+            <MetricCard label="Upload" unit="Mbit/s" key="upload" value=figure(|s| s.upload_mbps) previous=before(|s| s.upload_mbps) event_id/>
+            <MetricCard label="Latency" unit="ms" key="latency" value=figure(|s| s.latency_ms) previous=before(|s| s.latency_ms) event_id/>
+            <MetricCard label="Jitter" unit="ms" key="jitter" value=figure(|s| s.jitter_ms) previous=before(|s| s.jitter_ms) event_id/>
+        </div>
+        <LatestTest latest/>
+        <div class="charts">
+            <TimeChart series=throughput spec=SPEED_CHART caption="Download and upload, Mbit/s" testid="speed-chart" samples=sample_count summary=speed_text/>
+            <TimeChart
+                series=latency
+                spec=LATENCY_CHART
+                caption="Latency and jitter, ms; loaded latency while downloading (↓) and uploading (↑)"
+                testid="latency-chart"
+                samples=sample_count
+                summary=latency_text
+            />
+        </div>
+    }
+}
+
+/// Which target the latest test ran against, when, and why it failed if it did.
+#[component]
+fn LatestTest(latest: Memo<Option<SpeedSample>>) -> impl IntoView {
+    move || {
+        latest.with(|sample| match sample {
+            None => Either::Left(view! { <p class="test-meta">"No speed test has finished yet."</p> }),
+            Some(sample) => Either::Right(view! {
+                <p class="test-meta">
+                    "Last test against " <code>{sample.target.clone()}</code> " at "
+                    <time datetime=sample.at.to_rfc3339()>{format::utc_time(sample.at)}</time>
+                </p>
+                {sample.error.clone().map(|error| view! {
+                    <p class="test-error" role="alert" data-testid="test-error">"Speed test failed: " {error}</p>
+                })}
+            }),
+        })
+    }
+}
