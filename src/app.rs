@@ -41,6 +41,9 @@ pub fn App() -> impl IntoView {
         <Meta name="description" content="Live network speed and latency, measured by this netpulse node"/>
         <Meta name="color-scheme" content="dark light"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Link rel="manifest" href="/manifest.webmanifest"/>
+        <Link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+        <Meta name="theme-color" content="#0d1117"/>
         <Router>
             <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                 <Route path=StaticSegment("") view=DashboardPage/>

@@ -15,4 +15,5 @@ pub mod ui;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(app::App);
+    client::offline::register_service_worker();
 }

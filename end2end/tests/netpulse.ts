@@ -7,7 +7,7 @@ import path from "node:path";
 
 const root = path.resolve(__dirname, "..", "..");
 const binary = process.env.NETPULSE_BIN ?? path.join(root, "target", "debug", "netpulse");
-const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, "target", "site");
+export const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, "target", "site");
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,6 +31,8 @@ export interface ServerOptions {
   rootConfig?: string;
   /** More TOML, appended to the config file; "{port}" becomes the server's port. */
   extraConfig?: string;
+  /** The built site to serve (LEPTOS_SITE_ROOT); target/site by default. */
+  siteRoot?: string;
   /** History database directory; a fresh temporary one by default. Reuse it to restart with the same history. */
   dataDir?: string;
 }
@@ -74,7 +76,7 @@ export class Netpulse {
     );
     const target = options.target ?? `http://127.0.0.1:${port}/speedtest`;
     const child = spawn(binary, ["serve", "--listen", `127.0.0.1:${port}`, "--config", config, "--target", target], {
-      env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot, RUST_LOG: "warn" },
+      env: { ...process.env, LEPTOS_SITE_ROOT: options.siteRoot ?? siteRoot, RUST_LOG: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const logs: string[] = [];

@@ -6,4 +6,6 @@ pub mod canvas;
 pub mod history_api;
 #[cfg(feature = "hydrate")]
 pub mod live_stream;
+#[cfg(feature = "hydrate")]
+pub mod offline;
 pub mod snapshot_api;

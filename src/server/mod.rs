@@ -14,6 +14,7 @@ pub mod monitor_config;
 pub mod payload;
 pub mod probe;
 pub mod publish;
+pub mod pwa;
 pub mod recorder;
 pub mod sampler;
 pub mod schedule;
@@ -187,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/history", get(history_route::history))
         .route("/api/publish/{topic}", post(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
         .route("/api/{*rest}", any(unknown_api_route))
+        .route("/sw.js", get(pwa::service_worker))
         .nest("/speedtest", speedtest_routes::routes())
         .leptos_routes(&state, generate_route_list(App), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

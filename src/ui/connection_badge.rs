@@ -11,7 +11,8 @@ pub fn ConnectionBadge(state: RwSignal<ConnectionState>, last_event_at: RwSignal
     let now = RwSignal::new(None::<f64>);
     #[cfg(feature = "hydrate")]
     {
-        now.set(Some(js_sys::Date::now()));
+        // After hydration, so the first render matches the server's.
+        Effect::new(move |_| now.set(Some(js_sys::Date::now())));
         if let Ok(tick) = set_interval_with_handle(move || now.set(Some(js_sys::Date::now())), std::time::Duration::from_secs(1)) {
             on_cleanup(move || tick.clear());
         }

@@ -17,6 +17,7 @@ use crate::{
         connection_badge::ConnectionBadge,
         event_log::EventLogView,
         monitor_table::{MonitorTable, Trends},
+        offline_banner::OfflineBanner,
         range_picker::RangePicker,
         rooms::provide_rooms,
         speed_section::SpeedSection,
@@ -55,7 +56,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     let topic_board = RwSignal::new(TopicBoard::from_snapshot(&snapshot));
     let log = RwSignal::new(EventLog::from_events(&snapshot.log));
     let connection = RwSignal::new(ConnectionState::Connecting);
-    let last_event_at = RwSignal::new(None::<f64>);
+    let last_event_at = RwSignal::new(snapshot.log.last().map(|event| event.at_ms as f64));
     let rooms = provide_rooms();
     let custom_topics = snapshot.topics.clone();
     #[cfg(feature = "hydrate")]
@@ -154,6 +155,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             <ThemeToggle/>
         </header>
         <main class="dashboard">
+            <OfflineBanner connection last_event_at/>
             <StoreBanner initial=store_health/>
             <RangePicker selected=range/>
             <SpeedSection history chart_samples range status=chart_status/>

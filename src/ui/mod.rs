@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod event_log;
 pub mod format;
 pub mod monitor_table;
+pub mod offline_banner;
 pub mod range_picker;
 pub mod speed_section;
 pub mod rooms;

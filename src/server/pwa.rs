@@ -1,0 +1,97 @@
+//! The installable-app pieces served by the server: the service worker,
+//! stamped with a version that changes whenever the built site does.
+
+use std::{
+    hash::{DefaultHasher, Hasher},
+    path::Path,
+    sync::OnceLock,
+};
+
+use axum::{
+    extract::State,
+    http::header,
+    response::IntoResponse,
+};
+
+use crate::server::AppState;
+
+const SERVICE_WORKER: &str = include_str!("service_worker.js");
+
+/// Cached besides the bundle: the page itself, the manifest and the icons.
+const STATIC_SHELL: &[&str] = &["/", "/manifest.webmanifest", "/favicon.svg", "/icons/icon-192.png", "/icons/icon-512.png", "/icons/maskable-512.png"];
+
+/// What the worker caches, and under which version.
+#[derive(Debug, PartialEq)]
+pub struct Shell {
+    /// The crate version plus a hash of the built bundle (`pkg/`), so a
+    /// rebuild with the same version still replaces the browser's cached shell.
+    pub version: String,
+    pub urls: Vec<String>,
+}
+
+/// Reads the built bundle: its files' names and contents. The bundle's names
+/// differ between builds (`netpulse.wasm` or `netpulse_bg.wasm`), so they are listed, not assumed.
+pub fn shell(site_root: &Path) -> Shell {
+    let mut hasher = DefaultHasher::new();
+    let mut files: Vec<_> = std::fs::read_dir(site_root.join("pkg")).into_iter().flatten().flatten().map(|entry| entry.path()).collect();
+    files.retain(|file| matches!(file.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css")));
+    files.sort();
+    let mut urls: Vec<String> = STATIC_SHELL.iter().map(|url| (*url).to_owned()).collect();
+    for file in files {
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        hasher.write(name.as_bytes());
+        hasher.write(&std::fs::read(&file).unwrap_or_default());
+        urls.push(format!("/pkg/{name}"));
+    }
+    Shell { version: format!("{}-{:016x}", env!("CARGO_PKG_VERSION"), hasher.finish()), urls }
+}
+
+fn worker_script(shell: &Shell) -> String {
+    let urls = serde_json::to_string(&shell.urls).unwrap_or_else(|_| "[]".to_owned());
+    SERVICE_WORKER.replace("__VERSION__", &shell.version).replace("__SHELL_URLS__", &urls)
+}
+
+pub async fn service_worker(State(state): State<AppState>) -> impl IntoResponse {
+    // Read once: the bundle does not change under a running server.
+    static SCRIPT: OnceLock<String> = OnceLock::new();
+    let script = SCRIPT.get_or_init(|| worker_script(&shell(Path::new(&*state.leptos_options.site_root))));
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            // Browsers check for a new worker on every visit; never a stale one.
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        script.clone(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shell_lists_the_bundle_and_its_version_follows_it() {
+        let site = tempfile::tempdir().unwrap();
+        std::fs::create_dir(site.path().join("pkg")).unwrap();
+        for (name, body) in [("netpulse.wasm", "one"), ("netpulse.js", "js"), ("netpulse.css", "css"), ("netpulse.d.ts", "types")] {
+            std::fs::write(site.path().join("pkg").join(name), body).unwrap();
+        }
+        let first = shell(site.path());
+        assert_eq!(first, shell(site.path()), "stable for the same files");
+        assert!(first.version.starts_with(env!("CARGO_PKG_VERSION")));
+        let bundle: Vec<_> = first.urls.iter().filter(|u| u.starts_with("/pkg/")).collect();
+        assert_eq!(bundle, ["/pkg/netpulse.css", "/pkg/netpulse.js", "/pkg/netpulse.wasm"], "type declarations are not cached");
+        assert!(first.urls.contains(&"/icons/maskable-512.png".to_owned()));
+        std::fs::write(site.path().join("pkg/netpulse.wasm"), b"two").unwrap();
+        assert_ne!(first.version, shell(site.path()).version, "a rebuild changes it");
+    }
+
+    #[test]
+    fn the_worker_script_is_filled_in_and_never_caches_streams() {
+        let script = worker_script(&Shell { version: "1.0-abc".into(), urls: vec!["/".into(), "/pkg/netpulse.wasm".into()] });
+        assert!(script.contains(r#"const VERSION = "1.0-abc";"#));
+        assert!(script.contains(r#"const SHELL_URLS = ["/","/pkg/netpulse.wasm"];"#));
+        assert!(!script.contains("__"), "no placeholder left");
+        assert!(script.contains(r#"url.pathname === "/api/events""#));
+    }
+}

@@ -1,0 +1,34 @@
+//! Says plainly when the page is offline and that the figures shown are the
+//! last ones received, with when that was.
+
+use leptos::prelude::*;
+
+use crate::{live::connection::ConnectionState, ui::format};
+
+#[component]
+pub fn OfflineBanner(connection: RwSignal<ConnectionState>, last_event_at: RwSignal<Option<f64>>) -> impl IntoView {
+    // The server renders the page online; only the browser can be offline.
+    let online = RwSignal::new(true);
+    #[cfg(feature = "hydrate")]
+    {
+        let browser = crate::client::offline::browser_online();
+        Effect::new(move |_| online.set(browser.get()));
+    }
+    let offline = move || !online.get() || connection.get() == ConnectionState::Offline;
+    let since = move || {
+        last_event_at
+            .get()
+            .and_then(|ms| chrono::DateTime::from_timestamp_millis(ms as i64))
+            .map(|at| format!(" The last update arrived at {}.", format::utc_time(at)))
+            .unwrap_or_default()
+    };
+    view! {
+        <Show when=offline>
+            <p class="offline-banner" role="status" data-testid="offline-banner">
+                <strong>"Offline. "</strong>
+                "These are the last values this page received; they update when the connection returns."
+                {since}
+            </p>
+        </Show>
+    }
+}
