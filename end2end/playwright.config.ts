@@ -13,8 +13,12 @@ export default defineConfig({
   retries: 0,
   reporter: [["list"], ["html", { open: "never" }]],
   outputDir: "test-results",
+  projects: [
+    { name: "desktop", use: { ...devices["Desktop Chrome"] } },
+    // A phone-sized viewport with touch; Debian's Chromium stands in for a phone's browser.
+    { name: "mobile", use: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true } },
+  ],
   use: {
-    ...devices["Desktop Chrome"],
     // Headless Chromium reports a light preference; the dark theme is the default look.
     colorScheme: "dark",
     trace: "retain-on-failure",

@@ -9,7 +9,7 @@ pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {
     view! {
         <section class="event-log" aria-labelledby="event-log-heading">
             <h2 id="event-log-heading" class="section-title">"Events"</h2>
-            <ol class="event-list" data-testid="event-log">
+            <ol class="event-list" data-testid="event-log" tabindex="0" aria-label="Newest events first">
                 {move || {
                     log.with(|log| {
                         if log.entries().is_empty() {

@@ -1,0 +1,102 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, Page, test } from "@playwright/test";
+import { freePort, Netpulse } from "./netpulse";
+
+const token = "e2e-token-0123456789";
+
+/** A dashboard with every section: speed tests, two monitors (one down, with a long URL) and a custom topic. */
+async function fullServer(): Promise<Netpulse> {
+  const closed = await freePort();
+  const server = await Netpulse.start({
+    interval: 5,
+    rootConfig: `publish_token = "${token}"\ntopics = ["sales"]`,
+    extraConfig: [
+      `[[monitor]]`,
+      `name = "self"`,
+      `url = "http://127.0.0.1:{port}/speedtest/empty?with=a-rather-long-query-string-that-must-wrap-on-a-phone"`,
+      `interval = 2`,
+      `[[monitor]]`,
+      `name = "gone"`,
+      `tcp = "127.0.0.1:${closed}"`,
+      `interval = 2`,
+    ].join("\n"),
+  });
+  await fetch(`${server.url}/api/publish/sales`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ orders: 3, revenue: 120.5 }),
+  });
+  await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
+  return server;
+}
+
+async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+test("at 360 and 390 px wide nothing scrolls sideways", async ({ page }) => {
+  const server = await fullServer();
+  try {
+    for (const width of [360, 390]) {
+      await page.setViewportSize({ width, height: 844 });
+      await page.goto(server.url);
+      await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+      await expect(page.locator('[data-testid="monitor-row"]')).toHaveCount(2);
+      expect(await horizontalOverflow(page), `${width} px`).toBeLessThanOrEqual(0);
+      // Every section is there, stacked.
+      for (const id of ["speed-chart", "latency-chart", "topic-sales", "event-log"]) {
+        await expect(page.getByTestId(id)).toBeVisible();
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+test("every control is reachable from the keyboard, in order, with a visible focus ring", async ({ page }) => {
+  const server = await fullServer();
+  try {
+    await page.goto(server.url);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    const reached: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement;
+        const style = getComputedStyle(el);
+        return { id: el.dataset.testid ?? el.dataset.range ?? el.tagName, ring: style.outlineStyle !== "none" && style.outlineWidth !== "0px" };
+      });
+      expect(focused.ring, `${focused.id} shows where the focus is`).toBe(true);
+      reached.push(focused.id);
+    }
+    expect(reached).toEqual(["theme-toggle", "live", "24h", "7d", "30d", "1y", "room-speed", "room-probe", "room-sales"]);
+    // Enter on a range link navigates like a click.
+    await page.locator('[data-range="7d"]').focus();
+    await page.keyboard.press("Enter");
+    await expect(page).toHaveURL(/\?range=7d$/);
+  } finally {
+    await server.stop();
+  }
+});
+
+for (const scheme of ["dark", "light"] as const) {
+  test(`axe finds no WCAG 2 AA violations in the ${scheme} theme`, async ({ browser }, info) => {
+    const server = await fullServer();
+    const context = await browser.newContext({ ...info.project.use, colorScheme: scheme });
+    const page = await context.newPage();
+    try {
+      await page.goto(server.url);
+      await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+      await expect(page.locator('[data-testid="monitor-row"] .slot')).not.toHaveCount(0);
+      // Wait out the cards' pulse, whose ring fades over a second.
+      await page.waitForTimeout(1500);
+      const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+      const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+      expect(summary).toEqual([]);
+      await page.screenshot({ path: info.outputPath(`dashboard-${info.project.name}-${scheme}.png`), fullPage: true });
+    } finally {
+      await context.close();
+      await server.stop();
+    }
+  });
+}
