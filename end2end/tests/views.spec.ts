@@ -147,3 +147,34 @@ test("a store that cannot write shows a banner while live figures keep coming", 
     await server.stop();
   }
 });
+
+/** The dashboard's number format: about three significant digits. */
+function metric(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+test("pointing at a chart shows the values at that time", async ({ page }, info) => {
+  const server = await Netpulse.start();
+  try {
+    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
+    const latest = (await server.snapshot()).speed.at(-1)!;
+    await page.goto(server.url);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    const chart = page.getByTestId("speed-chart");
+    const box = (await chart.boundingBox())!;
+    // A lone test sits in the middle of the plot, which starts after the 68-pixel axis.
+    const position = { x: (68 + box.width - 12) / 2, y: box.height / 2 };
+    if (info.project.use.hasTouch) await chart.tap({ position });
+    else await chart.hover({ position });
+    const tooltip = page.getByTestId("speed-chart-tooltip");
+    await expect(tooltip).toContainText(`Download: ${metric(latest.download_mbps!)} Mbit/s`);
+    await expect(tooltip).toContainText(`Upload: ${metric(latest.upload_mbps!)} Mbit/s`);
+    await expect(tooltip.locator("time")).toHaveText(/^\d\d:\d\d:\d\d$/);
+    if (!info.project.use.hasTouch) {
+      await page.mouse.move(0, 0);
+      await expect(tooltip).toHaveCount(0);
+    }
+  } finally {
+    await server.stop();
+  }
+});

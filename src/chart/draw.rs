@@ -51,6 +51,11 @@ impl ChartStyle {
     }
 }
 
+/// The plot's frame, in CSS pixels; `chart::hover` maps the pointer with them.
+pub const PLOT_MARGIN: f64 = 12.0;
+pub const X_LABEL_AREA: f64 = 28.0;
+pub const Y_LABEL_AREA: f64 = 56.0;
+
 /// Points are marked individually while there are few enough to tell apart.
 const MARK_POINTS_UP_TO: usize = 60;
 
@@ -82,9 +87,9 @@ pub fn draw_line_chart<DB: DrawingBackend>(
     let span = t1 - t0;
     let ceiling = value_ceiling(series.max_value());
     let mut chart = ChartBuilder::on(root)
-        .margin(style.px(12.0))
-        .x_label_area_size(style.px(28.0))
-        .y_label_area_size(style.px(56.0))
+        .margin(style.px(PLOT_MARGIN))
+        .x_label_area_size(style.px(X_LABEL_AREA))
+        .y_label_area_size(style.px(Y_LABEL_AREA))
         .build_cartesian_2d(t0..t1, 0.0..ceiling)?;
     let offset = style.utc_offset_minutes;
     chart

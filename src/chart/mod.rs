@@ -1,4 +1,5 @@
 //! Chart data shaping (pure functions) and drawing (generic over the plotters backend).
 
 pub mod draw;
+pub mod hover;
 pub mod scale;

@@ -4,7 +4,11 @@
 use leptos::{html::Canvas, prelude::*};
 
 use crate::{
-    chart::{draw::ChartSpec, scale::ChartSeries},
+    chart::{
+        draw::ChartSpec,
+        hover::{hover_at, Hover},
+        scale::{time_label, ChartSeries},
+    },
     live::range::TimeRange,
     model::SpeedSample,
     ui::format,
@@ -22,6 +26,12 @@ pub fn TimeChart(
     summary: Signal<String>,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
+    // What the pointer is over, and where, in CSS pixels within the canvas.
+    let hover = RwSignal::new(None::<(Hover, f64, f64)>);
+    let point_at = move |x: f64, y: f64| {
+        let width = canvas.get_untracked().map_or(0.0, |c| f64::from(c.client_width()));
+        hover.set(series.with_untracked(|s| hover_at(s, x, width, 1.0)).map(|h| (h, x, y)));
+    };
     #[cfg(feature = "hydrate")]
     {
         let theme = crate::ui::theme::use_theme();
@@ -38,13 +48,51 @@ pub fn TimeChart(
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (series, spec); // Drawn only in the browser.
+    let unit = if spec.unit == "value" { "" } else { spec.unit };
+    let tooltip = move || {
+        hover.get().map(|(hover, x, y)| {
+            let offset = utc_offset_minutes();
+            let flip = canvas.get_untracked().is_some_and(|c| x > f64::from(c.client_width()) / 2.0);
+            let style = if flip { format!("right: calc(100% - {x:.0}px + 0.75rem); top: {y:.0}px") } else { format!("left: {x:.0}px; top: {y:.0}px") };
+            view! {
+                <div class="chart-tooltip" data-testid=format!("{testid}-tooltip") style=style>
+                    <time>{time_label(hover.t, 0.0, offset)}</time>
+                    {hover.values.into_iter().map(|(name, v)| view! { <span>{name} ": " {format::metric(Some(v))} " " {unit}</span> }).collect_view()}
+                </div>
+            }
+        })
+    };
     view! {
         <figure class="chart">
-            <canvas node_ref=canvas class="chart-canvas" data-testid=testid data-points=move || samples.get() role="img" aria-label=summary></canvas>
+            <canvas
+                node_ref=canvas
+                class="chart-canvas"
+                data-testid=testid
+                data-points=move || samples.get()
+                role="img"
+                aria-label=summary
+                on:pointermove=move |ev| point_at(f64::from(ev.offset_x()), f64::from(ev.offset_y()))
+                on:pointerdown=move |ev| point_at(f64::from(ev.offset_x()), f64::from(ev.offset_y()))
+                // A finger lifting also "leaves": keep a tapped value on screen.
+                on:pointerleave=move |ev| {
+                    if ev.pointer_type() != "touch" {
+                        hover.set(None);
+                    }
+                }
+            ></canvas>
+            {tooltip}
             <figcaption class="chart-caption">{caption}</figcaption>
             <p class="chart-status" data-testid=format!("{testid}-status") aria-live="polite">{summary}</p>
         </figure>
     }
+}
+
+/// The viewer's offset from UTC; the server, which draws no tooltips, says 0.
+fn utc_offset_minutes() -> i32 {
+    #[cfg(feature = "hydrate")]
+    return -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    #[cfg(not(feature = "hydrate"))]
+    0
 }
 
 /// What a chart of `range` shows, for its text alternative.

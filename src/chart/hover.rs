@@ -1,0 +1,75 @@
+//! What a chart shows under the pointer: the time the pointer's column
+//! stands for and each line's nearest value. Pure, so it is unit-tested.
+
+use crate::chart::{
+    draw::{PLOT_MARGIN, Y_LABEL_AREA},
+    scale::{ChartPoint, ChartSeries},
+};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hover {
+    /// Seconds since the Unix epoch of the nearest point.
+    pub t: f64,
+    /// Each line with a point near that time, in legend order.
+    pub values: Vec<(String, f64)>,
+}
+
+/// The time at `x` CSS pixels across a chart `width` pixels wide, or `None`
+/// outside the plot.
+pub fn time_at(series: &ChartSeries, x: f64, width: f64) -> Option<f64> {
+    let (t0, t1) = series.time_range()?;
+    let (left, right) = (PLOT_MARGIN + Y_LABEL_AREA, width - PLOT_MARGIN);
+    if right <= left || x < left || x > right {
+        return None;
+    }
+    Some(t0 + (x - left) / (right - left) * (t1 - t0))
+}
+
+fn nearest(points: &[ChartPoint], t: f64) -> Option<ChartPoint> {
+    let after = points.partition_point(|p| p.t < t);
+    [after.checked_sub(1), Some(after)]
+        .into_iter()
+        .flatten()
+        .filter_map(|i| points.get(i).copied())
+        .min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs()))
+}
+
+/// The point nearest `x`, and every line's value at that point's time. A
+/// line whose nearest point is more than `tolerance_s` away is left out.
+pub fn hover_at(series: &ChartSeries, x: f64, width: f64, tolerance_s: f64) -> Option<Hover> {
+    let t = time_at(series, x, width)?;
+    let anchor = series.lines.iter().filter_map(|line| nearest(&line.points, t)).min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs()))?;
+    let values = series
+        .lines
+        .iter()
+        .filter_map(|line| {
+            let point = nearest(&line.points, anchor.t)?;
+            ((point.t - anchor.t).abs() <= tolerance_s).then(|| (line.name.clone(), point.v))
+        })
+        .collect();
+    Some(Hover { t: anchor.t, values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::scale::Line;
+
+    fn series() -> ChartSeries {
+        let line = |name: &str, points: &[(f64, f64)]| Line { name: name.into(), points: points.iter().map(|&(t, v)| ChartPoint { t, v }).collect() };
+        ChartSeries { lines: vec![line("Download", &[(0.0, 10.0), (60.0, 20.0), (120.0, 30.0)]), line("Upload", &[(0.0, 1.0), (120.0, 3.0)])] }
+    }
+
+    #[test]
+    fn the_pointer_maps_to_the_nearest_sample_of_every_line() {
+        // Plot from x = 68 to 388 on a 400-pixel chart: 320 pixels for 120 s.
+        assert_eq!(time_at(&series(), 68.0, 400.0), Some(0.0));
+        assert_eq!(time_at(&series(), 388.0, 400.0), Some(120.0));
+        assert_eq!(time_at(&series(), 20.0, 400.0), None, "over the axis labels");
+        let middle = hover_at(&series(), 68.0 + 160.0 + 5.0, 400.0, 1.0).unwrap();
+        assert_eq!(middle, Hover { t: 60.0, values: vec![("Download".into(), 20.0)] }, "upload has no sample at 60 s");
+        let end = hover_at(&series(), 380.0, 400.0, 1.0).unwrap();
+        assert_eq!(end.values, [("Download".to_owned(), 30.0), ("Upload".to_owned(), 3.0)]);
+        assert_eq!(hover_at(&ChartSeries::default(), 200.0, 400.0, 1.0), None);
+    }
+}
