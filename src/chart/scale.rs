@@ -1,6 +1,6 @@
 //! Turns samples into chart series: points, ranges, axis ceilings, labels and decimation.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
 use crate::model::SpeedSample;
 
@@ -143,14 +143,16 @@ pub fn time_label(t: f64, span_secs: f64, utc_offset_minutes: i32) -> String {
     let offset = FixedOffset::east_opt(utc_offset_minutes * 60).unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
     let Some(at) = DateTime::from_timestamp_millis((t * 1000.0) as i64) else { return String::new() };
     let local = at.with_timezone(&offset);
-    let format = if span_secs <= 600.0 {
-        "%H:%M:%S"
+    // Written out rather than with strftime, whose parser would add to the WASM bundle.
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let (h, m, s) = (local.hour(), local.minute(), local.second());
+    if span_secs <= 600.0 {
+        format!("{h:02}:{m:02}:{s:02}")
     } else if span_secs <= 2.0 * 86_400.0 {
-        "%H:%M"
+        format!("{h:02}:{m:02}")
     } else {
-        "%b %d %H:%M"
-    };
-    local.format(format).to_string()
+        format!("{} {:02} {h:02}:{m:02}", MONTHS[local.month0() as usize], local.day())
+    }
 }
 
 #[cfg(test)]

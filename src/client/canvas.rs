@@ -1,8 +1,10 @@
-//! Sizes a canvas for the screen's pixel density and draws a chart on it.
+//! Sizes a canvas for the screen's pixel density, draws a chart on it, and
+//! watches its size so the chart can follow its container.
 
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
-use web_sys::HtmlCanvasElement;
+use wasm_bindgen::{closure::Closure, JsCast};
+use web_sys::{HtmlCanvasElement, ResizeObserver};
 
 use crate::chart::{
     draw::{draw_line_chart, ChartSpec, ChartStyle},
@@ -35,5 +37,31 @@ pub fn draw_chart(canvas: &HtmlCanvasElement, series: &ChartSeries, spec: ChartS
     }
     if let (Some(started), Some(now)) = (started, window.performance().map(|p| p.now())) {
         let _ = canvas.set_attribute("data-draw-ms", &format!("{:.2}", now - started));
+    }
+}
+
+/// Calls back whenever an element's box changes size (and once at the start);
+/// stops when dropped.
+pub struct SizeObserver {
+    observer: Option<ResizeObserver>,
+    _callback: Closure<dyn FnMut(js_sys::Array)>,
+}
+
+impl SizeObserver {
+    pub fn watch(element: &web_sys::Element, on_resize: impl Fn() + 'static) -> Self {
+        let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |_entries| on_resize());
+        let observer = ResizeObserver::new(callback.as_ref().unchecked_ref()).ok();
+        if let Some(observer) = &observer {
+            observer.observe(element);
+        }
+        Self { observer, _callback: callback }
+    }
+}
+
+impl Drop for SizeObserver {
+    fn drop(&mut self) {
+        if let Some(observer) = &self.observer {
+            observer.disconnect();
+        }
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::VecDeque;
 
-use serde_json::Value;
 
 use crate::{
     model::{ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
@@ -76,10 +75,8 @@ pub fn summarise(topic: &str, data: &str) -> String {
             Ok(p) => format!("{} down: {}", p.monitor, p.error.unwrap_or_else(|| "no reason given".to_owned())),
             Err(_) => data.to_owned(),
         },
-        _ => match serde_json::from_str::<Value>(data) {
-            Ok(Value::Object(object)) => object.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
-            _ => data.to_owned(),
-        },
+        // Custom topics: their JSON as it came, which is already compact.
+        _ => data.to_owned(),
     };
     if text.chars().count() > SUMMARY_CHARS {
         text.chars().take(SUMMARY_CHARS - 1).chain(std::iter::once('…')).collect()
@@ -114,7 +111,7 @@ mod tests {
         assert_eq!(summarise("speed", &speed), "↓ 94.5 Mbit/s, ↑ 20.0 Mbit/s, latency 9.50 ms");
         let failed = serde_json::to_string(&SpeedSample { error: Some("connection refused".into()), ..SpeedSample::for_test(0, None, None) }).unwrap();
         assert_eq!(summarise("speed", &failed), "speed test failed: connection refused");
-        assert_eq!(summarise("sales", r#"{"orders": 3, "region": "eu"}"#), r#"orders 3, region "eu""#);
+        assert_eq!(summarise("sales", r#"{"orders":3,"region":"eu"}"#), r#"{"orders":3,"region":"eu"}"#);
         assert_eq!(summarise("sales", &format!(r#"{{"note": "{}"}}"#, "x".repeat(300))).chars().count(), 120);
     }
 }

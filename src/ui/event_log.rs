@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::live::event_log::EventLog;
+use crate::{live::event_log::EventLog, ui::format};
 
 #[component]
 pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {
@@ -21,7 +21,7 @@ pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {
                                 let at = chrono::DateTime::from_timestamp_millis(entry.at_ms).unwrap_or_default();
                                 view! {
                                     <li class="event" data-testid="event" data-id=entry.id data-topic=entry.topic.clone()>
-                                        <time datetime=at.to_rfc3339()>{at.format("%H:%M:%S").to_string()}</time>
+                                        <time datetime=at.to_rfc3339()>{format::utc_clock(at)}</time>
                                         <span class="event-topic">{entry.topic.clone()}</span>
                                         <span class="event-summary">{entry.summary.clone()}</span>
                                     </li>

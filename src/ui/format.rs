@@ -1,6 +1,6 @@
 //! How figures read on the dashboard.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 
 /// Three significant digits or so: 941, 94.1, 9.41; a dash when unmeasured.
 pub fn metric(value: Option<f64>) -> String {
@@ -15,7 +15,12 @@ pub fn metric(value: Option<f64>) -> String {
 
 /// A timestamp as UTC wall-clock time, identical on server and client so hydration matches.
 pub fn utc_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    format!("{} {} UTC", at.date_naive(), utc_clock(at))
+}
+
+/// `HH:MM:SS` in UTC. Written out rather than with strftime, whose parser would add to the WASM bundle.
+pub fn utc_clock(at: DateTime<Utc>) -> String {
+    format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
 }
 
 /// The change from `previous` to `latest`, signed, as precise as the figure;

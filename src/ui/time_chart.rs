@@ -35,10 +35,14 @@ pub fn TimeChart(
     #[cfg(feature = "hydrate")]
     {
         let theme = crate::ui::theme::use_theme();
-        // Bumped on resize so the drawing follows the container's width.
+        // Bumped whenever the canvas's box changes size, so the drawing follows its container.
         let resized = RwSignal::new(0u32);
-        let handle = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n = n.wrapping_add(1)));
-        on_cleanup(move || handle.remove());
+        Effect::new(move |_| {
+            let Some(element) = canvas.get() else { return };
+            let observer = crate::client::canvas::SizeObserver::watch(&element, move || resized.update(|n| *n = n.wrapping_add(1)));
+            let observer = send_wrapper::SendWrapper::new(observer);
+            on_cleanup(move || drop(observer));
+        });
         Effect::new(move |_| {
             resized.track();
             let light = theme.is_light();
