@@ -162,8 +162,8 @@ test("pointing at a chart shows the values at that time", async ({ page }, info)
     await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
     const chart = page.getByTestId("speed-chart");
     const box = (await chart.boundingBox())!;
-    // A lone test sits in the middle of the plot, which starts after the 68-pixel axis.
-    const position = { x: (68 + box.width - 12) / 2, y: box.height / 2 };
+    // A lone test sits in the middle of the plot, between the 68-pixel axis and the 28-pixel right margin.
+    const position = { x: (68 + box.width - 28) / 2, y: box.height / 2 };
     if (info.project.use.hasTouch) await chart.tap({ position });
     else await chart.hover({ position });
     const tooltip = page.getByTestId("speed-chart-tooltip");

@@ -53,6 +53,8 @@ impl ChartStyle {
 
 /// The plot's frame, in CSS pixels; `chart::hover` maps the pointer with them.
 pub const PLOT_MARGIN: f64 = 12.0;
+/// Wider on the right, so the last time label is not cut off.
+pub const PLOT_MARGIN_RIGHT: f64 = 28.0;
 pub const X_LABEL_AREA: f64 = 28.0;
 pub const Y_LABEL_AREA: f64 = 56.0;
 
@@ -88,6 +90,7 @@ pub fn draw_line_chart<DB: DrawingBackend>(
     let ceiling = value_ceiling(series.max_value());
     let mut chart = ChartBuilder::on(root)
         .margin(style.px(PLOT_MARGIN))
+        .margin_right(style.px(PLOT_MARGIN_RIGHT))
         .x_label_area_size(style.px(X_LABEL_AREA))
         .y_label_area_size(style.px(Y_LABEL_AREA))
         .build_cartesian_2d(t0..t1, 0.0..ceiling)?;

@@ -2,7 +2,7 @@
 //! stands for and each line's nearest value. Pure, so it is unit-tested.
 
 use crate::chart::{
-    draw::{PLOT_MARGIN, Y_LABEL_AREA},
+    draw::{PLOT_MARGIN, PLOT_MARGIN_RIGHT, Y_LABEL_AREA},
     scale::{ChartPoint, ChartSeries},
 };
 
@@ -18,7 +18,7 @@ pub struct Hover {
 /// outside the plot.
 pub fn time_at(series: &ChartSeries, x: f64, width: f64) -> Option<f64> {
     let (t0, t1) = series.time_range()?;
-    let (left, right) = (PLOT_MARGIN + Y_LABEL_AREA, width - PLOT_MARGIN);
+    let (left, right) = (PLOT_MARGIN + Y_LABEL_AREA, width - PLOT_MARGIN_RIGHT);
     if right <= left || x < left || x > right {
         return None;
     }
@@ -62,13 +62,13 @@ mod tests {
 
     #[test]
     fn the_pointer_maps_to_the_nearest_sample_of_every_line() {
-        // Plot from x = 68 to 388 on a 400-pixel chart: 320 pixels for 120 s.
+        // Plot from x = 68 to 372 on a 400-pixel chart: 304 pixels for 120 s.
         assert_eq!(time_at(&series(), 68.0, 400.0), Some(0.0));
-        assert_eq!(time_at(&series(), 388.0, 400.0), Some(120.0));
+        assert_eq!(time_at(&series(), 372.0, 400.0), Some(120.0));
         assert_eq!(time_at(&series(), 20.0, 400.0), None, "over the axis labels");
-        let middle = hover_at(&series(), 68.0 + 160.0 + 5.0, 400.0, 1.0).unwrap();
+        let middle = hover_at(&series(), 68.0 + 152.0 + 5.0, 400.0, 1.0).unwrap();
         assert_eq!(middle, Hover { t: 60.0, values: vec![("Download".into(), 20.0)] }, "upload has no sample at 60 s");
-        let end = hover_at(&series(), 380.0, 400.0, 1.0).unwrap();
+        let end = hover_at(&series(), 370.0, 400.0, 1.0).unwrap();
         assert_eq!(end.values, [("Download".to_owned(), 30.0), ("Upload".to_owned(), 3.0)]);
         assert_eq!(hover_at(&ChartSeries::default(), 200.0, 400.0, 1.0), None);
     }

@@ -50,7 +50,9 @@ fn topic_body(topic: String, board: RwSignal<TopicBoard>, fields: Memo<Vec<Strin
             None => format!("Chart of {summary_topic}: no events yet."),
             Some(latest) => {
                 let values: Vec<String> = latest.values.iter().map(|(k, v)| format!("{k} {}", format::metric(Some(*v)))).collect();
-                format!("Chart of {summary_topic}, {} events. Latest: {}.", b.feed(&summary_topic).map_or(0, |f| f.points.len()), values.join(", "))
+                let count = b.feed(&summary_topic).map_or(0, |f| f.points.len());
+                let noun = if count == 1 { "event" } else { "events" };
+                format!("Chart of {summary_topic}, {count} {noun}. Latest: {}.", values.join(", "))
             }
         })
     });
