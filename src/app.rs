@@ -1,11 +1,8 @@
-//! The HTML shell and the root component with its routes.
+//! The HTML shell, with the head written once on the server (leptos_meta
+//! would ship its machinery to the browser for tags that never change), and
+//! the root component with its routes.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
-use leptos_router::{
-    components::{Route, Router, Routes},
-    StaticSegment,
-};
 
 use crate::ui::{dashboard::DashboardPage, theme};
 
@@ -20,9 +17,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>"netpulse"</title>
+                <meta name="description" content="Live network speed and latency, measured by this netpulse node"/>
+                <meta name="color-scheme" content="dark light"/>
+                <meta name="theme-color" content="#0d1117"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/netpulse.css"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
                 <script inner_html=THEME_SCRIPT></script>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -31,23 +35,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The path being rendered: the request's on the server, the address bar's in the browser.
+fn page_path() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        return use_context::<axum::http::request::Parts>().map_or_else(|| "/".to_owned(), |p| p.uri.path().to_owned());
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        return web_sys::window().and_then(|w| w.location().pathname().ok()).unwrap_or_else(|| "/".to_owned());
+    }
+    #[allow(unreachable_code)]
+    "/".to_owned()
+}
+
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     theme::provide_theme();
-    view! {
-        <Stylesheet id="leptos" href="/pkg/netpulse.css"/>
-        <Title text="netpulse"/>
-        <Meta name="description" content="Live network speed and latency, measured by this netpulse node"/>
-        <Meta name="color-scheme" content="dark light"/>
-        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
-        <Link rel="manifest" href="/manifest.webmanifest"/>
-        <Link rel="apple-touch-icon" href="/icons/icon-192.png"/>
-        <Meta name="theme-color" content="#0d1117"/>
-        <Router>
-            <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                <Route path=StaticSegment("") view=DashboardPage/>
-            </Routes>
-        </Router>
+    // One page: the dashboard at `/`; any other path gets a plain answer.
+    if page_path() == "/" {
+        view! { <DashboardPage/> }.into_any()
+    } else {
+        view! { <p class="not-found">"Page not found."</p> }.into_any()
     }
 }

@@ -18,7 +18,7 @@ use crate::{
         event_log::EventLogView,
         monitor_table::{MonitorTable, Trends},
         offline_banner::OfflineBanner,
-        range_picker::RangePicker,
+        range_picker::{use_range, RangePicker},
         rooms::provide_rooms,
         speed_section::SpeedSection,
         store_banner::StoreBanner,
@@ -89,8 +89,8 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (rooms, last_event_at);
-    let query = leptos_router::hooks::use_query_map();
-    let range = Memo::new(move |_| TimeRange::from_query(query.with(|q| q.get("range")).as_deref()));
+    let chosen = use_range();
+    let range = Memo::new(move |_| chosen.get());
     let loaded = RwSignal::new(LoadedRange::None);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -157,7 +157,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
         <main class="dashboard">
             <OfflineBanner connection last_event_at/>
             <StoreBanner initial=store_health/>
-            <RangePicker selected=range/>
+            <RangePicker selected=chosen/>
             <SpeedSection history chart_samples range status=chart_status/>
             <MonitorTable board trends range/>
             {custom_topics.into_iter().map(|topic| view! { <TopicSection topic board=topic_board/> }).collect_view()}

@@ -1,14 +1,48 @@
-//! The Live / 24 h / 7 d / 30 d / 1 y switch. Each choice is a link to
-//! `?range=…`, so a copied URL reproduces the view. Plain links: the router
-//! still navigates them in place, and `A` would mark every one of them
-//! `aria-current`, since they share the page's path.
+//! The Live / 24 h / 7 d / 30 d / 1 y switch, kept in the URL as `?range=`
+//! so a copied link reproduces the view. A choice updates the address with
+//! `history.pushState` instead of reloading, and Back and Forward step
+//! through the ranges. (This is all the page needs of a router, and
+//! leptos_router cost the browser bundle more than the rest of this file.)
 
 use leptos::prelude::*;
 
 use crate::live::range::TimeRange;
 
+/// The `range` parameter of a query string such as `?a=1&range=7d`.
+pub fn range_in_query(query: &str) -> TimeRange {
+    let value = query.trim_start_matches('?').split('&').find_map(|pair| pair.strip_prefix("range="));
+    TimeRange::from_query(value)
+}
+
+/// The range the page was asked for: from the request while rendering on the
+/// server, from the address bar in the browser.
+pub fn range_from_url() -> TimeRange {
+    #[cfg(feature = "ssr")]
+    {
+        let parts = use_context::<axum::http::request::Parts>();
+        return range_in_query(parts.as_ref().and_then(|p| p.uri.query()).unwrap_or_default());
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        return range_in_query(&web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default());
+    }
+    #[allow(unreachable_code)]
+    TimeRange::Live
+}
+
+/// The chosen range, following Back and Forward.
+pub fn use_range() -> RwSignal<TimeRange> {
+    let range = RwSignal::new(range_from_url());
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(leptos::ev::popstate, move |_| range.set(range_from_url()));
+        on_cleanup(move || handle.remove());
+    }
+    range
+}
+
 #[component]
-pub fn RangePicker(selected: Memo<TimeRange>) -> impl IntoView {
+pub fn RangePicker(selected: RwSignal<TimeRange>) -> impl IntoView {
     view! {
         <nav class="range-picker" aria-label="Time range">
             {TimeRange::ALL
@@ -16,13 +50,42 @@ pub fn RangePicker(selected: Memo<TimeRange>) -> impl IntoView {
                 .map(|range| {
                     let href = format!("?range={}", range.query_value());
                     let current = move || (selected.get() == range).then_some("page");
+                    let target = href.clone();
+                    let choose = move |ev: leptos::ev::MouseEvent| {
+                        // A modified click still opens a tab or window, as links do.
+                        if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
+                            return;
+                        }
+                        ev.prevent_default();
+                        #[cfg(feature = "hydrate")]
+                        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+                            let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&target));
+                        }
+                        #[cfg(not(feature = "hydrate"))]
+                        let _ = &target;
+                        selected.set(range);
+                    };
                     view! {
-                        <a href=href class="range" aria-current=current data-range=range.query_value()>
+                        <a href=href class="range" aria-current=current data-range=range.query_value() on:click=choose>
                             {range.label()}
                         </a>
                     }
                 })
                 .collect_view()}
         </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_range_is_read_from_any_query() {
+        assert_eq!(range_in_query("?range=7d"), TimeRange::Week);
+        assert_eq!(range_in_query("utm=x&range=1y"), TimeRange::Year);
+        assert_eq!(range_in_query(""), TimeRange::Live);
+        assert_eq!(range_in_query("?range=forever"), TimeRange::Live);
+        assert_eq!(range_in_query("?notrange=7d"), TimeRange::Live);
     }
 }
