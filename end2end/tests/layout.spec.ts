@@ -93,7 +93,7 @@ for (const scheme of ["dark", "light"] as const) {
       const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
       const summary = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
       expect(summary).toEqual([]);
-      await page.screenshot({ path: info.outputPath(`dashboard-${info.project.name}-${scheme}.png`), fullPage: true });
+      await page.screenshot({ path: info.outputPath(`dashboard-${info.project.name}-${scheme}.png`), fullPage: true, scale: "css" });
     } finally {
       await context.close();
       await server.stop();

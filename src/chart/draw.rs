@@ -95,9 +95,12 @@ pub fn draw_line_chart<DB: DrawingBackend>(
         .y_label_area_size(style.px(Y_LABEL_AREA))
         .build_cartesian_2d(t0..t1, 0.0..ceiling)?;
     let offset = style.utc_offset_minutes;
+    // About one time label per 90 CSS pixels of plot, so a phone's labels do not run together.
+    let plot_css_width = f64::from(root.dim_in_pixel().0) / style.scale - PLOT_MARGIN - PLOT_MARGIN_RIGHT - Y_LABEL_AREA;
+    let x_labels = (plot_css_width / 90.0).clamp(2.0, 8.0) as usize;
     chart
         .configure_mesh()
-        .x_labels(6)
+        .x_labels(x_labels)
         .y_labels(6)
         .x_label_formatter(&|t| time_label(*t, span, offset))
         .y_label_formatter(&|v| format_axis_value(*v))
