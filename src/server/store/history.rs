@@ -95,8 +95,13 @@ impl Store {
         // Keyed by time and, for raw samples, the event: two events in one
         // millisecond are two points.
         let mut points: BTreeMap<(i64, i64), BTreeMap<String, Stats>> = BTreeMap::new();
+        // How far the rollup is built is the same for every field: read it once.
+        let rolled_until_s = match source {
+            Source::Rollup(rollup) => self.rolled_up_until(rollup).await?,
+            Source::Raw => None,
+        };
         for (field_id, name) in &fields {
-            for (key, stats) in self.field_points(*field_id, source, step_s, request).await? {
+            for (key, stats) in self.field_points(*field_id, source, step_s, rolled_until_s, request).await? {
                 points.entry(key).or_default().insert(name.clone(), stats);
             }
         }
@@ -118,7 +123,14 @@ impl Store {
     }
 
     /// One field's points, keyed by (time, event id) for raw samples and (time, 0) for buckets.
-    async fn field_points(&self, field_id: i64, source: Source, step_s: i64, request: &HistoryRequest) -> Result<Vec<((i64, i64), Stats)>, StoreError> {
+    async fn field_points(
+        &self,
+        field_id: i64,
+        source: Source,
+        step_s: i64,
+        rolled_until_s: Option<i64>,
+        request: &HistoryRequest,
+    ) -> Result<Vec<((i64, i64), Stats)>, StoreError> {
         let raw = |from_ms: i64| async move {
             let json: String = sqlx::query_scalar(&as_json_array(
                 "SELECT at_ms, event_id, milli FROM sample WHERE field_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 ORDER BY at_ms, event_id",
@@ -139,7 +151,7 @@ impl Store {
             Source::Rollup(rollup) => {
                 // Rolled-up buckets merged to the step in SQL; p95 of a merged
                 // bucket is the largest of its parts' p95, an upper bound.
-                let done_s = self.rolled_up_until(rollup).await?.unwrap_or(i64::MIN / 2_000);
+                let done_s = rolled_until_s.unwrap_or(i64::MIN / 2_000);
                 // Buckets from the one holding `done_s` on come from raw samples, not rolled up yet.
                 let width_ms = step_s * 1000;
                 let tail_from = (done_s * 1000).div_euclid(width_ms) * width_ms;
