@@ -11,7 +11,9 @@ use web_sys::{EventSource, MessageEvent};
 use crate::{
     client::snapshot_api::fetch_snapshot,
     live::{
-        backoff::Backoff, connection::ConnectionState, event_log::EventLog, history::SpeedHistory, monitors::MonitorBoard, topic_feed::TopicBoard,
+        backoff::Backoff,
+        connection::ConnectionState,
+        event_log::{probe_summary, speed_summary, EventLog}, history::SpeedHistory, monitors::MonitorBoard, topic_feed::TopicBoard,
     },
     model::{ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
 };
@@ -141,21 +143,36 @@ impl LiveStream {
         signals.connection.set(ConnectionState::Live);
         signals.last_event_at.set(Some(now));
         let event = TopicEvent { topic: topic.to_owned(), id, at_ms: now as i64, data };
-        signals.log.update(|log| log.push(&event));
+        // Each event is parsed once, for its section and its log line alike.
         match topic {
             SPEED_TOPIC => match serde_json::from_str::<SpeedSample>(&event.data) {
-                Ok(sample) => signals.history.update(|h| {
-                    h.apply(id, sample);
-                }),
-                Err(_) => leptos::logging::warn!("ignoring a speed event that does not parse: {}", event.data),
+                Ok(sample) => {
+                    signals.log.update(|log| log.push_summarised(&event, || speed_summary(&sample)));
+                    signals.history.update(|h| {
+                        h.apply(id, sample);
+                    });
+                }
+                Err(_) => {
+                    signals.log.update(|log| log.push(&event));
+                    leptos::logging::warn!("ignoring a speed event that does not parse: {}", event.data);
+                }
             },
             PROBE_TOPIC => match serde_json::from_str::<ProbeResult>(&event.data) {
-                Ok(result) => signals.board.update(|board| board.apply(result)),
-                Err(_) => leptos::logging::warn!("ignoring a probe event that does not parse: {}", event.data),
+                Ok(result) => {
+                    signals.log.update(|log| log.push_summarised(&event, || probe_summary(&result)));
+                    signals.board.update(|board| board.apply(result));
+                }
+                Err(_) => {
+                    signals.log.update(|log| log.push(&event));
+                    leptos::logging::warn!("ignoring a probe event that does not parse: {}", event.data);
+                }
             },
-            _ => signals.topics.update(|topics| {
-                topics.apply(&event);
-            }),
+            _ => {
+                signals.log.update(|log| log.push(&event));
+                signals.topics.update(|topics| {
+                    topics.apply(&event);
+                });
+            }
         }
     }
 

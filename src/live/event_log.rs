@@ -39,10 +39,15 @@ impl EventLog {
 
     /// Adds an event unless it is not newer than the newest shown.
     pub fn push(&mut self, event: &TopicEvent) {
+        self.push_summarised(event, || summarise(&event.topic, &event.data));
+    }
+
+    /// As `push`, with a summary from a caller that has already parsed the event.
+    pub fn push_summarised(&mut self, event: &TopicEvent, summary: impl FnOnce() -> String) {
         if self.entries.front().is_some_and(|newest| newest.id >= event.id) {
             return;
         }
-        self.entries.push_front(LogEntry { id: event.id, topic: event.topic.clone(), at_ms: event.at_ms, summary: summarise(&event.topic, &event.data) });
+        self.entries.push_front(LogEntry { id: event.id, topic: event.topic.clone(), at_ms: event.at_ms, summary: shorten(summary()) });
         self.entries.truncate(LOG_LENGTH);
     }
 
@@ -55,29 +60,36 @@ impl EventLog {
 /// One line a person can read at a glance.
 pub fn summarise(topic: &str, data: &str) -> String {
     let text = match topic {
-        SPEED_TOPIC => match serde_json::from_str::<SpeedSample>(data) {
-            Ok(SpeedSample { error: Some(error), .. }) => format!("speed test failed: {error}"),
-            Ok(s) => format!(
-                "↓ {} Mbit/s, ↑ {} Mbit/s, latency {} ms",
-                format::metric(s.download_mbps),
-                format::metric(s.upload_mbps),
-                format::metric(s.latency_ms)
-            ),
-            Err(_) => data.to_owned(),
-        },
-        PROBE_TOPIC => match serde_json::from_str::<ProbeResult>(data) {
-            Ok(p) if p.up => format!(
-                "{} up, {} in {} ms",
-                p.monitor,
-                p.status_code.map_or_else(|| "connected".to_owned(), |c| c.to_string()),
-                format::metric(p.response_ms)
-            ),
-            Ok(p) => format!("{} down: {}", p.monitor, p.error.unwrap_or_else(|| "no reason given".to_owned())),
-            Err(_) => data.to_owned(),
-        },
+        SPEED_TOPIC => serde_json::from_str::<SpeedSample>(data).map_or_else(|_| data.to_owned(), |s| speed_summary(&s)),
+        PROBE_TOPIC => serde_json::from_str::<ProbeResult>(data).map_or_else(|_| data.to_owned(), |p| probe_summary(&p)),
         // Custom topics: their JSON as it came, which is already compact.
         _ => data.to_owned(),
     };
+    shorten(text)
+}
+
+pub fn speed_summary(s: &SpeedSample) -> String {
+    match &s.error {
+        Some(error) => format!("speed test failed: {error}"),
+        None => format!(
+            "↓ {} Mbit/s, ↑ {} Mbit/s, latency {} ms",
+            format::metric(s.download_mbps),
+            format::metric(s.upload_mbps),
+            format::metric(s.latency_ms)
+        ),
+    }
+}
+
+pub fn probe_summary(p: &ProbeResult) -> String {
+    if p.up {
+        format!("{} up, {} in {} ms", p.monitor, p.status_code.map_or_else(|| "connected".to_owned(), |c| c.to_string()), format::metric(p.response_ms))
+    } else {
+        format!("{} down: {}", p.monitor, p.error.as_deref().unwrap_or("no reason given"))
+    }
+}
+
+/// At most [`SUMMARY_CHARS`] characters, ending in an ellipsis when cut.
+fn shorten(text: String) -> String {
     if text.chars().count() > SUMMARY_CHARS {
         text.chars().take(SUMMARY_CHARS - 1).chain(std::iter::once('…')).collect()
     } else {
