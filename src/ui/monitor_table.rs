@@ -14,7 +14,7 @@ use crate::{
     model::{ProbeResult, PROBE_TOPIC},
     ui::{
         format,
-        rooms::{use_rooms, RoomSwitch},
+        rooms::{use_rooms, SectionHead},
     },
 };
 
@@ -54,10 +54,7 @@ pub fn MonitorTable(board: RwSignal<MonitorBoard>, trends: RwSignal<Trends>, ran
     view! {
         <Show when=has_monitors>
             <section class="monitors" aria-labelledby="monitors-heading">
-                <div class="section-head">
-                    <h2 id="monitors-heading" class="section-title">"Monitors"</h2>
-                    <RoomSwitch topic=PROBE_TOPIC.to_owned() label="monitor checks".to_owned()/>
-                </div>
+                <SectionHead heading_id="monitors-heading" title="Monitors" topic=PROBE_TOPIC label="monitor checks"/>
                 {table}
             </section>
         </Show>

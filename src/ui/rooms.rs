@@ -88,6 +88,17 @@ pub fn RoomSwitch(topic: String, label: String) -> impl IntoView {
     }
 }
 
+/// A section's heading with its room switch beside it.
+#[component]
+pub fn SectionHead(#[prop(into)] heading_id: String, #[prop(into)] title: String, #[prop(into)] topic: String, #[prop(into)] label: String) -> impl IntoView {
+    view! {
+        <div class="section-head">
+            <h2 id=heading_id class="section-title">{title}</h2>
+            <RoomSwitch topic label/>
+        </div>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

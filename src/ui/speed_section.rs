@@ -13,7 +13,7 @@ use crate::{
     ui::{
         cards::MetricCard,
         format,
-        rooms::{use_rooms, RoomSwitch},
+        rooms::{use_rooms, SectionHead},
         time_chart::{latency_summary, speed_summary, TimeChart},
     },
 };
@@ -32,10 +32,7 @@ pub fn SpeedSection(history: RwSignal<SpeedHistory>, chart_samples: Memo<Vec<Spe
     };
     view! {
         <section class="speed-section" aria-labelledby="speed-heading">
-            <div class="section-head">
-                <h2 id="speed-heading" class="section-title">"Speed"</h2>
-                <RoomSwitch topic=SPEED_TOPIC.to_owned() label="speed tests".to_owned()/>
-            </div>
+            <SectionHead heading_id="speed-heading" title="Speed" topic=SPEED_TOPIC label="speed tests"/>
             {content}
         </section>
     }

@@ -6,7 +6,7 @@ use leptos::{either::Either, prelude::*};
 use crate::{
     chart::{draw::TOPIC_CHART, scale::ChartSeries},
     live::topic_feed::TopicBoard,
-    ui::{cards::MetricCard, format, rooms::{use_rooms, RoomSwitch}, time_chart::TimeChart},
+    ui::{cards::MetricCard, format, rooms::{use_rooms, SectionHead}, time_chart::TimeChart},
 };
 
 #[component]
@@ -30,10 +30,7 @@ pub fn TopicSection(topic: String, board: RwSignal<TopicBoard>) -> impl IntoView
     };
     view! {
         <section class="topic-section" data-testid=format!("topic-{topic}") aria-labelledby=heading_id.clone()>
-            <div class="section-head">
-                <h2 id=heading_id.clone() class="section-title">{topic.clone()}</h2>
-                <RoomSwitch topic=topic.clone() label=format!("the {topic} topic")/>
-            </div>
+            <SectionHead heading_id=heading_id.clone() title=topic.clone() topic=topic.clone() label=format!("the {topic} topic")/>
             {content}
         </section>
     }
