@@ -1,31 +1,16 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "@playwright/test";
-import { freePort, Netpulse } from "./netpulse";
-
-const token = "e2e-token-0123456789";
+import { freePort, Netpulse, publish, publishing, twoMonitors } from "./netpulse";
 
 /** A dashboard with every section: speed tests, two monitors (one down, with a long URL) and a custom topic. */
 async function fullServer(): Promise<Netpulse> {
   const closed = await freePort();
   const server = await Netpulse.start({
     interval: 5,
-    rootConfig: `publish_token = "${token}"\ntopics = ["sales"]`,
-    extraConfig: [
-      `[[monitor]]`,
-      `name = "self"`,
-      `url = "http://127.0.0.1:{port}/speedtest/empty?with=a-rather-long-query-string-that-must-wrap-on-a-phone"`,
-      `interval = 2`,
-      `[[monitor]]`,
-      `name = "gone"`,
-      `tcp = "127.0.0.1:${closed}"`,
-      `interval = 2`,
-    ].join("\n"),
+    rootConfig: publishing(["sales"]),
+    extraConfig: twoMonitors(`tcp = "127.0.0.1:${closed}"`, 2, "/speedtest/empty?with=a-rather-long-query-string-that-must-wrap-on-a-phone"),
   });
-  await fetch(`${server.url}/api/publish/sales`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ orders: 3, revenue: 120.5 }),
-  });
+  await publish(server, "sales", { orders: 3, revenue: 120.5 });
   await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
   return server;
 }

@@ -1,16 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { Netpulse } from "./netpulse";
-
-const token = "e2e-token-0123456789";
-
-async function publish(server: Netpulse, topic: string, body: unknown) {
-  const response = await fetch(`${server.url}/api/publish/${topic}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(202);
-}
+import { Netpulse, publish, publishing } from "./netpulse";
 
 async function perTopic(server: Netpulse): Promise<Record<string, number>> {
   const status = await (await fetch(`${server.url}/api/status`)).json();
@@ -38,7 +27,7 @@ test("cards pulse on each new test and show the change; the header shows the las
 });
 
 test("switching a room off unsubscribes, switching it on resubscribes, and the choice survives a reload", async ({ page }) => {
-  const server = await Netpulse.start({ rootConfig: `publish_token = "${token}"\ntopics = ["sales"]` });
+  const server = await Netpulse.start({ rootConfig: publishing(["sales"]) });
   try {
     await page.goto(server.url);
     await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
@@ -74,7 +63,7 @@ test("switching a room off unsubscribes, switching it on resubscribes, and the c
 });
 
 test("a custom topic gets a card per number, a chart, and lines in the event log", async ({ page }) => {
-  const server = await Netpulse.start({ rootConfig: `publish_token = "${token}"\ntopics = ["sales"]` });
+  const server = await Netpulse.start({ rootConfig: publishing(["sales"]) });
   try {
     await publish(server, "sales", { orders: 3, revenue: 120.5, region: "eu" });
     await page.goto(server.url);

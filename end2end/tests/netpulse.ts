@@ -1,4 +1,5 @@
 // Starts and stops real netpulse servers for the browser tests.
+import { expect } from "@playwright/test";
 import { ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -145,4 +146,39 @@ export interface Snapshot {
   max_points: number;
   speed: SpeedSample[];
   store: StoreHealth;
+}
+
+/** The publish token that `publishing` configures. */
+export const PUBLISH_TOKEN = "e2e-token-0123456789";
+
+/** Top-level config (`rootConfig`) that lets the tests publish on `topics`. */
+export function publishing(topics: string[]): string {
+  return `publish_token = "${PUBLISH_TOKEN}"\ntopics = ${JSON.stringify(topics)}`;
+}
+
+/** Publishes `body` on `topic` and expects netpulse to accept it. */
+export async function publish(server: Netpulse, topic: string, body: unknown): Promise<void> {
+  const response = await fetch(`${server.url}/api/publish/${topic}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${PUBLISH_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  expect(response.status).toBe(202);
+}
+
+/**
+ * Two monitors: "self", up, checking this server's `selfPath`, and "gone", down,
+ * checking `downTarget` (a `url = ...` or `tcp = ...` line). For `extraConfig`.
+ */
+export function twoMonitors(downTarget: string, interval = 1, selfPath = "/speedtest/empty"): string {
+  return [
+    `[[monitor]]`,
+    `name = "self"`,
+    `url = "http://127.0.0.1:{port}${selfPath}"`,
+    `interval = ${interval}`,
+    `[[monitor]]`,
+    `name = "gone"`,
+    downTarget,
+    `interval = ${interval}`,
+  ].join("\n");
 }

@@ -1,5 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { freePort, Netpulse } from "./netpulse";
+import { freePort, Netpulse, publish, publishing, twoMonitors } from "./netpulse";
 
 /** Counts a canvas's pixels near each of the given colours. */
 async function pixelsNear(page: Page, testId: string, colours: number[][]): Promise<number[]> {
@@ -76,18 +76,7 @@ test("the theme follows the system, the toggle overrides it, and the choice surv
 
 test("each monitor shows its uptime strip and response sparkline for the chosen range", async ({ page }) => {
   const closed = await freePort();
-  const server = await Netpulse.start({
-    extraConfig: [
-      `[[monitor]]`,
-      `name = "self"`,
-      `url = "http://127.0.0.1:{port}/speedtest/empty"`,
-      `interval = 1`,
-      `[[monitor]]`,
-      `name = "gone"`,
-      `tcp = "127.0.0.1:${closed}"`,
-      `interval = 1`,
-    ].join("\n"),
-  });
+  const server = await Netpulse.start({ extraConfig: twoMonitors(`tcp = "127.0.0.1:${closed}"`) });
   try {
     await page.goto(server.url);
     await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
@@ -117,21 +106,13 @@ test("each monitor shows its uptime strip and response sparkline for the chosen 
 });
 
 test("a store that cannot write shows a banner while live figures keep coming", async ({ page }) => {
-  const token = "e2e-token-0123456789";
-  const server = await Netpulse.start({ rootConfig: `publish_token = "${token}"\ntopics = ["bulk"]`, extraConfig: `[history]\nmax_size_mb = 1` });
+  const server = await Netpulse.start({ rootConfig: publishing(["bulk"]), extraConfig: `[history]\nmax_size_mb = 1` });
   try {
     await page.goto(server.url);
     await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
     await expect(page.getByTestId("store-banner")).toHaveCount(0);
     const filler = "x".repeat(60 * 1024);
-    for (let n = 0; n < 40; n++) {
-      const response = await fetch(`${server.url}/api/publish/bulk`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ n, filler }),
-      });
-      expect(response.status).toBe(202);
-    }
+    for (let n = 0; n < 40; n++) await publish(server, "bulk", { n, filler });
     const store = (await server.snapshot()).store;
     expect(store.ok).toBe(false);
     // The page polls the server's status, so the banner comes without a reload.
