@@ -93,3 +93,18 @@ async fn page_is_server_rendered_with_the_latest_sample() {
     assert!(html.contains("test-node"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_page_renders_the_asked_range_and_unknown_paths_get_a_404() {
+    let server = idle_server().await;
+    let page = reqwest::get(server.url("/?range=7d")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"aria-current="page" data-range="7d""#), "the range from the query is the current one");
+    assert_eq!(html.matches(r#"aria-current="page""#).count(), 1);
+    assert!(html.contains(r#"rel="manifest" href="/manifest.webmanifest""#), "the head is written by the server");
+    let missing = reqwest::get(server.url("/no-such-page")).await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.text().await.unwrap().contains("Page not found."));
+    server.shutdown().await;
+}

@@ -1,5 +1,5 @@
 import { expect, Page, test } from "@playwright/test";
-import { freePort, Netpulse } from "./netpulse";
+import { freePort, Netpulse, twoMonitors } from "./netpulse";
 
 
 /** Counts canvas pixels that are not background, and those in the download line's colour. */
@@ -60,6 +60,10 @@ test("the dashboard is server-rendered, hydrates, and shows live speed events in
 
     await page.screenshot({ path: test.info().outputPath("dashboard-desktop.png"), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
+    // Redrawn for the new width, not stretched: the backing store follows the box.
+    await expect
+      .poll(() => page.getByTestId("speed-chart").evaluate((c: HTMLCanvasElement) => c.width === Math.round(c.clientWidth * devicePixelRatio)))
+      .toBe(true);
     await expect.poll(async () => (await canvasPixels(page)).download).toBeGreaterThan(30);
     await page.screenshot({ path: test.info().outputPath("dashboard-mobile.png"), fullPage: true });
   } finally {
@@ -116,18 +120,7 @@ test("a target that refuses connections is shown as a clear error", async ({ pag
 
 test("the monitor table shows each endpoint's latest check and follows live results", async ({ page }) => {
   const closed = await freePort();
-  const server = await Netpulse.start({
-    extraConfig: [
-      `[[monitor]]`,
-      `name = "self"`,
-      `url = "http://127.0.0.1:{port}/speedtest/empty"`,
-      `interval = 1`,
-      `[[monitor]]`,
-      `name = "gone"`,
-      `url = "http://127.0.0.1:${closed}/health"`,
-      `interval = 1`,
-    ].join("\n"),
-  });
+  const server = await Netpulse.start({ extraConfig: twoMonitors(`url = "http://127.0.0.1:${closed}/health"`) });
   try {
     await page.goto(server.url);
     await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
@@ -170,6 +163,13 @@ test("the range picker loads stored history, keeps the range in the URL, and sur
     await expect(page).toHaveURL(/\?range=1y$/);
     await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /Speed chart of the last 1 y, \d+ points?/);
     await expect.poll(() => chartPoints(page)).toBeGreaterThan(0);
+
+    // Back and Forward step through the ranges without a reload.
+    await page.goBack();
+    await expect(page).toHaveURL(/\?range=24h$/);
+    await expect(page.locator('[data-range="24h"]')).toHaveAttribute("aria-current", "page");
+    await page.goForward();
+    await expect(page.locator('[data-range="1y"]')).toHaveAttribute("aria-current", "page");
 
     // A copied link reproduces the view.
     await page.reload();
