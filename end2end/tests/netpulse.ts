@@ -1,7 +1,7 @@
 // Starts and stops real netpulse servers for the browser tests.
-import { expect } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,6 +9,21 @@ import path from "node:path";
 const root = path.resolve(__dirname, "..", "..");
 const binary = process.env.NETPULSE_BIN ?? path.join(root, "target", "debug", "netpulse");
 export const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, "target", "site");
+
+/**
+ * A fresh directory inside the running test's output folder, which Playwright
+ * empties at the start of every run, so test runs leave nothing in /tmp.
+ */
+export function scratchDir(prefix: string): string {
+  let base: string;
+  try {
+    base = test.info().outputPath();
+  } catch {
+    base = tmpdir(); // not inside a test
+  }
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(path.join(base, `${prefix}-`));
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -54,7 +69,7 @@ export class Netpulse {
 
   static async start(options: ServerOptions = {}): Promise<Netpulse> {
     const port = options.port ?? (await freePort());
-    const dir = mkdtempSync(path.join(tmpdir(), "netpulse-e2e-"));
+    const dir = scratchDir("server");
     const config = path.join(dir, "netpulse.toml");
     // Short transfers keep a loopback speed test around a second.
     writeFileSync(

@@ -1,8 +1,7 @@
 import { chromium, expect, Page, test } from "@playwright/test";
-import { appendFileSync, cpSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, cpSync } from "node:fs";
 import path from "node:path";
-import { freePort, Netpulse, siteRoot } from "./netpulse";
+import { freePort, Netpulse, scratchDir, siteRoot } from "./netpulse";
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(bytes: Buffer): [number, number] {
@@ -21,7 +20,7 @@ async function cacheNames(page: Page): Promise<string[]> {
 test("the manifest and its icons make the page installable", async () => {
   const server = await Netpulse.start();
   // A persistent profile: Chromium never offers to install from an incognito-like context.
-  const profile = mkdtempSync(path.join(tmpdir(), "netpulse-profile-"));
+  const profile = scratchDir("profile");
   const context = await chromium.launchPersistentContext(profile, { ...test.info().project.use.launchOptions, colorScheme: "dark" });
   const page = await context.newPage();
   try {
@@ -90,7 +89,7 @@ test("offline, the page opens from the cache with the last values and a clear ba
 
 test("a new build replaces the cached shell of the old one", async ({ page }) => {
   // A copy of the built site, so this test can change it like a new release would.
-  const site = mkdtempSync(path.join(tmpdir(), "netpulse-site-"));
+  const site = scratchDir("site");
   cpSync(siteRoot, site, { recursive: true });
   const port = await freePort();
   let server = await Netpulse.start({ port, siteRoot: site });
