@@ -1,5 +1,6 @@
 //! Draws a time-series line chart (speed, latency) on any plotters backend: a
-//! canvas in the browser, SVG in tests.
+//! canvas in the browser, SVG in tests. The legend is HTML beside the canvas
+//! (`ui::time_chart`); plotters' own legend costs about 10 KB of the gzipped bundle.
 
 use plotters::{
     coord::Shift,
@@ -16,7 +17,7 @@ pub struct ChartStyle {
     pub text: RGBColor,
     pub grid: RGBColor,
     /// Line colours, in the series' order.
-    pub lines: [RGBColor; 4],
+    pub lines: [RGBColor; LINE_COLOURS],
     /// Device pixels per CSS pixel, so text and lines keep their size on HiDPI screens.
     pub scale: f64,
     /// The viewer's offset from UTC, for axis labels.
@@ -51,6 +52,9 @@ impl ChartStyle {
     }
 }
 
+/// How many line colours there are; the stylesheet names them `--line-0` and on.
+pub const LINE_COLOURS: usize = 4;
+
 /// The plot's frame, in CSS pixels; `chart::hover` maps the pointer with them.
 pub const PLOT_MARGIN: f64 = 12.0;
 /// Wider on the right, so the last time label is not cut off.
@@ -79,7 +83,9 @@ pub fn draw_line_chart<DB: DrawingBackend>(
     style: &ChartStyle,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&style.background)?;
-    let font = ("sans-serif", style.px(12.0) as f64).into_font().color(&style.text);
+    // The enum, not the name "sans-serif": plotters lower-cases a name, which
+    // pulls Unicode case tables into the bundle.
+    let font = (FontFamily::SansSerif, style.px(12.0) as f64).into_font().color(&style.text);
     let Some((t0, t1)) = series.time_range() else {
         let (w, h) = root.dim_in_pixel();
         let text = Text::new(spec.empty, (w as i32 / 2, h as i32 / 2), font.clone().pos(Pos::new(HPos::Center, VPos::Center)));
@@ -113,24 +119,13 @@ pub fn draw_line_chart<DB: DrawingBackend>(
         .draw()?;
     let line_width = style.px(2.0);
     for (index, line) in series.drawn() {
-        let (name, points, colour) = (line.name.as_str(), &line.points, style.lines[index % style.lines.len()]);
-        let legend_len = style.px(18.0) as i32;
-        chart
-            .draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), colour.stroke_width(line_width)))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + legend_len, y)], colour.stroke_width(line_width)));
+        let (points, colour) = (&line.points, style.lines[index % LINE_COLOURS]);
+        chart.draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), colour.stroke_width(line_width)))?;
         if points.len() <= MARK_POINTS_UP_TO {
             let radius = style.px(3.0);
             chart.draw_series(points.iter().map(|&ChartPoint { t, v }| Circle::new((t, v), radius, colour.filled())))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(style.background.mix(0.85))
-        .border_style(style.grid)
-        .label_font(font)
-        .draw()?;
     root.present()
 }
 
@@ -163,23 +158,34 @@ mod tests {
     }
 
     #[test]
-    fn draws_both_series_with_legend_and_unit() {
+    fn draws_each_series_in_its_colour_with_the_unit() {
         let svg = render(&ChartSeries { lines: vec![line("Download", 90.0), line("Upload", 20.0)] }, SPEED_CHART);
-        assert!(svg.contains("Download") && svg.contains("Upload"), "legend");
         assert!(svg.contains("Mbit/s"), "unit");
-        assert!(svg.contains("#3FB950") || svg.contains("#3fb950"), "download line colour");
         for colour in ["#3FB950", "#58A6FF"] {
             let strokes = svg.matches(&format!(r#"stroke="{colour}""#)).count();
-            assert_eq!(strokes, 2, "{colour}: a line and its legend mark");
+            assert_eq!(strokes, 1, "{colour}: one line");
         }
     }
 
     #[test]
-    fn lines_without_points_stay_out_of_the_legend() {
-        let series = ChartSeries { lines: vec![line("Latency", 9.0), line("Jitter", 0.5), Line { name: "Loaded ↓".into(), points: Vec::new() }] };
+    fn a_line_without_points_keeps_its_colour_for_the_next() {
+        let series = ChartSeries { lines: vec![Line { name: "Latency".into(), points: Vec::new() }, line("Jitter", 0.5)] };
         let svg = render(&series, LATENCY_CHART);
-        assert!(svg.contains("Latency") && svg.contains("Jitter") && svg.contains(">\nms\n<"), "legend and unit");
-        assert!(!svg.contains("Loaded"), "an unmeasured line has no legend entry");
+        assert!(svg.contains(">\nms\n<"), "unit");
+        assert!(!svg.contains(r##"stroke="#3FB950""##), "the empty first line draws nothing");
+        assert!(svg.contains(r##"stroke="#58A6FF""##), "the second line keeps the second colour, as in the legend");
+    }
+
+    /// The HTML legend's swatches are CSS; they must match the canvas lines in both themes.
+    #[test]
+    fn legend_colours_in_the_stylesheet_match_the_lines() {
+        let css = include_str!("../../style/main.css").to_lowercase();
+        for (theme, style) in [("dark", ChartStyle::dark(1.0, 0)), ("light", ChartStyle::light(1.0, 0))] {
+            for (index, RGBColor(r, g, b)) in style.lines.iter().enumerate() {
+                let declaration = format!("--line-{index}: #{r:02x}{g:02x}{b:02x}");
+                assert!(css.contains(&declaration), "{theme}: style/main.css lacks `{declaration}`");
+            }
+        }
     }
 
     #[test]

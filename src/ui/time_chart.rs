@@ -5,7 +5,7 @@ use leptos::{html::Canvas, prelude::*};
 
 use crate::{
     chart::{
-        draw::ChartSpec,
+        draw::{ChartSpec, LINE_COLOURS},
         hover::{hover_at, Hover},
         scale::{time_label, ChartSeries},
     },
@@ -66,8 +66,17 @@ pub fn TimeChart(
             }
         })
     };
+    // Only lines with points, each in its canvas colour (chart::draw).
+    let legend = move || {
+        series.with(|s| {
+            s.drawn()
+                .map(|(index, line)| view! { <li class=format!("line-{}", index % LINE_COLOURS)><span class="legend-swatch"></span>{line.name.clone()}</li> })
+                .collect_view()
+        })
+    };
     view! {
         <figure class="chart">
+            <ul class="chart-legend" data-testid=format!("{testid}-legend")>{legend}</ul>
             <canvas
                 node_ref=canvas
                 class="chart-canvas"
