@@ -2,7 +2,7 @@
 //! would ship its machinery to the browser for tags that never change), and
 //! the root component with its routes.
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
 use crate::ui::{dashboard::DashboardPage, theme};
 
@@ -54,8 +54,8 @@ pub fn App() -> impl IntoView {
     theme::provide_theme();
     // One page: the dashboard at `/`; any other path gets a plain answer.
     if page_path() == "/" {
-        view! { <DashboardPage/> }.into_any()
+        Either::Left(view! { <DashboardPage/> })
     } else {
-        view! { <p class="not-found">"Page not found."</p> }.into_any()
+        Either::Right(view! { <p class="not-found">"Page not found."</p> })
     }
 }

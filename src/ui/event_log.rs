@@ -1,6 +1,6 @@
 //! The last 50 events of every followed topic, newest first.
 
-use leptos::prelude::*;
+use leptos::{either::Either, prelude::*};
 
 use crate::{live::event_log::EventLog, ui::format};
 
@@ -13,9 +13,9 @@ pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {
                 {move || {
                     log.with(|log| {
                         if log.entries().is_empty() {
-                            return view! { <li class="event-empty">"No events yet."</li> }.into_any();
+                            return Either::Left(view! { <li class="event-empty">"No events yet."</li> });
                         }
-                        log.entries()
+                        Either::Right(log.entries()
                             .iter()
                             .map(|entry| {
                                 let at = chrono::DateTime::from_timestamp_millis(entry.at_ms).unwrap_or_default();
@@ -27,8 +27,7 @@ pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {
                                     </li>
                                 }
                             })
-                            .collect_view()
-                            .into_any()
+                            .collect_view())
                     })
                 }}
             </ol>

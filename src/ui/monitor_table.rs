@@ -25,7 +25,7 @@ pub type Trends = BTreeMap<String, MonitorTrend>;
 pub fn MonitorTable(board: RwSignal<MonitorBoard>, trends: RwSignal<Trends>, range: Memo<TimeRange>) -> impl IntoView {
     let span_label = move || if range.get() == TimeRange::Live { TimeRange::Day.label() } else { range.get().label() };
     let rooms = use_rooms();
-    let has_monitors = move || board.with(|b| !b.rows().is_empty());
+    let has_monitors = Memo::new(move |_| board.with(|b| !b.rows().is_empty()));
     let table = move || {
         if !rooms.is_on(PROBE_TOPIC) {
             return Either::Left(view! { <p class="room-off">"Switched off: this page does not follow monitor checks."</p> });
@@ -50,14 +50,16 @@ pub fn MonitorTable(board: RwSignal<MonitorBoard>, trends: RwSignal<Trends>, ran
             }
         }))
     };
-    // `Show` rebuilds only when monitors first appear, so the switch keeps its focus.
-    view! {
-        <Show when=has_monitors>
-            <section class="monitors" aria-labelledby="monitors-heading">
-                <SectionHead heading_id="monitors-heading" title="Monitors" topic=PROBE_TOPIC label="monitor checks"/>
-                {table}
-            </section>
-        </Show>
+    // Built again only when monitors first appear (a memo), so the switch keeps its focus.
+    move || {
+        has_monitors.get().then(|| {
+            view! {
+                <section class="monitors" aria-labelledby="monitors-heading">
+                    <SectionHead heading_id="monitors-heading" title="Monitors" topic=PROBE_TOPIC label="monitor checks"/>
+                    {table}
+                </section>
+            }
+        })
     }
 }
 

@@ -22,13 +22,15 @@ pub fn OfflineBanner(connection: RwSignal<ConnectionState>, last_event_at: RwSig
             .map(|at| format!(" The last update arrived at {}.", format::utc_time(at)))
             .unwrap_or_default()
     };
-    view! {
-        <Show when=offline>
-            <p class="offline-banner" role="status" data-testid="offline-banner">
-                <strong>"Offline. "</strong>
-                "These are the last values this page received; they update when the connection returns."
-                {since}
-            </p>
-        </Show>
+    move || {
+        offline().then(|| {
+            view! {
+                <p class="offline-banner" role="status" data-testid="offline-banner">
+                    <strong>"Offline. "</strong>
+                    "These are the last values this page received; they update when the connection returns."
+                    {since}
+                </p>
+            }
+        })
     }
 }
