@@ -1,26 +1,19 @@
-//! Loads the dashboard snapshot: from the server's state while rendering there,
-//! over `GET /api/snapshot` in the browser.
-
-use std::future::Future;
+//! The dashboard snapshot: read from the server's state for the page, and
+//! reloaded over `GET /api/snapshot` when the stream cannot replay what was missed.
 
 use crate::model::Snapshot;
 
-#[cfg(feature = "ssr")]
-pub fn load_snapshot() -> impl Future<Output = Result<Snapshot, String>> + Send {
-    // Read synchronously: the context is there while the component runs.
-    let state = leptos::prelude::use_context::<crate::server::AppState>();
-    async move { state.map(|s| s.snapshot()).ok_or_else(|| "the server state is missing".to_owned()) }
-}
-
-#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-pub fn load_snapshot() -> impl Future<Output = Result<Snapshot, String>> + Send {
-    // Browser futures are not Send; they also never leave the one browser thread.
-    send_wrapper::SendWrapper::new(fetch_snapshot())
-}
-
-#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-pub fn load_snapshot() -> impl Future<Output = Result<Snapshot, String>> + Send {
-    std::future::ready(Err("built without the ssr or hydrate feature".to_owned()))
+/// The snapshot the page is rendered with. Only the server reads it; while
+/// hydrating, the browser gets the server's copy from the page instead.
+pub fn page_snapshot() -> Result<Snapshot, String> {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::prelude::use_context::<crate::server::AppState>().map(|s| s.snapshot()).ok_or_else(|| "the server state is missing".to_owned())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        Err("This page arrived without its data; reload it.".to_owned())
+    }
 }
 
 #[cfg(feature = "hydrate")]

@@ -3,7 +3,7 @@
 use leptos::{either::Either, prelude::*};
 
 use crate::{
-    client::snapshot_api::load_snapshot,
+    client::snapshot_api::page_snapshot,
     live::{
         connection::ConnectionState,
         event_log::EventLog,
@@ -32,18 +32,11 @@ type LoadedRange = Option<(TimeRange, Result<Vec<SpeedSample>, String>)>;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    // Resolved during server rendering and shipped with the page, so the first
-    // paint already shows the latest figures.
-    let snapshot = Resource::new(|| (), |_| load_snapshot());
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match snapshot.await {
-                    Ok(snapshot) => Either::Left(view! { <LiveDashboard snapshot/> }),
-                    Err(error) => Either::Right(view! { <p class="load-error" role="alert">{error}</p> }),
-                }
-            })}
-        </Suspense>
+    // Read on the server and shipped inside the page, so the first paint already
+    // shows the latest figures and hydration needs no request and no Suspense.
+    match SharedValue::new(page_snapshot).into_inner() {
+        Ok(snapshot) => Either::Left(view! { <LiveDashboard snapshot/> }),
+        Err(error) => Either::Right(view! { <p class="load-error" role="alert">{error}</p> }),
     }
 }
 
