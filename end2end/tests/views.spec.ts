@@ -31,13 +31,16 @@ test("the latency chart draws idle and loaded latency and says its latest values
     await expect(page.getByTestId("latency-chart-status")).toHaveText(await chart.getAttribute("aria-label") ?? "");
     // A lone test is drawn as marks in the line colours. On loopback the four
     // figures are close enough for the marks to cover one another, so count them together.
-    const lineColours = [[0x3f, 0xb9, 0x50], [0x58, 0xa6, 0xff], [0xd2, 0x99, 0x22], [0xf7, 0x78, 0xba]];
+    const lineColours = [[0xd2, 0xa8, 0xff], [0xf0, 0x88, 0x3e], [0x39, 0xc5, 0xcf], [0xf7, 0x78, 0xba]];
     await expect.poll(async () => (await pixelsNear(page, "latency-chart", lineColours)).reduce((a, b) => a + b)).toBeGreaterThan(20);
-    // The legend names each drawn line beside a swatch of the line's colour.
+    // The legend names each drawn line beside a swatch of the line's colour;
+    // latency and jitter share their cards' accent colours.
     const legend = page.getByTestId("latency-chart-legend").locator("li");
     await expect(legend).toHaveText(["Latency", "Jitter", "Loaded ↓", "Loaded ↑"]);
     const swatches = await legend.locator(".legend-swatch").evaluateAll((spans) => spans.map((s) => getComputedStyle(s).backgroundColor));
-    expect(swatches).toEqual(["rgb(63, 185, 80)", "rgb(88, 166, 255)", "rgb(210, 153, 34)", "rgb(247, 120, 186)"]);
+    expect(swatches).toEqual(["rgb(210, 168, 255)", "rgb(240, 136, 62)", "rgb(57, 197, 207)", "rgb(247, 120, 186)"]);
+    const accents = await page.locator(".card-latency, .card-jitter").evaluateAll((cards) => cards.map((c) => getComputedStyle(c).borderLeftColor));
+    expect(accents).toEqual(swatches.slice(0, 2));
   } finally {
     await server.stop();
   }

@@ -8,7 +8,7 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use crate::chart::scale::{time_label, value_ceiling, ChartPoint, ChartSeries};
+use crate::chart::scale::{time_label, value_ceiling, ChartPoint, ChartSeries, LINE_COLOURS};
 
 /// Colours and sizes; pixel sizes are in device pixels.
 #[derive(Clone, Debug)]
@@ -16,7 +16,7 @@ pub struct ChartStyle {
     pub background: RGBColor,
     pub text: RGBColor,
     pub grid: RGBColor,
-    /// Line colours, in the series' order.
+    /// Line colours: download, upload, latency, jitter, then two more.
     pub lines: [RGBColor; LINE_COLOURS],
     /// Device pixels per CSS pixel, so text and lines keep their size on HiDPI screens.
     pub scale: f64,
@@ -30,7 +30,14 @@ impl ChartStyle {
             background: RGBColor(0x12, 0x17, 0x21),
             text: RGBColor(0xc9, 0xd1, 0xd9),
             grid: RGBColor(0x30, 0x36, 0x3d),
-            lines: [RGBColor(0x3f, 0xb9, 0x50), RGBColor(0x58, 0xa6, 0xff), RGBColor(0xd2, 0x99, 0x22), RGBColor(0xf7, 0x78, 0xba)],
+            lines: [
+                RGBColor(0x3f, 0xb9, 0x50),
+                RGBColor(0x58, 0xa6, 0xff),
+                RGBColor(0xd2, 0xa8, 0xff),
+                RGBColor(0xf0, 0x88, 0x3e),
+                RGBColor(0x39, 0xc5, 0xcf),
+                RGBColor(0xf7, 0x78, 0xba),
+            ],
             scale,
             utc_offset_minutes,
         }
@@ -41,7 +48,14 @@ impl ChartStyle {
             background: RGBColor(0xff, 0xff, 0xff),
             text: RGBColor(0x1f, 0x23, 0x28),
             grid: RGBColor(0xd0, 0xd7, 0xde),
-            lines: [RGBColor(0x1a, 0x7f, 0x37), RGBColor(0x09, 0x69, 0xda), RGBColor(0x9a, 0x67, 0x00), RGBColor(0xbf, 0x39, 0x89)],
+            lines: [
+                RGBColor(0x1a, 0x7f, 0x37),
+                RGBColor(0x09, 0x69, 0xda),
+                RGBColor(0x82, 0x50, 0xdf),
+                RGBColor(0xbc, 0x4c, 0x00),
+                RGBColor(0x1b, 0x7c, 0x83),
+                RGBColor(0xbf, 0x39, 0x89),
+            ],
             scale,
             utc_offset_minutes,
         }
@@ -51,9 +65,6 @@ impl ChartStyle {
         (css_px * self.scale).round().max(1.0) as u32
     }
 }
-
-/// How many line colours there are; the stylesheet names them `--line-0` and on.
-pub const LINE_COLOURS: usize = 4;
 
 /// The plot's frame, in CSS pixels; `chart::hover` maps the pointer with them.
 pub const PLOT_MARGIN: f64 = 12.0;
@@ -118,8 +129,8 @@ pub fn draw_line_chart<DB: DrawingBackend>(
         .light_line_style(style.grid.mix(0.2))
         .draw()?;
     let line_width = style.px(2.0);
-    for (index, line) in series.drawn() {
-        let (points, colour) = (&line.points, style.lines[index % LINE_COLOURS]);
+    for (colour, line) in series.drawn() {
+        let (points, colour) = (&line.points, style.lines[colour]);
         chart.draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), colour.stroke_width(line_width)))?;
         if points.len() <= MARK_POINTS_UP_TO {
             let radius = style.px(3.0);
@@ -159,7 +170,7 @@ mod tests {
 
     #[test]
     fn draws_each_series_in_its_colour_with_the_unit() {
-        let svg = render(&ChartSeries { lines: vec![line("Download", 90.0), line("Upload", 20.0)] }, SPEED_CHART);
+        let svg = render(&ChartSeries { lines: vec![line("Download", 90.0), line("Upload", 20.0)], first_colour: 0 }, SPEED_CHART);
         assert!(svg.contains("Mbit/s"), "unit");
         for colour in ["#3FB950", "#58A6FF"] {
             let strokes = svg.matches(&format!(r#"stroke="{colour}""#)).count();
@@ -169,11 +180,11 @@ mod tests {
 
     #[test]
     fn a_line_without_points_keeps_its_colour_for_the_next() {
-        let series = ChartSeries { lines: vec![Line { name: "Latency".into(), points: Vec::new() }, line("Jitter", 0.5)] };
+        let series = ChartSeries { lines: vec![Line { name: "Latency".into(), points: Vec::new() }, line("Jitter", 0.5)], first_colour: 2 };
         let svg = render(&series, LATENCY_CHART);
         assert!(svg.contains(">\nms\n<"), "unit");
-        assert!(!svg.contains(r##"stroke="#3FB950""##), "the empty first line draws nothing");
-        assert!(svg.contains(r##"stroke="#58A6FF""##), "the second line keeps the second colour, as in the legend");
+        assert!(!svg.contains(r##"stroke="#D2A8FF""##), "the empty first line draws nothing");
+        assert!(svg.contains(r##"stroke="#F0883E""##), "the second line keeps its colour, the jitter card's, as in the legend");
     }
 
     /// The HTML legend's swatches are CSS; they must match the canvas lines in both themes.

@@ -18,10 +18,16 @@ pub struct Line {
     pub points: Vec<ChartPoint>,
 }
 
+/// How many line colours there are: download, upload, latency, jitter, and two
+/// more. The stylesheet names them `--line-0` and on; the cards share the first four.
+pub const LINE_COLOURS: usize = 6;
+
 /// The lines one chart draws, in legend order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChartSeries {
     pub lines: Vec<Line>,
+    /// The first line's colour; the others take the colours after it.
+    pub first_colour: usize,
 }
 
 type Pick = fn(&SpeedSample) -> Option<f64>;
@@ -29,7 +35,7 @@ type Pick = fn(&SpeedSample) -> Option<f64>;
 impl ChartSeries {
     /// One line per picked field. Unmeasured values leave a gap rather than a
     /// zero that was never seen.
-    fn from_samples<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>, fields: &[(&'static str, Pick)]) -> Self {
+    fn from_samples<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>, fields: &[(&'static str, Pick)], first_colour: usize) -> Self {
         let mut lines: Vec<Line> = fields.iter().map(|(name, _)| Line { name: (*name).to_owned(), points: Vec::new() }).collect();
         for sample in samples {
             let t = sample.at.timestamp_millis() as f64 / 1000.0;
@@ -39,25 +45,32 @@ impl ChartSeries {
                 }
             }
         }
-        Self { lines }
+        Self { lines, first_colour }
     }
 
-    /// Download and upload, Mbit/s.
+    /// Download and upload, Mbit/s, in the download and upload colours.
     pub fn throughput<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>) -> Self {
-        Self::from_samples(samples, &[("Download", |s| s.download_mbps), ("Upload", |s| s.upload_mbps)])
+        Self::from_samples(samples, &[("Download", |s| s.download_mbps), ("Upload", |s| s.upload_mbps)], 0)
     }
 
-    /// Idle latency, jitter, and latency under load in each direction, ms.
+    /// Idle latency, jitter, and latency under load in each direction, ms; the
+    /// first two in the latency and jitter cards' colours.
     pub fn latency<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>) -> Self {
         Self::from_samples(
             samples,
             &[("Latency", |s| s.latency_ms), ("Jitter", |s| s.jitter_ms), ("Loaded ↓", |s| s.latency_down_ms), ("Loaded ↑", |s| s.latency_up_ms)],
+            2,
         )
     }
 
-    /// Lines that have at least one point; a chart's legend lists only these.
+    /// Lines that have at least one point, each with its colour (below
+    /// `LINE_COLOURS`); a chart's legend lists only these.
     pub fn drawn(&self) -> impl Iterator<Item = (usize, &Line)> {
-        self.lines.iter().enumerate().filter(|(_, line)| !line.points.is_empty())
+        self.lines
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| !line.points.is_empty())
+            .map(|(index, line)| ((self.first_colour + index) % LINE_COLOURS, line))
     }
 
     fn all(&self) -> impl Iterator<Item = &ChartPoint> {
@@ -83,7 +96,8 @@ impl ChartSeries {
 
     /// Every line reduced to about `columns` horizontal buckets.
     pub fn decimated(&self, columns: usize) -> Self {
-        Self { lines: self.lines.iter().map(|line| Line { name: line.name.clone(), points: decimate(&line.points, columns) }).collect() }
+        let lines = self.lines.iter().map(|line| Line { name: line.name.clone(), points: decimate(&line.points, columns) }).collect();
+        Self { lines, first_colour: self.first_colour }
     }
 }
 
@@ -187,6 +201,17 @@ mod tests {
         assert_eq!(series.max_value(), 95.0);
         let without_load = ChartSeries::latency(&[sample(0, Some(1.0), None)]);
         assert_eq!(without_load.drawn().count(), 0, "a sample with no latency draws nothing");
+    }
+
+    #[test]
+    fn lines_take_the_colours_of_their_cards() {
+        let mut full = sample(0, Some(90.0), Some(20.0));
+        (full.latency_ms, full.jitter_ms, full.latency_down_ms, full.latency_up_ms) = (Some(9.0), Some(0.5), Some(48.0), Some(95.0));
+        let colours = |series: ChartSeries| series.drawn().map(|(colour, _)| colour).collect::<Vec<_>>();
+        assert_eq!(colours(ChartSeries::throughput([&full])), [0, 1], "download, upload");
+        assert_eq!(colours(ChartSeries::latency([&full])), [2, 3, 4, 5], "latency, jitter, then the loaded lines");
+        let topic = ChartSeries { lines: (0..8).map(|i| Line { name: i.to_string(), points: vec![ChartPoint { t: 0.0, v: 1.0 }] }).collect(), first_colour: 0 };
+        assert_eq!(colours(topic), [0, 1, 2, 3, 4, 5, 0, 1], "more lines than colours wrap around");
     }
 
     #[test]

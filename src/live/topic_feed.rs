@@ -135,7 +135,7 @@ impl TopicFeed {
                 Line { name: field, points }
             })
             .collect();
-        ChartSeries { lines }
+        ChartSeries { lines, first_colour: 0 }
     }
 }
 

@@ -5,7 +5,7 @@ use leptos::{html::Canvas, prelude::*};
 
 use crate::{
     chart::{
-        draw::{ChartSpec, LINE_COLOURS},
+        draw::ChartSpec,
         hover::{hover_at, Hover},
         scale::{time_label, ChartSeries},
     },
@@ -70,7 +70,7 @@ pub fn TimeChart(
     let legend = move || {
         series.with(|s| {
             s.drawn()
-                .map(|(index, line)| view! { <li class=format!("line-{}", index % LINE_COLOURS)><span class="legend-swatch"></span>{line.name.clone()}</li> })
+                .map(|(colour, line)| view! { <li class=format!("line-{colour}")><span class="legend-swatch"></span>{line.name.clone()}</li> })
                 .collect_view()
         })
     };
