@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing netpulse needs, skipping what is already there.
-# Usage: scripts/setup.sh [--browser]   (--browser also installs Debian's Chromium)
+# Usage: scripts/setup.sh [--test-tools]   (--test-tools also installs Debian's Chromium
+# and nginx, which the browser tests and the nginx proxy test run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,9 +33,22 @@ if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
-  say "installing Chromium from Debian's packages"
-  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+if [ "${1:-}" = "--test-tools" ]; then
+  packages=()
+  [ -x /usr/bin/chromium ] || packages+=(chromium)
+  [ -x /usr/sbin/nginx ] || packages+=(nginx)
+  if [ ${#packages[@]} -gt 0 ]; then
+    say "installing ${packages[*]} from Debian's packages"
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    # The tests run their own nginx; keep the package from starting one as a service.
+    no_services=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      no_services=yes
+      printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+      $sudo chmod +x /usr/sbin/policy-rc.d
+    fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
+    [ -z "$no_services" ] || $sudo rm -f /usr/sbin/policy-rc.d
+  fi
 fi

@@ -1,0 +1,126 @@
+//! The README's nginx config, run by a real nginx in front of a real netpulse:
+//! the page, the live stream and the speed-test transfers must pass through it.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{closed_port, fast_config, next_event, open_stream, start, Target};
+
+const TOKEN: &str = "nginx-test-token";
+
+/// Stops nginx however the test ends.
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn nginx_binary() -> Option<PathBuf> {
+    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"].iter().map(PathBuf::from).find(|path| path.exists())
+}
+
+/// The one ```nginx block of README.md, as a user would copy it.
+fn readme_server_block() -> String {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("```nginx\n").expect("README.md has an nginx block") + "```nginx\n".len();
+    let end = start + readme[start..].find("\n```").expect("the nginx block ends");
+    readme[start..end].to_owned()
+}
+
+/// Runs the README's server block as a single foreground nginx process whose
+/// files all live in `dir`; returns once it accepts connections.
+async fn run_nginx(binary: &Path, dir: &Path, port: u16, upstream: &str) -> Nginx {
+    let block = readme_server_block();
+    assert!(block.contains("listen 80;") && block.contains("127.0.0.1:3000"), "the README's block changed shape:\n{block}");
+    let server = block.replace("listen 80;", &format!("listen 127.0.0.1:{port};")).replace("127.0.0.1:3000", upstream);
+    let d = dir.display();
+    let config = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  \
+         uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{server}\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), config).unwrap();
+    let child = Command::new(binary)
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx starts");
+    let mut nginx = Nginx(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if let Ok(Some(status)) = nginx.0.try_wait() {
+            panic!("nginx exited with {status}: {}", std::fs::read_to_string(dir.join("error.log")).unwrap_or_default());
+        }
+        assert!(Instant::now() < deadline, "nginx did not listen within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    nginx
+}
+
+#[tokio::test]
+async fn the_readme_nginx_config_passes_the_page_the_stream_and_speed_tests() {
+    let Some(binary) = nginx_binary() else {
+        // `cargo make test` installs nginx and sets this, so the full run never skips.
+        assert!(std::env::var_os("NETPULSE_REQUIRE_NGINX").is_none(), "nginx is not installed");
+        eprintln!("skipped: nginx is not installed");
+        return;
+    };
+    let config = fast_config(&format!("publish_token = \"{TOKEN}\"\ntopics = [\"sales\"]\n[speed]\nenabled = false\n"));
+    let server = start(config, Target::Itself).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port().await;
+    let _nginx = run_nginx(&binary, dir.path(), port, &server.addr.to_string()).await;
+    let proxied = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let client = reqwest::Client::new();
+
+    let page = client.get(proxied("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<title>netpulse</title>"));
+
+    // The stream: unbuffered, uncompressed, and an event arrives as soon as it is published.
+    let mut stream = open_stream(&proxied("/api/events?topics=sales"), None).await;
+    assert_eq!(stream.status, 200);
+    assert_eq!(stream.headers["content-type"], "text/event-stream");
+    assert!(stream.headers.get("content-encoding").is_none());
+    let published_at = Instant::now();
+    let response = client
+        .post(proxied("/api/publish/sales"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(r#"{"orders": 3}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let event = next_event(&mut stream.events, "sales", Duration::from_secs(5)).await;
+    let delay = published_at.elapsed();
+    assert_eq!(event.data, r#"{"orders": 3}"#);
+    assert!(delay < Duration::from_secs(1), "the event took {delay:?} through nginx");
+
+    // Uploads larger than nginx's default 1 MiB body limit, and downloads, pass whole.
+    let upload = client.post(proxied("/speedtest/empty")).body(vec![0u8; 8 << 20]).send().await.unwrap();
+    assert_eq!(upload.status(), 200, "an 8 MiB upload is accepted");
+    let download = client.get(proxied("/speedtest/garbage?ckSize=4")).send().await.unwrap();
+    assert_eq!(download.status(), 200);
+    // netpulse says `identity`, as LibreSpeed does, so that proxies leave the data alone.
+    assert_eq!(download.headers()["content-encoding"], "identity", "nginx compressed the test data");
+    assert_eq!(download.bytes().await.unwrap().len(), 4 << 20);
+
+    server.shutdown().await;
+}
