@@ -44,7 +44,7 @@ test("every control is reachable from the keyboard, in order, with a visible foc
     await page.goto(server.url);
     await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
     const reached: string[] = [];
-    for (let i = 0; i < 9; i++) {
+    for (let i = 0; i < 13; i++) {
       await page.keyboard.press("Tab");
       const focused = await page.evaluate(() => {
         const el = document.activeElement as HTMLElement;
@@ -54,7 +54,13 @@ test("every control is reachable from the keyboard, in order, with a visible foc
       expect(focused.ring, `${focused.id} shows where the focus is`).toBe(true);
       reached.push(focused.id);
     }
-    expect(reached).toEqual(["theme-toggle", "live", "24h", "7d", "30d", "1y", "room-speed", "room-probe", "room-sales"]);
+    expect(reached).toEqual([
+      "theme-toggle", "live", "24h", "7d", "30d", "1y",
+      "room-speed", "speed-chart", "latency-chart",
+      "room-probe",
+      "room-sales", "topic-chart",
+      "event-log",
+    ]);
     // Enter on a range link navigates like a click.
     await page.locator('[data-range="7d"]').focus();
     await page.keyboard.press("Enter");

@@ -144,6 +144,37 @@ function metric(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
+test("the arrow keys walk a chart's tests and show each one's values", async ({ page }) => {
+  const server = await Netpulse.start({ interval: 2 });
+  try {
+    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    await page.goto(server.url);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    const speed = (await server.snapshot()).speed;
+    const [older, newer] = [speed[0], speed[1]];
+    const chart = page.getByTestId("speed-chart");
+    await expect.poll(async () => Number(await chart.getAttribute("data-points"))).toBeGreaterThanOrEqual(2);
+    const tooltip = page.getByTestId("speed-chart-tooltip");
+    await chart.focus();
+    await page.keyboard.press("Home");
+    await expect(tooltip).toContainText(`Download: ${metric(older.download_mbps!)} Mbit/s`);
+    const firstTime = await tooltip.locator("time").textContent();
+    await page.keyboard.press("ArrowRight");
+    await expect(tooltip).toContainText(`Download: ${metric(newer.download_mbps!)} Mbit/s`);
+    await expect(tooltip.locator("time")).not.toHaveText(firstTime!);
+    await page.keyboard.press("ArrowLeft");
+    await expect(tooltip.locator("time")).toHaveText(firstTime!);
+    await page.keyboard.press("Escape");
+    await expect(tooltip).toHaveCount(0);
+    await page.keyboard.press("End");
+    await expect(tooltip).toBeVisible();
+    await page.keyboard.press("Tab");
+    await expect(tooltip).toHaveCount(0);
+  } finally {
+    await server.stop();
+  }
+});
+
 test("pointing at a chart shows the values at that time", async ({ page }, info) => {
   const server = await Netpulse.start();
   try {

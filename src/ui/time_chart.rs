@@ -6,7 +6,7 @@ use leptos::{html::Canvas, prelude::*};
 use crate::{
     chart::{
         draw::ChartSpec,
-        hover::{hover_at, Hover},
+        hover::{hover_at, hover_near, step, x_at, Hover, Step},
         scale::{time_label, ChartSeries},
     },
     live::range::TimeRange,
@@ -26,11 +26,28 @@ pub fn TimeChart(
     summary: Signal<String>,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
-    // What the pointer is over, and where, in CSS pixels within the canvas.
+    // What the pointer or the arrow keys are on, and where, in CSS pixels within the canvas.
     let hover = RwSignal::new(None::<(Hover, f64, f64)>);
+    let width = move || canvas.get_untracked().map_or(0.0, |c| f64::from(c.client_width()));
     let point_at = move |x: f64, y: f64| {
-        let width = canvas.get_untracked().map_or(0.0, |c| f64::from(c.client_width()));
-        hover.set(series.with_untracked(|s| hover_at(s, x, width, 1.0)).map(|h| (h, x, y)));
+        hover.set(series.with_untracked(|s| hover_at(s, x, width(), 1.0)).map(|h| (h, x, y)));
+    };
+    // The arrow keys, Home and End walk through the samples; Escape hides the values.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let key = ev.key();
+        let Some(to) = Step::from_key(&key) else {
+            if key == "Escape" {
+                hover.set(None);
+            }
+            return;
+        };
+        ev.prevent_default();
+        let from = hover.with_untracked(|h| h.as_ref().map(|(h, _, _)| h.t));
+        let place = series.with_untracked(|s| {
+            let t = step(s, from, to)?;
+            Some((hover_near(s, t, 1.0)?, x_at(s, t, width())?, KEYBOARD_TOOLTIP_TOP))
+        });
+        hover.set(place);
     };
     #[cfg(feature = "hydrate")]
     {
@@ -59,7 +76,7 @@ pub fn TimeChart(
             let flip = canvas.get_untracked().is_some_and(|c| x > f64::from(c.client_width()) / 2.0);
             let style = if flip { format!("right: calc(100% - {x:.0}px + 0.75rem); top: {y:.0}px") } else { format!("left: {x:.0}px; top: {y:.0}px") };
             view! {
-                <div class="chart-tooltip" data-testid=format!("{testid}-tooltip") style=style>
+                <div class="chart-tooltip" role="status" data-testid=format!("{testid}-tooltip") style=style>
                     <time>{time_label(hover.t, 0.0, offset)}</time>
                     {hover.values.into_iter().map(|(name, v)| view! { <span>{name} ": " {format::metric(Some(v))} " " {unit}</span> }).collect_view()}
                 </div>
@@ -84,6 +101,10 @@ pub fn TimeChart(
                 data-points=move || samples.get()
                 role="img"
                 aria-label=summary
+                tabindex="0"
+                aria-keyshortcuts="ArrowLeft ArrowRight Home End Escape"
+                on:keydown=on_key
+                on:blur=move |_| hover.set(None)
                 on:pointermove=move |ev| point_at(f64::from(ev.offset_x()), f64::from(ev.offset_y()))
                 on:pointerdown=move |ev| point_at(f64::from(ev.offset_x()), f64::from(ev.offset_y()))
                 // A finger lifting also "leaves": keep a tapped value on screen.
@@ -99,6 +120,9 @@ pub fn TimeChart(
         </figure>
     }
 }
+
+/// Where a tooltip opened from the keyboard sits, in CSS pixels from the canvas top.
+const KEYBOARD_TOOLTIP_TOP: f64 = 16.0;
 
 /// The viewer's offset from UTC; the server, which draws no tooltips, says 0.
 fn utc_offset_minutes() -> i32 {
