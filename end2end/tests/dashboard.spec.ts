@@ -24,8 +24,7 @@ test("the dashboard is server-rendered, hydrates, and shows live speed events in
   const server = await Netpulse.start({ interval: 4 });
   try {
     // The sampler's first test runs at start-up, before any page is open.
-    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
-    const first = (await server.snapshot()).speed.at(-1)!;
+    const first = (await server.speedTests()).at(-1)!;
     expect(first.error).toBeNull();
 
     // Server-rendered: the HTML alone carries the latest figures.
@@ -123,8 +122,7 @@ test("the monitor table shows each endpoint's latest check and follows live resu
   const closed = await freePort();
   const server = await Netpulse.start({ extraConfig: twoMonitors(`url = "http://127.0.0.1:${closed}/health"`) });
   try {
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.open(page);
     const up = page.locator('[data-testid="monitor-row"][data-monitor="self"]');
     const down = page.locator('[data-testid="monitor-row"][data-monitor="gone"]');
     await expect(up).toHaveAttribute("data-up", "true");
@@ -142,7 +140,7 @@ test("the monitor table shows each endpoint's latest check and follows live resu
 test("the range picker loads stored history, keeps the range in the URL, and survives a reload", async ({ page }) => {
   const server = await Netpulse.start({ interval: 2 });
   try {
-    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(1);
+    await server.speedTests(2);
     await page.goto(server.url);
     await expect(page.locator('[data-range="live"]')).toHaveAttribute("aria-current", "page");
     await expect(page.locator('.range-picker [aria-current="page"]')).toHaveCount(1);

@@ -11,7 +11,7 @@ async function fullServer(): Promise<Netpulse> {
     extraConfig: twoMonitors(`tcp = "127.0.0.1:${closed}"`, 2, "/speedtest/empty?with=a-rather-long-query-string-that-must-wrap-on-a-phone"),
   });
   await publish(server, "sales", { orders: 3, revenue: 120.5 });
-  await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
+  await server.speedTests();
   return server;
 }
 
@@ -24,8 +24,7 @@ test("at 360 and 390 px wide nothing scrolls sideways", async ({ page }) => {
   try {
     for (const width of [360, 390]) {
       await page.setViewportSize({ width, height: 844 });
-      await page.goto(server.url);
-      await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+      await server.open(page);
       await expect(page.locator('[data-testid="monitor-row"]')).toHaveCount(2);
       expect(await horizontalOverflow(page), `${width} px`).toBeLessThanOrEqual(0);
       // Every section is there, stacked.
@@ -41,8 +40,7 @@ test("at 360 and 390 px wide nothing scrolls sideways", async ({ page }) => {
 test("every control is reachable from the keyboard, in order, with a visible focus ring", async ({ page }) => {
   const server = await fullServer();
   try {
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.open(page);
     const reached: string[] = [];
     for (let i = 0; i < 13; i++) {
       await page.keyboard.press("Tab");
@@ -76,8 +74,7 @@ for (const scheme of ["dark", "light"] as const) {
     const context = await browser.newContext({ ...info.project.use, colorScheme: scheme });
     const page = await context.newPage();
     try {
-      await page.goto(server.url);
-      await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+      await server.open(page);
       await expect(page.locator('[data-testid="monitor-row"] .slot')).not.toHaveCount(0);
       // Wait out the cards' pulse, whose ring fades over a second.
       await page.waitForTimeout(1500);

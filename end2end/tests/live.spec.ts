@@ -9,9 +9,8 @@ async function perTopic(server: Netpulse): Promise<Record<string, number>> {
 test("cards pulse on each new test and show the change; the header shows the last event's age", async ({ page }) => {
   const server = await Netpulse.start({ interval: 3 });
   try {
-    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.speedTests();
+    await server.open(page);
     const card = page.getByTestId("card-download");
     // The first arrival after load pulses "a", the next "b", restarting the animation.
     await expect(card).toHaveAttribute("data-pulse", "a", { timeout: 20_000 });
@@ -29,8 +28,7 @@ test("cards pulse on each new test and show the change; the header shows the las
 test("switching a room off unsubscribes, switching it on resubscribes, and the choice survives a reload", async ({ page }) => {
   const server = await Netpulse.start({ rootConfig: publishing(["sales"]) });
   try {
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.open(page);
     await expect.poll(() => perTopic(server)).toMatchObject({ speed: 1, probe: 1, sales: 1 });
 
     const speedSwitch = page.getByTestId("room-speed");
@@ -66,8 +64,7 @@ test("a custom topic gets a card per number, a chart, and lines in the event log
   const server = await Netpulse.start({ rootConfig: publishing(["sales"]) });
   try {
     await publish(server, "sales", { orders: 3, revenue: 120.5, region: "eu" });
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.open(page);
     const section = page.getByTestId("topic-sales");
     // Server-rendered from the snapshot, then live.
     await expect(section.getByTestId("card-sales-orders")).toHaveAttribute("data-value", "3");

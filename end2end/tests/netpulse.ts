@@ -1,5 +1,5 @@
 // Starts and stops real netpulse servers for the browser tests.
-import { expect, test } from "@playwright/test";
+import { expect, Page, test } from "@playwright/test";
 import { ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -119,6 +119,18 @@ export class Netpulse {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`netpulse did not start on ${this.url}: ${this.logs.join("")}`);
+  }
+
+  /** Waits for at least `count` finished speed tests and returns them all, oldest first. */
+  async speedTests(count = 1): Promise<SpeedSample[]> {
+    await expect.poll(async () => (await this.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(count);
+    return (await this.snapshot()).speed;
+  }
+
+  /** Opens the dashboard in `page` and waits until the hydrated client's stream is live. */
+  async open(page: Page): Promise<void> {
+    await page.goto(this.url);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
   }
 
   async snapshot(): Promise<Snapshot> {

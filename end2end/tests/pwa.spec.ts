@@ -39,8 +39,7 @@ test("the manifest and its icons make the page installable", async () => {
     }
     expect(Object.keys(purposes).sort()).toEqual(["192x192 any", "512x512 any", "512x512 maskable"]);
 
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.open(page);
     await expect.poll(() => activeWorker(page)).toBe("activated");
     // Chromium's own verdict, over the DevTools protocol.
     const cdp = await page.context().newCDPSession(page);
@@ -57,10 +56,8 @@ test("the manifest and its icons make the page installable", async () => {
 test("offline, the page opens from the cache with the last values and a clear banner", async ({ page, context }) => {
   const server = await Netpulse.start();
   try {
-    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
-    const latest = (await server.snapshot()).speed.at(-1)!;
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    const latest = (await server.speedTests()).at(-1)!;
+    await server.open(page);
     await expect.poll(() => activeWorker(page)).toBe("activated");
     // Controlled by the worker from the next load on; that load also refreshes the cached page.
     await page.reload();

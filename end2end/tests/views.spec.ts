@@ -19,12 +19,10 @@ async function pixelsNear(page: Page, testId: string, colours: number[][]): Prom
 test("the latency chart draws idle and loaded latency and says its latest values", async ({ page }) => {
   const server = await Netpulse.start();
   try {
-    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
-    const latest = (await server.snapshot()).speed.at(-1)!;
+    const latest = (await server.speedTests()).at(-1)!;
     expect(latest.latency_ms).not.toBeNull();
     expect(latest.latency_down_ms).not.toBeNull();
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.open(page);
     const chart = page.getByTestId("latency-chart");
     await expect(chart).toHaveAttribute("data-points", "1");
     await expect(chart).toHaveAttribute("aria-label", /^Latency chart of recent tests\. Latest: latency [\d.]+ ms, jitter [\d.]+ ms, under load [\d.]+ ms downloading/);
@@ -51,8 +49,7 @@ test("the theme follows the system, the toggle overrides it, and the choice surv
   const context = await browser.newContext({ colorScheme: "light" });
   const page = await context.newPage();
   try {
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.open(page);
     const toggle = page.getByTestId("theme-toggle");
     const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     // The system asks for light: light colours, and the canvas drawn on white.
@@ -88,8 +85,7 @@ test("each monitor shows its uptime strip and response sparkline for the chosen 
   const closed = await freePort();
   const server = await Netpulse.start({ extraConfig: twoMonitors(`tcp = "127.0.0.1:${closed}"`) });
   try {
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.open(page);
     const up = page.locator('[data-testid="monitor-row"][data-monitor="self"]');
     const down = page.locator('[data-testid="monitor-row"][data-monitor="gone"]');
     await expect(page.locator(".monitor-table thead")).toContainText("Uptime, 24 h");
@@ -118,8 +114,7 @@ test("each monitor shows its uptime strip and response sparkline for the chosen 
 test("a store that cannot write shows a banner while live figures keep coming", async ({ page }) => {
   const server = await Netpulse.start({ rootConfig: publishing(["bulk"]), extraConfig: `[history]\nmax_size_mb = 1` });
   try {
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.open(page);
     await expect(page.getByTestId("store-banner")).toHaveCount(0);
     const filler = "x".repeat(60 * 1024);
     for (let n = 0; n < 40; n++) await publish(server, "bulk", { n, filler });
@@ -147,9 +142,8 @@ function metric(v: number): string {
 test("the arrow keys walk a chart's tests and show each one's values", async ({ page }) => {
   const server = await Netpulse.start({ interval: 2 });
   try {
-    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await server.speedTests(2);
+    await server.open(page);
     const speed = (await server.snapshot()).speed;
     const [older, newer] = [speed[0], speed[1]];
     const chart = page.getByTestId("speed-chart");
@@ -178,10 +172,8 @@ test("the arrow keys walk a chart's tests and show each one's values", async ({ 
 test("pointing at a chart shows the values at that time", async ({ page }, info) => {
   const server = await Netpulse.start();
   try {
-    await expect.poll(async () => (await server.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThan(0);
-    const latest = (await server.snapshot()).speed.at(-1)!;
-    await page.goto(server.url);
-    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    const latest = (await server.speedTests()).at(-1)!;
+    await server.open(page);
     const chart = page.getByTestId("speed-chart");
     const box = (await chart.boundingBox())!;
     // A lone test sits in the middle of the plot, between the 68-pixel axis and the 28-pixel right margin.
