@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 budget=${BUNDLE_BUDGET_BYTES:-256000}
+[[ $budget =~ ^[0-9]+$ ]] || { echo "bundle-size: BUNDLE_BUDGET_BYTES must be a whole number of bytes, got '$budget'" >&2; exit 2; }
 out=target/bundle-size
 wasm_opt=end2end/node_modules/.bin/wasm-opt
 [[ -x $wasm_opt ]] || { echo "bundle-size: $wasm_opt is missing; run cargo make setup" >&2; exit 2; }
