@@ -4,10 +4,12 @@
 pub mod app;
 pub mod chart;
 pub mod client;
+pub mod format;
 pub mod live;
 pub mod model;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod topic_fields;
 pub mod ui;
 
 #[cfg(feature = "hydrate")]

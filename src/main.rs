@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{error::ErrorKind, Parser};
-use netpulse::server::{self, cli::{Cli, Command}, command_measure};
+use netpulse::server::{self, config::cli::{Cli, Command}, speed::command};
 
 /// Exit code for bad flags or config, as clap uses for usage errors.
 const USAGE_ERROR: u8 = 2;
@@ -50,11 +50,11 @@ fn init_tracing(default_filter: &str) {
         .init();
 }
 
-fn measure(args: server::cli::MeasureArgs) -> ExitCode {
+fn measure(args: server::config::cli::MeasureArgs) -> ExitCode {
     // Logs only on request: stdout is the result and stderr the progress line.
     init_tracing("off");
     match tokio::runtime::Runtime::new() {
-        Ok(runtime) => ExitCode::from(runtime.block_on(command_measure::run(args)).code()),
+        Ok(runtime) => ExitCode::from(runtime.block_on(command::run(args)).code()),
         Err(err) => {
             eprintln!("netpulse: cannot start the async runtime: {err}");
             ExitCode::FAILURE

@@ -12,6 +12,9 @@ pub const PROBE_TOPIC: &str = "probe";
 /// The on-demand topic of once-a-second round trips to the speed target.
 pub const LIVE_TOPIC: &str = "live";
 
+/// Events the dashboard's log shows, and the snapshot carries for it.
+pub const LOG_LENGTH: usize = 50;
+
 /// Topics that exist on every netpulse, in the order `/api/events` lists them.
 pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC];
 

@@ -11,9 +11,9 @@ use common::{closed_port, fast_config, start, Target};
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use netpulse::server::{
-    measure::{MeasureOptions, Measurer, Phase, Progress},
-    payload,
-    target::{SpeedTarget, TargetKind},
+    speed::measure::{MeasureOptions, Measurer, Phase, Progress},
+    speed::payload,
+    speed::target::{SpeedTarget, TargetKind},
 };
 use tokio::{net::TcpListener, sync::watch, time::Instant};
 

@@ -9,7 +9,7 @@ use std::{
 };
 
 use common::{fast_config, next_event, open_stream, start, Target};
-use netpulse::server::{monitor_config::{Monitor, MonitorConfig}, probe};
+use netpulse::server::{monitor::config::{Monitor, MonitorConfig}, monitor::check};
 use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -84,7 +84,7 @@ fn monitor(table: &str) -> Monitor {
 
 async fn check(table: &str) -> (netpulse::model::ProbeResult, Duration) {
     let started = Instant::now();
-    let result = probe::check(&monitor(table), &probe::tls_connector()).await;
+    let result = check::check(&monitor(table), &check::tls_connector()).await;
     (result, started.elapsed())
 }
 

@@ -1,19 +1,13 @@
-//! The dashboard snapshot: read from the server's state for the page, and
+//! The dashboard snapshot: given by the server as context for the page, and
 //! reloaded over `GET /api/snapshot` when the stream cannot replay what was missed.
 
 use crate::model::Snapshot;
 
-/// The snapshot the page is rendered with. Only the server reads it; while
-/// hydrating, the browser gets the server's copy from the page instead.
+/// The snapshot the page is rendered with. The server provides it as context
+/// for each render; while hydrating, the browser gets the server's copy from
+/// the page instead, so it never reaches this.
 pub fn page_snapshot() -> Result<Snapshot, String> {
-    #[cfg(feature = "ssr")]
-    {
-        leptos::prelude::use_context::<crate::server::AppState>().map(|s| s.snapshot()).ok_or_else(|| "the server state is missing".to_owned())
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        Err("This page arrived without its data; reload it.".to_owned())
-    }
+    leptos::prelude::use_context::<Snapshot>().ok_or_else(|| "This page arrived without its data; reload it.".to_owned())
 }
 
 #[cfg(feature = "hydrate")]

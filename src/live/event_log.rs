@@ -5,12 +5,9 @@ use std::collections::VecDeque;
 
 
 use crate::{
-    model::{ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
-    ui::format,
+    format,
+    model::{ProbeResult, SpeedSample, TopicEvent, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
 };
-
-/// Entries the log shows.
-pub const LOG_LENGTH: usize = 50;
 
 /// Longest summary, in characters; longer ones end in an ellipsis.
 const SUMMARY_CHARS: usize = 120;

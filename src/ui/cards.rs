@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::ui::format;
+use crate::format;
 
 #[component]
 pub fn MetricCard(

@@ -2,7 +2,7 @@
 
 use leptos::{either::Either, prelude::*};
 
-use crate::{live::event_log::EventLog, ui::format};
+use crate::{format, live::event_log::EventLog};
 
 #[component]
 pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {

@@ -4,7 +4,6 @@ pub mod cards;
 pub mod connection_badge;
 pub mod dashboard;
 pub mod event_log;
-pub mod format;
 pub mod monitor_table;
 pub mod offline_banner;
 pub mod range_picker;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use leptos::{either::Either, prelude::*};
 
 use crate::{
+    format,
     live::{
         monitor_trend::{trend_span_ms, MonitorTrend, TrendBucket},
         monitors::MonitorBoard,
@@ -13,7 +14,6 @@ use crate::{
     },
     model::{ProbeResult, PROBE_TOPIC},
     ui::{
-        format,
         rooms::{use_rooms, SectionHead},
     },
 };

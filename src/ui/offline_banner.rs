@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::{live::connection::ConnectionState, ui::format};
+use crate::{format, live::connection::ConnectionState};
 
 #[component]
 pub fn OfflineBanner(connection: RwSignal<ConnectionState>, last_event_at: RwSignal<Option<f64>>) -> impl IntoView {

@@ -4,6 +4,7 @@
 use leptos::{either::Either, prelude::*};
 
 use crate::{
+    format,
     chart::{
         draw::{LATENCY_CHART, SPEED_CHART},
         scale::ChartSeries,
@@ -12,7 +13,6 @@ use crate::{
     model::{SpeedSample, SPEED_TOPIC},
     ui::{
         cards::MetricCard,
-        format,
         rooms::{use_rooms, SectionHead},
         time_chart::{latency_summary, speed_summary, TimeChart},
     },

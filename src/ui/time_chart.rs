@@ -4,6 +4,7 @@
 use leptos::{html::Canvas, prelude::*};
 
 use crate::{
+    format,
     chart::{
         draw::ChartSpec,
         hover::{hover_at, hover_near, step, x_at, Hover, Step},
@@ -11,7 +12,6 @@ use crate::{
     },
     live::range::TimeRange,
     model::SpeedSample,
-    ui::format,
 };
 
 /// `summary` is the chart's text alternative: read out by screen readers and

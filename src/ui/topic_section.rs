@@ -4,9 +4,10 @@
 use leptos::{either::Either, prelude::*};
 
 use crate::{
+    format,
     chart::{draw::TOPIC_CHART, scale::ChartSeries},
     live::topic_feed::TopicBoard,
-    ui::{cards::MetricCard, format, rooms::{use_rooms, SectionHead}, time_chart::TimeChart},
+    ui::{cards::MetricCard, rooms::{use_rooms, SectionHead}, time_chart::TimeChart},
 };
 
 #[component]

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};
-use netpulse::server::{config::{Config, TargetConfig}, serve, target::TargetKind};
+use netpulse::server::{config::{Config, TargetConfig}, serve, speed::target::TargetKind};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub struct TestServer {

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::model::{PROBE_TOPIC, SPEED_TOPIC};
 
-pub use crate::live::topic_feed::MAX_TOPIC_FIELDS;
+pub use crate::topic_fields::MAX_TOPIC_FIELDS;
 
 /// The speed fields kept as history, in the order charts list them.
 pub const SPEED_FIELDS: &[&str] = &["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms"];
@@ -44,7 +44,7 @@ pub fn series_values(topic: &str, data: &str) -> Vec<SeriesValues> {
             vec![SeriesValues { series: format!("probe:{monitor}"), values }]
         }
         _ if crate::model::BUILTIN_TOPICS.contains(&topic) => Vec::new(),
-        _ => vec![SeriesValues { series: format!("topic:{topic}"), values: crate::live::topic_feed::numeric_fields(data) }],
+        _ => vec![SeriesValues { series: format!("topic:{topic}"), values: crate::topic_fields::numeric_fields(data) }],
     }
     .into_iter()
     .filter(|series| !series.values.is_empty())

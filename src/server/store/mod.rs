@@ -2,9 +2,11 @@
 //! survive restarts with, and the raw samples and rollups history is read from.
 //! The schema is in `migrations/`, applied at start-up.
 
+pub mod config;
 pub mod fields;
 pub mod history;
 pub mod maintenance;
+pub mod route;
 
 use std::{collections::HashMap, path::Path, str::FromStr, sync::Mutex, time::Duration};
 

@@ -9,9 +9,9 @@ use reqwest::{Client, Url};
 use tokio_util::sync::CancellationToken;
 
 use crate::server::{
-    measure::{bounded, describe_request_error, phase::Meter},
-    payload,
-    target::SpeedTarget,
+    speed::measure::{bounded, describe_request_error, phase::Meter},
+    speed::payload,
+    speed::target::SpeedTarget,
 };
 
 /// Upload bodies are handed to the client in pieces of this size.

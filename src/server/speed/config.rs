@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::server::{
-    config::{invalid, ConfigError},
-    target::{SpeedTarget, TargetKind},
+    config::error::{invalid, ConfigError},
+    speed::target::{SpeedTarget, TargetKind},
 };
 
 /// The public target used when none is configured: Cloudflare's speed test,

@@ -1,5 +1,5 @@
-//! Endpoint checks (seed 001): one HTTP request or TCP connect per check,
-//! timed phase by phase, and the per-monitor schedule that publishes results.
+//! One endpoint check, as the Flask status-monitor design describes it: an HTTP
+//! request or a TCP connect, timed phase by phase, that never fails.
 
 use std::sync::Arc;
 
@@ -9,15 +9,12 @@ use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpStream, time::Instant};
-use tokio_util::sync::CancellationToken;
 
 use crate::{
-    model::{ProbeResult, PROBE_TOPIC},
+    model::ProbeResult,
     server::{
-        recorder::Recorder,
-        monitor_config::{Check, Monitor},
-        schedule,
-        stats::round3,
+        monitor::config::{Check, Monitor},
+        speed::stats::round3,
     },
 };
 
@@ -194,14 +191,4 @@ pub fn tls_connector() -> tokio_rustls::TlsConnector {
         .with_root_certificates(roots)
         .with_no_client_auth();
     tokio_rustls::TlsConnector::from(Arc::new(config))
-}
-
-/// Checks `monitor` now and then every interval, in its own task, until shutdown.
-pub async fn run_monitor(monitor: Monitor, recorder: Arc<Recorder>, tls: tokio_rustls::TlsConnector, shutdown: CancellationToken) {
-    let (monitor, recorder, tls) = (&monitor, &recorder, &tls);
-    schedule::every(monitor.interval, &shutdown, || async move {
-        let result = check(monitor, tls).await;
-        recorder.publish(PROBE_TOPIC, serde_json::to_string(&result).expect("a probe result always serialises")).await;
-    })
-    .await;
 }

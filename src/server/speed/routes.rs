@@ -14,7 +14,7 @@ use axum::{
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::server::{error::ApiError, payload, AppState};
+use crate::server::{http::error::ApiError, speed::payload, AppState};
 
 /// LibreSpeed's own cap for `ckSize`, in MiB.
 pub const MAX_CHUNKS: u64 = 1024;

@@ -1,28 +1,21 @@
 //! Runtime configuration: the TOML file's schema, its defaults, and validation.
+//! Each capability's own section lives beside it (`speed::config`, `monitor::config`,
+//! `store::config`); they share only the leaf error type in `error`.
+
+pub mod cli;
+pub mod error;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use serde::Deserialize;
 
-pub use crate::server::speed_config::{SpeedConfig, TargetConfig, DEFAULT_TARGET_URL};
+pub use crate::server::config::error::{invalid, ConfigError};
+
+pub use crate::server::speed::config::{SpeedConfig, TargetConfig, DEFAULT_TARGET_URL};
 use crate::server::{
-    history_config::HistoryConfig,
-    monitor_config::{Monitor, MonitorConfig},
+    store::config::HistoryConfig,
+    monitor::config::{Monitor, MonitorConfig},
 };
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("invalid {key}: {reason}")]
-    Invalid { key: &'static str, reason: String },
-}
-
-pub(crate) fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key, reason: reason.into() }
-}
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -168,7 +161,7 @@ impl Config {
             }
         }
         for topic in &self.topics {
-            crate::server::topics::check_name(topic).map_err(|reason| invalid("topics", reason))?;
+            crate::server::events::topics::check_name(topic).map_err(|reason| invalid("topics", reason))?;
             if crate::model::RESERVED_TOPICS.contains(&topic.as_str()) {
                 return Err(invalid("topics", format!("{topic:?} is a built-in or reserved topic")));
             }

@@ -10,11 +10,11 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     model::{SpeedSample, SPEED_TOPIC},
     server::{
-        recorder::Recorder,
-        measure::{MeasureOptions, Measurement, Measurer},
+        events::recorder::Recorder,
+        speed::measure::{MeasureOptions, Measurement, Measurer},
         schedule,
-        speed_config::ScheduledTarget,
-        target::SpeedTarget,
+        speed::config::ScheduledTarget,
+        speed::target::SpeedTarget,
     },
 };
 

@@ -1,4 +1,4 @@
-//! How figures read on the dashboard.
+//! How figures and times read on the dashboard and in its event log; pure, so natively tested.
 
 use chrono::{DateTime, Timelike, Utc};
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::server::stats;
+use crate::server::speed::stats;
 
 /// The counted rate must hold within this fraction...
 pub const STABLE_TOLERANCE: f64 = 0.02;

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use reqwest::{Client, Url};
 use tokio::{sync::watch, time::Instant};
 
-use crate::server::{config::SpeedConfig, stats, target::{SpeedTarget, TargetKind}};
+use crate::server::{config::SpeedConfig, speed::stats, speed::target::{SpeedTarget, TargetKind}};
 use phase::PhaseRun;
 pub use request_error::{bounded, describe_request_error};
 

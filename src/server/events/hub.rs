@@ -12,7 +12,7 @@ use std::{
 use bytes::Bytes;
 use tokio::sync::broadcast;
 
-use crate::server::sse_frame;
+use crate::server::events::sse_frame;
 
 /// One published event, encoded once as an SSE frame for all subscribers.
 #[derive(Debug)]

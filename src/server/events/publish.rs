@@ -10,7 +10,7 @@ use axum::{
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-use crate::server::{error::ApiError, topics, AppState};
+use crate::server::{http::error::ApiError, events::topics, AppState};
 
 /// Largest body a publisher may send.
 pub const MAX_BODY: usize = 64 * 1024;

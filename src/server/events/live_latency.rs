@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{LiveLatency, LIVE_TOPIC},
-    server::{measure::round_trip, recorder::Recorder, schedule, stats, subscribers::StartProducer, target::SpeedTarget},
+    server::{speed::measure::round_trip, events::recorder::Recorder, schedule, speed::stats, events::subscribers::StartProducer, speed::target::SpeedTarget},
 };
 
 const PERIOD: Duration = Duration::from_secs(1);

@@ -8,7 +8,7 @@ use tokio::sync::Mutex as AsyncMutex;
 
 pub use crate::model::StoreHealth;
 use crate::server::{
-    hub::{Hub, HubEvent},
+    events::hub::{Hub, HubEvent},
     store::{now_ms, Store},
 };
 

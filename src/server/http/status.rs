@@ -3,7 +3,7 @@
 use axum::{extract::State, Json};
 use serde::Serialize;
 
-use crate::server::{recorder::StoreHealth, subscribers::ConnectionCounts, AppState};
+use crate::server::{events::recorder::StoreHealth, events::subscribers::ConnectionCounts, AppState};
 
 #[derive(Serialize)]
 pub struct Status {

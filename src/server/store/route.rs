@@ -11,12 +11,12 @@ use axum::{
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::server::{
-    error::ApiError,
+    http::error::ApiError,
     store::{
         history::{History, HistoryRequest, MAX_POINTS},
         now_ms,
     },
-    topics, AppState,
+    events::topics, AppState,
 };
 
 const DAY_MS: i64 = 86_400_000;

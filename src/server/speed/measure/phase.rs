@@ -16,8 +16,8 @@ use tokio::{sync::watch, task::JoinSet, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::server::{
-    measure::{round_trip, rate::RateTrace, MeasureOptions, Phase, Progress},
-    stats,
+    speed::measure::{round_trip, rate::RateTrace, MeasureOptions, Phase, Progress},
+    speed::stats,
 };
 
 /// How often the byte counter is sampled.

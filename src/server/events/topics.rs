@@ -2,7 +2,7 @@
 
 use crate::{
     model::{BUILTIN_TOPICS, RESERVED_TOPICS},
-    server::{error::ApiError, hub::Hub},
+    server::{http::error::ApiError, events::hub::Hub},
 };
 
 pub const MAX_TOPIC_LEN: usize = 64;
@@ -69,7 +69,7 @@ pub fn check_publishable(name: &str) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::hub::HubLimits;
+    use crate::server::events::hub::HubLimits;
     use std::time::Duration;
 
     fn hub() -> Hub {

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::server::{
     config::{Config, ConfigError, TargetConfig},
-    target::{SpeedTarget, TargetKind},
+    speed::target::{SpeedTarget, TargetKind},
 };
 
 #[derive(Debug, Parser)]

@@ -15,11 +15,11 @@ use serde::Deserialize;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
 use crate::server::{
-    error::ApiError,
-    hub::{Backlog, StartFrom, Subscription},
-    sse_frame,
-    subscribers::{Refusal, Subscribers},
-    topics::KnownTopics,
+    http::error::ApiError,
+    events::hub::{Backlog, StartFrom, Subscription},
+    events::sse_frame,
+    events::subscribers::{Refusal, Subscribers},
+    events::topics::KnownTopics,
     AppState,
 };
 

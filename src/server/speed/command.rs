@@ -8,12 +8,12 @@ use tokio::sync::watch;
 use crate::{
     model::SpeedSample,
     server::{
-        cli::MeasureArgs,
+        config::cli::MeasureArgs,
         config::{default_node_name, SpeedConfig},
-        measure::{MeasureOptions, Measurer, Phase, Progress},
-        payload,
-        sampler::speed_sample,
-        target::SpeedTarget,
+        speed::measure::{MeasureOptions, Measurer, Phase, Progress},
+        speed::payload,
+        speed::sampler::speed_sample,
+        speed::target::SpeedTarget,
     },
 };
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::server::{
-    config::{invalid, ConfigError},
+    config::error::{invalid, ConfigError},
     store::maintenance::Retention,
 };
 

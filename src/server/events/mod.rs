@@ -1,0 +1,12 @@
+//! Events: the writer that gives each event its id and records it, the hub that
+//! fans it out, the subscribers and their limits, the SSE route and wire format,
+//! topic names, publishing by HTTP, and the producers that run only while watched.
+
+pub mod hub;
+pub mod live_latency;
+pub mod publish;
+pub mod recorder;
+pub mod sse;
+pub mod sse_frame;
+pub mod subscribers;
+pub mod topics;

@@ -1,0 +1,12 @@
+//! Speed tests: the sampler that runs them on a schedule, the targets it
+//! measures, the measurement engine, the `measure` command, and the routes
+//! that let any netpulse act as a speed-test target.
+
+pub mod command;
+pub mod config;
+pub mod measure;
+pub mod payload;
+pub mod routes;
+pub mod sampler;
+pub mod stats;
+pub mod target;
