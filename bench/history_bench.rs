@@ -12,7 +12,8 @@ use hdrhistogram::Histogram;
 use netpulse::server::{
     config::Config,
     serve,
-    store::{fields::to_milli, maintenance::HOUR, now_ms, Store},
+    clock::now_ms,
+    store::{fields::to_milli, maintenance::HOUR, Store},
 };
 
 #[derive(Parser)]

@@ -243,7 +243,7 @@ async fn rollups_agree_with_raw_data_and_retention_drops_exactly_the_old() {
         raw.push((at, value));
     }
     while !store.roll_up(now + 10_000).await.unwrap() {}
-    let retention = Retention { raw: 365 * DAY, minute: 365 * DAY, hour: 365 * DAY };
+    let retention = Retention { raw: 365 * DAY, minute: 365 * DAY, hour: 365 * DAY, event_log: 365 * DAY };
     let request = |from_ms, step_s| HistoryRequest { series: "topic:latency".into(), from_ms, to_ms: from_ms + 6 * HOUR * 1000, step_s: Some(step_s) };
     for (step, source) in [(MINUTE, "1m"), (TEN_MINUTES, "10m"), (HOUR, "1h")] {
         let history = store.history(&request(start, step), retention, now).await.unwrap();
@@ -260,7 +260,7 @@ async fn rollups_agree_with_raw_data_and_retention_drops_exactly_the_old() {
         }
     }
     // Keep one day of raw samples: exactly those older go, rollups stay.
-    let kept = Retention { raw: DAY, minute: 365 * DAY, hour: 365 * DAY };
+    let kept = Retention { raw: DAY, minute: 365 * DAY, hour: 365 * DAY, event_log: DAY };
     store.apply_retention(now, kept).await.unwrap();
     let raw_window = HistoryRequest { series: "topic:latency".into(), from_ms: start, to_ms: now, step_s: Some(30) };
     let remaining = store.history(&raw_window, kept, now).await.unwrap();
@@ -294,7 +294,11 @@ async fn a_client_resumes_across_kill_9_with_every_event_in_order() {
     let config = dir.path().join("netpulse.toml");
     std::fs::write(
         &config,
-        format!("listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\npublish_token = \"{TOKEN}\"\n[speed]\nenabled = false\n", dir.path().join("data")),
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nsite_root = {:?}\npublish_token = \"{TOKEN}\"\n[speed]\nenabled = false\n",
+            dir.path().join("data"),
+            common::built_site(dir.path()),
+        ),
     )
     .unwrap();
     let client = reqwest::Client::new();

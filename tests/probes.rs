@@ -197,3 +197,35 @@ async fn configured_monitors_publish_probe_events_on_the_stream() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_monitor_checked_hourly_stays_on_the_page_beside_fast_ones_and_after_a_restart() {
+    let healthy = misbehaving_server(Behaviour::Answer(200, "ok")).await;
+    let mut toml = format!("[speed]\ninterval = 3600\n[[monitor]]\nname = \"hourly\"\ntcp = \"{healthy}\"\ninterval = 3600\n");
+    for n in 0..3 {
+        toml.push_str(&format!("[[monitor]]\nname = \"fast-{n}\"\ntcp = \"{healthy}\"\ninterval = 1\n"));
+    }
+    let data = tempfile::tempdir().unwrap();
+    let mut config = fast_config(&toml);
+    config.data_dir = data.path().to_owned();
+    let server = start(config.clone(), Target::Refusing).await;
+    let mut stream = open_stream(&server.url("/api/events?topics=probe"), None).await;
+    // 30 checks of the fast monitors: more than the newest 16 the page used to search for the slow one.
+    let mut fast = 0;
+    while fast < 30 {
+        let event = next_event(&mut stream.events, "probe", Duration::from_secs(10)).await;
+        fast += usize::from(event.data.contains("\"fast-"));
+    }
+    let monitors = |snapshot: Value| snapshot["probes"].as_array().unwrap().iter().map(|p| p["monitor"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let snapshot: Value = reqwest::get(server.url("/api/snapshot")).await.unwrap().json().await.unwrap();
+    assert_eq!(monitors(snapshot), ["hourly", "fast-0", "fast-1", "fast-2"], "in config order, the hourly one included");
+    let page = reqwest::get(server.url("/")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("hourly"), "the page renders it too");
+    server.shutdown().await;
+
+    // Restarted: the hourly monitor is not due for an hour, and is still shown.
+    let restarted = start(config, Target::Refusing).await;
+    let snapshot: Value = reqwest::get(restarted.url("/api/snapshot")).await.unwrap().json().await.unwrap();
+    assert!(monitors(snapshot).contains(&"hourly".to_owned()), "restored from the store at start-up");
+    restarted.shutdown().await;
+}

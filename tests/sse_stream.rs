@@ -142,3 +142,28 @@ async fn shutdown_ends_open_streams() {
     let ended = tokio::time::timeout(Duration::from_secs(5), async { while stream.events.next().await.is_some() {} }).await;
     assert!(ended.is_ok(), "the client sees the stream end");
 }
+
+#[tokio::test]
+async fn a_client_away_past_the_window_resumes_its_own_topic_from_the_log() {
+    // A window of 5 events, flooded by another topic while the client sleeps.
+    let server = start(fast_config("publish_token = \"t0ken-for-resume\"\ntopics = [\"sales\", \"chatter\"]\n[sse]\nreplay = 5\n[speed]\ninterval = 3600"), Target::Refusing).await;
+    let client = reqwest::Client::new();
+    let publish = |topic: &'static str, n: u32| {
+        let request = client.post(server.url(&format!("/api/publish/{topic}"))).bearer_auth("t0ken-for-resume").body(format!("{{\"n\": {n}}}"));
+        async move { request.send().await.unwrap().json::<serde_json::Value>().await.unwrap()["id"].as_u64().unwrap() }
+    };
+    let seen = publish("sales", 0).await;
+    let missed = [publish("sales", 1).await, publish("sales", 2).await];
+    for n in 0..50 {
+        publish("chatter", n).await;
+    }
+    let url = server.url("/api/events?topics=sales");
+    let mut resumed = open_stream(&url, Some(&seen.to_string())).await;
+    for id in missed {
+        let event = tokio::time::timeout(WAIT, futures_util::StreamExt::next(&mut resumed.events)).await.unwrap().unwrap();
+        assert_eq!((event.event.as_str(), event.id), ("sales", id.to_string()), "no reset: the log still has them");
+    }
+    let live = publish("sales", 3).await;
+    assert_eq!(next_event(&mut resumed.events, "sales", WAIT).await.id, live.to_string());
+    server.shutdown().await;
+}

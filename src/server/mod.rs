@@ -11,7 +11,7 @@ pub mod speed;
 pub mod state;
 pub mod store;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -23,8 +23,7 @@ use crate::server::{
         measure::{self, MeasureOptions, Measurer},
         sampler::SpeedSampler,
     },
-    state::kept_topics,
-    store::{maintenance::EventLogLimits, Store, StoreError},
+    store::{Store, StoreError},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -47,13 +46,11 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let options = MeasureOptions::from(&config.speed);
     let client = measure::measurement_client(options.timeout, 4)?;
     let store = Arc::new(Store::open(&config.data_dir, config.history.max_size_mb).await?);
-    let maintenance_task = tokio::spawn(store::maintenance::run(
-        store.clone(),
-        config.history.retention(),
-        EventLogLimits { replay: config.sse.replay, replay_age: Duration::from_secs_f64(config.sse.replay_age), kept: kept_topics(&config) },
-        token.clone(),
-    ));
-    let state = AppState::new(config, client, token.clone(), Some(store)).await?;
+    let retention = config.history.retention();
+    let state = AppState::new(config, client, token.clone(), store.clone()).await?;
+    let hub = state.hub.clone();
+    let forget: store::maintenance::OnCollected = Box::new(move |topics| hub.forget_topics(topics));
+    let maintenance_task = tokio::spawn(store::maintenance::run(store, retention, forget, token.clone()));
     let sampler_task = state.config.speed.enabled.then(|| {
         let measurer = Measurer::new(options.timeout, state.payload.clone())?;
         let sampler = SpeedSampler {
@@ -62,7 +59,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
             spread: state.config.speed.spread,
             options,
             measurer,
-            recorder: state.recorder.clone(),
+            writer: state.writer.clone(),
         };
         Ok::<_, ServeError>(tokio::spawn(sampler.run(token.clone())))
     }).transpose()?;
@@ -70,7 +67,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let tls = monitor::check::tls_connector();
     let monitor_tasks: Vec<_> = monitors
         .into_iter()
-        .map(|monitor| tokio::spawn(monitor::run::run_monitor(monitor, state.recorder.clone(), tls.clone(), token.clone())))
+        .map(|monitor| tokio::spawn(monitor::run::run_monitor(monitor, state.writer.clone(), tls.clone(), token.clone())))
         .collect();
     let app = http::router(state);
     let stop = token.clone();

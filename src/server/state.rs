@@ -1,5 +1,5 @@
 //! The shared state every handler and task reaches: config, the hub, the
-//! recorder, the subscribers, and the snapshot a page is rendered from.
+//! writer, the store, the subscribers, and the snapshot a page is rendered from.
 
 use std::{collections::HashMap, sync::Arc, time::{Duration, Instant}};
 
@@ -12,14 +12,17 @@ use crate::{
     model::{ProbeResult, Snapshot, TopicEvent, LIVE_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
     server::{
         config::Config,
+        clock::now_ms,
         events::{
-            hub::{self, Hub, HubEvent, HubLimits},
+            hub::{Hub, HubEvent, HubLimits},
             live_latency,
-            recorder::Recorder,
+            log::EventLog,
             subscribers::{ConnectionLimits, StartProducer, Subscribers},
+            writer::Writer,
         },
+        http::pwa::{self, Shell},
         speed::payload,
-        store::{self, Store, StoreError},
+        store::{Store, StoreError},
     },
 };
 
@@ -29,10 +32,16 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub hub: Arc<Hub>,
-    /// Publishes: to the store first, then to the hub.
-    pub recorder: Arc<Recorder>,
+    /// The one way events are published: numbered, logged, then delivered.
+    pub writer: Writer,
+    /// History and the event log.
+    pub store: Arc<Store>,
+    /// The same store, as the log resume reads from.
+    pub log: Arc<dyn EventLog>,
     pub subscribers: Arc<Subscribers>,
     pub started: Instant,
+    /// The built bundle's hash and the app shell the service worker keeps.
+    pub shell: Arc<Shell>,
     /// The random block download responses are cut from.
     pub payload: Bytes,
     /// Cancelled on shutdown, so that endless streams end and connections drain.
@@ -40,55 +49,48 @@ pub struct AppState {
 }
 
 /// The topics whose newest events pages render from, and how many of each.
-pub(crate) fn kept_topics(config: &Config) -> Vec<(String, usize)> {
-    let mut kept = vec![
-        (SPEED_TOPIC.to_owned(), config.ui.points),
-        // Enough to find every monitor's latest check among recent ones.
-        (PROBE_TOPIC.to_owned(), (config.monitors.len() * 4).max(16)),
-    ];
+fn kept_topics(config: &Config) -> Vec<(String, usize)> {
+    let mut kept = vec![(SPEED_TOPIC.to_owned(), config.ui.points)];
     kept.extend(config.topics.iter().map(|topic| (topic.clone(), config.ui.points)));
     kept
 }
 
 impl AppState {
-    /// `client` is what on-demand producers measure with. With a store, the
-    /// hub starts from the events stored before a restart.
-    pub async fn new(config: Config, client: reqwest::Client, shutdown: CancellationToken, store: Option<Arc<Store>>) -> Result<Self, StoreError> {
+    /// `client` is what on-demand producers measure with. The hub starts from
+    /// the events stored before a restart, and ids continue after them.
+    pub async fn new(config: Config, client: reqwest::Client, shutdown: CancellationToken, store: Arc<Store>) -> Result<Self, StoreError> {
+        let shell = pwa::shell(&config.site_root);
         let leptos_options = LeptosOptions::builder()
             .output_name("netpulse")
             .site_root(config.site_root.to_string_lossy().as_ref())
-            .site_pkg_dir("pkg")
+            // Pages link the bundle under its hash; see `pwa::bundle_files`.
+            .site_pkg_dir(format!("pkg/{}", shell.hash))
             .site_addr(config.listen)
             .build();
-        let hub = Arc::new(Hub::new(HubLimits {
-            replay_events: config.sse.replay,
-            replay_age: Duration::from_secs_f64(config.sse.replay_age),
-            queue: config.sse.queue,
-            kept: kept_topics(&config),
-        }, hub::first_id_from_clock()));
-        if let Some(store) = &store {
-            let now = store::now_ms();
-            let since = now - (config.sse.replay_age * 1000.0) as i64;
-            let events = store.events_to_restore(config.sse.replay, since, &kept_topics(&config)).await?;
-            tracing::info!(events = events.len(), "resuming from the history database");
-            hub.restore(events.into_iter().map(|e| {
-                let age = Duration::from_millis((now - e.at_ms).max(0) as u64);
-                (e.id, e.topic, e.data, age)
-            }));
-        }
-        let recorder = Arc::new(Recorder::new(hub.clone(), store));
+        let replay_age = Duration::from_secs_f64(config.sse.replay_age);
+        let kept = kept_topics(&config);
+        let since = now_ms().saturating_sub(i64::try_from(replay_age.as_millis()).unwrap_or(i64::MAX));
+        let restored = store.events_to_restore(config.sse.replay, since, &kept).await?;
+        tracing::info!(events = restored.events.len(), last_id = restored.last_id, "resuming from the history database");
+        let hub = Arc::new(Hub::new(HubLimits { replay_events: config.sse.replay, replay_age, queue: config.sse.queue, kept }, restored.last_id));
+        hub.restore(restored.events);
+        let log: Arc<dyn EventLog> = store.clone();
+        let writer = Writer::spawn(hub.clone(), log.clone(), restored.last_id + 1);
         let mut on_demand: HashMap<String, StartProducer> = HashMap::new();
         if let Some(target) = config.speed.targets().into_iter().next().map(|scheduled| scheduled.target) {
             let timeout = Duration::from_secs_f64(config.speed.timeout);
-            on_demand.insert(LIVE_TOPIC.to_owned(), live_latency::starter(client, target, recorder.clone(), timeout));
+            on_demand.insert(LIVE_TOPIC.to_owned(), live_latency::starter(client, target, writer.clone(), timeout));
         }
         let limits = ConnectionLimits { total: config.sse.max_connections, per_client: config.sse.max_per_client };
         Ok(Self {
             leptos_options,
             config: Arc::new(config),
             hub,
-            recorder,
+            writer,
+            store,
+            log,
             subscribers: Arc::new(Subscribers::new(limits, on_demand)),
+            shell: Arc::new(shell),
             started: Instant::now(),
             payload: payload::random_block(),
             shutdown,
@@ -98,27 +100,78 @@ impl AppState {
     /// The state a page renders before its stream connects.
     pub fn snapshot(&self) -> Snapshot {
         let (events, last_event_id) = self.hub.recent(SPEED_TOPIC);
-        let (probe_events, _) = self.hub.recent(PROBE_TOPIC);
-        let checks: Vec<ProbeResult> = probe_events.iter().rev().filter_map(|event| serde_json::from_str(&event.data).ok()).collect();
-        // Newest first above, so `find` gives each monitor's latest check.
-        let probes = self.config.monitors.iter().filter_map(|m| checks.iter().find(|c| c.monitor == m.name).cloned()).collect();
+        let probes = self
+            .config
+            .monitors
+            .iter()
+            .filter_map(|monitor| self.hub.latest(PROBE_TOPIC, &monitor.name))
+            .filter_map(|event| serde_json::from_str::<ProbeResult>(&event.data).ok())
+            .collect();
+        let mut custom: Vec<TopicEvent> = self.config.topics.iter().flat_map(|topic| self.hub.recent(topic).0).map(|event| topic_event(&event)).collect();
+        let mut log: Vec<TopicEvent> = self.hub.newest(LOG_LENGTH).iter().map(|event| topic_event(event)).collect();
+        trim_to_budget(&mut custom, &mut log);
         Snapshot {
             node: self.config.node.clone(),
             last_event_id,
             max_points: self.config.ui.points,
             speed: events.iter().filter_map(|event| serde_json::from_str(&event.data).ok()).collect(),
             probes,
-            store: self.recorder.health(),
+            store: self.writer.health(),
             topics: self.config.topics.clone(),
-            custom: self.config.topics.iter().flat_map(|topic| self.hub.recent(topic).0).map(|event| topic_event(&event)).collect(),
-            log: self.hub.newest(LOG_LENGTH).iter().map(|event| topic_event(event)).collect(),
+            custom,
+            log,
         }
     }
 }
 
-/// A hub event as a snapshot carries it, stamped with its publication time.
-fn topic_event(event: &HubEvent) -> TopicEvent {
-    let age_ms = event.published.elapsed().as_millis() as i64;
-    TopicEvent { topic: event.topic.clone(), id: event.id, at_ms: store::now_ms() - age_ms, data: event.data.clone() }
+/// Bytes of event data one snapshot may carry for custom topics and the log:
+/// custom events may be 64 KiB each, and a page must stay light.
+pub const SNAPSHOT_EVENT_BYTES: usize = 768 * 1024;
+
+/// Drops the oldest custom-topic events, then the oldest log entries, until
+/// their data fits [`SNAPSHOT_EVENT_BYTES`]; the stream brings newer ones live.
+fn trim_to_budget(custom: &mut Vec<TopicEvent>, log: &mut Vec<TopicEvent>) {
+    let size = |events: &[TopicEvent]| events.iter().map(|e| e.data.len() + e.topic.len() + 48).sum::<usize>();
+    let mut total = size(custom) + size(log);
+    custom.sort_by_key(|e| e.id);
+    let mut drop_custom = 0;
+    while total > SNAPSHOT_EVENT_BYTES && drop_custom < custom.len() {
+        total -= size(&custom[drop_custom..=drop_custom]);
+        drop_custom += 1;
+    }
+    custom.drain(..drop_custom);
+    let mut drop_log = 0;
+    while total > SNAPSHOT_EVENT_BYTES && drop_log < log.len() {
+        total -= size(&log[drop_log..=drop_log]);
+        drop_log += 1;
+    }
+    log.drain(..drop_log);
 }
 
+/// A hub event as a snapshot carries it, with the server's time of publication.
+fn topic_event(event: &HubEvent) -> TopicEvent {
+    TopicEvent { topic: event.topic.clone(), id: event.id, at_ms: event.at_ms, data: event.data.clone() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64, bytes: usize) -> TopicEvent {
+        TopicEvent { topic: "big".into(), id, at_ms: 0, data: "x".repeat(bytes) }
+    }
+
+    #[test]
+    fn large_custom_events_are_trimmed_oldest_first_to_the_budget() {
+        let mut custom: Vec<_> = (1..=50).map(|id| event(id, 60 * 1024)).collect();
+        let mut log: Vec<_> = (30..=50).map(|id| event(id, 60 * 1024)).collect();
+        trim_to_budget(&mut custom, &mut log);
+        let bytes: usize = custom.iter().chain(&log).map(|e| e.data.len()).sum();
+        assert!(bytes <= SNAPSHOT_EVENT_BYTES, "{bytes}");
+        assert!(custom.is_empty() || custom.last().map(|e| e.id) == Some(50), "the newest are kept");
+        assert!(!log.is_empty() && log.last().map(|e| e.id) == Some(50));
+        let mut small = vec![event(1, 10)];
+        trim_to_budget(&mut small, &mut Vec::new());
+        assert_eq!(small.len(), 1, "a small snapshot is left alone");
+    }
+}

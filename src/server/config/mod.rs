@@ -60,6 +60,10 @@ pub struct SseConfig {
     pub max_per_client: usize,
 }
 
+/// The most points a page carries per series: 2,000 speed results are about
+/// 650 KB of the page, within the snapshot's 1 MiB budget.
+pub const MAX_UI_POINTS: usize = 2000;
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UiConfig {
@@ -123,6 +127,20 @@ impl Config {
         toml::from_str(text)
     }
 
+    /// Checks that `site_root` holds a built bundle, without which the page
+    /// would render but never come alive.
+    pub fn check_site(&self) -> Result<(), ConfigError> {
+        let pkg = self.site_root.join("pkg");
+        let built = |extension: &str| {
+            std::fs::read_dir(&pkg).into_iter().flatten().flatten().any(|entry| entry.path().extension().is_some_and(|e| e == extension))
+        };
+        if built("wasm") && built("js") {
+            Ok(())
+        } else {
+            Err(invalid("site_root", format!("{} has no built bundle in pkg/ (run `cargo leptos build --release`, or point site_root at the built site)", self.site_root.display())))
+        }
+    }
+
     /// Checks every value a user can set; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.speed.validate()?;
@@ -166,8 +184,8 @@ impl Config {
                 return Err(invalid("topics", format!("{topic:?} is a built-in or reserved topic")));
             }
         }
-        if !(2..=100_000).contains(&self.ui.points) {
-            return Err(invalid("ui.points", format!("must be 2 to 100000, got {}", self.ui.points)));
+        if !(2..=MAX_UI_POINTS).contains(&self.ui.points) {
+            return Err(invalid("ui.points", format!("must be 2 to {MAX_UI_POINTS}, got {}", self.ui.points)));
         }
         self.checked_monitors()?;
         Ok(())

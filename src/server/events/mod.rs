@@ -4,9 +4,11 @@
 
 pub mod hub;
 pub mod live_latency;
+pub mod log;
 pub mod publish;
-pub mod recorder;
+pub mod resume;
 pub mod sse;
 pub mod sse_frame;
 pub mod subscribers;
 pub mod topics;
+pub mod writer;

@@ -29,7 +29,7 @@ pub async fn publish(State(state): State<AppState>, Path(topic): Path<String>, h
         _ => ApiError::BadRequest(rejection.body_text()),
     })?;
     let data = json_object_text(&body)?;
-    let event = state.recorder.publish(&topic, data).await;
+    let event = state.writer.publish(&topic, "", data).await.map_err(|err| ApiError::Unavailable(err.to_string()))?;
     Ok((StatusCode::ACCEPTED, Json(Published { id: event.id, topic })).into_response())
 }
 

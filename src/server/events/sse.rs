@@ -1,5 +1,6 @@
 //! `GET /api/events`: hub events as Server-Sent Events, with topic filtering,
-//! resume through `Last-Event-ID`, heartbeats and proxy-safe headers.
+//! resume through `Last-Event-ID` (from the log when the window is not enough),
+//! heartbeats and proxy-safe headers.
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -16,7 +17,9 @@ use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
 use crate::server::{
     http::error::ApiError,
-    events::hub::{Backlog, StartFrom, Subscription},
+    events::hub::{StartFrom, Subscription},
+    events::log::EventLog,
+    events::resume,
     events::sse_frame,
     events::subscribers::{Refusal, Subscribers},
     events::topics::KnownTopics,
@@ -57,7 +60,7 @@ pub async fn events(
         ApiError::TooManyConnections { message: message.to_owned(), retry_after_secs: RETRY_AFTER_SECS }
     })?;
     let subscription = state.hub.subscribe(&topics, start);
-    let frames = event_frames(subscription, topics, state.config.sse.retry_ms, state.subscribers.clone());
+    let frames = event_frames(subscription, topics, state.config.sse.retry_ms, state.subscribers.clone(), state.log.clone());
     let shutdown = state.shutdown.clone().cancelled_owned();
     let body = with_heartbeats(frames, state.config.heartbeat()).take_until(shutdown).map(move |frame| {
         // The stream owns the admission, so the slot frees when the client goes.
@@ -83,24 +86,11 @@ pub fn parse_start(last_event_id: Option<&str>) -> Result<StartFrom, ApiError> {
     }
 }
 
-/// The reset frame carries the id the live feed continues from, so the
-/// browser's next automatic reconnect resumes from there instead of resetting again.
-fn reset_frame(resume_from: u64) -> Bytes {
-    sse_frame::event(
-        "reset",
-        Some(resume_from),
-        r#"{"reason":"the requested id can no longer be replayed; reload the current state"}"#,
-    )
-}
-
 /// The `retry:` line, the backlog, then the live feed until the subscriber
 /// falls too far behind (it then reconnects and resumes). Every frame was
 /// encoded once at publish time; here it is only shared.
-fn event_frames(subscription: Subscription, topics: Vec<String>, retry_ms: u64, subscribers: Arc<Subscribers>) -> impl Stream<Item = Bytes> {
-    let backlog: Vec<Bytes> = match subscription.backlog {
-        Backlog::Events(events) => events.iter().map(|e| e.frame.clone()).collect(),
-        Backlog::Reset { resume_from } => vec![reset_frame(resume_from)],
-    };
+fn event_frames(subscription: Subscription, topics: Vec<String>, retry_ms: u64, subscribers: Arc<Subscribers>, log: Arc<dyn EventLog>) -> impl Stream<Item = Bytes> {
+    let backlog = resume::backlog_frames(subscription.backlog, topics.clone(), log);
     let live = BroadcastStream::new(subscription.live)
         .take_while(move |received| {
             if received.is_err() {
@@ -112,7 +102,7 @@ fn event_frames(subscription: Subscription, topics: Vec<String>, retry_ms: u64, 
             let frame = received.ok().filter(|e| topics.is_empty() || topics.iter().any(|t| *t == e.topic)).map(|e| e.frame.clone());
             std::future::ready(frame)
         });
-    stream::iter(std::iter::once(sse_frame::retry(retry_ms)).chain(backlog)).chain(live)
+    stream::once(std::future::ready(sse_frame::retry(retry_ms))).chain(backlog).chain(live)
 }
 
 /// Interleaves a heartbeat comment every `period`, and ends when `frames` ends.

@@ -69,11 +69,11 @@ pub fn check_publishable(name: &str) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::events::hub::HubLimits;
+    use crate::server::events::hub::{HubEvent, HubLimits};
     use std::time::Duration;
 
     fn hub() -> Hub {
-        Hub::new(HubLimits { replay_events: 10, replay_age: Duration::from_secs(60), queue: 4, kept: vec![] }, 1)
+        Hub::new(HubLimits { replay_events: 10, replay_age: Duration::from_secs(60), queue: 4, kept: vec![] }, 0)
     }
 
     #[test]
@@ -94,7 +94,8 @@ mod tests {
         assert_eq!(known.parse_subscription(Some("speed, sales,speed")).unwrap(), ["speed", "sales"]);
         let err = known.parse_subscription(Some("speed,weather")).unwrap_err().to_string();
         assert!(err.contains("\"weather\"") && err.contains("speed, probe, live, sales"), "{err}");
-        hub.publish("weather", "{}".into());
+        let event = HubEvent::new(1, "weather".into(), String::new(), crate::server::clock::now_ms(), "{}".into());
+        hub.deliver(&[std::sync::Arc::new(event)]);
         assert!(known.parse_subscription(Some("weather")).is_ok());
         assert!(known.parse_subscription(Some("")).is_err());
         assert!(known.parse_subscription(Some("UPPER")).is_err());

@@ -33,6 +33,11 @@ pub fn routes() -> Router<AppState> {
         .route("/getIP.php", get(client_ip))
         .route("/__down", get(down))
         .route("/__up", get(empty).post(empty).options(preflight))
+        .fallback(unknown_speedtest_route)
+}
+
+async fn unknown_speedtest_route() -> ApiError {
+    ApiError::NotFound("no such speed-test endpoint; see the README for the list".to_owned())
 }
 
 #[derive(Deserialize)]

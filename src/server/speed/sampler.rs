@@ -1,7 +1,6 @@
 //! The speed sampler: measures each target at start-up and then every one of
 //! its intervals, and publishes each result on the `speed` topic.
 
-use std::sync::Arc;
 
 use chrono::Utc;
 use tokio::sync::{watch, Mutex};
@@ -10,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     model::{SpeedSample, SPEED_TOPIC},
     server::{
-        events::recorder::Recorder,
+        events::writer::Writer,
         speed::measure::{MeasureOptions, Measurement, Measurer},
         schedule,
         speed::config::ScheduledTarget,
@@ -25,7 +24,7 @@ pub struct SpeedSampler {
     pub spread: f64,
     pub options: MeasureOptions,
     pub measurer: Measurer,
-    pub recorder: Arc<Recorder>,
+    pub writer: Writer,
 }
 
 impl SpeedSampler {
@@ -63,7 +62,7 @@ impl SpeedSampler {
             ),
         }
         let data = serde_json::to_string(&sample).expect("a speed sample always serialises");
-        self.recorder.publish(SPEED_TOPIC, data).await;
+        let _ = self.writer.publish(SPEED_TOPIC, &sample.target, data).await;
     }
 }
 

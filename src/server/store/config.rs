@@ -21,6 +21,9 @@ pub struct HistoryConfig {
     pub minute_days: f64,
     /// Days per-hour rollups are kept.
     pub hour_days: f64,
+    /// Days events stay in the log, so that a client away that long resumes
+    /// with every event it missed. Each event costs about its JSON's size.
+    pub event_log_days: f64,
     /// Megabytes the database file may grow to; 0 for no cap. Past it, writes
     /// fail visibly and events still stream live.
     pub max_size_mb: u64,
@@ -28,13 +31,13 @@ pub struct HistoryConfig {
 
 impl Default for HistoryConfig {
     fn default() -> Self {
-        Self { raw_days: 30.0, minute_days: 90.0, hour_days: 5.0 * 365.0, max_size_mb: 0 }
+        Self { raw_days: 30.0, minute_days: 90.0, hour_days: 5.0 * 365.0, event_log_days: 7.0, max_size_mb: 0 }
     }
 }
 
 impl HistoryConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (key, days) in [("history.raw_days", self.raw_days), ("history.minute_days", self.minute_days), ("history.hour_days", self.hour_days)] {
+        for (key, days) in [("history.raw_days", self.raw_days), ("history.minute_days", self.minute_days), ("history.hour_days", self.hour_days), ("history.event_log_days", self.event_log_days)] {
             if !(days > 0.0 && days <= 100.0 * 365.0) {
                 return Err(invalid(key, format!("must be above 0 and at most 36500 days, got {days}")));
             }
@@ -53,6 +56,7 @@ impl HistoryConfig {
             raw: Duration::from_secs_f64(self.raw_days * DAY),
             minute: Duration::from_secs_f64(self.minute_days * DAY),
             hour: Duration::from_secs_f64(self.hour_days * DAY),
+            event_log: Duration::from_secs_f64(self.event_log_days * DAY),
         }
     }
 }

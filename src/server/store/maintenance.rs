@@ -6,7 +6,10 @@ use std::{sync::Arc, time::Duration};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::server::store::{now_ms, Store, StoreError};
+use crate::server::{
+    clock::now_ms,
+    store::{Store, StoreError},
+};
 
 /// The rollup steps, in seconds. Ten-minute buckets let a 30-day chart read
 /// a tenth of the rows the minute buckets would need.
@@ -34,6 +37,8 @@ pub struct Retention {
     /// Minute and ten-minute rollups.
     pub minute: Duration,
     pub hour: Duration,
+    /// Events kept in the log for resuming clients.
+    pub event_log: Duration,
 }
 
 /// One bucket's figures, in thousandths.
@@ -168,27 +173,56 @@ impl Store {
         }
         Ok(deleted)
     }
+
+    /// Deletes custom topics whose latest event is older than `before_ms`,
+    /// and fields with no samples or rollups left; returns the topics.
+    pub async fn collect_orphans(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
+        let builtin: Vec<String> = crate::model::BUILTIN_TOPICS.iter().map(|t| t.to_string()).collect();
+        let mut query = sqlx::QueryBuilder::new("DELETE FROM latest_event WHERE at_ms < ");
+        query.push_bind(before_ms).push(" AND topic NOT IN (");
+        let mut names = query.separated(", ");
+        for topic in &builtin {
+            names.push_bind(topic);
+        }
+        query.push(") RETURNING topic");
+        let mut topics: Vec<String> = query.build_query_scalar().fetch_all(self.pool()).await?;
+        topics.sort();
+        topics.dedup();
+        let fields = sqlx::query(
+            "DELETE FROM field WHERE NOT EXISTS (SELECT 1 FROM sample WHERE field_id = field.id)
+             AND NOT EXISTS (SELECT 1 FROM rollup WHERE field_id = field.id)",
+        )
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        if fields > 0 {
+            self.forget_field_ids();
+        }
+        Ok(topics)
+    }
 }
 
-/// What the background job keeps besides history: the event log's replay window.
-#[derive(Clone, Debug)]
-pub struct EventLogLimits {
-    pub replay: usize,
-    pub replay_age: Duration,
-    pub kept: Vec<(String, usize)>,
-}
+/// Called with the custom topics whose last event is past raw retention and
+/// that the store has collected, so the hub forgets them too.
+pub type OnCollected = Box<dyn Fn(&[String]) + Send + Sync>;
 
-/// Every minute until shutdown: roll up, apply retention, prune the event log.
-/// Failures are logged and retried on the next pass; they never stop the server.
-pub async fn run(store: Arc<Store>, retention: Retention, log: EventLogLimits, shutdown: CancellationToken) {
+/// Every minute until shutdown: roll up, apply retention, prune the event log
+/// and collect orphaned fields and topics. Failures are logged and retried on
+/// the next pass; they never stop the server.
+pub async fn run(store: Arc<Store>, retention: Retention, on_collected: OnCollected, shutdown: CancellationToken) {
     crate::server::schedule::every(Duration::from_secs(60), &shutdown, || {
-        let (store, log, shutdown) = (store.clone(), log.clone(), shutdown.clone());
+        let (store, shutdown, on_collected) = (store.clone(), shutdown.clone(), &on_collected);
         async move {
             let now = now_ms();
             let outcome = async {
                 while !store.roll_up(now).await? && !shutdown.is_cancelled() {}
                 store.apply_retention(now, retention).await?;
-                store.prune_event_log(log.replay, now - log.replay_age.as_millis() as i64, &log.kept).await?;
+                store.prune_event_log(now.saturating_sub(millis(retention.event_log))).await?;
+                let collected = store.collect_orphans(now.saturating_sub(millis(retention.raw))).await?;
+                if !collected.is_empty() {
+                    tracing::info!(topics = ?collected, "custom topics past retention collected");
+                    on_collected(&collected);
+                }
                 Ok::<_, StoreError>(())
             };
             if let Err(err) = outcome.await {
@@ -197,6 +231,10 @@ pub async fn run(store: Arc<Store>, retention: Retention, log: EventLogLimits, s
         }
     })
     .await;
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

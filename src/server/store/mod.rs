@@ -3,12 +3,15 @@
 //! The schema is in `migrations/`, applied at start-up.
 
 pub mod config;
+pub mod event_log;
 pub mod fields;
 pub mod history;
 pub mod maintenance;
 pub mod route;
 
 use std::{collections::HashMap, path::Path, str::FromStr, sync::Mutex, time::Duration};
+
+use crate::server::{clock, events::hub::HubEvent};
 
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
@@ -30,15 +33,6 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unexpected data in the database: {0}")]
     Corrupt(String),
-}
-
-/// One event as the log keeps it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoredEvent {
-    pub id: u64,
-    pub topic: String,
-    pub at_ms: i64,
-    pub data: String,
 }
 
 pub struct Store {
@@ -65,6 +59,11 @@ impl Store {
         }
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        // A new log starts above the clock, so that ids never repeat even when the file is replaced.
+        sqlx::query("INSERT OR IGNORE INTO log_meta (name, value) VALUES ('replayable_after', ?)")
+            .bind(i64::try_from(clock::id_floor()).unwrap_or(i64::MAX) - 1)
+            .execute(&pool)
+            .await?;
         Ok(Self { pool, field_ids: Mutex::new(HashMap::new()) })
     }
 
@@ -89,34 +88,11 @@ impl Store {
         Ok(id)
     }
 
-    /// Writes one event and its samples in one transaction: when this returns,
-    /// the event survives a crash.
+    /// Appends one event that already has its id, for imports, tests and
+    /// benchmarks; live events go through the writer.
     pub async fn append(&self, id: u64, topic: &str, at_ms: i64, data: &str) -> Result<(), StoreError> {
-        let mut samples = Vec::new();
-        for series in fields::series_values(topic, data) {
-            for (name, value) in series.values {
-                samples.push((self.field_id(&series.series, &name).await?, fields::to_milli(value)));
-            }
-        }
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO event_log (id, topic, at_ms, data) VALUES (?, ?, ?, ?)")
-            .bind(id as i64)
-            .bind(topic)
-            .bind(at_ms)
-            .bind(data)
-            .execute(&mut *tx)
-            .await?;
-        for (field_id, milli) in samples {
-            sqlx::query("INSERT OR IGNORE INTO sample (field_id, at_ms, event_id, milli) VALUES (?, ?, ?, ?)")
-                .bind(field_id)
-                .bind(at_ms)
-                .bind(id as i64)
-                .bind(milli)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let event = HubEvent::new(id, topic.to_owned(), String::new(), at_ms, data.to_owned());
+        self.append_events(&[std::sync::Arc::new(event)]).await
     }
 
     /// Bulk-loads raw samples `(field_id, at_ms, event_id, milli)` in one
@@ -135,67 +111,14 @@ impl Store {
         Ok(())
     }
 
+    /// Drops the cached field ids after fields were deleted.
+    pub(crate) fn forget_field_ids(&self) {
+        self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// Writes what WAL holds into the database file and truncates the WAL, so the file's size is the store's.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
         Ok(())
     }
-
-    pub async fn last_event_id(&self) -> Result<Option<u64>, StoreError> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log").fetch_one(&self.pool).await?;
-        Ok(id.map(|id| id as u64))
-    }
-
-    /// What a restarted hub needs, oldest first: the events published since
-    /// `since_ms` (at most `replay` of them), and the newest `n` of each kept topic.
-    pub async fn events_to_restore(&self, replay: usize, since_ms: i64, kept: &[(String, usize)]) -> Result<Vec<StoredEvent>, StoreError> {
-        let mut events: Vec<StoredEvent> = Vec::new();
-        let rows = sqlx::query_as::<_, (i64, String, i64, String)>(
-            "SELECT id, topic, at_ms, data FROM event_log WHERE at_ms >= ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(since_ms)
-        .bind(replay as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        events.extend(rows.into_iter().map(stored));
-        for (topic, n) in kept {
-            let rows = sqlx::query_as::<_, (i64, String, i64, String)>(
-                "SELECT id, topic, at_ms, data FROM event_log WHERE topic = ? ORDER BY id DESC LIMIT ?",
-            )
-            .bind(topic)
-            .bind(*n as i64)
-            .fetch_all(&self.pool)
-            .await?;
-            events.extend(rows.into_iter().map(stored));
-        }
-        events.sort_by_key(|e| e.id);
-        events.dedup_by_key(|e| e.id);
-        Ok(events)
-    }
-
-    /// Drops log entries no restart needs: older than `before_ms` and neither
-    /// among the newest `replay` nor among the newest `n` of a kept topic.
-    pub async fn prune_event_log(&self, replay: usize, before_ms: i64, kept: &[(String, usize)]) -> Result<u64, StoreError> {
-        let mut keep_clauses = String::new();
-        for _ in kept {
-            keep_clauses.push_str(" AND id NOT IN (SELECT id FROM event_log WHERE topic = ? ORDER BY id DESC LIMIT ?)");
-        }
-        let sql = format!(
-            "DELETE FROM event_log WHERE (at_ms < ? OR id < (SELECT coalesce(min(id), 0) FROM (SELECT id FROM event_log ORDER BY id DESC LIMIT ?))){keep_clauses}"
-        );
-        let mut query = sqlx::query(&sql).bind(before_ms).bind(replay as i64);
-        for (topic, n) in kept {
-            query = query.bind(topic).bind(*n as i64);
-        }
-        Ok(query.execute(&self.pool).await?.rows_affected())
-    }
-}
-
-fn stored((id, topic, at_ms, data): (i64, String, i64, String)) -> StoredEvent {
-    StoredEvent { id: id as u64, topic, at_ms, data }
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }

@@ -12,10 +12,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::server::{
     http::error::ApiError,
-    store::{
-        history::{History, HistoryRequest, MAX_POINTS},
-        now_ms,
-    },
+    clock::now_ms,
+    store::history::{History, HistoryRequest, MAX_POINTS},
     events::topics, AppState,
 };
 
@@ -93,7 +91,7 @@ pub async fn history(State(state): State<AppState>, Query(params): Query<HashMap
     };
     let now = now_ms();
     let request = parse_request(&params, &state, now)?;
-    let store = state.recorder.store().ok_or_else(|| ApiError::Unavailable("history is not being recorded".into()))?;
+    let store = &state.store;
     let history = store.history(&request, state.config.history.retention(), now).await.map_err(|err| {
         tracing::error!(%err, "history query failed");
         ApiError::Unavailable("the history database cannot be read right now".into())

@@ -40,7 +40,7 @@ impl From<&SpeedConfig> for MeasureOptions {
             grace: Duration::from_secs_f64(config.grace),
             pings: config.pings,
             timeout: Duration::from_secs_f64(config.timeout),
-            budget: (config.budget_mb > 0.0).then(|| (config.budget_mb * 1e6) as u64),
+            budget: (config.budget_mb > 0.0).then_some((config.budget_mb * 1e6) as u64),
             early_stop: config.early_stop,
         }
     }

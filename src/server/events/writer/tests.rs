@@ -1,0 +1,106 @@
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
+
+use super::*;
+use crate::server::{
+    events::{
+        hub::{HubLimits, StartFrom},
+        log::{LogError, LogFuture},
+    },
+    store::Store,
+};
+
+/// The real store, counting the transactions the writer asks of it.
+struct CountingLog {
+    store: Store,
+    appends: AtomicUsize,
+}
+
+impl EventLog for CountingLog {
+    fn append<'a>(&'a self, events: &'a [Arc<HubEvent>]) -> LogFuture<'a, ()> {
+        self.appends.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move { self.store.append_events(events).await.map_err(LogError::from) })
+    }
+    fn replayable_after(&self) -> LogFuture<'_, u64> {
+        Box::pin(async move { self.store.replayable_after().await.map_err(LogError::from) })
+    }
+    fn read_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], limit: usize) -> LogFuture<'a, Vec<Arc<HubEvent>>> {
+        Box::pin(async move { self.store.read_events(after, before, topics, limit).await.map_err(LogError::from) })
+    }
+}
+
+async fn writer() -> (Writer, Arc<Hub>, Arc<CountingLog>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 0).await.unwrap();
+    let first = store.replayable_after().await.unwrap() + 1;
+    let log = Arc::new(CountingLog { store, appends: AtomicUsize::new(0) });
+    let hub = Arc::new(Hub::new(HubLimits { replay_events: 100_000, replay_age: Duration::from_secs(3600), queue: 100_000, kept: vec![] }, first - 1));
+    (Writer::spawn(hub.clone(), log.clone(), first), hub, log, dir)
+}
+
+#[tokio::test]
+async fn producers_cancelled_mid_publish_never_make_an_id_repeat() {
+    let (writer, hub, log, _dir) = writer().await;
+    let mut live = hub.subscribe(&[], StartFrom::Latest).live;
+    // Half the producers are cancelled while they wait, as the `live`
+    // producer is when its last watcher leaves; the rest complete.
+    for round in 0..20 {
+        let tasks: Vec<_> = (0..20).map(|n| tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.publish("sales", "", format!("{{\"n\":{n},\"round\":{round}}}")).await }
+        })).collect();
+        for (n, task) in tasks.into_iter().enumerate() {
+            if n % 2 == 0 {
+                task.abort();
+            } else {
+                task.await.unwrap().unwrap();
+            }
+        }
+    }
+    let last = writer.publish("sales", "", "{}".into()).await.unwrap();
+    assert!(writer.health().ok, "{:?}", writer.health());
+    let mut delivered = Vec::new();
+    while let Ok(event) = live.try_recv() {
+        delivered.push(event.id);
+    }
+    assert_eq!(delivered.last(), Some(&last.id));
+    assert!(delivered.windows(2).all(|pair| pair[1] == pair[0] + 1), "ids are consecutive and unique: {delivered:?}");
+    let logged = log.store.read_events(0, u64::MAX, &[], 10_000).await.unwrap();
+    assert_eq!(logged.iter().map(|e| e.id).collect::<Vec<_>>(), delivered, "the log holds exactly what went out live");
+}
+
+#[tokio::test]
+async fn a_burst_is_group_committed_in_order() {
+    let (writer, hub, log, _dir) = writer().await;
+    let mut live = hub.subscribe(&[], StartFrom::Latest).live;
+    let burst: Vec<_> = (0..2000).map(|n| {
+        let writer = writer.clone();
+        tokio::spawn(async move { writer.publish("sales", "", format!("{{\"n\":{n}}}")).await.unwrap().id })
+    }).collect();
+    let mut ids = Vec::new();
+    for task in burst {
+        ids.push(task.await.unwrap());
+    }
+    let appends = log.appends.load(Ordering::SeqCst);
+    assert!(appends < 2000 / 4, "2000 events took {appends} commits");
+    let mut previous = 0;
+    for _ in 0..2000 {
+        let event = live.recv().await.unwrap();
+        assert!(event.id > previous);
+        previous = event.id;
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 2000);
+}
+
+#[tokio::test]
+async fn events_carry_the_servers_time_and_their_key() {
+    let (writer, hub, _log, _dir) = writer().await;
+    let before = now_ms();
+    let event = writer.publish("probe", "web", "{\"monitor\":\"web\"}".into()).await.unwrap();
+    assert!(event.at_ms >= before && event.at_ms <= now_ms());
+    assert_eq!(hub.latest("probe", "web").map(|e| e.id), Some(event.id));
+}

@@ -1,0 +1,181 @@
+//! The event log in SQLite: batches appended in one transaction with their
+//! samples and latest-event rows, ranges read back for resume, what a
+//! restarted server takes back, and pruning that keeps resume exact.
+
+use std::sync::Arc;
+
+use crate::{
+    model::LIVE_TOPIC,
+    server::{
+        events::{
+            hub::HubEvent,
+            log::{EventLog, LogError, LogFuture},
+        },
+        store::{fields, Store, StoreError},
+    },
+};
+
+type Row = (i64, String, String, i64, String);
+
+fn event((id, topic, key, at_ms, data): Row) -> Arc<HubEvent> {
+    Arc::new(HubEvent::new(u64::try_from(id).unwrap_or_default(), topic, key, at_ms, data))
+}
+
+/// Ids are stored as SQLite integers, which are signed.
+fn sql_id(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+/// What a restarted server takes back from the log.
+pub struct Restored {
+    /// The newest id ever issued by this log (0 for a new one).
+    pub last_id: u64,
+    /// Oldest first, without duplicates.
+    pub events: Vec<Arc<HubEvent>>,
+}
+
+impl Store {
+    /// Writes numbered events, their samples and their latest-event rows in one transaction.
+    pub async fn append_events(&self, events: &[Arc<HubEvent>]) -> Result<(), StoreError> {
+        let mut samples = Vec::new();
+        for event in events {
+            for series in fields::series_values(&event.topic, &event.data) {
+                for (name, value) in series.values {
+                    samples.push((self.field_id(&series.series, &name).await?, event.at_ms, sql_id(event.id), fields::to_milli(value)));
+                }
+            }
+        }
+        // A transaction by hand, so that a failed COMMIT (a full disk) is rolled
+        // back here: SQLite leaves it open, and the connection would hold the
+        // write lock when it goes back to the pool.
+        let mut connection = self.pool().acquire().await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
+        let outcome = self.write_batch(&mut connection, events, samples).await;
+        if outcome.is_err() {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+        }
+        outcome
+    }
+
+    async fn write_batch(&self, connection: &mut sqlx::SqliteConnection, events: &[Arc<HubEvent>], samples: Vec<(i64, i64, i64, i64)>) -> Result<(), StoreError> {
+        // `live` round trips are not history: the in-memory window is all they need.
+        for event in events.iter().filter(|e| e.topic != LIVE_TOPIC) {
+            sqlx::query("INSERT INTO event_log (id, topic, key, at_ms, data) VALUES (?, ?, ?, ?, ?)")
+                .bind(sql_id(event.id))
+                .bind(&event.topic)
+                .bind(&event.key)
+                .bind(event.at_ms)
+                .bind(&event.data)
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query(
+                "INSERT INTO latest_event (topic, key, id, at_ms, data) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id, at_ms = excluded.at_ms, data = excluded.data",
+            )
+            .bind(&event.topic)
+            .bind(&event.key)
+            .bind(sql_id(event.id))
+            .bind(event.at_ms)
+            .bind(&event.data)
+            .execute(&mut *connection)
+            .await?;
+        }
+        for (field_id, at_ms, event_id, milli) in samples {
+            sqlx::query("INSERT OR IGNORE INTO sample (field_id, at_ms, event_id, milli) VALUES (?, ?, ?, ?)")
+                .bind(field_id)
+                .bind(at_ms)
+                .bind(event_id)
+                .bind(milli)
+                .execute(&mut *connection)
+                .await?;
+        }
+        sqlx::query("COMMIT").execute(&mut *connection).await?;
+        Ok(())
+    }
+
+    pub async fn replayable_after(&self) -> Result<u64, StoreError> {
+        let value: Option<i64> = sqlx::query_scalar("SELECT value FROM log_meta WHERE name = 'replayable_after'").fetch_optional(self.pool()).await?;
+        Ok(value.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
+    }
+
+    pub async fn read_events(&self, after: u64, before: u64, topics: &[String], limit: usize) -> Result<Vec<Arc<HubEvent>>, StoreError> {
+        let mut query = sqlx::QueryBuilder::new("SELECT id, topic, key, at_ms, data FROM event_log WHERE id > ");
+        query.push_bind(sql_id(after)).push(" AND id < ").push_bind(sql_id(before));
+        if !topics.is_empty() {
+            query.push(" AND topic IN (");
+            let mut names = query.separated(", ");
+            for topic in topics {
+                names.push_bind(topic);
+            }
+            query.push(")");
+        }
+        query.push(" ORDER BY id LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let rows: Vec<Row> = query.build_query_as().fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().map(event).collect())
+    }
+
+    /// What a restarted hub needs: the events since `since_ms` (at most
+    /// `replay`), the newest `n` of each kept topic, and the latest event
+    /// about every key.
+    pub async fn events_to_restore(&self, replay: usize, since_ms: i64, kept: &[(String, usize)]) -> Result<Restored, StoreError> {
+        let select = "SELECT id, topic, key, at_ms, data FROM event_log";
+        let mut rows: Vec<Row> = sqlx::query_as(&format!("{select} WHERE at_ms >= ? ORDER BY id DESC LIMIT ?"))
+            .bind(since_ms)
+            .bind(i64::try_from(replay).unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await?;
+        for (topic, n) in kept {
+            let newest: Vec<Row> = sqlx::query_as(&format!("{select} WHERE topic = ? ORDER BY id DESC LIMIT ?"))
+                .bind(topic)
+                .bind(i64::try_from(*n).unwrap_or(i64::MAX))
+                .fetch_all(self.pool())
+                .await?;
+            rows.extend(newest);
+        }
+        rows.extend(sqlx::query_as::<_, Row>("SELECT id, topic, key, at_ms, data FROM latest_event").fetch_all(self.pool()).await?);
+        rows.sort_by_key(|row| row.0);
+        rows.dedup_by_key(|row| row.0);
+        let newest_logged: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log").fetch_one(self.pool()).await?;
+        let last_id = [newest_logged.and_then(|id| u64::try_from(id).ok()), rows.last().and_then(|row| u64::try_from(row.0).ok()), Some(self.replayable_after().await?)]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0);
+        Ok(Restored { last_id, events: rows.into_iter().map(event).collect() })
+    }
+
+    /// Drops log entries older than `before_ms`, always a prefix by id, and
+    /// moves `replayable_after` past them so resume knows they are gone.
+    pub async fn prune_event_log(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let through: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log WHERE at_ms < ?").bind(before_ms).fetch_one(&mut *tx).await?;
+        let Some(through) = through else { return Ok(0) };
+        let deleted = sqlx::query("DELETE FROM event_log WHERE id <= ?").bind(through).execute(&mut *tx).await?.rows_affected();
+        sqlx::query("INSERT INTO log_meta (name, value) VALUES ('replayable_after', ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)")
+            .bind(through)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}
+
+impl From<StoreError> for LogError {
+    fn from(err: StoreError) -> Self {
+        Self(err.to_string())
+    }
+}
+
+impl EventLog for Store {
+    fn append<'a>(&'a self, events: &'a [Arc<HubEvent>]) -> LogFuture<'a, ()> {
+        Box::pin(async move { Ok(self.append_events(events).await?) })
+    }
+
+    fn replayable_after(&self) -> LogFuture<'_, u64> {
+        Box::pin(async move { Ok(Store::replayable_after(self).await?) })
+    }
+
+    fn read_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], limit: usize) -> LogFuture<'a, Vec<Arc<HubEvent>>> {
+        Box::pin(async move { Ok(self.read_events(after, before, topics, limit).await?) })
+    }
+}
