@@ -11,6 +11,7 @@ use crate::ui::{dashboard::DashboardPage, theme};
 const THEME_SCRIPT: &str = "try{var t=localStorage.getItem('netpulse-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let stylesheet = format!("/{}/netpulse.css", options.site_pkg_dir);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -21,7 +22,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="description" content="Live network speed and latency, measured by this netpulse node"/>
                 <meta name="color-scheme" content="dark light"/>
                 <meta name="theme-color" content="#0d1117"/>
-                <link rel="stylesheet" id="leptos" href="/pkg/netpulse.css"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>

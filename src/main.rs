@@ -33,6 +33,10 @@ fn main() -> ExitCode {
             return ExitCode::from(USAGE_ERROR);
         }
     };
+    if let Err(err) = config.check_site() {
+        eprintln!("netpulse: {err}");
+        return ExitCode::from(USAGE_ERROR);
+    }
     init_tracing("info,tower_http=warn");
     match run(config) {
         Ok(()) => ExitCode::SUCCESS,

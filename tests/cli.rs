@@ -38,6 +38,11 @@ fn bad_config_exits_2_naming_the_key() {
     assert_usage_error(&["--config", wrong_type.to_str().unwrap()], "listen");
 
     assert_usage_error(&["--config", "/nonexistent/netpulse.toml"], "/nonexistent/netpulse.toml");
+
+    // A site root without the built bundle would serve a page that never comes alive.
+    let unbuilt = dir.path().join("unbuilt.toml");
+    std::fs::write(&unbuilt, format!("site_root = {:?}\n", dir.path())).unwrap();
+    assert_usage_error(&["--config", unbuilt.to_str().unwrap()], "site_root");
 }
 
 #[test]

@@ -89,7 +89,8 @@ async fn page_is_server_rendered_with_the_latest_sample() {
     let html = page.text().await.unwrap();
     let download = sample["download_mbps"].as_f64().unwrap();
     assert!(html.contains(&format!("data-value=\"{download}\"")), "download card rendered on the server");
-    assert!(html.contains("/pkg/netpulse.js") || html.contains("/pkg/netpulse"), "hydration scripts are linked");
+    let script = html.find("/netpulse.js").expect("hydration scripts are linked");
+    assert!(html[..script].rfind("/pkg/").is_some_and(|pkg| script - pkg == "/pkg/".len() + 16), "under /pkg/<16-digit hash>/: {html}");
     assert!(html.contains("test-node"));
     server.shutdown().await;
 }
@@ -106,5 +107,87 @@ async fn the_page_renders_the_asked_range_and_unknown_paths_get_a_404() {
     let missing = reqwest::get(server.url("/no-such-page")).await.unwrap();
     assert_eq!(missing.status(), 404);
     assert!(missing.text().await.unwrap().contains("Page not found."));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods_under_the_api_answer_json() {
+    let server = idle_server().await;
+    let client = reqwest::Client::new();
+    for (method, path, status) in [
+        (reqwest::Method::GET, "/api/nope", 404),
+        (reqwest::Method::GET, "/speedtest/nope", 404),
+        (reqwest::Method::POST, "/api/status", 405),
+        (reqwest::Method::DELETE, "/api/events", 405),
+        (reqwest::Method::GET, "/api/publish/sales", 405),
+        (reqwest::Method::PUT, "/speedtest/__down", 405),
+    ] {
+        let response = client.request(method.clone(), server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{method} {path}: {body}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn pages_and_api_answers_are_compressed_but_streams_and_measurements_never() {
+    let server = start(fast_config("publish_token = \"t0ken-for-compression\"\ntopics = [\"sales\"]\n[speed]\ninterval = 3600"), Target::Refusing).await;
+    let client = reqwest::Client::new();
+    let encoding = |response: &reqwest::Response| response.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned());
+    let page = client.get(server.url("/")).header("accept-encoding", "br, gzip").send().await.unwrap();
+    assert_eq!(encoding(&page).as_deref(), Some("br"), "the page goes out with brotli");
+    let snapshot = client.get(server.url("/api/snapshot")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(encoding(&snapshot).as_deref(), Some("gzip"));
+    let plain = client.get(server.url("/api/snapshot")).send().await.unwrap();
+    assert_eq!(encoding(&plain), None, "a client that asks for nothing gets identity");
+    for n in 0..40 {
+        client.post(server.url("/api/publish/sales")).bearer_auth("t0ken-for-compression").body(format!("{{\"sales\": {n}}}")).send().await.unwrap();
+    }
+    let csv = client.get(server.url("/api/history?series=topic:sales&format=csv")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(encoding(&csv).as_deref(), Some("gzip"), "history CSV is compressed");
+    let stream = client.get(server.url("/api/events")).header("accept-encoding", "br, gzip").send().await.unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    assert_eq!(encoding(&stream), None, "an event stream is never buffered by a compressor");
+    drop(stream);
+    let down = client.get(server.url("/speedtest/__down?bytes=100000")).header("accept-encoding", "br, gzip").send().await.unwrap();
+    assert_eq!(encoding(&down).as_deref(), Some("identity"));
+    assert_eq!(down.bytes().await.unwrap().len(), 100_000, "measurements see exactly the bytes they asked for");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_bundle_is_served_precompressed_under_its_hash_for_good() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    let wasm = vec![0u8; 40_000];
+    std::fs::write(pkg.join("netpulse.wasm"), &wasm).unwrap();
+    std::fs::write(pkg.join("netpulse.wasm.br"), b"pretend-brotli").unwrap();
+    std::fs::write(pkg.join("netpulse.js"), "export default function init() {}\n".repeat(100)).unwrap();
+    std::fs::write(pkg.join("netpulse.css"), "body { color: red }\n").unwrap();
+    let mut config = fast_config("[speed]\ninterval = 3600");
+    config.site_root = site.path().to_owned();
+    let server = start(config, Target::Refusing).await;
+    let client = reqwest::Client::new();
+    let html = client.get(server.url("/")).send().await.unwrap().text().await.unwrap();
+    let start_of = html.find("/pkg/").expect("the page links the bundle");
+    let base: String = html[start_of..].chars().take_while(|c| *c != '"').collect();
+    let hashed_dir = base.rsplit_once('/').unwrap().0.to_owned();
+    assert_ne!(hashed_dir, "/pkg", "the bundle is linked under its hash: {base}");
+    assert!(html.contains(&format!("{hashed_dir}/netpulse.css")), "so is the stylesheet");
+
+    let wasm_url = server.url(&format!("{hashed_dir}/netpulse.wasm"));
+    let brotli = client.get(&wasm_url).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    assert_eq!(brotli.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(brotli.bytes().await.unwrap().as_ref(), b"pretend-brotli", "the build's own .br file is sent");
+    let js = client.get(server.url(&format!("{hashed_dir}/netpulse.js"))).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(js.headers()["content-encoding"], "gzip", "without a precompressed file, compressed on the fly");
+    let identity = client.get(&wasm_url).send().await.unwrap();
+    assert_eq!(identity.bytes().await.unwrap().len(), wasm.len());
+    let unhashed = client.get(server.url("/pkg/netpulse.css")).send().await.unwrap();
+    assert_eq!(unhashed.headers()["cache-control"], "no-cache", "the unhashed path always revalidates");
     server.shutdown().await;
 }

@@ -92,6 +92,9 @@ async fn the_readme_nginx_config_passes_the_page_the_stream_and_speed_tests() {
     let page = client.get(proxied("/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("<title>netpulse</title>"));
+    // netpulse's own compression passes through nginx untouched.
+    let compressed = client.get(proxied("/api/snapshot")).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(compressed.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("br"), "the proxy keeps brotli");
 
     // The stream: unbuffered, uncompressed, and an event arrives as soon as it is published.
     let mut stream = open_stream(&proxied("/api/events?topics=sales"), None).await;

@@ -106,8 +106,42 @@ test("a new build replaces the cached shell of the old one", async ({ page }) =>
     await page.reload();
     await expect.poll(() => cacheNames(page), { timeout: 20_000 }).toEqual(expect.arrayContaining([`netpulse-shell-${version}`]));
     await expect.poll(async () => (await cacheNames(page)).filter((name) => name.startsWith("netpulse-shell-"))).toEqual([`netpulse-shell-${version}`]);
-    const css = await page.evaluate(async () => (await (await caches.match("/pkg/netpulse.css"))!.text()).includes("next release"));
+    // The new release's bundle lives under its own hash, so no old copy can answer for it.
+    const hash = version.split("-").pop()!;
+    const css = await page.evaluate(async (url) => (await (await caches.match(url))!.text()).includes("next release"), `/pkg/${hash}/netpulse.css`);
     expect(css).toBe(true);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("switching ranges thirty times leaves Cache Storage bounded", async ({ page }) => {
+  const server = await Netpulse.start();
+  try {
+    await page.goto(server.url);
+    await expect.poll(() => activeWorker(page)).toBe("activated");
+    // The worker controls the page only after a reload.
+    await page.reload();
+    await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+    const ranges = ["24h", "7d", "30d", "1y", "live"];
+    for (let n = 0; n < 30; n++) {
+      const range = page.locator(`[data-range="${ranges[n % ranges.length]}"]`);
+      await range.click();
+      // Each view asks for history with fresh from/to times: a new URL every time.
+      await expect(range).toHaveAttribute("aria-current", "page");
+    }
+    await expect.poll(() => page.evaluate(async () => {
+      const cache = await caches.open((await caches.keys()).find((name) => name.startsWith("netpulse-history-"))!);
+      return (await cache.keys()).length;
+    })).toBeGreaterThan(0);
+    const entries = await page.evaluate(async () => {
+      let total = 0;
+      for (const name of await caches.keys()) total += (await (await caches.open(name)).keys()).length;
+      return total;
+    });
+    const shell = await page.evaluate(async () => (await (await caches.open((await caches.keys()).find((name) => name.startsWith("netpulse-shell-"))!)).keys()).length);
+    // The shell, at most 8 history answers, the snapshot and status, and one page per range.
+    expect(entries).toBeLessThanOrEqual(shell + 8 + 2 + ranges.length);
   } finally {
     await server.stop();
   }

@@ -88,6 +88,16 @@ pub async fn start(mut config: Config, target: Target) -> TestServer {
     TestServer { addr, stop: Some(stop), task: Some(task), data_dir }
 }
 
+/// A site root with the files the binary checks for at start-up, for tests
+/// that run the binary but never load the page in a browser.
+pub fn built_site(dir: &std::path::Path) -> std::path::PathBuf {
+    let site = dir.join("site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg/netpulse.js"), "export default function init() {}\n").unwrap();
+    std::fs::write(site.join("pkg/netpulse.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    site
+}
+
 /// A loopback port that was just free and is now closed.
 pub async fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

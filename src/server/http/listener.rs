@@ -15,6 +15,27 @@ use tower::ServiceExt;
 /// How long connections get to finish once shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
 
+/// A peer that vanishes (a laptop closed, a phone off the network) sends no
+/// FIN or RST. Keepalive probes find an idle one, and the user timeout ends a
+/// connection whose sent data (events, heartbeats) goes unacknowledged, well
+/// before TCP's own retransmission limit of about 15 minutes.
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(20);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEPALIVE_PROBES: u32 = 3;
+const USER_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn detect_dead_peers(stream: &tokio::net::TcpStream) {
+    let socket = socket2::SockRef::from(stream);
+    let keepalive = socket2::TcpKeepalive::new().with_time(KEEPALIVE_IDLE).with_interval(KEEPALIVE_INTERVAL).with_retries(KEEPALIVE_PROBES);
+    if let Err(error) = socket.set_tcp_keepalive(&keepalive) {
+        tracing::debug!(%error, "cannot enable TCP keepalive");
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(error) = socket.set_tcp_user_timeout(Some(USER_TIMEOUT)) {
+        tracing::debug!(%error, "cannot set TCP_USER_TIMEOUT");
+    }
+}
+
 pub async fn run(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
@@ -37,6 +58,7 @@ pub async fn run(listener: TcpListener, app: Router, shutdown: impl Future<Outpu
         // Without TCP_NODELAY a small event written right after another waits
         // for the peer's delayed ACK, up to 40 ms on Linux.
         let _ = stream.set_nodelay(true);
+        detect_dead_peers(&stream);
         let app = app.clone();
         let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));

@@ -13,7 +13,8 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::trace::TraceLayer;
+use axum::http::{header, HeaderValue};
+use tower_http::{compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeader, trace::TraceLayer};
 
 use crate::{
     app::{shell, App},
@@ -40,10 +41,18 @@ fn snapshot_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'stati
     move || provide_context(state.snapshot())
 }
 
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed("this route does not take that method; see the README for the list".to_owned())
+}
+
 /// The whole HTTP surface: API, speed-test target endpoints, the dashboard and its assets.
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
-    Router::new()
+    let bundle = pwa::bundle_files(&state.config.site_root);
+    // Compressed on the fly unless already compressed; never the event stream
+    // (tower-http's default predicate skips `text/event-stream`) nor `/speedtest`,
+    // which is routed after this layer so measurements see the bytes they ask for.
+    let compressed = Router::new()
         .route("/api/events", get(sse::events))
         .route("/api/snapshot", get(snapshot))
         .route("/api/status", get(status::status))
@@ -51,10 +60,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/publish/{topic}", post(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
         .route("/api/{*rest}", any(unknown_api_route))
         .route("/sw.js", get(pwa::service_worker))
-        .nest("/speedtest", speed::routes::routes())
+        .nest_service(&format!("/pkg/{}", state.shell.hash), cached(bundle.clone(), pwa::IMMUTABLE))
+        .nest_service("/pkg", cached(bundle, "no-cache"))
         .leptos_routes_with_context(&state, generate_route_list(App), snapshot_context(state.clone()), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new());
+    compressed
+        .nest("/speedtest", speed::routes::routes())
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
+fn cached(files: ServeDir, cache_control: &'static str) -> SetResponseHeader<ServeDir, HeaderValue> {
+    SetResponseHeader::overriding(files, header::CACHE_CONTROL, HeaderValue::from_static(cache_control))
+}

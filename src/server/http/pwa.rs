@@ -1,11 +1,14 @@
-//! The installable-app pieces served by the server: the service worker,
-//! stamped with a version that changes whenever the built site does.
+//! The installable-app pieces served by the server: the bundle under a hashed
+//! path, and the service worker, stamped with a version that changes whenever
+//! the built site does.
 
 use std::{
     hash::{DefaultHasher, Hasher},
     path::Path,
     sync::OnceLock,
 };
+
+use tower_http::services::ServeDir;
 
 use axum::{
     extract::State,
@@ -21,10 +24,13 @@ const SERVICE_WORKER: &str = include_str!("service_worker.js");
 const STATIC_SHELL: &[&str] = &["/", "/manifest.webmanifest", "/favicon.svg", "/icons/icon-192.png", "/icons/icon-512.png", "/icons/maskable-512.png"];
 
 /// What the worker caches, and under which version.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Shell {
-    /// The crate version plus a hash of the built bundle (`pkg/`), so a
-    /// rebuild with the same version still replaces the browser's cached shell.
+    /// A hash of the built bundle (`pkg/`): the bundle is served under
+    /// `/pkg/<hash>/`, so its URLs change with every build and can be cached for good.
+    pub hash: String,
+    /// The crate version plus the hash, so a rebuild with the same version
+    /// still replaces the browser's cached shell.
     pub version: String,
     pub urls: Vec<String>,
 }
@@ -36,15 +42,27 @@ pub fn shell(site_root: &Path) -> Shell {
     let mut files: Vec<_> = std::fs::read_dir(site_root.join("pkg")).into_iter().flatten().flatten().map(|entry| entry.path()).collect();
     files.retain(|file| matches!(file.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css")));
     files.sort();
-    let mut urls: Vec<String> = STATIC_SHELL.iter().map(|url| (*url).to_owned()).collect();
+    let mut names = Vec::new();
     for file in files {
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         hasher.write(name.as_bytes());
         hasher.write(&std::fs::read(&file).unwrap_or_default());
-        urls.push(format!("/pkg/{name}"));
+        names.push(name);
     }
-    Shell { version: format!("{}-{:016x}", env!("CARGO_PKG_VERSION"), hasher.finish()), urls }
+    let hash = format!("{:016x}", hasher.finish());
+    let mut urls: Vec<String> = STATIC_SHELL.iter().map(|url| (*url).to_owned()).collect();
+    urls.extend(names.iter().map(|name| format!("/pkg/{hash}/{name}")));
+    Shell { version: format!("{}-{hash}", env!("CARGO_PKG_VERSION")), hash, urls }
 }
+
+/// The built bundle's files, precompressed ones preferred. Under its hash the
+/// bundle never changes, so browsers keep it for a year without asking;
+/// under plain `/pkg/` (pages cached by an older worker) they always revalidate.
+pub fn bundle_files(site_root: &Path) -> ServeDir {
+    ServeDir::new(site_root.join("pkg")).precompressed_br().precompressed_gzip()
+}
+
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 fn worker_script(shell: &Shell) -> String {
     let urls = serde_json::to_string(&shell.urls).unwrap_or_else(|_| "[]".to_owned());
@@ -52,9 +70,9 @@ fn worker_script(shell: &Shell) -> String {
 }
 
 pub async fn service_worker(State(state): State<AppState>) -> impl IntoResponse {
-    // Read once: the bundle does not change under a running server.
+    // Written once: the bundle does not change under a running server.
     static SCRIPT: OnceLock<String> = OnceLock::new();
-    let script = SCRIPT.get_or_init(|| worker_script(&shell(Path::new(&*state.leptos_options.site_root))));
+    let script = SCRIPT.get_or_init(|| worker_script(&state.shell));
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
@@ -79,8 +97,9 @@ mod tests {
         let first = shell(site.path());
         assert_eq!(first, shell(site.path()), "stable for the same files");
         assert!(first.version.starts_with(env!("CARGO_PKG_VERSION")));
-        let bundle: Vec<_> = first.urls.iter().filter(|u| u.starts_with("/pkg/")).collect();
-        assert_eq!(bundle, ["/pkg/netpulse.css", "/pkg/netpulse.js", "/pkg/netpulse.wasm"], "type declarations are not cached");
+        let bundle: Vec<_> = first.urls.iter().filter(|u| u.starts_with("/pkg/")).cloned().collect();
+        let hashed = |name: &str| format!("/pkg/{}/{name}", first.hash);
+        assert_eq!(bundle, [hashed("netpulse.css"), hashed("netpulse.js"), hashed("netpulse.wasm")], "type declarations are not cached");
         assert!(first.urls.contains(&"/icons/maskable-512.png".to_owned()));
         std::fs::write(site.path().join("pkg/netpulse.wasm"), b"two").unwrap();
         assert_ne!(first.version, shell(site.path()).version, "a rebuild changes it");
@@ -88,7 +107,7 @@ mod tests {
 
     #[test]
     fn the_worker_script_is_filled_in_and_never_caches_streams() {
-        let script = worker_script(&Shell { version: "1.0-abc".into(), urls: vec!["/".into(), "/pkg/netpulse.wasm".into()] });
+        let script = worker_script(&Shell { hash: "abc".into(), version: "1.0-abc".into(), urls: vec!["/".into(), "/pkg/netpulse.wasm".into()] });
         assert!(script.contains(r#"const VERSION = "1.0-abc";"#));
         assert!(script.contains(r#"const SHELL_URLS = ["/","/pkg/netpulse.wasm"];"#));
         assert!(!script.contains("__"), "no placeholder left");

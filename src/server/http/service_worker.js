@@ -5,6 +5,11 @@ const VERSION = "__VERSION__";
 // The page, the built bundle (listed by the server from its pkg directory) and the icons.
 const SHELL = `netpulse-shell-${VERSION}`;
 const DATA = `netpulse-data-${VERSION}`;
+// History answers, keyed by their URL (whose times change with every view), capped.
+const HISTORY = `netpulse-history-${VERSION}`;
+const HISTORY_ENTRIES = 8;
+// The only other API answers kept: the latest snapshot and status, one entry each.
+const DATA_PATHS = ["/api/snapshot", "/api/status"];
 const SHELL_URLS = __SHELL_URLS__;
 
 self.addEventListener("install", (event) => {
@@ -28,20 +33,29 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname === "/api/events" || url.pathname.startsWith("/speedtest")) return;
   if (request.mode === "navigate") {
     event.respondWith(networkFirst(request, SHELL, "/"));
-  } else if (url.pathname.startsWith("/api/")) {
+  } else if (DATA_PATHS.includes(url.pathname)) {
     event.respondWith(networkFirst(request, DATA));
+  } else if (url.pathname === "/api/history") {
+    event.respondWith(networkFirst(request, HISTORY, undefined, HISTORY_ENTRIES));
+  } else if (url.pathname.startsWith("/api/")) {
+    return;
   } else {
     event.respondWith(caches.match(request).then((hit) => hit || fetch(request)));
   }
 });
 
 // The network's answer, kept for later; offline, the kept one (or `fallback`).
-async function networkFirst(request, cacheName, fallback) {
+// With `limit`, the cache keeps only that many entries, dropping the oldest.
+async function networkFirst(request, cacheName, fallback, limit) {
   try {
     const response = await fetch(request);
     if (response.ok) {
       const cache = await caches.open(cacheName);
       await cache.put(request, response.clone());
+      if (limit) {
+        const keys = await cache.keys();
+        await Promise.all(keys.slice(0, Math.max(0, keys.length - limit)).map((key) => cache.delete(key)));
+      }
     }
     return response;
   } catch (error) {

@@ -3,7 +3,10 @@
 use axum::{extract::State, Json};
 use serde::Serialize;
 
-use crate::server::{events::recorder::StoreHealth, events::subscribers::ConnectionCounts, AppState};
+use crate::{
+    model::StoreHealth,
+    server::{events::subscribers::ConnectionCounts, AppState},
+};
 
 #[derive(Serialize)]
 pub struct Status {
@@ -32,6 +35,6 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
         events_published: state.hub.published(),
         connections: state.subscribers.counts(),
         limits: Limits { max_connections: limits.total, max_per_client: limits.per_client },
-        store: state.recorder.health(),
+        store: state.writer.health(),
     })
 }
