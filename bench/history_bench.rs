@@ -5,14 +5,17 @@
 //!
 //!   cargo run --release --features bench --bin history-bench -- --days 365
 
-use std::{path::PathBuf, time::{Duration, Instant}};
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
 use netpulse::server::{
+    clock::now_ms,
     config::Config,
     serve,
-    clock::now_ms,
     store::{fields::to_milli, maintenance::HOUR, Store},
 };
 
@@ -81,7 +84,14 @@ async fn main() -> anyhow::Result<()> {
         rows.clear();
         for minute in 0..60 {
             let at = hour_start + minute * 60_000;
-            let values = [500.0 + 50.0 * noise.next(), 40.0 + 5.0 * noise.next(), 9.0 + noise.next(), 0.5 * noise.next(), 40.0 + 20.0 * noise.next(), 90.0 + 30.0 * noise.next()];
+            let values = [
+                500.0 + 50.0 * noise.next(),
+                40.0 + 5.0 * noise.next(),
+                9.0 + noise.next(),
+                0.5 * noise.next(),
+                40.0 + 20.0 * noise.next(),
+                90.0 + 30.0 * noise.next(),
+            ];
             for (i, field) in speed_fields.iter().enumerate() {
                 rows.push((*field, at, event_id, to_milli(values[i % 6])));
             }
@@ -122,17 +132,28 @@ async fn main() -> anyhow::Result<()> {
     // The live path: one event, its samples and the event log, committed.
     let mut append = Histogram::<u64>::new(3)?;
     for n in 0..2000u64 {
-        let data = format!(r#"{{"monitor":"m{}","url":"http://198.18.0.2/","at":"2026-11-21T00:00:00Z","up":true,"status_code":200,"response_ms":{}.5,"dns_ms":null,"connect_ms":0.2,"tls_ms":null,"ttfb_ms":1.1,"error":null}}"#, n % 50, 10 + n % 40);
+        let data = format!(
+            r#"{{"monitor":"m{}","url":"http://198.18.0.2/","at":"2026-11-21T00:00:00Z","up":true,"status_code":200,"response_ms":{}.5,"dns_ms":null,"connect_ms":0.2,"tls_ms":null,"ttfb_ms":1.1,"error":null}}"#,
+            n % 50,
+            10 + n % 40
+        );
         let started = Instant::now();
         store.append(event_id as u64 + n, "probe", now_ms(), &data).await?;
         append.record(started.elapsed().as_micros() as u64)?;
     }
 
     println!("| measure | value |\n|---|---|");
-    println!("| history generated | {} days: {} samples ({} monitors every {} s, a speed test a minute) |", args.days, samples, args.monitors, args.probe_interval);
+    println!(
+        "| history generated | {} days: {} samples ({} monitors every {} s, a speed test a minute) |",
+        args.days, samples, args.monitors, args.probe_interval
+    );
     println!("| database file after a checkpoint | {:.1} MiB |", file_bytes as f64 / (1 << 20) as f64);
     println!("| bulk insert time | {:.1} s ({:.2} µs a sample) |", insert_time.as_secs_f64(), insert_time.as_secs_f64() * 1e6 / samples as f64);
-    println!("| rollups and retention, daily | {:.1} s in all ({:.1} ms a day of data) |", maintenance_time.as_secs_f64(), maintenance_time.as_secs_f64() * 1000.0 / args.days as f64);
+    println!(
+        "| rollups and retention, daily | {:.1} s in all ({:.1} ms a day of data) |",
+        maintenance_time.as_secs_f64(),
+        maintenance_time.as_secs_f64() * 1000.0 / args.days as f64
+    );
     println!("| live append (event + samples, committed) | p50 {} µs, p99 {} µs |", append.value_at_quantile(0.5), append.value_at_quantile(0.99));
     println!();
     time_queries(&args).await
@@ -143,11 +164,16 @@ async fn time_queries(args: &Args) -> anyhow::Result<()> {
     let mut config = Config::default();
     config.data_dir = args.dir.clone();
     config.speed.enabled = false;
-    config.monitors = toml::from_str::<Config>(&(0..args.monitors).map(|m| format!("[[monitor]]\nname = \"m{m}\"\ntcp = \"127.0.0.1:9\"\ninterval = 86400\n")).collect::<String>())?.monitors;
+    config.monitors = toml::from_str::<Config>(
+        &(0..args.monitors).map(|m| format!("[[monitor]]\nname = \"m{m}\"\ntcp = \"127.0.0.1:9\"\ninterval = 86400\n")).collect::<String>(),
+    )?
+    .monitors;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, config, async { let _ = stopped.await; }));
+    let server = tokio::spawn(serve(listener, config, async {
+        let _ = stopped.await;
+    }));
     let client = reqwest::Client::new();
     tokio::time::sleep(Duration::from_millis(500)).await;
 

@@ -4,7 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{error::ErrorKind, Parser};
-use netpulse::server::{self, config::cli::{Cli, Command}, speed::command};
+use netpulse::server::{
+    self,
+    config::cli::{Cli, Command},
+    speed::command,
+};
 
 /// Exit code for bad flags or config, as clap uses for usage errors.
 const USAGE_ERROR: u8 = 2;
@@ -69,9 +73,7 @@ fn measure(args: server::config::cli::MeasureArgs) -> ExitCode {
 fn run(config: server::config::Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         server::serve(listener, config, shutdown_signal()).await?;
         Ok(())
     })

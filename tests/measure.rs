@@ -71,17 +71,23 @@ async fn the_byte_budget_caps_what_a_test_moves() {
 async fn steady_target() -> (SpeedTarget, tokio::task::JoinHandle<()>) {
     let block = payload::random_block();
     let app = Router::new()
-        .route("/speedtest/empty", get(|| async { "" }).post(|request: Request| async move {
-            let _ = request.into_body().collect().await;
-            ""
-        }))
-        .route("/speedtest/garbage", get(move || {
-            let piece = block.slice(0..64 * 1024);
-            async move {
-                let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(Duration::from_millis(10)));
-                Body::from_stream(ticks.take(3000).map(move |_| Ok::<Bytes, Infallible>(piece.clone())))
-            }
-        }));
+        .route(
+            "/speedtest/empty",
+            get(|| async { "" }).post(|request: Request| async move {
+                let _ = request.into_body().collect().await;
+                ""
+            }),
+        )
+        .route(
+            "/speedtest/garbage",
+            get(move || {
+                let piece = block.slice(0..64 * 1024);
+                async move {
+                    let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(Duration::from_millis(10)));
+                    Body::from_stream(ticks.take(3000).map(move |_| Ok::<Bytes, Infallible>(piece.clone())))
+                }
+            }),
+        );
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/speedtest", listener.local_addr().unwrap());
     let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -123,7 +129,8 @@ fn netpulse_measure(args: &[&str]) -> (i32, String, String) {
 async fn the_measure_command_prints_json_and_exits_by_outcome() {
     let (server, _) = netpulse_target().await;
     let url = server.url("/speedtest");
-    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || netpulse_measure(&["--target", &url, "--json", "--duration", "2", "--streams", "2"])).await.unwrap();
+    let (code, stdout, stderr) =
+        tokio::task::spawn_blocking(move || netpulse_measure(&["--target", &url, "--json", "--duration", "2", "--streams", "2"])).await.unwrap();
     assert_eq!(code, 0, "stderr: {stderr}");
     let sample: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
     assert!(sample["download_mbps"].as_f64().unwrap() > 0.0 && sample["upload_mbps"].as_f64().unwrap() > 0.0, "{sample}");

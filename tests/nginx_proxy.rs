@@ -102,14 +102,8 @@ async fn the_readme_nginx_config_passes_the_page_the_stream_and_speed_tests() {
     assert_eq!(stream.headers["content-type"], "text/event-stream");
     assert!(stream.headers.get("content-encoding").is_none());
     let published_at = Instant::now();
-    let response = client
-        .post(proxied("/api/publish/sales"))
-        .bearer_auth(TOKEN)
-        .header("content-type", "application/json")
-        .body(r#"{"orders": 3}"#)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        client.post(proxied("/api/publish/sales")).bearer_auth(TOKEN).header("content-type", "application/json").body(r#"{"orders": 3}"#).send().await.unwrap();
     assert_eq!(response.status(), 202);
     let event = next_event(&mut stream.events, "sales", Duration::from_secs(5)).await;
     let delay = published_at.elapsed();

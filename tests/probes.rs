@@ -9,7 +9,10 @@ use std::{
 };
 
 use common::{fast_config, next_event, open_stream, start, Target};
-use netpulse::server::{monitor::config::{Monitor, MonitorConfig}, monitor::check};
+use netpulse::server::{
+    monitor::check,
+    monitor::config::{Monitor, MonitorConfig},
+};
 use serde_json::Value;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},

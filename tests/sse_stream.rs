@@ -146,7 +146,11 @@ async fn shutdown_ends_open_streams() {
 #[tokio::test]
 async fn a_client_away_past_the_window_resumes_its_own_topic_from_the_log() {
     // A window of 5 events, flooded by another topic while the client sleeps.
-    let server = start(fast_config("publish_token = \"t0ken-for-resume\"\ntopics = [\"sales\", \"chatter\"]\n[sse]\nreplay = 5\n[speed]\ninterval = 3600"), Target::Refusing).await;
+    let server = start(
+        fast_config("publish_token = \"t0ken-for-resume\"\ntopics = [\"sales\", \"chatter\"]\n[sse]\nreplay = 5\n[speed]\ninterval = 3600"),
+        Target::Refusing,
+    )
+    .await;
     let client = reqwest::Client::new();
     let publish = |topic: &'static str, n: u32| {
         let request = client.post(server.url(&format!("/api/publish/{topic}"))).bearer_auth("t0ken-for-resume").body(format!("{{\"n\": {n}}}"));

@@ -81,11 +81,7 @@ pub fn step(series: &ChartSeries, from: Option<f64>, step: Step) -> Option<f64> 
 
 fn nearest(points: &[ChartPoint], t: f64) -> Option<ChartPoint> {
     let after = points.partition_point(|p| p.t < t);
-    [after.checked_sub(1), Some(after)]
-        .into_iter()
-        .flatten()
-        .filter_map(|i| points.get(i).copied())
-        .min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs()))
+    [after.checked_sub(1), Some(after)].into_iter().flatten().filter_map(|i| points.get(i).copied()).min_by(|a, b| (a.t - t).abs().total_cmp(&(b.t - t).abs()))
 }
 
 /// The point nearest `x`, and every line's value at that point's time. A

@@ -66,11 +66,7 @@ impl ChartSeries {
     /// Lines that have at least one point, each with its colour (below
     /// `LINE_COLOURS`); a chart's legend lists only these.
     pub fn drawn(&self) -> impl Iterator<Item = (usize, &Line)> {
-        self.lines
-            .iter()
-            .enumerate()
-            .filter(|(_, line)| !line.points.is_empty())
-            .map(|(index, line)| ((self.first_colour + index) % LINE_COLOURS, line))
+        self.lines.iter().enumerate().filter(|(_, line)| !line.points.is_empty()).map(|(index, line)| ((self.first_colour + index) % LINE_COLOURS, line))
     }
 
     fn all(&self) -> impl Iterator<Item = &ChartPoint> {

@@ -2,7 +2,10 @@
 //! switched on, events into signals, and reconnects with backoff once the
 //! browser has given up on its own.
 
-use std::{cell::RefCell, rc::{Rc, Weak}};
+use std::{
+    cell::RefCell,
+    rc::{Rc, Weak},
+};
 
 use leptos::prelude::*;
 use wasm_bindgen::{prelude::Closure, JsCast};
@@ -13,7 +16,10 @@ use crate::{
     live::{
         backoff::Backoff,
         connection::ConnectionState,
-        event_log::{probe_summary, speed_summary, EventLog}, history::SpeedHistory, monitors::MonitorBoard, topic_feed::TopicBoard,
+        event_log::{probe_summary, speed_summary, EventLog},
+        history::SpeedHistory,
+        monitors::MonitorBoard,
+        topic_feed::TopicBoard,
     },
     model::{ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
 };
@@ -50,15 +56,8 @@ pub struct LiveStream(Rc<RefCell<Inner>>);
 
 impl LiveStream {
     pub fn start(last_id: u64, signals: LiveSignals, topics: Vec<String>) -> Self {
-        let stream = Self(Rc::new(RefCell::new(Inner {
-            last_id,
-            signals,
-            topics,
-            source: None,
-            listeners: Vec::new(),
-            backoff: Backoff::default(),
-            stopped: false,
-        })));
+        let stream =
+            Self(Rc::new(RefCell::new(Inner { last_id, signals, topics, source: None, listeners: Vec::new(), backoff: Backoff::default(), stopped: false })));
         stream.connect();
         stream
     }
@@ -185,9 +184,11 @@ impl LiveStream {
                 Ok(snapshot) => {
                     signals.history.update(|h| h.merge_snapshot(&snapshot));
                     signals.board.update(|b| b.merge_snapshot(&snapshot));
-                    signals.topics.update(|t| snapshot.custom.iter().for_each(|event| {
-                        t.apply(event);
-                    }));
+                    signals.topics.update(|t| {
+                        snapshot.custom.iter().for_each(|event| {
+                            t.apply(event);
+                        })
+                    });
                     if let Some(inner) = weak.upgrade() {
                         let mut inner = inner.borrow_mut();
                         inner.last_id = inner.last_id.max(snapshot.last_event_id);

@@ -3,7 +3,6 @@
 
 use std::collections::VecDeque;
 
-
 use crate::{
     format,
     model::{ProbeResult, SpeedSample, TopicEvent, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
@@ -68,12 +67,9 @@ pub fn summarise(topic: &str, data: &str) -> String {
 pub fn speed_summary(s: &SpeedSample) -> String {
     match &s.error {
         Some(error) => format!("speed test failed: {error}"),
-        None => format!(
-            "↓ {} Mbit/s, ↑ {} Mbit/s, latency {} ms",
-            format::metric(s.download_mbps),
-            format::metric(s.upload_mbps),
-            format::metric(s.latency_ms)
-        ),
+        None => {
+            format!("↓ {} Mbit/s, ↑ {} Mbit/s, latency {} ms", format::metric(s.download_mbps), format::metric(s.upload_mbps), format::metric(s.latency_ms))
+        }
     }
 }
 

@@ -132,11 +132,7 @@ impl MonitorTrend {
         let (Some(first), Some(last)) = (self.buckets.first(), self.buckets.last()) else { return String::new() };
         let span = (last.t - first.t).max(1) as f64;
         let max = values.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(f64::EPSILON);
-        values
-            .iter()
-            .map(|(t, v)| format!("{:.1},{:.1}", (t - first.t) as f64 / span * width, height - v / max * height))
-            .collect::<Vec<_>>()
-            .join(" ")
+        values.iter().map(|(t, v)| format!("{:.1},{:.1}", (t - first.t) as f64 / span * width, height - v / max * height)).collect::<Vec<_>>().join(" ")
     }
 }
 

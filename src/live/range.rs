@@ -119,7 +119,15 @@ mod tests {
     fn history_points_become_samples_and_live_ones_follow() {
         let stats = |mean| HistoryStats { n: 1, min: mean, mean, max: mean, p95: mean };
         let point = |t, down| HistoryPoint { t, values: [("download_mbps".to_owned(), stats(down))].into_iter().collect() };
-        let history = History { series: "speed".into(), source: "raw".into(), step_s: 0, from_ms: 0, to_ms: 0, fields: vec![], points: vec![point(60_000, 10.0), point(120_000, 20.0)] };
+        let history = History {
+            series: "speed".into(),
+            source: "raw".into(),
+            step_s: 0,
+            from_ms: 0,
+            to_ms: 0,
+            fields: vec![],
+            points: vec![point(60_000, 10.0), point(120_000, 20.0)],
+        };
         let samples = samples_from_history(&history);
         assert_eq!(samples.iter().map(|s| s.download_mbps).collect::<Vec<_>>(), [Some(10.0), Some(20.0)]);
         assert_eq!(samples[1].upload_mbps, None);

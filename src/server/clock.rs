@@ -10,7 +10,5 @@ pub fn now_ms() -> i64 {
 /// keep growing even when the database is replaced, as long as fewer than a
 /// million events a second are published on average.
 pub fn id_floor() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |since| u64::try_from(since.as_micros()).unwrap_or(u64::MAX))
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |since| u64::try_from(since.as_micros()).unwrap_or(u64::MAX))
 }

@@ -51,24 +51,27 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let hub = state.hub.clone();
     let forget: store::maintenance::OnCollected = Box::new(move |topics| hub.forget_topics(topics));
     let maintenance_task = tokio::spawn(store::maintenance::run(store, retention, forget, token.clone()));
-    let sampler_task = state.config.speed.enabled.then(|| {
-        let measurer = Measurer::new(options.timeout, state.payload.clone())?;
-        let sampler = SpeedSampler {
-            node: state.config.node.clone(),
-            targets: state.config.speed.targets(),
-            spread: state.config.speed.spread,
-            options,
-            measurer,
-            writer: state.writer.clone(),
-        };
-        Ok::<_, ServeError>(tokio::spawn(sampler.run(token.clone())))
-    }).transpose()?;
+    let sampler_task = state
+        .config
+        .speed
+        .enabled
+        .then(|| {
+            let measurer = Measurer::new(options.timeout, state.payload.clone())?;
+            let sampler = SpeedSampler {
+                node: state.config.node.clone(),
+                targets: state.config.speed.targets(),
+                spread: state.config.speed.spread,
+                options,
+                measurer,
+                writer: state.writer.clone(),
+            };
+            Ok::<_, ServeError>(tokio::spawn(sampler.run(token.clone())))
+        })
+        .transpose()?;
     // One task per monitor: a thousand monitors are a thousand small futures, not threads.
     let tls = monitor::check::tls_connector();
-    let monitor_tasks: Vec<_> = monitors
-        .into_iter()
-        .map(|monitor| tokio::spawn(monitor::run::run_monitor(monitor, state.writer.clone(), tls.clone(), token.clone())))
-        .collect();
+    let monitor_tasks: Vec<_> =
+        monitors.into_iter().map(|monitor| tokio::spawn(monitor::run::run_monitor(monitor, state.writer.clone(), tls.clone(), token.clone()))).collect();
     let app = http::router(state);
     let stop = token.clone();
     tracing::info!(address = %listener.local_addr()?, "netpulse listening");

@@ -49,7 +49,10 @@ pub fn spread_gap(period: Duration, offset: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{atomic::{AtomicU32, Ordering}, Arc};
+    use std::sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc,
+    };
 
     #[tokio::test(start_paused = true)]
     async fn runs_at_once_then_every_period_until_cancelled() {
@@ -57,7 +60,12 @@ mod tests {
         let token = CancellationToken::new();
         let task = {
             let (runs, token) = (runs.clone(), token.clone());
-            tokio::spawn(async move { every(Duration::from_secs(10), &token, || async { runs.fetch_add(1, Ordering::SeqCst); }).await })
+            tokio::spawn(async move {
+                every(Duration::from_secs(10), &token, || async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                })
+                .await
+            })
         };
         tokio::time::sleep(Duration::from_secs(25)).await;
         assert_eq!(runs.load(Ordering::SeqCst), 3, "at 0, 10 and 20 s");

@@ -1,18 +1,22 @@
 //! The shared state every handler and task reaches: config, the hub, the
 //! writer, the store, the subscribers, and the snapshot a page is rendered from.
 
-use std::{collections::HashMap, sync::Arc, time::{Duration, Instant}};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
+use axum::extract::FromRef;
 use bytes::Bytes;
 use leptos::prelude::LeptosOptions;
-use axum::extract::FromRef;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{ProbeResult, Snapshot, TopicEvent, LIVE_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
     server::{
-        config::Config,
         clock::now_ms,
+        config::Config,
         events::{
             hub::{Hub, HubEvent, HubLimits},
             live_latency,

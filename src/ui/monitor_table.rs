@@ -13,9 +13,7 @@ use crate::{
         range::TimeRange,
     },
     model::{ProbeResult, PROBE_TOPIC},
-    ui::{
-        rooms::{use_rooms, SectionHead},
-    },
+    ui::rooms::{use_rooms, SectionHead},
 };
 
 /// Each monitor's trend, by name.
@@ -101,7 +99,11 @@ fn Sparkline(trend: Signal<MonitorTrend>) -> impl IntoView {
 
 fn percent(fraction: f64) -> String {
     let pct = fraction * 100.0;
-    if pct >= 99.995 { "100%".to_owned() } else { format!("{pct:.2}%") }
+    if pct >= 99.995 {
+        "100%".to_owned()
+    } else {
+        format!("{pct:.2}%")
+    }
 }
 
 fn cell_class(bucket: Option<TrendBucket>) -> &'static str {
@@ -117,12 +119,9 @@ fn cell_title(t: i64, bucket: Option<TrendBucket>) -> String {
     let at = chrono::DateTime::from_timestamp_millis(t).map(format::utc_time).unwrap_or_default();
     match bucket.filter(|b| b.checks > 0) {
         None => format!("{at}: no checks"),
-        Some(b) => format!(
-            "{at}: {} up of {} checks{}",
-            b.up,
-            b.checks,
-            b.response_ms.map(|ms| format!(", {} ms mean", format::metric(Some(ms)))).unwrap_or_default()
-        ),
+        Some(b) => {
+            format!("{at}: {} up of {} checks{}", b.up, b.checks, b.response_ms.map(|ms| format!(", {} ms mean", format::metric(Some(ms)))).unwrap_or_default())
+        }
     }
 }
 

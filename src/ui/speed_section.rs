@@ -4,11 +4,11 @@
 use leptos::{either::Either, prelude::*};
 
 use crate::{
-    format,
     chart::{
         draw::{LATENCY_CHART, SPEED_CHART},
         scale::ChartSeries,
     },
+    format,
     live::{history::SpeedHistory, range::TimeRange},
     model::{SpeedSample, SPEED_TOPIC},
     ui::{
@@ -21,7 +21,12 @@ use crate::{
 /// `chart_samples` are what the charts draw for `range`; `status` replaces
 /// their summaries while history loads or when it failed.
 #[component]
-pub fn SpeedSection(history: RwSignal<SpeedHistory>, chart_samples: Memo<Vec<SpeedSample>>, range: Memo<TimeRange>, status: Signal<Option<String>>) -> impl IntoView {
+pub fn SpeedSection(
+    history: RwSignal<SpeedHistory>,
+    chart_samples: Memo<Vec<SpeedSample>>,
+    range: Memo<TimeRange>,
+    status: Signal<Option<String>>,
+) -> impl IntoView {
     let rooms = use_rooms();
     let content = move || {
         if rooms.is_on(SPEED_TOPIC) {

@@ -99,7 +99,11 @@ mod browser {
             return theme;
         }
         let prefers_light = window.match_media("(prefers-color-scheme: light)").ok().flatten().is_some_and(|m| m.matches());
-        if prefers_light { Theme::Light } else { Theme::Dark }
+        if prefers_light {
+            Theme::Light
+        } else {
+            Theme::Dark
+        }
     }
 
     /// Applies and remembers an explicit choice.

@@ -4,12 +4,12 @@
 use leptos::{html::Canvas, prelude::*};
 
 use crate::{
-    format,
     chart::{
         draw::ChartSpec,
         hover::{hover_at, hover_near, step, x_at, Hover, Step},
         scale::{time_label, ChartSeries},
     },
+    format,
     live::range::TimeRange,
     model::SpeedSample,
 };
@@ -167,11 +167,8 @@ pub fn latency_summary(samples: &[SpeedSample], range: TimeRange, status: Option
     match samples.iter().rev().find(|s| s.latency_ms.is_some()) {
         None => format!("Latency chart of {span}: no measurements."),
         Some(latest) => {
-            let mut text = format!(
-                "Latency chart of {span}. Latest: latency {} ms, jitter {} ms",
-                format::metric(latest.latency_ms),
-                format::metric(latest.jitter_ms)
-            );
+            let mut text =
+                format!("Latency chart of {span}. Latest: latency {} ms, jitter {} ms", format::metric(latest.latency_ms), format::metric(latest.jitter_ms));
             if latest.latency_down_ms.is_some() || latest.latency_up_ms.is_some() {
                 text += &format!(
                     ", under load {} ms downloading and {} ms uploading",
@@ -191,7 +188,10 @@ mod tests {
     #[test]
     fn summaries_carry_the_latest_values() {
         let mut sample = SpeedSample::for_test(0, Some(94.5), Some(20.0));
-        assert_eq!(speed_summary(&[sample.clone()], TimeRange::Day, None), "Speed chart of the last 24 h, 1 point. Latest: download 94.5 Mbit/s, upload 20.0 Mbit/s.");
+        assert_eq!(
+            speed_summary(&[sample.clone()], TimeRange::Day, None),
+            "Speed chart of the last 24 h, 1 point. Latest: download 94.5 Mbit/s, upload 20.0 Mbit/s."
+        );
         assert_eq!(latency_summary(&[sample.clone()], TimeRange::Live, None), "Latency chart of recent tests: no measurements.");
         (sample.latency_ms, sample.jitter_ms) = (Some(9.25), Some(0.5));
         assert_eq!(latency_summary(&[sample.clone()], TimeRange::Live, None), "Latency chart of recent tests. Latest: latency 9.25 ms, jitter 0.50 ms.");

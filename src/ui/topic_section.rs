@@ -4,10 +4,14 @@
 use leptos::{either::Either, prelude::*};
 
 use crate::{
-    format,
     chart::{draw::TOPIC_CHART, scale::ChartSeries},
+    format,
     live::topic_feed::TopicBoard,
-    ui::{cards::MetricCard, rooms::{use_rooms, SectionHead}, time_chart::TimeChart},
+    ui::{
+        cards::MetricCard,
+        rooms::{use_rooms, SectionHead},
+        time_chart::TimeChart,
+    },
 };
 
 #[component]

@@ -6,7 +6,11 @@ use std::{net::SocketAddr, time::Duration};
 
 use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};
-use netpulse::server::{config::{Config, TargetConfig}, serve, speed::target::TargetKind};
+use netpulse::server::{
+    config::{Config, TargetConfig},
+    serve,
+    speed::target::TargetKind,
+};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 pub struct TestServer {
@@ -50,9 +54,7 @@ pub enum Target {
 
 /// A config for fast tests: short transfers, and the given overrides in TOML.
 pub fn fast_config(extra_toml: &str) -> Config {
-    let text = format!(
-        "node = \"test-node\"\n{extra_toml}\n",
-    );
+    let text = format!("node = \"test-node\"\n{extra_toml}\n",);
     let mut config = Config::from_toml(&text).expect("test config parses");
     config.speed.duration = 0.6;
     config.speed.grace = 0.1;

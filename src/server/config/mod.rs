@@ -13,8 +13,8 @@ pub use crate::server::config::error::{invalid, ConfigError};
 
 pub use crate::server::speed::config::{SpeedConfig, TargetConfig, DEFAULT_TARGET_URL};
 use crate::server::{
-    store::config::HistoryConfig,
     monitor::config::{Monitor, MonitorConfig},
+    store::config::HistoryConfig,
 };
 
 #[derive(Clone, Debug, Deserialize)]
@@ -76,9 +76,7 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             node: default_node_name(),
-            site_root: std::env::var_os("LEPTOS_SITE_ROOT")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("target/site")),
+            site_root: std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/site")),
             data_dir: PathBuf::from("data"),
             publish_token: None,
             topics: Vec::new(),
@@ -115,12 +113,8 @@ pub fn default_node_name() -> String {
 impl Config {
     /// Reads a TOML file; every key is optional.
     pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-        Self::from_toml(&text).map_err(|err| ConfigError::Parse {
-            path: path.to_owned(),
-            message: describe_toml_error(&text, &err),
-        })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::from_toml(&text).map_err(|err| ConfigError::Parse { path: path.to_owned(), message: describe_toml_error(&text, &err) })
     }
 
     pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
@@ -131,13 +125,15 @@ impl Config {
     /// would render but never come alive.
     pub fn check_site(&self) -> Result<(), ConfigError> {
         let pkg = self.site_root.join("pkg");
-        let built = |extension: &str| {
-            std::fs::read_dir(&pkg).into_iter().flatten().flatten().any(|entry| entry.path().extension().is_some_and(|e| e == extension))
-        };
+        let built =
+            |extension: &str| std::fs::read_dir(&pkg).into_iter().flatten().flatten().any(|entry| entry.path().extension().is_some_and(|e| e == extension));
         if built("wasm") && built("js") {
             Ok(())
         } else {
-            Err(invalid("site_root", format!("{} has no built bundle in pkg/ (run `cargo leptos build --release`, or point site_root at the built site)", self.site_root.display())))
+            Err(invalid(
+                "site_root",
+                format!("{} has no built bundle in pkg/ (run `cargo leptos build --release`, or point site_root at the built site)", self.site_root.display()),
+            ))
         }
     }
 
@@ -276,5 +272,4 @@ mod tests {
         let good = Config::from_toml("publish_token = \"0123456789abcdef\"\ntopics = [\"sales\", \"visitors\"]\n").unwrap();
         good.validate().unwrap();
     }
-
 }

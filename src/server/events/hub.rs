@@ -54,10 +54,17 @@ pub enum Backlog {
     /// The window no longer reaches back to `after`: the events with ids in
     /// `after < id < before` come from the store's log, then `then`. If the
     /// log cannot replay them all, the client is reset to `newest`.
-    FromLog { after: u64, before: u64, then: Vec<Arc<HubEvent>>, newest: u64 },
+    FromLog {
+        after: u64,
+        before: u64,
+        then: Vec<Arc<HubEvent>>,
+        newest: u64,
+    },
     /// The requested id cannot be resumed from; the client must reload. The
     /// live feed starts after `resume_from`, the newest id at subscription.
-    Reset { resume_from: u64 },
+    Reset {
+        resume_from: u64,
+    },
 }
 
 pub struct Subscription {
@@ -97,12 +104,7 @@ impl Hub {
     pub fn new(limits: HubLimits, last_id: u64) -> Self {
         let (live, _) = broadcast::channel(limits.queue.max(1));
         let kept = limits.kept.iter().map(|(topic, n)| (topic.clone(), (*n, VecDeque::new()))).collect();
-        Self {
-            state: Mutex::new(HubState { last_id, window: VecDeque::new(), latest: HashMap::new(), kept }),
-            live,
-            limits,
-            published: AtomicU64::new(0),
-        }
+        Self { state: Mutex::new(HubState { last_id, window: VecDeque::new(), latest: HashMap::new(), kept }), live, limits, published: AtomicU64::new(0) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
@@ -113,9 +115,7 @@ impl Hub {
 
     fn prune(&self, state: &mut HubState, now_ms: i64) {
         let max_age_ms = i64::try_from(self.limits.replay_age.as_millis()).unwrap_or(i64::MAX);
-        while state.window.len() > self.limits.replay_events.max(1)
-            || state.window.front().is_some_and(|e| now_ms.saturating_sub(e.at_ms) > max_age_ms)
-        {
+        while state.window.len() > self.limits.replay_events.max(1) || state.window.front().is_some_and(|e| now_ms.saturating_sub(e.at_ms) > max_age_ms) {
             state.window.pop_front();
         }
     }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{LiveLatency, LIVE_TOPIC},
-    server::{speed::measure::round_trip, events::writer::Writer, schedule, speed::stats, events::subscribers::StartProducer, speed::target::SpeedTarget},
+    server::{events::subscribers::StartProducer, events::writer::Writer, schedule, speed::measure::round_trip, speed::stats, speed::target::SpeedTarget},
 };
 
 const PERIOD: Duration = Duration::from_secs(1);

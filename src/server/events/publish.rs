@@ -10,7 +10,7 @@ use axum::{
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-use crate::server::{http::error::ApiError, events::topics, AppState};
+use crate::server::{events::topics, http::error::ApiError, AppState};
 
 /// Largest body a publisher may send.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -21,7 +21,12 @@ struct Published {
     topic: String,
 }
 
-pub async fn publish(State(state): State<AppState>, Path(topic): Path<String>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn publish(
+    State(state): State<AppState>,
+    Path(topic): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     authorise(state.config.publish_token.as_deref(), &headers)?;
     topics::check_publishable(&topic)?;
     let body = body.map_err(|rejection| match rejection.status() {

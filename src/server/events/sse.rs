@@ -16,13 +16,13 @@ use serde::Deserialize;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
 use crate::server::{
-    http::error::ApiError,
     events::hub::{StartFrom, Subscription},
     events::log::EventLog,
     events::resume,
     events::sse_frame,
     events::subscribers::{Refusal, Subscribers},
     events::topics::KnownTopics,
+    http::error::ApiError,
     AppState,
 };
 
@@ -46,10 +46,8 @@ pub async fn events(
     let Query(query) = query?;
     let known = KnownTopics { declared: &state.config.topics, hub: &state.hub };
     let topics = known.parse_subscription(query.topics.as_deref())?;
-    let header_id = headers
-        .get("last-event-id")
-        .map(|value| value.to_str().map_err(|_| ApiError::bad_request("Last-Event-ID must be a whole number")))
-        .transpose()?;
+    let header_id =
+        headers.get("last-event-id").map(|value| value.to_str().map_err(|_| ApiError::bad_request("Last-Event-ID must be a whole number"))).transpose()?;
     // The header is what a browser sends when it reconnects, so it is the newer of the two.
     let start = parse_start(header_id.or(query.last_event_id.as_deref()))?;
     let admission = state.subscribers.admit(peer.ip().to_canonical(), &topics).map_err(|refusal| {
@@ -79,17 +77,20 @@ pub async fn events(
 pub fn parse_start(last_event_id: Option<&str>) -> Result<StartFrom, ApiError> {
     match last_event_id.map(str::trim) {
         None | Some("") => Ok(StartFrom::Latest),
-        Some(raw) => raw
-            .parse()
-            .map(StartFrom::After)
-            .map_err(|_| ApiError::bad_request(format!("Last-Event-ID must be a whole number, got {raw:?}"))),
+        Some(raw) => raw.parse().map(StartFrom::After).map_err(|_| ApiError::bad_request(format!("Last-Event-ID must be a whole number, got {raw:?}"))),
     }
 }
 
 /// The `retry:` line, the backlog, then the live feed until the subscriber
 /// falls too far behind (it then reconnects and resumes). Every frame was
 /// encoded once at publish time; here it is only shared.
-fn event_frames(subscription: Subscription, topics: Vec<String>, retry_ms: u64, subscribers: Arc<Subscribers>, log: Arc<dyn EventLog>) -> impl Stream<Item = Bytes> {
+fn event_frames(
+    subscription: Subscription,
+    topics: Vec<String>,
+    retry_ms: u64,
+    subscribers: Arc<Subscribers>,
+    log: Arc<dyn EventLog>,
+) -> impl Stream<Item = Bytes> {
     let backlog = resume::backlog_frames(subscription.backlog, topics.clone(), log);
     let live = BroadcastStream::new(subscription.live)
         .take_while(move |received| {
@@ -129,11 +130,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn heartbeats_interleave_and_stop_with_the_events() {
-        let events = stream::iter([Bytes::from_static(b"a"), Bytes::from_static(b"b")])
-            .chain(stream::once(async {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                Bytes::from_static(b"c")
-            }));
+        let events = stream::iter([Bytes::from_static(b"a"), Bytes::from_static(b"b")]).chain(stream::once(async {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            Bytes::from_static(b"c")
+        }));
         let out: Vec<Bytes> = with_heartbeats(events, Duration::from_millis(100)).collect().await;
         let beats = out.iter().filter(|f| **f == sse_frame::HEARTBEAT).count();
         assert_eq!(beats, 2, "{out:?}");

@@ -71,8 +71,8 @@ mod tests {
 
     /// What an EventSource hands the page for one frame: the spec's parser.
     fn parse(frame: &[u8]) -> Vec<eventsource_stream::Event> {
-        use futures_util::StreamExt;
         use eventsource_stream::Eventsource;
+        use futures_util::StreamExt;
         let body = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes::Bytes::copy_from_slice(frame))]);
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a test runtime");
         runtime.block_on(body.eventsource().map(|event| event.expect("a well-formed frame")).collect())

@@ -2,16 +2,15 @@
 
 use crate::{
     model::{BUILTIN_TOPICS, RESERVED_TOPICS},
-    server::{http::error::ApiError, events::hub::Hub},
+    server::{events::hub::Hub, http::error::ApiError},
 };
 
 pub const MAX_TOPIC_LEN: usize = 64;
 
 /// `[a-z0-9_-]{1,64}`.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let well_formed = !name.is_empty()
-        && name.len() <= MAX_TOPIC_LEN
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    let well_formed =
+        !name.is_empty() && name.len() <= MAX_TOPIC_LEN && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if well_formed {
         Ok(())
     } else {

@@ -8,7 +8,10 @@ use std::{convert::Infallible, future::Future, net::SocketAddr, time::Duration};
 
 use axum::{extract::ConnectInfo, Router};
 use hyper::{body::Incoming, server::conn::http1, Request};
-use hyper_util::{rt::{TokioIo, TokioTimer}, server::graceful::GracefulShutdown};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 

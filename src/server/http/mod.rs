@@ -6,6 +6,7 @@ pub mod listener;
 pub mod pwa;
 pub mod status;
 
+use axum::http::{header, HeaderValue};
 use axum::{
     extract::{DefaultBodyLimit, State},
     routing::{any, get, post},
@@ -13,7 +14,6 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use axum::http::{header, HeaderValue};
 use tower_http::{compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeader, trace::TraceLayer};
 
 use crate::{
@@ -65,11 +65,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, generate_route_list(App), snapshot_context(state.clone()), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new());
-    compressed
-        .nest("/speedtest", speed::routes::routes())
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+    compressed.nest("/speedtest", speed::routes::routes()).method_not_allowed_fallback(method_not_allowed).layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 fn cached(files: ServeDir, cache_control: &'static str) -> SetResponseHeader<ServeDir, HeaderValue> {

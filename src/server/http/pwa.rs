@@ -10,11 +10,7 @@ use std::{
 
 use tower_http::services::ServeDir;
 
-use axum::{
-    extract::State,
-    http::header,
-    response::IntoResponse,
-};
+use axum::{extract::State, http::header, response::IntoResponse};
 
 use crate::server::AppState;
 

@@ -120,12 +120,7 @@ impl MonitorConfig {
                 Check::Http { url, method, expect, keyword: self.keyword.clone(), headers }
             }
         };
-        Ok(Monitor {
-            name: self.name.clone(),
-            check,
-            interval: Duration::from_secs_f64(self.interval),
-            timeout: Duration::from_secs_f64(self.timeout),
-        })
+        Ok(Monitor { name: self.name.clone(), check, interval: Duration::from_secs_f64(self.interval), timeout: Duration::from_secs_f64(self.timeout) })
     }
 }
 

@@ -5,7 +5,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::PROBE_TOPIC,
-    server::{events::writer::Writer, monitor::{check::check, config::Monitor}, schedule},
+    server::{
+        events::writer::Writer,
+        monitor::{check::check, config::Monitor},
+        schedule,
+    },
 };
 
 /// Checks `monitor` now and then every interval, in its own task, until shutdown.

@@ -110,8 +110,7 @@ impl SpeedConfig {
             return Err(invalid("speed.timeout", format!("must be above 0 and at most 300 seconds, got {}", self.timeout)));
         }
         for target in &self.targets {
-            SpeedTarget::parse(&target.url, target.kind.unwrap_or(TargetKind::Netpulse))
-                .map_err(|reason| invalid("speed.target.url", reason))?;
+            SpeedTarget::parse(&target.url, target.kind.unwrap_or(TargetKind::Netpulse)).map_err(|reason| invalid("speed.target.url", reason))?;
             if let Some(seconds) = target.interval {
                 check_interval("speed.target.interval", seconds)?;
             }

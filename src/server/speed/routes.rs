@@ -50,10 +50,7 @@ struct TargetQuery {
 
 fn parse_count(name: &str, raw: Option<&str>, default: u64, max: u64) -> Result<u64, ApiError> {
     let Some(raw) = raw else { return Ok(default) };
-    let value: u64 = raw
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("{name} must be a whole number from 0 to {max}, got {raw:?}")))?;
+    let value: u64 = raw.trim().parse().map_err(|_| ApiError::bad_request(format!("{name} must be a whole number from 0 to {max}, got {raw:?}")))?;
     if value > max {
         return Err(ApiError::bad_request(format!("{name} must be at most {max}, got {value}")));
     }

@@ -1,7 +1,6 @@
 //! The speed sampler: measures each target at start-up and then every one of
 //! its intervals, and publishes each result on the `speed` topic.
 
-
 use chrono::Utc;
 use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -10,9 +9,9 @@ use crate::{
     model::{SpeedSample, SPEED_TOPIC},
     server::{
         events::writer::Writer,
-        speed::measure::{MeasureOptions, Measurement, Measurer},
         schedule,
         speed::config::ScheduledTarget,
+        speed::measure::{MeasureOptions, Measurement, Measurer},
         speed::target::SpeedTarget,
     },
 };

@@ -37,7 +37,12 @@ impl Default for HistoryConfig {
 
 impl HistoryConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (key, days) in [("history.raw_days", self.raw_days), ("history.minute_days", self.minute_days), ("history.hour_days", self.hour_days), ("history.event_log_days", self.event_log_days)] {
+        for (key, days) in [
+            ("history.raw_days", self.raw_days),
+            ("history.minute_days", self.minute_days),
+            ("history.hour_days", self.hour_days),
+            ("history.event_log_days", self.event_log_days),
+        ] {
             if !(days > 0.0 && days <= 100.0 * 365.0) {
                 return Err(invalid(key, format!("must be above 0 and at most 36500 days, got {days}")));
             }

@@ -57,7 +57,12 @@ impl Store {
         outcome
     }
 
-    async fn write_batch(&self, connection: &mut sqlx::SqliteConnection, events: &[Arc<HubEvent>], samples: Vec<(i64, i64, i64, i64)>) -> Result<(), StoreError> {
+    async fn write_batch(
+        &self,
+        connection: &mut sqlx::SqliteConnection,
+        events: &[Arc<HubEvent>],
+        samples: Vec<(i64, i64, i64, i64)>,
+    ) -> Result<(), StoreError> {
         // `live` round trips are not history: the in-memory window is all they need.
         for event in events.iter().filter(|e| e.topic != LIVE_TOPIC) {
             sqlx::query("INSERT INTO event_log (id, topic, key, at_ms, data) VALUES (?, ?, ?, ?, ?)")
@@ -136,11 +141,12 @@ impl Store {
         rows.sort_by_key(|row| row.0);
         rows.dedup_by_key(|row| row.0);
         let newest_logged: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log").fetch_one(self.pool()).await?;
-        let last_id = [newest_logged.and_then(|id| u64::try_from(id).ok()), rows.last().and_then(|row| u64::try_from(row.0).ok()), Some(self.replayable_after().await?)]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(0);
+        let last_id =
+            [newest_logged.and_then(|id| u64::try_from(id).ok()), rows.last().and_then(|row| u64::try_from(row.0).ok()), Some(self.replayable_after().await?)]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(0);
         Ok(Restored { last_id, events: rows.into_iter().map(event).collect() })
     }
 

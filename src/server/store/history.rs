@@ -166,13 +166,13 @@ impl Store {
                      FROM rollup WHERE field_id = ?2 AND step_s = ?3 AND bucket >= ?4 AND bucket < ?5 GROUP BY bucket / ?1 ORDER BY 1"
                 };
                 let json: String = sqlx::query_scalar(&as_json_array(sql, "b, n, min, mean, max, p95"))
-                .bind(per.max(1))
-                .bind(field_id)
-                .bind(rollup)
-                .bind(request.from_ms.div_euclid(1000 * rollup))
-                .bind(rolled_until_ms.div_euclid(1000 * rollup))
-                .fetch_one(self.pool())
-                .await?;
+                    .bind(per.max(1))
+                    .bind(field_id)
+                    .bind(rollup)
+                    .bind(request.from_ms.div_euclid(1000 * rollup))
+                    .bind(rolled_until_ms.div_euclid(1000 * rollup))
+                    .fetch_one(self.pool())
+                    .await?;
                 let mut rows: Vec<(i64, i64, i64, f64, i64, i64)> = parse_rows(&json)?;
                 rows.sort_unstable_by_key(|row| row.0);
                 let mut points: Vec<((i64, i64), Stats)> = rows

@@ -27,7 +27,11 @@ const SETTLE_S: i64 = 5;
 /// Most of the backlog one pass builds, so that catching up after a long
 /// stop never holds the write lock for long.
 fn max_catch_up_s(step: i64) -> i64 {
-    if step == MINUTE { 86_400 } else { 30 * 86_400 }
+    if step == MINUTE {
+        86_400
+    } else {
+        30 * 86_400
+    }
 }
 
 /// How long each kind of row is kept.
@@ -60,13 +64,7 @@ pub fn summarise(values: &mut [i64]) -> Option<Summary> {
     let n = values.len();
     let sum: i128 = values.iter().map(|&v| v as i128).sum();
     let rank = (n * 95).div_ceil(100).max(1);
-    Some(Summary {
-        n: n as i64,
-        min: values[0],
-        mean: (sum as f64 / n as f64).round() as i64,
-        max: values[n - 1],
-        p95: values[rank - 1],
-    })
+    Some(Summary { n: n as i64, min: values[0], mean: (sum as f64 / n as f64).round() as i64, max: values[n - 1], p95: values[rank - 1] })
 }
 
 impl Store {
@@ -89,7 +87,10 @@ impl Store {
                 let mut first: Option<i64> = None;
                 for field_id in &field_ids {
                     let at: Option<i64> = sqlx::query_scalar("SELECT min(at_ms) FROM sample WHERE field_id = ?").bind(field_id).fetch_one(self.pool()).await?;
-                    first = match (first, at) { (Some(a), Some(b)) => Some(a.min(b)), (a, b) => a.or(b) };
+                    first = match (first, at) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
                 }
                 match first {
                     Some(at_ms) => at_ms.div_euclid(1000 * step) * step,
@@ -154,13 +155,17 @@ impl Store {
         }
         let raw_before = (now_ms - retention.raw.as_millis() as i64).min(rolled);
         let bucket_before = |kept: Duration, step: i64| (now_ms / 1000 - kept.as_secs() as i64).div_euclid(step);
-        let rollups_before =
-            [(MINUTE, bucket_before(retention.minute, MINUTE)), (TEN_MINUTES, bucket_before(retention.minute, TEN_MINUTES)), (HOUR, bucket_before(retention.hour, HOUR))];
+        let rollups_before = [
+            (MINUTE, bucket_before(retention.minute, MINUTE)),
+            (TEN_MINUTES, bucket_before(retention.minute, TEN_MINUTES)),
+            (HOUR, bucket_before(retention.hour, HOUR)),
+        ];
         let field_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM field").fetch_all(self.pool()).await?;
         let mut deleted = 0;
         // Field by field, so each delete is a range of the primary key.
         for field_id in field_ids {
-            deleted += sqlx::query("DELETE FROM sample WHERE field_id = ? AND at_ms < ?").bind(field_id).bind(raw_before).execute(self.pool()).await?.rows_affected();
+            deleted +=
+                sqlx::query("DELETE FROM sample WHERE field_id = ? AND at_ms < ?").bind(field_id).bind(raw_before).execute(self.pool()).await?.rows_affected();
             for (step, before) in rollups_before {
                 deleted += sqlx::query("DELETE FROM rollup WHERE field_id = ? AND step_s = ? AND bucket < ?")
                     .bind(field_id)

@@ -77,13 +77,12 @@ impl Store {
         if let Some(id) = self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(*id);
         }
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO field (series, name) VALUES (?, ?) ON CONFLICT (series, name) DO UPDATE SET name = excluded.name RETURNING id",
-        )
-        .bind(series)
-        .bind(name)
-        .fetch_one(&self.pool)
-        .await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO field (series, name) VALUES (?, ?) ON CONFLICT (series, name) DO UPDATE SET name = excluded.name RETURNING id")
+                .bind(series)
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
         self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).insert(key, id);
         Ok(id)
     }

@@ -11,10 +11,11 @@ use axum::{
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::server::{
-    http::error::ApiError,
     clock::now_ms,
+    events::topics,
+    http::error::ApiError,
     store::history::{History, HistoryRequest, MAX_POINTS},
-    events::topics, AppState,
+    AppState,
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -43,9 +44,7 @@ fn check_series(series: &str, state: &AppState) -> Result<(), ApiError> {
     if known {
         Ok(())
     } else {
-        Err(ApiError::bad_request(format!(
-            "unknown series {series:?}: use speed, speed:<target URL>, probe:<monitor name> or topic:<name>"
-        )))
+        Err(ApiError::bad_request(format!("unknown series {series:?}: use speed, speed:<target URL>, probe:<monitor name> or topic:<name>")))
     }
 }
 
@@ -70,7 +69,11 @@ pub fn parse_request(params: &HashMap<String, String>, state: &AppState, now_ms:
     let step_s = match params.get("step") {
         None => None,
         Some(raw) => {
-            let step: i64 = raw.parse().ok().filter(|s| *s >= 1).ok_or_else(|| ApiError::bad_request(format!("step={raw:?} is not a whole number of seconds, at least 1")))?;
+            let step: i64 = raw
+                .parse()
+                .ok()
+                .filter(|s| *s >= 1)
+                .ok_or_else(|| ApiError::bad_request(format!("step={raw:?} is not a whole number of seconds, at least 1")))?;
             if step >= 60 && step % 60 != 0 {
                 return Err(ApiError::bad_request("a step of a minute or more must be whole minutes"));
             }

@@ -47,10 +47,14 @@ async fn producers_cancelled_mid_publish_never_make_an_id_repeat() {
     // Half the producers are cancelled while they wait, as the `live`
     // producer is when its last watcher leaves; the rest complete.
     for round in 0..20 {
-        let tasks: Vec<_> = (0..20).map(|n| tokio::spawn({
-            let writer = writer.clone();
-            async move { writer.publish("sales", "", format!("{{\"n\":{n},\"round\":{round}}}")).await }
-        })).collect();
+        let tasks: Vec<_> = (0..20)
+            .map(|n| {
+                tokio::spawn({
+                    let writer = writer.clone();
+                    async move { writer.publish("sales", "", format!("{{\"n\":{n},\"round\":{round}}}")).await }
+                })
+            })
+            .collect();
         for (n, task) in tasks.into_iter().enumerate() {
             if n % 2 == 0 {
                 task.abort();
@@ -75,10 +79,12 @@ async fn producers_cancelled_mid_publish_never_make_an_id_repeat() {
 async fn a_burst_is_group_committed_in_order() {
     let (writer, hub, log, _dir) = writer().await;
     let mut live = hub.subscribe(&[], StartFrom::Latest).live;
-    let burst: Vec<_> = (0..2000).map(|n| {
-        let writer = writer.clone();
-        tokio::spawn(async move { writer.publish("sales", "", format!("{{\"n\":{n}}}")).await.unwrap().id })
-    }).collect();
+    let burst: Vec<_> = (0..2000)
+        .map(|n| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.publish("sales", "", format!("{{\"n\":{n}}}")).await.unwrap().id })
+        })
+        .collect();
     let mut ids = Vec::new();
     for task in burst {
         ids.push(task.await.unwrap());

@@ -13,7 +13,11 @@ use bytes::Bytes;
 use reqwest::{Client, Url};
 use tokio::{sync::watch, time::Instant};
 
-use crate::server::{config::SpeedConfig, speed::stats, speed::target::{SpeedTarget, TargetKind}};
+use crate::server::{
+    config::SpeedConfig,
+    speed::stats,
+    speed::target::{SpeedTarget, TargetKind},
+};
 use phase::PhaseRun;
 pub use request_error::{bounded, describe_request_error};
 
@@ -122,7 +126,8 @@ impl Measurer {
 
         let download_bytes = download_request_bytes(target.kind);
         // The download may use half the budget; the upload gets what is left.
-        let down = self.phase(Phase::Download, target, options, budget / 2, progress)
+        let down = self
+            .phase(Phase::Download, target, options, budget / 2, progress)
             .run(|meter, stop| streams::download(self.transfer.clone(), target.clone(), download_bytes, meter, stop, options.timeout))
             .await;
         result.download_mbps = down.mbps.map(stats::round3);
@@ -132,7 +137,8 @@ impl Measurer {
 
         let upload_url = target.upload_url();
         let upload_bytes = upload_request_bytes(target.kind);
-        let up = self.phase(Phase::Upload, target, options, budget.saturating_sub(down.bytes), progress)
+        let up = self
+            .phase(Phase::Upload, target, options, budget.saturating_sub(down.bytes), progress)
             .run(|meter, stop| streams::upload(self.transfer.clone(), upload_url.clone(), self.block.clone(), upload_bytes, meter, stop, options.timeout))
             .await;
         result.upload_mbps = up.mbps.map(stats::round3);
@@ -146,7 +152,14 @@ impl Measurer {
         result
     }
 
-    fn phase<'a>(&'a self, phase: Phase, target: &SpeedTarget, options: &'a MeasureOptions, budget: u64, progress: &'a watch::Sender<Progress>) -> PhaseRun<'a> {
+    fn phase<'a>(
+        &'a self,
+        phase: Phase,
+        target: &SpeedTarget,
+        options: &'a MeasureOptions,
+        budget: u64,
+        progress: &'a watch::Sender<Progress>,
+    ) -> PhaseRun<'a> {
         PhaseRun { phase, options, budget, ping_client: &self.ping, ping_url: target.ping_url(), progress }
     }
 }

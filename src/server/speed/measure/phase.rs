@@ -16,7 +16,7 @@ use tokio::{sync::watch, task::JoinSet, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::server::{
-    speed::measure::{round_trip, rate::RateTrace, MeasureOptions, Phase, Progress},
+    speed::measure::{rate::RateTrace, round_trip, MeasureOptions, Phase, Progress},
     speed::stats,
 };
 
@@ -144,7 +144,11 @@ async fn loaded_round_trips(client: Client, url: Url, counted_from: Instant, tim
         loop {
             if let Ok(rtt) = round_trip(&client, &url, timeout).await {
                 let sample = rtt.as_secs_f64() * 1000.0;
-                if Instant::now() >= counted_from { counted.push(sample) } else { early.push(sample) }
+                if Instant::now() >= counted_from {
+                    counted.push(sample)
+                } else {
+                    early.push(sample)
+                }
             }
             tokio::time::sleep(LOADED_PING_GAP).await;
         }
@@ -153,5 +157,9 @@ async fn loaded_round_trips(client: Client, url: Url, counted_from: Instant, tim
         _ = stop.cancelled() => {}
         _ = work => {}
     }
-    if counted.is_empty() { early } else { counted }
+    if counted.is_empty() {
+        early
+    } else {
+        counted
+    }
 }

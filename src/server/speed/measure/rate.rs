@@ -60,13 +60,7 @@ impl RateTrace {
         }
         let window_from = end_at - STABLE_WINDOW;
         let counted_rate = |(at, bytes): (Duration, u64)| bytes.saturating_sub(start_bytes) as f64 / (at - start_at).as_secs_f64();
-        let recent: Vec<f64> = self
-            .points
-            .iter()
-            .copied()
-            .filter(|&(at, _)| at >= window_from && at > start_at)
-            .map(counted_rate)
-            .collect();
+        let recent: Vec<f64> = self.points.iter().copied().filter(|&(at, _)| at >= window_from && at > start_at).map(counted_rate).collect();
         let (Some(low), Some(high)) = (recent.iter().copied().reduce(f64::min), recent.iter().copied().reduce(f64::max)) else { return false };
         if high <= 0.0 || (high - low) / high > STABLE_TOLERANCE {
             return false;

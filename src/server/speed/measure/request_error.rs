@@ -12,10 +12,12 @@ pub async fn bounded<T>(timeout: Duration, work: impl Future<Output = reqwest::R
 
 /// A one-line reason: refused, DNS, TLS, timeout or reset, with the host.
 pub fn describe_request_error(err: &reqwest::Error, timeout: Duration) -> String {
-    let host = err.url().and_then(|u| u.host_str().map(|h| match u.port() {
-        Some(port) => format!("{h}:{port}"),
-        None => h.to_owned(),
-    }));
+    let host = err.url().and_then(|u| {
+        u.host_str().map(|h| match u.port() {
+            Some(port) => format!("{h}:{port}"),
+            None => h.to_owned(),
+        })
+    });
     let at = host.map(|h| format!(" ({h})")).unwrap_or_default();
     if err.is_timeout() {
         return format!("timed out after {} ms{at}", timeout.as_millis());

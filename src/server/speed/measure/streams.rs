@@ -17,7 +17,14 @@ use crate::server::{
 /// Upload bodies are handed to the client in pieces of this size.
 const UPLOAD_PIECE: usize = 64 * 1024;
 
-pub async fn download(client: Client, target: SpeedTarget, request_bytes: u64, meter: Arc<Meter>, stop: CancellationToken, timeout: Duration) -> Result<(), String> {
+pub async fn download(
+    client: Client,
+    target: SpeedTarget,
+    request_bytes: u64,
+    meter: Arc<Meter>,
+    stop: CancellationToken,
+    timeout: Duration,
+) -> Result<(), String> {
     let work = async {
         loop {
             let size = meter.reserve(request_bytes);
@@ -48,7 +55,15 @@ pub async fn download(client: Client, target: SpeedTarget, request_bytes: u64, m
     }
 }
 
-pub async fn upload(client: Client, url: Url, block: Bytes, request_bytes: u64, meter: Arc<Meter>, stop: CancellationToken, timeout: Duration) -> Result<(), String> {
+pub async fn upload(
+    client: Client,
+    url: Url,
+    block: Bytes,
+    request_bytes: u64,
+    meter: Arc<Meter>,
+    stop: CancellationToken,
+    timeout: Duration,
+) -> Result<(), String> {
     let work = async {
         loop {
             let size = meter.reserve(request_bytes);
