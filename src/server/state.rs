@@ -77,7 +77,7 @@ impl AppState {
         let restored = store.events_to_restore(config.sse.replay, since, &kept).await?;
         tracing::info!(events = restored.events.len(), last_id = restored.last_id, "resuming from the history database");
         let hub = Arc::new(Hub::new(HubLimits { replay_events: config.sse.replay, replay_age, queue: config.sse.queue, kept }, restored.last_id));
-        hub.restore(restored.events);
+        hub.restore(restored.events, restored.window_from);
         let log: Arc<dyn EventLog> = store.clone();
         let writer = Writer::spawn(hub.clone(), log.clone(), restored.last_id + 1);
         let mut on_demand: HashMap<String, StartProducer> = HashMap::new();

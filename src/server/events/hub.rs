@@ -126,7 +126,7 @@ impl Hub {
         let mut state = self.lock();
         for event in events {
             debug_assert!(event.id > state.last_id, "the writer issues increasing ids");
-            self.remember(&mut state, event.clone());
+            self.remember(&mut state, event.clone(), true);
             // No receivers is normal: nobody is watching.
             let _ = self.live.send(event.clone());
         }
@@ -134,18 +134,20 @@ impl Hub {
     }
 
     /// Takes back events from before a restart, oldest first, so that pages
-    /// and resuming clients see them; nothing is sent live.
-    pub fn restore(&self, events: impl IntoIterator<Item = Arc<HubEvent>>) {
+    /// and resuming clients see them; nothing is sent live. Only events from
+    /// `window_from` on enter the replay window, which must have no gaps.
+    pub fn restore(&self, events: impl IntoIterator<Item = Arc<HubEvent>>, window_from: u64) {
         let mut state = self.lock();
         for event in events {
-            self.remember(&mut state, event);
+            let in_window = event.id >= window_from;
+            self.remember(&mut state, event, in_window);
         }
     }
 
-    fn remember(&self, state: &mut HubState, event: Arc<HubEvent>) {
+    fn remember(&self, state: &mut HubState, event: Arc<HubEvent>, in_window: bool) {
         state.last_id = state.last_id.max(event.id);
         let newer = |held: &Arc<HubEvent>| held.id < event.id;
-        if state.window.back().is_none_or(&newer) {
+        if in_window && state.window.back().is_none_or(&newer) {
             state.window.push_back(event.clone());
             self.prune(state, event.at_ms);
         }

@@ -32,6 +32,9 @@ pub struct Restored {
     pub last_id: u64,
     /// Oldest first, without duplicates.
     pub events: Vec<Arc<HubEvent>>,
+    /// Events from this id on are the recent window, complete; older ones are
+    /// only the latest or kept events of their topics, with gaps between them.
+    pub window_from: u64,
 }
 
 impl Store {
@@ -129,6 +132,7 @@ impl Store {
             .bind(i64::try_from(replay).unwrap_or(i64::MAX))
             .fetch_all(self.pool())
             .await?;
+        let window_from = rows.last().and_then(|row| u64::try_from(row.0).ok()).unwrap_or(u64::MAX);
         for (topic, n) in kept {
             let newest: Vec<Row> = sqlx::query_as(&format!("{select} WHERE topic = ? ORDER BY id DESC LIMIT ?"))
                 .bind(topic)
@@ -147,7 +151,7 @@ impl Store {
                 .flatten()
                 .max()
                 .unwrap_or(0);
-        Ok(Restored { last_id, events: rows.into_iter().map(event).collect() })
+        Ok(Restored { last_id, events: rows.into_iter().map(event).collect(), window_from })
     }
 
     /// Drops log entries older than `before_ms`, always a prefix by id, and

@@ -95,7 +95,7 @@ fn restored_events_are_remembered_without_duplicates_and_ids_continue() {
     let restarted = hub(10);
     let (a, b) = (event(500, "speed", "t", "a"), event(501, "other", "", "b"));
     // The same event may come back twice: as a window event and as a kept one.
-    restarted.restore([a.clone(), b, a]);
+    restarted.restore([a.clone(), b, a], 0);
     assert_eq!(ids(&restarted.subscribe(&[], StartFrom::After(499)).backlog), [500, 501]);
     assert_eq!(restarted.recent("speed").0.len(), 1);
     assert_eq!(restarted.recent("speed").1, 501);
@@ -127,4 +127,14 @@ fn kept_topics_hold_their_newest_events_whatever_else_is_published() {
     assert_eq!(hub.custom_topics(&["speed"]), ["chatty"]);
     hub.forget_topics(&["chatty".into()]);
     assert!(!hub.has_topic("chatty"));
+}
+
+#[test]
+fn restored_state_older_than_the_window_never_enters_it() {
+    let restarted = hub(10);
+    // The latest check of an hourly monitor, then the recent window from 900 on.
+    restarted.restore([event(100, "probe", "hourly", "old"), event(900, "probe", "fast", "a"), event(901, "probe", "fast", "b")], 900);
+    assert_eq!(restarted.latest("probe", "hourly").map(|e| e.id), Some(100));
+    // Events 101..=899 are in the log only: a client from 150 must be sent there.
+    assert!(matches!(restarted.subscribe(&[], StartFrom::After(150)).backlog, Backlog::FromLog { after: 150, before: 900, .. }));
 }
