@@ -6,9 +6,6 @@ use serde::{
     Deserialize, Deserializer,
 };
 
-/// Fields one custom topic may have; the rest are ignored, by the store and the charts alike.
-pub const MAX_TOPIC_FIELDS: usize = 32;
-
 /// The top-level numbers of a JSON object, by name, in name order; anything
 /// else has none.
 pub fn numeric_fields(data: &str) -> Vec<(String, f64)> {
@@ -16,7 +13,6 @@ pub fn numeric_fields(data: &str) -> Vec<(String, f64)> {
     fields.sort_by(|a, b| a.0.cmp(&b.0));
     fields.dedup_by(|a, b| a.0 == b.0);
     fields.retain(|(name, _)| name.len() <= 64);
-    fields.truncate(MAX_TOPIC_FIELDS);
     fields
 }
 

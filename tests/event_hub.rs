@@ -211,3 +211,19 @@ where
         self.eventsource().take_while(|e| std::future::ready(e.is_ok())).map(|e| e.unwrap()).boxed()
     }
 }
+
+#[tokio::test]
+async fn publishing_past_the_topic_and_field_limits_gets_a_422_naming_the_key() {
+    let server = hub_server("[limits]\ncustom_topics = 2\nfields_per_topic = 3").await;
+    // `sales` and `visitors` are declared: two topics, the limit.
+    let (code, message) = error_of(publish(&server, "weather", r#"{"t": 1}"#, Some(TOKEN)).await).await;
+    assert!(code == 422 && message.contains("limits.custom_topics"), "{code} {message}");
+    let (code, message) = error_of(publish(&server, "sales", r#"{"a": 1, "b": 2, "c": 3, "d": 4}"#, Some(TOKEN)).await).await;
+    assert!(code == 422 && message.contains("limits.fields_per_topic"), "{code} {message}");
+    assert_eq!(publish(&server, "sales", r#"{"a": 1, "b": 2, "note": "text is not a field"}"#, Some(TOKEN)).await.status(), 202);
+    assert_eq!(publish(&server, "sales", r#"{"c": 3}"#, Some(TOKEN)).await.status(), 202, "a third field fits");
+    let (code, message) = error_of(publish(&server, "sales", r#"{"a": 5, "d": 4}"#, Some(TOKEN)).await).await;
+    assert!(code == 422 && message.contains("1 of this event's are new"), "a fourth field over the topic's life is refused: {code} {message}");
+    assert_eq!(publish(&server, "sales", r#"{"a": 6, "b": 7, "c": 8}"#, Some(TOKEN)).await.status(), 202, "known fields always pass");
+    server.shutdown().await;
+}

@@ -13,6 +13,7 @@ pub use crate::server::config::error::{invalid, ConfigError};
 
 pub use crate::server::speed::config::{SpeedConfig, TargetConfig, DEFAULT_TARGET_URL};
 use crate::server::{
+    events::limits::LimitsConfig,
     monitor::config::{Monitor, MonitorConfig},
     store::config::HistoryConfig,
 };
@@ -35,6 +36,7 @@ pub struct Config {
     pub speed: SpeedConfig,
     pub sse: SseConfig,
     pub ui: UiConfig,
+    pub limits: LimitsConfig,
     pub history: HistoryConfig,
     /// Endpoint checks, one `[[monitor]]` table each.
     #[serde(rename = "monitor")]
@@ -83,6 +85,7 @@ impl Default for Config {
             speed: SpeedConfig::default(),
             sse: SseConfig::default(),
             ui: UiConfig::default(),
+            limits: LimitsConfig::default(),
             history: HistoryConfig::default(),
             monitors: Vec::new(),
         }
@@ -141,6 +144,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.speed.validate()?;
         self.history.validate()?;
+        self.limits.validate()?;
+        if self.topics.len() > self.limits.custom_topics {
+            return Err(invalid("topics", format!("declares {} topics, more than limits.custom_topics ({})", self.topics.len(), self.limits.custom_topics)));
+        }
         if self.data_dir.as_os_str().is_empty() {
             return Err(invalid("data_dir", "must not be empty"));
         }

@@ -3,6 +3,7 @@
 //! topic names, publishing by HTTP, and the producers that run only while watched.
 
 pub mod hub;
+pub mod limits;
 pub mod live_latency;
 pub mod log;
 pub mod publish;

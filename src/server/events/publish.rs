@@ -10,7 +10,11 @@ use axum::{
 use serde::Serialize;
 use subtle::ConstantTimeEq;
 
-use crate::server::{events::topics, http::error::ApiError, AppState};
+use crate::server::{
+    events::{limits, topics},
+    http::error::ApiError,
+    AppState,
+};
 
 /// Largest body a publisher may send.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -34,6 +38,7 @@ pub async fn publish(
         _ => ApiError::BadRequest(rejection.body_text()),
     })?;
     let data = json_object_text(&body)?;
+    limits::check_publish(&state.config.limits, &state.config.topics, &state.hub, &state.store, &topic, &data).await?;
     let event = state.writer.publish(&topic, "", data).await.map_err(|err| ApiError::Unavailable(err.to_string()))?;
     Ok((StatusCode::ACCEPTED, Json(Published { id: event.id, topic })).into_response())
 }

@@ -5,8 +5,6 @@ use serde_json::Value;
 
 use crate::model::{PROBE_TOPIC, SPEED_TOPIC};
 
-pub use crate::topic_fields::MAX_TOPIC_FIELDS;
-
 /// The speed fields kept as history, in the order charts list them.
 pub const SPEED_FIELDS: &[&str] = &["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms"];
 

@@ -35,6 +35,13 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// What recording some fields would do to a series' field count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldCount {
+    pub total_after: usize,
+    pub new: usize,
+}
+
 pub struct Store {
     pool: SqlitePool,
     /// (series, field name) to `field.id`; fields are few and never change id.
@@ -85,6 +92,16 @@ impl Store {
                 .await?;
         self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).insert(key, id);
         Ok(id)
+    }
+
+    /// How many fields `series` would have with `names` recorded too, and how
+    /// many of `names` are new to it.
+    pub async fn known_field_count(&self, series: &str, names: &[String]) -> Result<FieldCount, StoreError> {
+        let cached = |name: &String| self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&(series.to_owned(), name.clone()));
+        let unknown: Vec<&String> = names.iter().filter(|name| !cached(name)).collect();
+        let existing: Vec<String> = sqlx::query_scalar("SELECT name FROM field WHERE series = ?").bind(series).fetch_all(&self.pool).await?;
+        let new = unknown.iter().filter(|name| !existing.contains(name)).count();
+        Ok(FieldCount { total_after: existing.len() + new, new })
     }
 
     /// Appends one event that already has its id, for imports, tests and

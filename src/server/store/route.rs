@@ -12,6 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::server::{
     clock::now_ms,
+    config::Config,
     events::topics,
     http::error::ApiError,
     store::history::{History, HistoryRequest, MAX_POINTS},
@@ -22,22 +23,34 @@ const DAY_MS: i64 = 86_400_000;
 /// The widest range one request may ask for.
 const MAX_SPAN_MS: i64 = 10 * 366 * DAY_MS;
 
-/// A time as unix milliseconds or RFC 3339.
+/// The times a request may name: 1970 to the end of 9999, so that every
+/// sum and difference below stays far from overflow.
+const LATEST_MS: i64 = 253_402_300_799_999;
+
+/// The largest step, in seconds: one bucket for the widest range.
+const MAX_STEP_S: i64 = MAX_SPAN_MS / 1000;
+
+/// A time as unix milliseconds or RFC 3339, within 1970 to 9999.
 fn parse_time(name: &str, raw: &str) -> Result<i64, ApiError> {
-    if let Ok(ms) = raw.parse::<i64>() {
-        return Ok(ms);
+    let ms = match raw.parse::<i64>() {
+        Ok(ms) => ms,
+        Err(_) => DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.timestamp_millis())
+            .map_err(|_| ApiError::bad_request(format!("{name}={raw:?} is neither unix milliseconds nor an RFC 3339 time")))?,
+    };
+    if (0..=LATEST_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(ApiError::bad_request(format!("{name}={raw:?} is outside 1970 to 9999")))
     }
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| ApiError::bad_request(format!("{name}={raw:?} is neither unix milliseconds nor an RFC 3339 time")))
 }
 
 /// Checks the series name's shape: `speed`, `speed:<target>`, `probe:<monitor>` or `topic:<name>`.
-fn check_series(series: &str, state: &AppState) -> Result<(), ApiError> {
+fn check_series(series: &str, config: &Config) -> Result<(), ApiError> {
     let known = match series.split_once(':') {
         None => series == "speed",
         Some(("speed", target)) => !target.is_empty(),
-        Some(("probe", monitor)) => state.config.monitors.iter().any(|m| m.name == monitor),
+        Some(("probe", monitor)) => config.monitors.iter().any(|m| m.name == monitor),
         Some(("topic", name)) => topics::check_name(name).is_ok(),
         Some(_) => false,
     };
@@ -48,18 +61,18 @@ fn check_series(series: &str, state: &AppState) -> Result<(), ApiError> {
     }
 }
 
-pub fn parse_request(params: &HashMap<String, String>, state: &AppState, now_ms: i64) -> Result<HistoryRequest, ApiError> {
+pub fn parse_request(params: &HashMap<String, String>, config: &Config, now_ms: i64) -> Result<HistoryRequest, ApiError> {
     for key in params.keys() {
         if !matches!(key.as_str(), "series" | "from" | "to" | "step" | "format") {
             return Err(ApiError::bad_request(format!("unknown parameter {key:?}; use series, from, to, step and format")));
         }
     }
     let series = params.get("series").ok_or_else(|| ApiError::bad_request("series is required, e.g. series=speed"))?.clone();
-    check_series(&series, state)?;
+    check_series(&series, config)?;
     // `to` is exclusive: by default it lies just past now, so an event
     // published in this very millisecond is in the answer.
-    let to_ms = params.get("to").map(|raw| parse_time("to", raw)).transpose()?.unwrap_or(now_ms + 1);
-    let from_ms = params.get("from").map(|raw| parse_time("from", raw)).transpose()?.unwrap_or(to_ms - DAY_MS);
+    let to_ms = params.get("to").map(|raw| parse_time("to", raw)).transpose()?.unwrap_or(now_ms.saturating_add(1));
+    let from_ms = params.get("from").map(|raw| parse_time("from", raw)).transpose()?.unwrap_or(to_ms.saturating_sub(DAY_MS).max(0));
     if from_ms >= to_ms {
         return Err(ApiError::bad_request("from must be before to"));
     }
@@ -72,8 +85,8 @@ pub fn parse_request(params: &HashMap<String, String>, state: &AppState, now_ms:
             let step: i64 = raw
                 .parse()
                 .ok()
-                .filter(|s| *s >= 1)
-                .ok_or_else(|| ApiError::bad_request(format!("step={raw:?} is not a whole number of seconds, at least 1")))?;
+                .filter(|s| (1..=MAX_STEP_S).contains(s))
+                .ok_or_else(|| ApiError::bad_request(format!("step={raw:?} is not a whole number of seconds from 1 to {MAX_STEP_S}")))?;
             if step >= 60 && step % 60 != 0 {
                 return Err(ApiError::bad_request("a step of a minute or more must be whole minutes"));
             }
@@ -93,7 +106,7 @@ pub async fn history(State(state): State<AppState>, Query(params): Query<HashMap
         Some(other) => return Err(ApiError::bad_request(format!("format={other:?}: use json or csv"))),
     };
     let now = now_ms();
-    let request = parse_request(&params, &state, now)?;
+    let request = parse_request(&params, &state.config, now)?;
     let store = &state.store;
     let history = store.history(&request, state.config.history.retention(), now).await.map_err(|err| {
         tracing::error!(%err, "history query failed");
@@ -124,5 +137,57 @@ fn csv_field(name: &str) -> String {
         format!("\"{}\"", name.replace('"', "\"\""))
     } else {
         name.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    const NOW: i64 = 1_764_547_200_000;
+
+    #[test]
+    fn extreme_numbers_get_a_400_not_an_overflow() {
+        let config = Config::default();
+        for pairs in [
+            &[("series", "speed"), ("from", "-9223372036854775808"), ("to", "9223372036854775807")][..],
+            &[("series", "speed"), ("to", "-9223372036854775808")],
+            &[("series", "speed"), ("from", "0"), ("to", "1000"), ("step", "9223372036854775807")],
+            &[("series", "speed"), ("from", "0"), ("to", "253402300799999")],
+        ] {
+            assert!(parse_request(&params(pairs), &config, NOW).is_err(), "{pairs:?}");
+        }
+        let near_the_end = parse_request(&params(&[("series", "speed"), ("from", "253402300700000"), ("to", "253402300799999")]), &config, NOW).unwrap();
+        assert_eq!(near_the_end.to_ms - near_the_end.from_ms, 99_999);
+    }
+
+    proptest! {
+        /// Whatever the numbers, the parser answers, and what it accepts is a
+        /// bounded range the store can read without overflow.
+        #[test]
+        fn any_from_to_and_step_is_an_answer_within_the_caps(
+            from in prop_oneof![any::<i64>().prop_map(|n| n.to_string()), "[0-9:TZ+.-]{0,30}"],
+            to in prop_oneof![any::<i64>().prop_map(|n| n.to_string()), (0i64..=LATEST_MS).prop_map(|n| n.to_string())],
+            step in prop::option::of(prop_oneof![any::<i64>().prop_map(|n| n.to_string()), (1i64..100_000).prop_map(|n| n.to_string())]),
+        ) {
+            let mut pairs = vec![("series", "speed"), ("from", from.as_str()), ("to", to.as_str())];
+            if let Some(step) = &step {
+                pairs.push(("step", step.as_str()));
+            }
+            if let Ok(request) = parse_request(&params(&pairs), &Config::default(), NOW) {
+                prop_assert!(0 <= request.from_ms && request.from_ms < request.to_ms && request.to_ms <= LATEST_MS);
+                prop_assert!(request.to_ms - request.from_ms <= MAX_SPAN_MS);
+                if let Some(step) = request.step_s {
+                    prop_assert!((1..=MAX_STEP_S).contains(&step));
+                    prop_assert!((request.to_ms - request.from_ms) / 1000 / step <= MAX_POINTS);
+                }
+            }
+        }
     }
 }
