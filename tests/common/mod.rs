@@ -64,8 +64,13 @@ pub fn fast_config(extra_toml: &str) -> Config {
     config
 }
 
-pub async fn start(mut config: Config, target: Target) -> TestServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+pub async fn start(config: Config, target: Target) -> TestServer {
+    start_on("127.0.0.1:0", config, target).await
+}
+
+/// As [`start`], listening on `address` (say, an address in a test's own network namespace).
+pub async fn start_on(address: &str, mut config: Config, target: Target) -> TestServer {
+    let listener = TcpListener::bind(address).await.unwrap();
     let addr = listener.local_addr().unwrap();
     config.listen = addr;
     let url = match target {
