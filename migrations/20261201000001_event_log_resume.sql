@@ -24,7 +24,9 @@ CREATE TABLE latest_event (
 ) WITHOUT ROWID;
 INSERT INTO latest_event (topic, key, id, at_ms, data)
     SELECT topic, key, id, at_ms, data FROM event_log AS e
-    WHERE id = (SELECT max(id) FROM event_log WHERE topic = e.topic AND key = e.key);
+    WHERE topic <> 'live' AND id = (SELECT max(id) FROM event_log WHERE topic = e.topic AND key = e.key);
+-- `live` round trips are memory-only from now on.
+DELETE FROM event_log WHERE topic = 'live';
 
 -- Named integers about the log. `replayable_after`: every id above it that
 -- was ever issued is in the log. 0.1 pruned with holes, so an upgraded log

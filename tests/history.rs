@@ -189,17 +189,23 @@ impl Drop for ScratchDisk {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_is_reported_while_events_still_stream_and_recovers() {
     let Some(disk) = ScratchDisk::mount() else {
+        // A skip that passes would hide that the full-disk path went untested.
+        assert!(std::env::var_os("NETPULSE_REQUIRE_MOUNT").is_none(), "mounting a tmpfs failed; this test needs root");
         eprintln!("skipped: mounting a tmpfs needs root");
         return;
     };
     let mut config = config_with_token("");
     config.data_dir = disk.dir.path().to_owned();
+    // A window of one event, so that a resume from before the failed writes must read the log.
+    config.sse.replay = 1;
     let server = start(config, Target::Itself).await;
     let client = reqwest::Client::new();
     let base = server.url("");
     let status = || async { client.get(server.url("/api/status")).send().await.unwrap().json::<Value>().await.unwrap() };
     let mut stream = open_stream(&server.url("/api/events?topics=bulk"), None).await.events;
-    assert_eq!(publish(&client, &base, "bulk", json!({"n": 0})).await.status(), 202);
+    let first = publish(&client, &base, "bulk", json!({"n": 0})).await;
+    assert_eq!(first.status(), 202);
+    let first_id = first.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
     assert_eq!(status().await["store"]["ok"], true);
 
     let filler = disk.fill();
@@ -226,6 +232,10 @@ async fn a_full_disk_is_reported_while_events_still_stream_and_recovers() {
     let history: Value = client.get(server.url(&format!("/api/history?series=topic:bulk&from={hour_ago}"))).send().await.unwrap().json().await.unwrap();
     let kept: Vec<i64> = history["points"].as_array().unwrap().iter().map(|p| p["n"]["mean"].as_f64().unwrap() as i64).collect();
     assert_eq!(kept, [0, 4], "what was written before and after is kept");
+    // The events that never reached the disk cannot be replayed from it: a
+    // client resuming from before them is reset, not silently given a gap.
+    let mut resumed = open_stream(&server.url("/api/events?topics=bulk"), Some(&first_id.to_string())).await.events;
+    next_event(&mut resumed, "reset", Duration::from_secs(5)).await;
     server.shutdown().await;
 }
 

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     model::{ProbeResult, Snapshot, TopicEvent, LIVE_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
     server::{
-        clock::now_ms,
+        clock::{self, now_ms},
         config::Config,
         events::{
             hub::{Hub, HubEvent, HubLimits},
@@ -79,7 +79,8 @@ impl AppState {
         let hub = Arc::new(Hub::new(HubLimits { replay_events: config.sse.replay, replay_age, queue: config.sse.queue, kept }, restored.last_id));
         hub.restore(restored.events, restored.window_from);
         let log: Arc<dyn EventLog> = store.clone();
-        let writer = Writer::spawn(hub.clone(), log.clone(), restored.last_id + 1);
+        // Never below the clock either: a write that failed before a crash may have issued ids the log never saw.
+        let writer = Writer::spawn(hub.clone(), log.clone(), (restored.last_id + 1).max(clock::id_floor()));
         let mut on_demand: HashMap<String, StartProducer> = HashMap::new();
         if let Some(target) = config.speed.targets().into_iter().next().map(|scheduled| scheduled.target) {
             let timeout = Duration::from_secs_f64(config.speed.timeout);

@@ -16,8 +16,10 @@ pub type LogFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, LogError>> + S
 
 pub trait EventLog: Send + Sync {
     /// Writes numbered events in one transaction: when it succeeds, all of
-    /// them survive a crash; when it fails, none was written.
-    fn append<'a>(&'a self, events: &'a [Arc<HubEvent>]) -> LogFuture<'a, ()>;
+    /// them survive a crash; when it fails, none was written. `lost_through`
+    /// is the newest id of an earlier batch that could not be written: from
+    /// now on, resuming from an id at or below it is not exact.
+    fn append<'a>(&'a self, events: &'a [Arc<HubEvent>], lost_through: Option<u64>) -> LogFuture<'a, ()>;
 
     /// Ids above this one are all in the log, if they were ever issued; ids
     /// at or below it may have been pruned, so resuming from them is not exact.
@@ -26,4 +28,7 @@ pub trait EventLog: Send + Sync {
     /// Events with `after < id < before` on `topics` (every topic when empty),
     /// oldest first, at most `limit` of them.
     fn read_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], limit: usize) -> LogFuture<'a, Vec<Arc<HubEvent>>>;
+
+    /// How many events `read_range` would find with no limit, counting at most `cap`.
+    fn count_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], cap: usize) -> LogFuture<'a, usize>;
 }

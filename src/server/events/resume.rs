@@ -16,6 +16,10 @@ use crate::server::events::{
 /// Events read from the log per query.
 const PAGE: usize = 500;
 
+/// Most events a resume replays from the log; a client that missed more
+/// reloads the page's state instead, which is faster than replaying it all.
+pub const MAX_LOG_REPLAY: usize = 10_000;
+
 /// The reset frame carries the id the live feed continues from, so the
 /// browser's next automatic reconnect resumes from there instead of resetting again.
 pub fn reset_frame(resume_from: u64) -> Bytes {
@@ -42,14 +46,22 @@ enum Page {
     Done,
 }
 
+/// Whether the log still holds every event after `after`, and few enough of them.
+async fn replayable(log: &dyn EventLog, after: u64, before: u64, topics: &[String]) -> Result<bool, crate::server::events::log::LogError> {
+    if after < log.replayable_after().await? {
+        return Ok(false);
+    }
+    Ok(log.count_range(after, before, topics, MAX_LOG_REPLAY + 1).await? <= MAX_LOG_REPLAY)
+}
+
 fn from_log(after: u64, before: u64, then: Vec<Arc<HubEvent>>, newest: u64, topics: Vec<String>, log: Arc<dyn EventLog>) -> impl Stream<Item = Bytes> + Send {
     stream::unfold(Page::Check(then), move |page| {
         let (log, topics) = (log.clone(), topics.clone());
         async move {
             match page {
-                Page::Check(then) => match log.replayable_after().await {
-                    Ok(replayable_after) if after >= replayable_after => Some((Vec::new(), Page::Read { after, then })),
-                    Ok(_) => Some((vec![reset_frame(newest)], Page::Done)),
+                Page::Check(then) => match replayable(log.as_ref(), after, before, &topics).await {
+                    Ok(true) => Some((Vec::new(), Page::Read { after, then })),
+                    Ok(false) => Some((vec![reset_frame(newest)], Page::Done)),
                     Err(error) => {
                         tracing::warn!(%error, "cannot read the event log to resume a client; it is reset");
                         Some((vec![reset_frame(newest)], Page::Done))
@@ -72,4 +84,46 @@ fn from_log(after: u64, before: u64, then: Vec<Arc<HubEvent>>, newest: u64, topi
         }
     })
     .flat_map(stream::iter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store::Store;
+
+    async fn log_with(events: usize) -> (Arc<Store>, u64, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path(), 0).await.unwrap());
+        let first = store.replayable_after().await.unwrap() + 1;
+        let batch: Vec<_> = (0..events as u64).map(|n| Arc::new(HubEvent::new(first + n, "sales".into(), String::new(), 0, "{}".into()))).collect();
+        store.append_events(&batch, None).await.unwrap();
+        (store, first, dir)
+    }
+
+    async fn frames_after(store: Arc<Store>, after: u64, before: u64) -> Vec<Bytes> {
+        let backlog = Backlog::FromLog { after, before, then: Vec::new(), newest: before - 1 };
+        backlog_frames(backlog, vec!["sales".into()], store).collect().await
+    }
+
+    #[tokio::test]
+    async fn a_gap_within_the_cap_is_replayed_from_the_log_in_order() {
+        let (store, first, _dir) = log_with(1203).await;
+        let frames = frames_after(store, first, first + 1203).await;
+        assert_eq!(frames.len(), 1202, "every event after the first, across three pages");
+        assert!(frames.iter().all(|f| f.starts_with(b"event: sales\n")));
+        let ids: Vec<String> = frames.iter().map(|f| String::from_utf8_lossy(f).lines().nth(1).unwrap_or_default().to_owned()).collect();
+        assert_eq!(ids[0], format!("id: {}", first + 1));
+        assert_eq!(ids[1201], format!("id: {}", first + 1202));
+    }
+
+    #[tokio::test]
+    async fn more_than_the_cap_or_a_pruned_start_resets() {
+        let (store, first, _dir) = log_with(MAX_LOG_REPLAY + 2).await;
+        let frames = frames_after(store.clone(), first - 1, first + MAX_LOG_REPLAY as u64 + 2).await;
+        assert_eq!(frames.len(), 1);
+        assert!(frames[0].starts_with(b"event: reset\n"));
+        // From before the log's first id: not exact, so reset too.
+        let frames = frames_after(store, first - 2, first + 3).await;
+        assert!(frames.len() == 1 && frames[0].starts_with(b"event: reset\n"));
+    }
 }

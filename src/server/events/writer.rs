@@ -70,6 +70,8 @@ impl Writer {
 
 async fn run(mut received: mpsc::Receiver<Request>, hub: Arc<Hub>, log: Arc<dyn EventLog>, mut next_id: u64, health: Arc<Mutex<StoreHealth>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // The newest id that went out live but could not be logged, until a later write records the gap.
+    let mut lost_through = None;
     while received.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let at_ms = now_ms();
         let events: Vec<Arc<HubEvent>> = batch
@@ -80,7 +82,11 @@ async fn run(mut received: mpsc::Receiver<Request>, hub: Arc<Hub>, log: Arc<dyn 
                 Arc::new(HubEvent::new(id, std::mem::take(&mut request.topic), std::mem::take(&mut request.key), at_ms, std::mem::take(&mut request.data)))
             })
             .collect();
-        let outcome = log.append(&events).await;
+        let outcome = log.append(&events, lost_through).await;
+        match &outcome {
+            Ok(()) => lost_through = None,
+            Err(_) => lost_through = events.last().map(|e| e.id).max(lost_through),
+        }
         record(&health, outcome.err().map(|err| err.0), events.len());
         // If the log failed, the events still go out live: the banner says history is not being saved.
         hub.deliver(&events);

@@ -7,6 +7,7 @@ pub mod pwa;
 pub mod status;
 
 use axum::http::{header, HeaderValue};
+use axum::http::{Response, StatusCode};
 use axum::{
     extract::{DefaultBodyLimit, State},
     routing::{any, get, post},
@@ -14,7 +15,12 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::{compression::CompressionLayer, services::ServeDir, set_header::SetResponseHeader, trace::TraceLayer};
+use tower::{util::MapResponse, ServiceExt};
+use tower_http::{
+    compression::CompressionLayer,
+    services::{fs::ServeFileSystemResponseBody, ServeDir},
+    trace::TraceLayer,
+};
 
 use crate::{
     app::{shell, App},
@@ -68,6 +74,15 @@ pub fn router(state: AppState) -> Router {
     compressed.nest("/speedtest", speed::routes::routes()).method_not_allowed_fallback(method_not_allowed).layer(TraceLayer::new_for_http()).with_state(state)
 }
 
-fn cached(files: ServeDir, cache_control: &'static str) -> SetResponseHeader<ServeDir, HeaderValue> {
-    SetResponseHeader::overriding(files, header::CACHE_CONTROL, HeaderValue::from_static(cache_control))
+/// The bundle's files with `cache_control` on what was found; a 404 is never cached for good.
+fn cached(
+    files: ServeDir,
+    cache_control: &'static str,
+) -> MapResponse<ServeDir, impl FnOnce(Response<ServeFileSystemResponseBody>) -> Response<ServeFileSystemResponseBody> + Clone> {
+    <ServeDir as ServiceExt<axum::extract::Request>>::map_response(files, move |mut response: Response<ServeFileSystemResponseBody>| {
+        if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+        }
+        response
+    })
 }

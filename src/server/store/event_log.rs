@@ -39,7 +39,7 @@ pub struct Restored {
 
 impl Store {
     /// Writes numbered events, their samples and their latest-event rows in one transaction.
-    pub async fn append_events(&self, events: &[Arc<HubEvent>]) -> Result<(), StoreError> {
+    pub async fn append_events(&self, events: &[Arc<HubEvent>], lost_through: Option<u64>) -> Result<(), StoreError> {
         let mut samples = Vec::new();
         for event in events {
             for series in fields::series_values(&event.topic, &event.data) {
@@ -53,7 +53,7 @@ impl Store {
         // write lock when it goes back to the pool.
         let mut connection = self.pool().acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
-        let outcome = self.write_batch(&mut connection, events, samples).await;
+        let outcome = self.write_batch(&mut connection, events, samples, lost_through).await;
         if outcome.is_err() {
             let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
         }
@@ -65,6 +65,7 @@ impl Store {
         connection: &mut sqlx::SqliteConnection,
         events: &[Arc<HubEvent>],
         samples: Vec<(i64, i64, i64, i64)>,
+        lost_through: Option<u64>,
     ) -> Result<(), StoreError> {
         // `live` round trips are not history: the in-memory window is all they need.
         for event in events.iter().filter(|e| e.topic != LIVE_TOPIC) {
@@ -97,8 +98,23 @@ impl Store {
                 .execute(&mut *connection)
                 .await?;
         }
+        // Every id issued, `live` ones too, so a restart never issues one again.
+        if let Some(newest) = events.last() {
+            raise_meta(connection, "last_issued", newest.id).await?;
+        }
+        if let Some(lost) = lost_through {
+            raise_meta(connection, "replayable_after", lost).await?;
+        }
         sqlx::query("COMMIT").execute(&mut *connection).await?;
         Ok(())
+    }
+
+    pub async fn count_events(&self, after: u64, before: u64, topics: &[String], cap: usize) -> Result<usize, StoreError> {
+        let mut query = sqlx::QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM event_log WHERE ");
+        range_filter(&mut query, after, before, topics);
+        query.push(" LIMIT ").push_bind(i64::try_from(cap).unwrap_or(i64::MAX)).push(")");
+        let count: i64 = query.build_query_scalar().fetch_one(self.pool()).await?;
+        Ok(usize::try_from(count).unwrap_or(0))
     }
 
     pub async fn replayable_after(&self) -> Result<u64, StoreError> {
@@ -107,16 +123,8 @@ impl Store {
     }
 
     pub async fn read_events(&self, after: u64, before: u64, topics: &[String], limit: usize) -> Result<Vec<Arc<HubEvent>>, StoreError> {
-        let mut query = sqlx::QueryBuilder::new("SELECT id, topic, key, at_ms, data FROM event_log WHERE id > ");
-        query.push_bind(sql_id(after)).push(" AND id < ").push_bind(sql_id(before));
-        if !topics.is_empty() {
-            query.push(" AND topic IN (");
-            let mut names = query.separated(", ");
-            for topic in topics {
-                names.push_bind(topic);
-            }
-            query.push(")");
-        }
+        let mut query = sqlx::QueryBuilder::new("SELECT id, topic, key, at_ms, data FROM event_log WHERE ");
+        range_filter(&mut query, after, before, topics);
         query.push(" ORDER BY id LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
         let rows: Vec<Row> = query.build_query_as().fetch_all(self.pool()).await?;
         Ok(rows.into_iter().map(event).collect())
@@ -144,7 +152,11 @@ impl Store {
         rows.extend(sqlx::query_as::<_, Row>("SELECT id, topic, key, at_ms, data FROM latest_event").fetch_all(self.pool()).await?);
         rows.sort_by_key(|row| row.0);
         rows.dedup_by_key(|row| row.0);
-        let newest_logged: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log").fetch_one(self.pool()).await?;
+        let newest_logged: Option<i64> = sqlx::query_scalar(
+            "SELECT max(value) FROM (SELECT max(id) AS value FROM event_log UNION ALL SELECT value FROM log_meta WHERE name = 'last_issued')",
+        )
+        .fetch_one(self.pool())
+        .await?;
         let last_id =
             [newest_logged.and_then(|id| u64::try_from(id).ok()), rows.last().and_then(|row| u64::try_from(row.0).ok()), Some(self.replayable_after().await?)]
                 .into_iter()
@@ -157,17 +169,44 @@ impl Store {
     /// Drops log entries older than `before_ms`, always a prefix by id, and
     /// moves `replayable_after` past them so resume knows they are gone.
     pub async fn prune_event_log(&self, before_ms: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let through: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log WHERE at_ms < ?").bind(before_ms).fetch_one(&mut *tx).await?;
-        let Some(through) = through else { return Ok(0) };
-        let deleted = sqlx::query("DELETE FROM event_log WHERE id <= ?").bind(through).execute(&mut *tx).await?.rows_affected();
-        sqlx::query("INSERT INTO log_meta (name, value) VALUES ('replayable_after', ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)")
-            .bind(through)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(deleted)
+        let mut connection = self.pool().acquire().await?;
+        // Immediate: the read and the delete must not race the writer's commits.
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
+        let outcome = async {
+            let through: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log WHERE at_ms < ?").bind(before_ms).fetch_one(&mut *connection).await?;
+            let Some(through) = through else { return Ok(0) };
+            let deleted = sqlx::query("DELETE FROM event_log WHERE id <= ?").bind(through).execute(&mut *connection).await?.rows_affected();
+            raise_meta(&mut connection, "replayable_after", u64::try_from(through).unwrap_or_default()).await?;
+            Ok(deleted)
+        }
+        .await;
+        let end = if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        sqlx::query(end).execute(&mut *connection).await?;
+        outcome
     }
+}
+
+/// `id > after AND id < before`, and on `topics` unless it is empty.
+fn range_filter(query: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, after: u64, before: u64, topics: &[String]) {
+    query.push("id > ").push_bind(sql_id(after)).push(" AND id < ").push_bind(sql_id(before));
+    if !topics.is_empty() {
+        query.push(" AND topic IN (");
+        let mut names = query.separated(", ");
+        for topic in topics {
+            names.push_bind(topic.clone());
+        }
+        query.push(")");
+    }
+}
+
+/// Sets a `log_meta` value to `value` unless it is already higher.
+async fn raise_meta(connection: &mut sqlx::SqliteConnection, name: &str, value: u64) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO log_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)")
+        .bind(name)
+        .bind(sql_id(value))
+        .execute(connection)
+        .await?;
+    Ok(())
 }
 
 impl From<StoreError> for LogError {
@@ -177,8 +216,8 @@ impl From<StoreError> for LogError {
 }
 
 impl EventLog for Store {
-    fn append<'a>(&'a self, events: &'a [Arc<HubEvent>]) -> LogFuture<'a, ()> {
-        Box::pin(async move { Ok(self.append_events(events).await?) })
+    fn append<'a>(&'a self, events: &'a [Arc<HubEvent>], lost_through: Option<u64>) -> LogFuture<'a, ()> {
+        Box::pin(async move { Ok(self.append_events(events, lost_through).await?) })
     }
 
     fn replayable_after(&self) -> LogFuture<'_, u64> {
@@ -187,5 +226,9 @@ impl EventLog for Store {
 
     fn read_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], limit: usize) -> LogFuture<'a, Vec<Arc<HubEvent>>> {
         Box::pin(async move { Ok(self.read_events(after, before, topics, limit).await?) })
+    }
+
+    fn count_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], cap: usize) -> LogFuture<'a, usize> {
+        Box::pin(async move { Ok(self.count_events(after, before, topics, cap).await?) })
     }
 }

@@ -108,7 +108,7 @@ impl Store {
     /// benchmarks; live events go through the writer.
     pub async fn append(&self, id: u64, topic: &str, at_ms: i64, data: &str) -> Result<(), StoreError> {
         let event = HubEvent::new(id, topic.to_owned(), String::new(), at_ms, data.to_owned());
-        self.append_events(&[std::sync::Arc::new(event)]).await
+        self.append_events(&[std::sync::Arc::new(event)], None).await
     }
 
     /// Bulk-loads raw samples `(field_id, at_ms, event_id, milli)` in one
