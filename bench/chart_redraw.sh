@@ -52,4 +52,4 @@ sqlite3 "$dir/data/netpulse.db" "
     'bytes_down', 0, 'bytes_up', 0, 'error', NULL)
   FROM n;"
 start
-NETPULSE_URL="http://127.0.0.1:$port" npx --prefix end2end playwright test --config end2end/bench.config.ts
+NETPULSE_URL="http://127.0.0.1:$port" npx --prefix end2end playwright test --config end2end/bench.config.ts chart-redraw
