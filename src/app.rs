@@ -4,7 +4,7 @@
 
 use leptos::{either::Either, prelude::*};
 
-use crate::ui::{dashboard::DashboardPage, theme};
+use crate::ui::{dashboard::DashboardPage, theme, viewer_zone};
 
 /// Applies a stored theme before the first paint, so a light-theme user never
 /// sees a dark flash while the WASM loads.
@@ -53,6 +53,7 @@ fn page_path() -> String {
 #[component]
 pub fn App() -> impl IntoView {
     theme::provide_theme();
+    viewer_zone::provide_viewer_zone();
     // One page: the dashboard at `/`; any other path gets a plain answer.
     if page_path() == "/" {
         Either::Left(view! { <DashboardPage/> })

@@ -13,14 +13,27 @@ pub fn metric(value: Option<f64>) -> String {
     }
 }
 
-/// A timestamp as UTC wall-clock time, identical on server and client so hydration matches.
-pub fn utc_time(at: DateTime<Utc>) -> String {
-    format!("{} {} UTC", at.date_naive(), utc_clock(at))
+/// A timestamp as the viewer's wall-clock time, `offset` minutes east of
+/// UTC. With no offset (on the server, and while the page hydrates, so that
+/// both render alike) it is UTC and says so.
+pub fn wall_time(at: DateTime<Utc>, offset: Option<i32>) -> String {
+    let local = shifted(at, offset);
+    format!("{} {}", local.date_naive(), clock_of(local, offset))
 }
 
-/// `HH:MM:SS` in UTC. Written out rather than with strftime, whose parser would add to the WASM bundle.
-pub fn utc_clock(at: DateTime<Utc>) -> String {
-    format!("{:02}:{:02}:{:02}", at.hour(), at.minute(), at.second())
+/// `HH:MM:SS` of the viewer's clock, or UTC (labelled) with no offset.
+pub fn wall_clock(at: DateTime<Utc>, offset: Option<i32>) -> String {
+    clock_of(shifted(at, offset), offset)
+}
+
+fn shifted(at: DateTime<Utc>, offset: Option<i32>) -> DateTime<Utc> {
+    at + chrono::Duration::minutes(i64::from(offset.unwrap_or(0)))
+}
+
+/// Written out rather than with strftime, whose parser would add to the WASM bundle.
+fn clock_of(local: DateTime<Utc>, offset: Option<i32>) -> String {
+    let zone = if offset.is_none() { " UTC" } else { "" };
+    format!("{:02}:{:02}:{:02}{zone}", local.hour(), local.minute(), local.second())
 }
 
 /// The change from `previous` to `latest`, signed, as precise as the figure;
@@ -83,8 +96,12 @@ mod tests {
     }
 
     #[test]
-    fn times_are_labelled_utc() {
-        let at = Utc.with_ymd_and_hms(2026, 11, 21, 6, 5, 4).unwrap();
-        assert_eq!(utc_time(at), "2026-11-21 06:05:04 UTC");
+    fn times_read_in_the_viewers_zone_or_say_utc() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 23, 5, 4).unwrap();
+        assert_eq!(wall_time(at, None), "2026-11-21 23:05:04 UTC");
+        assert_eq!(wall_clock(at, None), "23:05:04 UTC");
+        // India, 5 h 30 min east: past midnight, the date moves too.
+        assert_eq!(wall_time(at, Some(330)), "2026-11-22 04:35:04");
+        assert_eq!(wall_clock(at, Some(-300)), "18:05:04");
     }
 }

@@ -137,6 +137,21 @@ pub struct Snapshot {
     pub log: Vec<TopicEvent>,
 }
 
+/// How a stream opened with `?envelope=1` (as the dashboard opens it) carries
+/// each event: the server's time of publication around the payload, so that
+/// the browser never stamps a time of its own: `{"at_ms":<ms>,"data":<payload>}`.
+pub fn envelope(at_ms: i64, data: &str) -> String {
+    format!("{{\"at_ms\":{at_ms},\"data\":{data}}}")
+}
+
+/// The time and payload of an [`envelope`]; `None` for anything else. Read by
+/// hand: the server writes exactly this shape, and a JSON value type would cost the bundle.
+pub fn open_envelope(text: &str) -> Option<(i64, &str)> {
+    let rest = text.strip_prefix("{\"at_ms\":")?;
+    let (at_ms, rest) = rest.split_once(",\"data\":")?;
+    Some((at_ms.parse().ok()?, rest.strip_suffix('}')?))
+}
+
 /// One published event as a snapshot carries it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopicEvent {
@@ -257,5 +272,21 @@ mod wire_tests {
         let offset = text.replace("2025-11-19T00:00:00Z", "2025-11-19T01:00:00+01:00");
         assert_eq!(serde_json::from_str::<SpeedSample>(&offset).unwrap().at, sample.at, "any offset, read as UTC");
         assert!(serde_json::from_str::<SpeedSample>(&text.replace("2025-11-19T00:00:00Z", "yesterday")).is_err());
+    }
+}
+
+#[cfg(test)]
+mod envelope_tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_opens_to_its_time_and_the_payload_as_sent() {
+        let payload = "{\"sales\": 4200,\n \"note\": \"a }, \\\"data\\\": x\"}";
+        assert_eq!(open_envelope(&envelope(1_764_547_200_123, payload)), Some((1_764_547_200_123, payload)));
+        assert_eq!(open_envelope(&envelope(-5, "{}")), Some((-5, "{}")));
+        // The payload itself is checked by whoever parses it as JSON.
+        for bad in ["", "{}", "{\"at_ms\":x,\"data\":{}}", "{\"at_ms\":1,\"data\":", "{\"data\":{},\"at_ms\":1}"] {
+            assert_eq!(open_envelope(bad), None, "{bad:?}");
+        }
     }
 }

@@ -171,3 +171,23 @@ async fn a_client_away_past_the_window_resumes_its_own_topic_from_the_log() {
     assert_eq!(next_event(&mut resumed.events, "sales", WAIT).await.id, live.to_string());
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_enveloped_stream_carries_the_servers_time_around_the_payload_as_sent() {
+    let server = start(fast_config("publish_token = \"t0ken-for-envelope\"\ntopics = [\"sales\"]\n[speed]\ninterval = 3600"), Target::Refusing).await;
+    let mut plain = open_stream(&server.url("/api/events?topics=sales"), None).await;
+    let mut enveloped = open_stream(&server.url("/api/events?topics=sales&envelope=1"), None).await;
+    let before = chrono::Utc::now().timestamp_millis();
+    let body = "{\"sales\": 4200, \"note\": \"a\\nb\"}";
+    let client = reqwest::Client::new();
+    client.post(server.url("/api/publish/sales")).bearer_auth("t0ken-for-envelope").body(body).send().await.unwrap();
+    let after = chrono::Utc::now().timestamp_millis();
+    assert_eq!(next_event(&mut plain.events, "sales", WAIT).await.data, body, "without the parameter, the payload as sent");
+    let event = next_event(&mut enveloped.events, "sales", WAIT).await;
+    let (at_ms, payload) = netpulse::model::open_envelope(&event.data).expect("an envelope");
+    assert_eq!(payload, body);
+    assert!((before..=after).contains(&at_ms), "stamped by the server when it was published: {before} <= {at_ms} <= {after}");
+    let bad = reqwest::get(server.url("/api/events?envelope=yes")).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    server.shutdown().await;
+}

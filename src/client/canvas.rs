@@ -26,7 +26,7 @@ pub fn draw_chart(canvas: &HtmlCanvasElement, series: &ChartSeries, spec: ChartS
         canvas.set_width(width);
         canvas.set_height(height);
     }
-    let utc_offset_minutes = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    let utc_offset_minutes = crate::client::zone::utc_offset_minutes();
     let style = if light { ChartStyle::light(scale, utc_offset_minutes) } else { ChartStyle::dark(scale, utc_offset_minutes) };
     // About one point per CSS pixel column: more could not be seen.
     let series = series.decimated(css_width as usize);

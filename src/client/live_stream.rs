@@ -21,7 +21,7 @@ use crate::{
         monitors::MonitorBoard,
         topic_feed::TopicBoard,
     },
-    model::{ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
+    model::{open_envelope, ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
 };
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -88,7 +88,8 @@ impl LiveStream {
             return;
         }
         // Resume from what the page already shows, so nothing is missed or repeated.
-        let url = format!("/api/events?topics={}&lastEventId={}", js_sys::encode_uri_component(&inner.topics.join(",")), inner.last_id);
+        // Enveloped: each event carries the server's time, so no time shown is the browser's guess.
+        let url = format!("/api/events?topics={}&lastEventId={}&envelope=1", js_sys::encode_uri_component(&inner.topics.join(",")), inner.last_id);
         let Ok(source) = EventSource::new(&url) else {
             drop(inner);
             self.schedule_reconnect();
@@ -132,7 +133,13 @@ impl LiveStream {
     fn on_message(&self, topic: &str, event: web_sys::Event) {
         let Some(message) = event.dyn_ref::<MessageEvent>() else { return };
         let Ok(id) = message.last_event_id().parse::<u64>() else { return };
-        let Some(data) = message.data().as_string() else { return };
+        let Some(text) = message.data().as_string() else { return };
+        let Some((at_ms, data)) = open_envelope(&text) else {
+            leptos::logging::warn!("ignoring a {topic} event without the server's envelope");
+            return;
+        };
+        let data = data.to_owned();
+        // How long ago something arrived is the browser's own measure; when it happened is the server's.
         let now = js_sys::Date::now();
         let signals = {
             let mut inner = self.0.borrow_mut();
@@ -141,7 +148,7 @@ impl LiveStream {
         };
         signals.connection.set(ConnectionState::Live);
         signals.last_event_at.set(Some(now));
-        let event = TopicEvent { topic: topic.to_owned(), id, at_ms: now as i64, data };
+        let event = TopicEvent { topic: topic.to_owned(), id, at_ms, data };
         // Each event is parsed once, for its section and its log line alike.
         match topic {
             SPEED_TOPIC => match serde_json::from_str::<SpeedSample>(&event.data) {

@@ -9,3 +9,5 @@ pub mod live_stream;
 #[cfg(feature = "hydrate")]
 pub mod offline;
 pub mod snapshot_api;
+#[cfg(feature = "hydrate")]
+pub mod zone;

@@ -2,10 +2,11 @@
 
 use leptos::{either::Either, prelude::*};
 
-use crate::{format, live::event_log::EventLog};
+use crate::{format, live::event_log::EventLog, ui::viewer_zone::use_viewer_zone};
 
 #[component]
 pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {
+    let zone = use_viewer_zone();
     view! {
         <section class="event-log" aria-labelledby="event-log-heading">
             <h2 id="event-log-heading" class="section-title">"Events"</h2>
@@ -21,7 +22,7 @@ pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {
                                 let at = chrono::DateTime::from_timestamp_millis(entry.at_ms).unwrap_or_default();
                                 view! {
                                     <li class="event" data-testid="event" data-id=entry.id data-topic=entry.topic.clone()>
-                                        <time datetime=at.to_rfc3339()>{format::utc_clock(at)}</time>
+                                        <time datetime=at.to_rfc3339()>{move || format::wall_clock(at, zone.get())}</time>
                                         <span class="event-topic">{entry.topic.clone()}</span>
                                         <span class="event-summary">{entry.summary.clone()}</span>
                                     </li>
@@ -31,7 +32,7 @@ pub fn EventLogView(log: RwSignal<EventLog>) -> impl IntoView {
                     })
                 }}
             </ol>
-            <p class="event-note">"Times are UTC, " {move || format!("{} shown", log.with(|l| l.entries().len()))} "."</p>
+            <p class="event-note">{move || format!("{}, {} shown.", if zone.get().is_some() { "Times are this device's" } else { "Times are UTC" }, log.with(|l| l.entries().len()))}</p>
         </section>
     }
 }

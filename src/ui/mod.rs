@@ -13,3 +13,4 @@ pub mod store_banner;
 pub mod theme;
 pub mod time_chart;
 pub mod topic_section;
+pub mod viewer_zone;

@@ -13,7 +13,10 @@ use crate::{
         range::TimeRange,
     },
     model::{ProbeResult, PROBE_TOPIC},
-    ui::rooms::{use_rooms, SectionHead},
+    ui::{
+        rooms::{use_rooms, SectionHead},
+        viewer_zone::use_viewer_zone,
+    },
 };
 
 /// Each monitor's trend, by name.
@@ -62,6 +65,7 @@ pub fn MonitorTable(board: RwSignal<MonitorBoard>, trends: RwSignal<Trends>, ran
 }
 
 fn monitor_row(result: &ProbeResult, trends: RwSignal<Trends>, range: Memo<TimeRange>) -> impl IntoView {
+    let zone = use_viewer_zone();
     let (badge, label) = if result.up { ("badge badge-up", "up") } else { ("badge badge-down", "down") };
     let name = result.monitor.clone();
     let trend = Signal::derive(move || trends.with(|t| t.get(&name).cloned()).unwrap_or_else(|| MonitorTrend::empty(trend_span_ms(range.get()))));
@@ -81,7 +85,7 @@ fn monitor_row(result: &ProbeResult, trends: RwSignal<Trends>, range: Memo<TimeR
                 <Sparkline trend/>
             </td>
             <td class="uptime-cell" data-label="Uptime"><UptimeStrip trend/></td>
-            <td data-label="Checked"><time datetime=result.at.to_rfc3339()>{format::utc_time(result.at)}</time></td>
+            <td data-label="Checked"><time datetime=result.at.to_rfc3339()>{let at = result.at; move || format::wall_time(at, zone.get())}</time></td>
         </tr>
     }
 }
@@ -115,8 +119,8 @@ fn cell_class(bucket: Option<TrendBucket>) -> &'static str {
     }
 }
 
-fn cell_title(t: i64, bucket: Option<TrendBucket>) -> String {
-    let at = chrono::DateTime::from_timestamp_millis(t).map(format::utc_time).unwrap_or_default();
+fn cell_title(t: i64, bucket: Option<TrendBucket>, zone: Option<i32>) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(t).map(|at| format::wall_time(at, zone)).unwrap_or_default();
     match bucket.filter(|b| b.checks > 0) {
         None => format!("{at}: no checks"),
         Some(b) => {
@@ -128,6 +132,7 @@ fn cell_title(t: i64, bucket: Option<TrendBucket>) -> String {
 /// One cell per bucket: green all up, amber some down, red all down, grey unchecked.
 #[component]
 fn UptimeStrip(trend: Signal<MonitorTrend>) -> impl IntoView {
+    let zone = use_viewer_zone();
     let uptime = move || trend.with(MonitorTrend::uptime);
     let summary = move || {
         trend.with(|t| {
@@ -145,7 +150,7 @@ fn UptimeStrip(trend: Signal<MonitorTrend>) -> impl IntoView {
                 trend
                     .with(MonitorTrend::slots)
                     .into_iter()
-                    .map(|(t, bucket)| view! { <span class=cell_class(bucket) title=cell_title(t, bucket)></span> })
+                    .map(|(t, bucket)| view! { <span class=cell_class(bucket) title=cell_title(t, bucket, zone.get())></span> })
                     .collect_view()
             }}
         </span>

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::{format, live::connection::ConnectionState};
+use crate::{format, live::connection::ConnectionState, ui::viewer_zone::use_viewer_zone};
 
 #[component]
 pub fn OfflineBanner(connection: RwSignal<ConnectionState>, last_event_at: RwSignal<Option<f64>>) -> impl IntoView {
@@ -14,12 +14,13 @@ pub fn OfflineBanner(connection: RwSignal<ConnectionState>, last_event_at: RwSig
         let browser = crate::client::offline::browser_online();
         Effect::new(move |_| online.set(browser.get()));
     }
+    let zone = use_viewer_zone();
     let offline = move || !online.get() || connection.get() == ConnectionState::Offline;
     let since = move || {
         last_event_at
             .get()
             .and_then(|ms| chrono::DateTime::from_timestamp_millis(ms as i64))
-            .map(|at| format!(" The last update arrived at {}.", format::utc_time(at)))
+            .map(|at| format!(" The last update arrived at {}.", format::wall_time(at, zone.get())))
             .unwrap_or_default()
     };
     move || {

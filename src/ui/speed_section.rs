@@ -15,6 +15,7 @@ use crate::{
         cards::MetricCard,
         rooms::{use_rooms, SectionHead},
         time_chart::{latency_summary, speed_summary, TimeChart},
+        viewer_zone::use_viewer_zone,
     },
 };
 
@@ -79,13 +80,14 @@ fn speed_body(history: RwSignal<SpeedHistory>, chart_samples: Memo<Vec<SpeedSamp
 /// Which target the latest test ran against, when, and why it failed if it did.
 #[component]
 fn LatestTest(latest: Memo<Option<SpeedSample>>) -> impl IntoView {
+    let zone = use_viewer_zone();
     move || {
         latest.with(|sample| match sample {
             None => Either::Left(view! { <p class="test-meta">"No speed test has finished yet."</p> }),
             Some(sample) => Either::Right(view! {
                 <p class="test-meta">
                     "Last test against " <code>{sample.target.clone()}</code> " at "
-                    <time datetime=sample.at.to_rfc3339()>{format::utc_time(sample.at)}</time>
+                    <time datetime=sample.at.to_rfc3339()>{let at = sample.at; move || format::wall_time(at, zone.get())}</time>
                 </p>
                 {sample.error.clone().map(|error| view! {
                     <p class="test-error" role="alert" data-testid="test-error">"Speed test failed: " {error}</p>

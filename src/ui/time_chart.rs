@@ -127,7 +127,7 @@ const KEYBOARD_TOOLTIP_TOP: f64 = 16.0;
 /// The viewer's offset from UTC; the server, which draws no tooltips, says 0.
 fn utc_offset_minutes() -> i32 {
     #[cfg(feature = "hydrate")]
-    return -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    return crate::client::zone::utc_offset_minutes();
     #[cfg(not(feature = "hydrate"))]
     0
 }

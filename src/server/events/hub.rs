@@ -29,12 +29,24 @@ pub struct HubEvent {
     /// JSON text.
     pub data: String,
     pub frame: Bytes,
+    /// The same event with its data in an envelope that carries `at_ms`.
+    pub enveloped: Bytes,
 }
 
 impl HubEvent {
     pub fn new(id: u64, topic: String, key: String, at_ms: i64, data: String) -> Self {
         let frame = sse_frame::event(&topic, Some(id), &data);
-        Self { id, topic, key, at_ms, data, frame }
+        let enveloped = sse_frame::event(&topic, Some(id), &crate::model::envelope(at_ms, &data));
+        Self { id, topic, key, at_ms, data, frame, enveloped }
+    }
+
+    /// The frame a stream sends: enveloped or as published.
+    pub fn frame_for(&self, enveloped: bool) -> Bytes {
+        if enveloped {
+            self.enveloped.clone()
+        } else {
+            self.frame.clone()
+        }
     }
 }
 

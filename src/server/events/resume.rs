@@ -26,17 +26,26 @@ pub fn reset_frame(resume_from: u64) -> Bytes {
     sse_frame::event("reset", Some(resume_from), r#"{"reason":"the requested id can no longer be replayed; reload the current state"}"#)
 }
 
-fn frames(events: &[Arc<HubEvent>]) -> Vec<Bytes> {
-    events.iter().map(|e| e.frame.clone()).collect()
+fn frames(events: &[Arc<HubEvent>], enveloped: bool) -> Vec<Bytes> {
+    events.iter().map(|e| e.frame_for(enveloped)).collect()
 }
 
-/// The backlog as frames, oldest first.
-pub fn backlog_frames(backlog: Backlog, topics: Vec<String>, log: Arc<dyn EventLog>) -> impl Stream<Item = Bytes> + Send {
+/// The backlog as frames, oldest first, enveloped or as published.
+pub fn backlog_frames(backlog: Backlog, topics: Vec<String>, log: Arc<dyn EventLog>, enveloped: bool) -> impl Stream<Item = Bytes> + Send {
     match backlog {
-        Backlog::Events(events) => stream::iter(frames(&events)).left_stream(),
+        Backlog::Events(events) => stream::iter(frames(&events, enveloped)).left_stream(),
         Backlog::Reset { resume_from } => stream::iter(vec![reset_frame(resume_from)]).left_stream(),
-        Backlog::FromLog { after, before, then, newest } => from_log(after, before, then, newest, topics, log).right_stream(),
+        Backlog::FromLog { after, before, then, newest } => from_log(Gap { after, before, newest, enveloped }, then, topics, log).right_stream(),
     }
+}
+
+/// The part of a backlog that comes from the log.
+#[derive(Clone, Copy)]
+struct Gap {
+    after: u64,
+    before: u64,
+    newest: u64,
+    enveloped: bool,
 }
 
 enum Page {
@@ -54,7 +63,8 @@ async fn replayable(log: &dyn EventLog, after: u64, before: u64, topics: &[Strin
     Ok(log.count_range(after, before, topics, MAX_LOG_REPLAY + 1).await? <= MAX_LOG_REPLAY)
 }
 
-fn from_log(after: u64, before: u64, then: Vec<Arc<HubEvent>>, newest: u64, topics: Vec<String>, log: Arc<dyn EventLog>) -> impl Stream<Item = Bytes> + Send {
+fn from_log(gap: Gap, then: Vec<Arc<HubEvent>>, topics: Vec<String>, log: Arc<dyn EventLog>) -> impl Stream<Item = Bytes> + Send {
+    let Gap { after, before, newest, enveloped } = gap;
     stream::unfold(Page::Check(then), move |page| {
         let (log, topics) = (log.clone(), topics.clone());
         async move {
@@ -70,15 +80,15 @@ fn from_log(after: u64, before: u64, then: Vec<Arc<HubEvent>>, newest: u64, topi
                 Page::Read { after, then } => match log.read_range(after, before, &topics, PAGE).await {
                     Ok(events) if events.len() == PAGE => {
                         let next = events.last().map_or(before, |e| e.id);
-                        Some((frames(&events), Page::Read { after: next, then }))
+                        Some((frames(&events, enveloped), Page::Read { after: next, then }))
                     }
-                    Ok(events) => Some((frames(&events), Page::Window(then))),
+                    Ok(events) => Some((frames(&events, enveloped), Page::Window(then))),
                     Err(error) => {
                         tracing::warn!(%error, "reading the event log failed midway; the client is reset");
                         Some((vec![reset_frame(newest)], Page::Done))
                     }
                 },
-                Page::Window(then) => Some((frames(&then), Page::Done)),
+                Page::Window(then) => Some((frames(&then, enveloped), Page::Done)),
                 Page::Done => None,
             }
         }
@@ -102,7 +112,7 @@ mod tests {
 
     async fn frames_after(store: Arc<Store>, after: u64, before: u64) -> Vec<Bytes> {
         let backlog = Backlog::FromLog { after, before, then: Vec::new(), newest: before - 1 };
-        backlog_frames(backlog, vec!["sales".into()], store).collect().await
+        backlog_frames(backlog, vec!["sales".into()], store, false).collect().await
     }
 
     #[tokio::test]

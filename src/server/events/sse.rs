@@ -35,6 +35,8 @@ pub struct EventsQuery {
     /// For a first connect that should resume, since `EventSource` cannot set headers.
     #[serde(rename = "lastEventId")]
     last_event_id: Option<String>,
+    /// `1`: each event's data in an envelope with the server's time.
+    envelope: Option<String>,
 }
 
 pub async fn events(
@@ -50,6 +52,11 @@ pub async fn events(
         headers.get("last-event-id").map(|value| value.to_str().map_err(|_| ApiError::bad_request("Last-Event-ID must be a whole number"))).transpose()?;
     // The header is what a browser sends when it reconnects, so it is the newer of the two.
     let start = parse_start(header_id.or(query.last_event_id.as_deref()))?;
+    let enveloped = match query.envelope.as_deref() {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(other) => return Err(ApiError::bad_request(format!("envelope must be 0 or 1, got {other:?}"))),
+    };
     let admission = state.subscribers.admit(peer.ip().to_canonical(), &topics).map_err(|refusal| {
         let message = match refusal {
             Refusal::TooManyConnections => "the server has as many streams open as it allows; retry later",
@@ -58,7 +65,7 @@ pub async fn events(
         ApiError::TooManyConnections { message: message.to_owned(), retry_after_secs: RETRY_AFTER_SECS }
     })?;
     let subscription = state.hub.subscribe(&topics, start);
-    let frames = event_frames(subscription, topics, state.config.sse.retry_ms, state.subscribers.clone(), state.log.clone());
+    let frames = event_frames(subscription, topics, state.config.sse.retry_ms, state.subscribers.clone(), state.log.clone(), enveloped);
     let shutdown = state.shutdown.clone().cancelled_owned();
     let body = with_heartbeats(frames, state.config.heartbeat()).take_until(shutdown).map(move |frame| {
         // The stream owns the admission, so the slot frees when the client goes.
@@ -90,8 +97,9 @@ fn event_frames(
     retry_ms: u64,
     subscribers: Arc<Subscribers>,
     log: Arc<dyn EventLog>,
+    enveloped: bool,
 ) -> impl Stream<Item = Bytes> {
-    let backlog = resume::backlog_frames(subscription.backlog, topics.clone(), log);
+    let backlog = resume::backlog_frames(subscription.backlog, topics.clone(), log, enveloped);
     let live = BroadcastStream::new(subscription.live)
         .take_while(move |received| {
             if received.is_err() {
@@ -100,7 +108,7 @@ fn event_frames(
             std::future::ready(received.is_ok())
         })
         .filter_map(move |received| {
-            let frame = received.ok().filter(|e| topics.is_empty() || topics.iter().any(|t| *t == e.topic)).map(|e| e.frame.clone());
+            let frame = received.ok().filter(|e| topics.is_empty() || topics.iter().any(|t| *t == e.topic)).map(|e| e.frame_for(enveloped));
             std::future::ready(frame)
         });
     stream::once(std::future::ready(sse_frame::retry(retry_ms))).chain(backlog).chain(live)
