@@ -12,31 +12,16 @@ use wasm_bindgen::{prelude::Closure, JsCast};
 use web_sys::{EventSource, MessageEvent};
 
 use crate::{
-    client::snapshot_api::fetch_snapshot,
+    client::{live_signals::LiveSignals, snapshot_api::fetch_snapshot},
     live::{
         backoff::Backoff,
         connection::ConnectionState,
-        event_log::{probe_summary, speed_summary, EventLog},
-        history::SpeedHistory,
-        monitors::MonitorBoard,
-        topic_feed::TopicBoard,
+        event_log::{probe_summary, speed_summary},
     },
     model::{open_envelope, ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
 };
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
-
-/// Everything the stream writes into.
-#[derive(Clone, Copy)]
-pub struct LiveSignals {
-    pub history: RwSignal<SpeedHistory>,
-    pub board: RwSignal<MonitorBoard>,
-    pub topics: RwSignal<TopicBoard>,
-    pub log: RwSignal<EventLog>,
-    pub connection: RwSignal<ConnectionState>,
-    /// When the newest event arrived, in ms since the Unix epoch.
-    pub last_event_at: RwSignal<Option<f64>>,
-}
 
 struct Inner {
     /// The newest event id seen on any topic: where a reconnect resumes.

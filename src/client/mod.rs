@@ -4,6 +4,7 @@
 pub mod canvas;
 #[cfg(feature = "hydrate")]
 pub mod history_api;
+pub mod live_signals;
 #[cfg(feature = "hydrate")]
 pub mod live_stream;
 #[cfg(feature = "hydrate")]

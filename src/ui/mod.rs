@@ -3,6 +3,7 @@
 pub mod cards;
 pub mod connection_badge;
 pub mod dashboard;
+pub mod dashboard_hooks;
 pub mod event_log;
 pub mod monitor_table;
 pub mod offline_banner;

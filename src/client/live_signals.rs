@@ -1,0 +1,33 @@
+//! The signals the live stream writes into and the dashboard reads, seeded
+//! from the page's snapshot. Built on the server too, which renders from them.
+
+use leptos::prelude::*;
+
+use crate::{
+    live::{connection::ConnectionState, event_log::EventLog, history::SpeedHistory, monitors::MonitorBoard, topic_feed::TopicBoard},
+    model::Snapshot,
+};
+
+#[derive(Clone, Copy)]
+pub struct LiveSignals {
+    pub history: RwSignal<SpeedHistory>,
+    pub board: RwSignal<MonitorBoard>,
+    pub topics: RwSignal<TopicBoard>,
+    pub log: RwSignal<EventLog>,
+    pub connection: RwSignal<ConnectionState>,
+    /// When the newest event arrived, in ms since the Unix epoch.
+    pub last_event_at: RwSignal<Option<f64>>,
+}
+
+impl LiveSignals {
+    pub fn from_snapshot(snapshot: &Snapshot) -> Self {
+        Self {
+            history: RwSignal::new(SpeedHistory::from_snapshot(snapshot)),
+            board: RwSignal::new(MonitorBoard::from_snapshot(snapshot)),
+            topics: RwSignal::new(TopicBoard::from_snapshot(snapshot)),
+            log: RwSignal::new(EventLog::from_events(&snapshot.log)),
+            connection: RwSignal::new(ConnectionState::Connecting),
+            last_event_at: RwSignal::new(snapshot.log.last().map(|event| event.at_ms as f64)),
+        }
+    }
+}
