@@ -96,6 +96,15 @@ pub struct ProbeResult {
     pub tls_ms: Option<f64>,
     /// From the request being sent to the first byte of the response.
     pub ttfb_ms: Option<f64>,
+    /// `HTTP/1.1` or `HTTP/2`, as the last answer came; none for TCP checks.
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// Where redirects led, when there were any.
+    #[serde(default)]
+    pub final_url: Option<String>,
+    /// Redirects followed.
+    #[serde(default)]
+    pub redirects: u8,
     pub error: Option<String>,
 }
 

@@ -144,13 +144,17 @@ async fn a_server_that_never_answers_is_cut_off_at_the_timeout() {
 }
 
 #[tokio::test]
-async fn a_body_that_stalls_midway_is_cut_off_at_the_timeout() {
+async fn a_body_that_stalls_midway_is_cut_off_at_the_timeout_when_a_keyword_needs_it() {
     let addr = misbehaving_server(Behaviour::StallMidBody).await;
-    let (result, elapsed) = check(&format!("url = \"http://{addr}/\"")).await;
+    let (result, elapsed) = check(&format!("url = \"http://{addr}/\"\nkeyword = \"never sent\"")).await;
     assert!(!result.up);
     assert_eq!(result.error.as_deref(), Some("timed out after 500 ms"));
     assert_eq!(result.status_code, Some(200), "the head did arrive");
     assert!(elapsed < Duration::from_millis(900), "{elapsed:?}");
+    // Without a keyword the status is the answer: the stalled body is never waited for.
+    let (result, elapsed) = check(&format!("url = \"http://{addr}/\"")).await;
+    assert!(result.up, "{result:?}");
+    assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");
 }
 
 #[tokio::test]

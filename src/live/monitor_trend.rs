@@ -154,6 +154,9 @@ mod tests {
             connect_ms: None,
             tls_ms: None,
             ttfb_ms: None,
+            protocol: None,
+            final_url: None,
+            redirects: 0,
             error: (!up).then(|| "refused".into()),
         }
     }

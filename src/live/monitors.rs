@@ -50,6 +50,9 @@ mod tests {
             connect_ms: Some(0.1),
             tls_ms: None,
             ttfb_ms: Some(0.5),
+            protocol: None,
+            final_url: None,
+            redirects: 0,
             error: (!up).then(|| "unexpected status 503".into()),
         }
     }

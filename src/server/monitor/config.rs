@@ -24,6 +24,19 @@ pub struct MonitorConfig {
     pub keyword: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Follow 3xx answers with a `Location` to the final one.
+    #[serde(default = "default_follow_redirects")]
+    pub follow_redirects: bool,
+    /// Most redirects followed before the check is down.
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: u8,
+}
+
+fn default_follow_redirects() -> bool {
+    true
+}
+fn default_max_redirects() -> u8 {
+    10
 }
 
 fn default_method() -> String {
@@ -62,8 +75,19 @@ pub struct Monitor {
 
 #[derive(Clone, Debug)]
 pub enum Check {
-    Http { url: Url, method: Method, expect: Vec<(u16, u16)>, keyword: Option<String>, headers: Vec<(String, String)> },
-    Tcp { host: String, port: u16 },
+    Http {
+        url: Url,
+        method: Method,
+        expect: Vec<(u16, u16)>,
+        keyword: Option<String>,
+        headers: Vec<(String, String)>,
+        /// Redirects to follow at most; 0 judges the first answer.
+        redirects: u8,
+    },
+    Tcp {
+        host: String,
+        port: u16,
+    },
 }
 
 impl Monitor {
@@ -116,8 +140,12 @@ impl MonitorConfig {
                 if self.keyword.as_deref() == Some("") {
                     return Err(("monitor.keyword", named("must not be empty".to_owned())));
                 }
+                if !(1..=20).contains(&self.max_redirects) {
+                    return Err(("monitor.max_redirects", named(format!("must be 1 to 20, got {}", self.max_redirects))));
+                }
                 let headers = self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                Check::Http { url, method, expect, keyword: self.keyword.clone(), headers }
+                let redirects = if self.follow_redirects { self.max_redirects } else { 0 };
+                Check::Http { url, method, expect, keyword: self.keyword.clone(), headers, redirects }
             }
         };
         Ok(Monitor { name: self.name.clone(), check, interval: Duration::from_secs_f64(self.interval), timeout: Duration::from_secs_f64(self.timeout) })

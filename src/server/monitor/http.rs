@@ -1,0 +1,172 @@
+//! One HTTP(S) check: the request, redirects followed to the final answer,
+//! HTTP/2 where the TLS server offers it, and the body read only as far as a
+//! keyword needs (not at all without one).
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::{header, Method, Request, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use reqwest::Url;
+use tokio::time::Instant;
+
+use crate::server::monitor::{
+    check::{ms_since, Timings},
+    connect,
+};
+
+/// Most of a body read when looking for a keyword.
+pub const MAX_KEYWORD_BODY: usize = 1 << 20;
+
+/// What an HTTP check asks, as its monitor configures it.
+pub struct HttpCheck<'a> {
+    pub url: &'a Url,
+    pub method: &'a Method,
+    pub expect: &'a [(u16, u16)],
+    pub keyword: Option<&'a str>,
+    pub headers: &'a [(String, String)],
+    pub redirects: u8,
+}
+
+/// Runs the check to its final answer and judges it; timings are those of the final request.
+pub async fn run(check: &HttpCheck<'_>, tls: &tokio_rustls::TlsConnector, timings: &mut Timings) -> Result<(), String> {
+    let mut url = check.url.clone();
+    let mut method = check.method.clone();
+    let mut hops = 0;
+    let response = loop {
+        let response = request(&url, &method, check.headers, tls, timings).await?;
+        let status = response.status();
+        let location = response.headers().get(header::LOCATION).and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let (true, Some(location)) = (status.is_redirection() && check.redirects > 0, location) else { break response };
+        if hops == check.redirects {
+            return Err(format!("more than {} redirects", check.redirects));
+        }
+        let next = url.join(&location).map_err(|_| format!("redirected to an invalid location {location:?}"))?;
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(format!("redirected to {next}, which is not http or https"));
+        }
+        // As browsers do: a 303, or a 301 or 302 after a POST, continues with GET.
+        if status == StatusCode::SEE_OTHER || (matches!(status.as_u16(), 301 | 302) && method == Method::POST) {
+            method = Method::GET;
+        }
+        hops += 1;
+        timings.redirects = hops;
+        timings.final_url = Some(next.to_string());
+        url = next;
+    };
+    let status = response.status().as_u16();
+    if !check.expect.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status)) {
+        return Err(format!("unexpected status {status}"));
+    }
+    match check.keyword {
+        // Without a keyword the body is never read: the status is the answer.
+        None => Ok(()),
+        Some(keyword) => find_keyword(response.into_body(), keyword).await,
+    }
+}
+
+/// Reads the body until `keyword` shows up, at most [`MAX_KEYWORD_BODY`] of it.
+async fn find_keyword(mut body: hyper::body::Incoming, keyword: &str) -> Result<(), String> {
+    let needle = keyword.as_bytes();
+    let mut seen: Vec<u8> = Vec::new();
+    while seen.len() < MAX_KEYWORD_BODY {
+        let Some(frame) = body.frame().await else { break };
+        let frame = frame.map_err(|err| describe_hyper_error(&err))?;
+        let Some(data) = frame.data_ref() else { continue };
+        // Only the new bytes, and the tail a keyword could straddle, are searched again.
+        let from = seen.len().saturating_sub(needle.len().saturating_sub(1));
+        let room = MAX_KEYWORD_BODY - seen.len();
+        seen.extend_from_slice(&data[..data.len().min(room)]);
+        if seen[from..].windows(needle.len()).any(|window| window == needle) {
+            return Ok(());
+        }
+    }
+    let read = if seen.len() >= MAX_KEYWORD_BODY { " (the first 1 MiB)" } else { "" };
+    Err(format!("keyword {keyword:?} missing from the response body{read}"))
+}
+
+/// One request to `url` on a new connection; the answer's head, with the body unread.
+async fn request(
+    url: &Url,
+    method: &Method,
+    headers: &[(String, String)],
+    tls: &tokio_rustls::TlsConnector,
+    timings: &mut Timings,
+) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let connected = connect::connect(&host, port).await?;
+    timings.dns_ms = connected.dns_ms.map(crate::server::speed::stats::round3);
+    timings.connect_ms = Some(crate::server::speed::stats::round3(connected.connect_ms));
+    timings.tls_ms = None;
+    if url.scheme() != "https" {
+        let request = build(url, method, headers, false)?;
+        return exchange(TokioIo::new(connected.stream), request, false, timings).await;
+    }
+    let tls_started = Instant::now();
+    let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| format!("TLS failure: {host:?} is not a valid server name"))?;
+    let stream = tls.connect(name, connected.stream).await.map_err(|err| format!("TLS failure: {err}"))?;
+    timings.tls_ms = Some(ms_since(tls_started));
+    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+    let request = build(url, method, headers, h2)?;
+    exchange(TokioIo::new(stream), request, h2, timings).await
+}
+
+/// HTTP/2 takes the authority from an absolute URI; HTTP/1.1 a path and a `Host` header.
+fn build(url: &Url, method: &Method, headers: &[(String, String)], h2: bool) -> Result<Request<Empty<Bytes>>, String> {
+    let path = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let authority = match url.port() {
+        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+        None => url.host_str().unwrap_or_default().to_owned(),
+    };
+    let mut request =
+        if h2 { Request::builder().uri(format!("{}://{authority}{path}", url.scheme())) } else { Request::builder().uri(path).header(header::HOST, authority) };
+    request = request.method(method.clone()).header(header::USER_AGENT, concat!("netpulse/", env!("CARGO_PKG_VERSION")));
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    request.body(Empty::<Bytes>::new()).map_err(|err| format!("cannot build the request: {err}"))
+}
+
+async fn exchange<I>(io: I, request: Request<Empty<Bytes>>, h2: bool, timings: &mut Timings) -> Result<hyper::Response<hyper::body::Incoming>, String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let sent;
+    let response = if h2 {
+        let (mut sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io).await.map_err(|err| describe_hyper_error(&err))?;
+        // Errors surface through the response future below.
+        tokio::spawn(connection);
+        sent = Instant::now();
+        sender.send_request(request).await
+    } else {
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await.map_err(|err| describe_hyper_error(&err))?;
+        tokio::spawn(connection);
+        sent = Instant::now();
+        sender.send_request(request).await
+    }
+    .map_err(|err| describe_hyper_error(&err))?;
+    timings.ttfb_ms = Some(ms_since(sent));
+    timings.status_code = Some(response.status().as_u16());
+    timings.protocol = Some(if response.version() == hyper::Version::HTTP_2 { "HTTP/2" } else { "HTTP/1.1" });
+    Ok(response)
+}
+
+fn describe_hyper_error(err: &hyper::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    while let Some(current) = source {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionReset {
+                return "connection reset by the server".to_owned();
+            }
+        }
+        source = current.source();
+    }
+    if err.is_incomplete_message() {
+        "the server closed the connection before a full response".to_owned()
+    } else {
+        format!("HTTP error: {err}")
+    }
+}

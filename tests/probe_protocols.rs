@@ -1,0 +1,198 @@
+//! What an HTTP(S) check does on the way to its answer, against real servers
+//! on loopback: redirects, bodies read only as far as needed, a connect that
+//! moves past an address that never answers, and HTTPS with a test CA over
+//! HTTP/2 and HTTP/1.1.
+
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use netpulse::{
+    model::ProbeResult,
+    server::monitor::{
+        check,
+        config::{Monitor, MonitorConfig},
+        connect,
+    },
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+};
+
+fn monitor(table: &str) -> Monitor {
+    #[derive(serde::Deserialize)]
+    struct Wrapper {
+        monitor: MonitorConfig,
+    }
+    toml::from_str::<Wrapper>(&format!("[monitor]\nname = \"m\"\ntimeout = 2\n{table}")).unwrap().monitor.validate().unwrap()
+}
+
+async fn run(table: &str, tls: &tokio_rustls::TlsConnector) -> (ProbeResult, Duration) {
+    let started = Instant::now();
+    let result = check::check(&monitor(table), tls).await;
+    (result, started.elapsed())
+}
+
+/// The request line's path.
+async fn read_path(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&head).split_whitespace().nth(1).unwrap_or("/").to_owned()
+}
+
+/// `/a` → 301 to `/b` → 302 to an absolute `/c` → 200; `/loop` redirects to itself;
+/// `/slow-body` sends a keyword and then stalls.
+async fn redirecting_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let path = read_path(&mut stream).await;
+                let reply = match path.as_str() {
+                    "/a" => "HTTP/1.1 301 Moved\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n".to_owned(),
+                    "/b" => format!("HTTP/1.1 302 Found\r\nLocation: http://{addr}/c?x=1\r\nContent-Length: 0\r\n\r\n"),
+                    "/c?x=1" => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_owned(),
+                    "/loop" => "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n".to_owned(),
+                    "/slow-body" => "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n<html>status: healthy".to_owned(),
+                    _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_owned(),
+                };
+                let _ = stream.write_all(reply.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn redirects_are_followed_to_the_final_answer_and_reported() {
+    let addr = redirecting_server().await;
+    let tls = check::tls_connector();
+    let (result, _) = run(&format!("url = \"http://{addr}/a\""), &tls).await;
+    assert!(result.up, "{result:?}");
+    assert_eq!((result.status_code, result.redirects), (Some(200), 2));
+    assert_eq!(result.final_url, Some(format!("http://{addr}/c?x=1")));
+    assert_eq!(result.protocol.as_deref(), Some("HTTP/1.1"));
+
+    let (result, _) = run(&format!("url = \"http://{addr}/loop\"\nmax_redirects = 3"), &tls).await;
+    assert!(!result.up);
+    assert_eq!(result.error.as_deref(), Some("more than 3 redirects"));
+
+    let (result, _) = run(&format!("url = \"http://{addr}/a\"\nfollow_redirects = false"), &tls).await;
+    assert_eq!((result.up, result.error.as_deref()), (false, Some("unexpected status 301")));
+    let (result, _) = run(&format!("url = \"http://{addr}/a\"\nfollow_redirects = false\nexpect_status = \"301\""), &tls).await;
+    assert!(result.up && result.redirects == 0 && result.final_url.is_none(), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_keyword_ends_the_read_as_soon_as_it_is_found() {
+    let addr = redirecting_server().await;
+    let (result, elapsed) = run(&format!("url = \"http://{addr}/slow-body\"\nkeyword = \"healthy\""), &check::tls_connector()).await;
+    assert!(result.up, "{result:?}");
+    assert!(elapsed < Duration::from_millis(500), "the rest of the megabyte is never waited for: {elapsed:?}");
+}
+
+/// A loopback address whose SYNs go unanswered: a listener whose accept
+/// queue is full and that never accepts.
+fn black_hole() -> (socket2::Socket, Vec<std::net::TcpStream>, SocketAddr) {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into()).unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    // These fill the queue; connects beyond them hang in SYN retries.
+    let fillers: Vec<_> = (0..2).filter_map(|_| std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()).collect();
+    (socket, fillers, addr)
+}
+
+#[tokio::test]
+async fn a_connect_moves_past_an_address_that_never_answers() {
+    let (_socket, _fillers, silent) = black_hole();
+    let alone = tokio::time::timeout(Duration::from_millis(1500), connect::connect_any(&[silent])).await;
+    assert!(alone.is_err(), "the black hole really never answers");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let good = listener.local_addr().unwrap();
+    let started = Instant::now();
+    connect::connect_any(&[silent, good]).await.expect("the second address connects");
+    let waited = started.elapsed();
+    assert!(waited >= connect::ATTEMPT_DELAY && waited < Duration::from_millis(1000), "started after the delay, not after a timeout: {waited:?}");
+}
+
+/// A test CA and an HTTPS server signed by it, offering `alpn`.
+struct TlsServer {
+    addr: SocketAddr,
+    roots: rustls::RootCertStore,
+}
+
+async fn tls_server(names: &[&str], alpn: &[&[u8]]) -> TlsServer {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap().signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .unwrap();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(stream) = acceptor.accept(stream).await else { return };
+                let service =
+                    hyper::service::service_fn(|_| async { Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"secure and well")))) });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    TlsServer { addr, roots }
+}
+
+#[tokio::test]
+async fn https_checks_speak_http2_when_offered_and_trust_only_what_they_should() {
+    let h2 = tls_server(&["127.0.0.1"], &[b"h2", b"http/1.1"]).await;
+    let trusting = check::tls_connector_with(h2.roots.clone());
+    let (result, _) = run(&format!("url = \"https://{}/\"\nkeyword = \"well\"", h2.addr), &trusting).await;
+    assert!(result.up, "{result:?}");
+    assert_eq!(result.protocol.as_deref(), Some("HTTP/2"));
+    assert!(result.tls_ms.is_some() && result.ttfb_ms.is_some(), "{result:?}");
+
+    let h1 = tls_server(&["127.0.0.1"], &[b"http/1.1"]).await;
+    let (result, _) = run(&format!("url = \"https://{}/\"", h1.addr), &check::tls_connector_with(h1.roots.clone())).await;
+    assert!(result.up, "{result:?}");
+    assert_eq!(result.protocol.as_deref(), Some("HTTP/1.1"));
+
+    // Mozilla's roots do not include a test CA.
+    let (result, _) = run(&format!("url = \"https://{}/\"", h2.addr), &check::tls_connector()).await;
+    assert!(!result.up);
+    assert!(result.error.as_deref().is_some_and(|e| e.starts_with("TLS failure") && e.contains("UnknownIssuer")), "{result:?}");
+
+    // A certificate for another name is refused even from a trusted CA.
+    let other = tls_server(&["other.test"], &[b"h2"]).await;
+    let (result, _) = run(&format!("url = \"https://{}/\"", other.addr), &check::tls_connector_with(other.roots.clone())).await;
+    assert!(!result.up);
+    assert!(result.error.as_deref().is_some_and(|e| e.starts_with("TLS failure") && e.contains("not valid for name")), "{result:?}");
+}
