@@ -61,7 +61,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 server_config() { # listen address
-    printf 'listen = "%s"\nnode = "accuracy-server"\n[speed]\nenabled = false\n' "$1" > "$WORK/server-$2.toml"
+    # A speed-test target needs no dashboard, but netpulse checks for a built bundle at start-up.
+    mkdir -p "$WORK/site/pkg" && : > "$WORK/site/pkg/netpulse.js" && : > "$WORK/site/pkg/netpulse.wasm"
+    printf 'listen = "%s"\nnode = "accuracy-server"\nsite_root = "%s"\n[speed]\nenabled = false\n' "$1" "$WORK/site" > "$WORK/server-$2.toml"
     echo "$WORK/server-$2.toml"
 }
 

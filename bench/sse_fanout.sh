@@ -46,9 +46,12 @@ wait_port() {
 }
 
 start_netpulse() {
+  # The stream needs no dashboard, but netpulse checks for a built bundle at start-up.
+  mkdir -p "$work/site/pkg" && : > "$work/site/pkg/netpulse.js" && : > "$work/site/pkg/netpulse.wasm"
   cat > "$work/netpulse.toml" <<TOML
 listen = "$NETPULSE"
 node = "bench"
+site_root = "$work/site"
 publish_token = "$TOKEN"
 topics = ["bench"]
 [speed]

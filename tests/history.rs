@@ -281,6 +281,38 @@ async fn rollups_agree_with_raw_data_and_retention_drops_exactly_the_old() {
     assert_eq!(old_rollups.points.len(), 6, "rollups outlive the raw rows they summarise");
 }
 
+#[tokio::test]
+async fn an_answer_past_the_built_rollups_is_completed_from_raw_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 0).await.unwrap();
+    // Three hours of one sample a minute, ending at the start of this minute.
+    let now = chrono::Utc::now().timestamp_millis().div_euclid(MINUTE_MS) * MINUTE_MS;
+    let start = (now - 3 * HOUR * 1000).div_euclid(TEN_MINUTES * 1000) * TEN_MINUTES * 1000;
+    let mut raw = Vec::new();
+    for (i, at) in (start..now).step_by(MINUTE_MS as usize).enumerate() {
+        let value = (i % 7) as f64 * 10.0;
+        store.append(i as u64 + 1, "load", at, &json!({"cpu": value}).to_string()).await.unwrap();
+        raw.push((at, value));
+    }
+    // Rollups built only up to two hours ago, as after a long pause of maintenance.
+    while !store.roll_up(start + HOUR * 1000 + 10_000).await.unwrap() {}
+    let built_s = store.rolled_up_until(TEN_MINUTES).await.unwrap().unwrap();
+    assert!(built_s * 1000 < now - HOUR * 1000, "the rollups stop well before now");
+    let retention = Retention { raw: 365 * DAY, minute: 365 * DAY, hour: 365 * DAY, event_log: 365 * DAY };
+    let request = HistoryRequest { series: "topic:load".into(), from_ms: start, to_ms: now, step_s: Some(TEN_MINUTES) };
+    let history = store.history(&request, retention, now).await.unwrap();
+    assert_eq!(history.source, "10m");
+    let expected_buckets = (now - start).div_euclid(TEN_MINUTES * 1000) + i64::from((now - start) % (TEN_MINUTES * 1000) != 0);
+    assert_eq!(history.points.len() as i64, expected_buckets, "no gap where the rollups end");
+    for point in &history.points {
+        let values: Vec<f64> = raw.iter().filter(|(at, _)| *at >= point.t && *at < point.t + TEN_MINUTES * 1000).map(|(_, v)| *v).collect();
+        let stats = point.values["cpu"];
+        assert_eq!(stats.n as usize, values.len(), "bucket at {}", point.t);
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        assert!((stats.mean - mean).abs() < 0.001, "bucket at {}: {} vs {mean}", point.t, stats.mean);
+    }
+}
+
 /// A netpulse process of its own, so that it can be killed with SIGKILL.
 fn spawn_netpulse(config: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_netpulse")).arg("--config").arg(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()

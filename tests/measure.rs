@@ -51,6 +51,22 @@ async fn measures_both_directions_and_latency_under_load() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cloudflare_kind_measures_against_netpulses_own_down_and_up() {
+    let server = start(fast_config("[speed]\nenabled = false\n"), Target::Itself).await;
+    // The kind the default public target uses, here against `__down?bytes=` and `__up` on loopback.
+    let target = SpeedTarget::parse(&server.url("/speedtest"), TargetKind::Cloudflare).unwrap();
+    assert!(target.download_url(1000).as_str().ends_with("/speedtest/__down?bytes=1000"), "{}", target.download_url(1000));
+    let measurer = Measurer::new(Duration::from_secs(2), payload::random_block()).unwrap();
+    let (progress, _watcher) = watch::channel(Default::default());
+    let result = measurer.measure(&target, &options(1.5, None, false), &progress).await;
+    assert_eq!(result.error, None);
+    assert!(result.download_mbps.unwrap() > 10.0 && result.upload_mbps.unwrap() > 10.0, "{result:?}");
+    assert!(result.latency_ms.unwrap() > 0.0, "{result:?}");
+    assert!(result.bytes_down > 1_000_000 && result.bytes_up > 1_000_000, "{result:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_byte_budget_caps_what_a_test_moves() {
     let (server, target) = netpulse_target().await;
     let measurer = Measurer::new(Duration::from_secs(2), payload::random_block()).unwrap();
