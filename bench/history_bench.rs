@@ -161,8 +161,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// Starts a real server on the store and times `/api/history` for each dashboard range.
 async fn time_queries(args: &Args) -> anyhow::Result<()> {
-    let mut config = Config::default();
-    config.data_dir = args.dir.clone();
+    let mut config = Config { data_dir: args.dir.clone(), ..Config::default() };
     config.speed.enabled = false;
     config.monitors = toml::from_str::<Config>(
         &(0..args.monitors).map(|m| format!("[[monitor]]\nname = \"m{m}\"\ntcp = \"127.0.0.1:9\"\ninterval = 86400\n")).collect::<String>(),

@@ -3,8 +3,10 @@
 # on this machine's loopback, each server pinned to CPU 0 and the load to CPU 1.
 # Run as root from the repository root: bash bench/sse_fanout.sh [--quick]
 # SYSTEMS="netpulse nchan" limits which servers run; CASES="1000:50:20" sets the cases
-# (subscribers:events per second:seconds); APPEND=1 keeps earlier results in the JSONL file.
-# Prints a Markdown table; raw JSON lines go to target/bench/sse_fanout.jsonl.
+# (subscribers:events per second:seconds); REPEATS=3 runs each case that many times, every
+# server fresh each time; RAW=0 uses SSE-parsing subscribers instead of raw sockets;
+# APPEND=1 keeps earlier results in the JSONL file.
+# Prints Markdown tables; raw JSON lines go to target/bench/sse_fanout.jsonl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -128,8 +130,10 @@ load() {
   local label=$1 subscribe=$2 publish=$3 subscribers=$4 rate=$5 duration=$6; shift 6
   local pid_args=()
   for pid in "${server_pids[@]}"; do pid_args+=(--server-pid "$pid"); done
+  local raw=()
+  [ "${RAW:-1}" = "1" ] && raw=(--raw)
   taskset -c 1 target/release/sse-load --label "$label" --subscribe-url "$subscribe" --publish-url "$publish" \
-    --subscribers "$subscribers" --rate "$rate" --duration "$duration" --size 100 --sources 40 "${pid_args[@]}" "$@" \
+    --subscribers "$subscribers" --rate "$rate" --duration "$duration" --size 100 --sources 40 "${raw[@]}" "${pid_args[@]}" "$@" \
     | tee -a "$out/sse_fanout.jsonl"
 }
 
@@ -137,31 +141,58 @@ systems=${SYSTEMS:-netpulse nchan flask-sse}
 cases=(${CASES:-1000:50:20 10000:0:10 10000:5:20})
 [ "$quick" = "--quick" ] && cases=(200:20:5)
 [ -n "${APPEND:-}" ] || : > "$out/sse_fanout.jsonl"
+repeats=${REPEATS:-3}
 for case in "${cases[@]}"; do
   IFS=: read -r subscribers rate duration <<< "$case"
+  for run in $(seq "$repeats"); do
   for system in $systems; do
     case $system in
       netpulse)
         start_netpulse
         load netpulse "http://$NETPULSE/api/events?topics=bench" "http://$NETPULSE/api/publish/bench" "$subscribers" "$rate" "$duration" \
-          --publish-header "Authorization: Bearer $TOKEN" ;;
+          --publish-header "Authorization: Bearer $TOKEN" --no-warmup ;;
       nchan)
         start_nchan
-        load nchan "http://$NCHAN/sub" "http://$NCHAN/pub" "$subscribers" "$rate" "$duration" ;;
+        load nchan "http://$NCHAN/sub" "http://$NCHAN/pub" "$subscribers" "$rate" "$duration" --no-warmup ;;
       flask-sse)
         start_flask
         load flask-sse "http://$FLASK/stream?channel=sse" "http://$FLASK/publish" "$subscribers" "$rate" "$duration" ;;
     esac
     stop_servers
   done
+  done
 done
 
 python3 - "$out/sse_fanout.jsonl" <<'PY'
-import json, sys
+import json, sys, statistics
+from collections import defaultdict
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-print("| system | subscribers | events/s | connected | published | delivered | lost | p50 ms | p99 ms | max ms | RSS/conn KiB |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+groups = defaultdict(list)
 for r in rows:
-    print(f"| {r['label']} | {r['subscribers']} | {r['rate']:g} | {r['connected']} | {r['published']} | {r['delivered']} | {r['lost']} | "
-          f"{r['latency_p50_ms']} | {r['latency_p99_ms']} | {r['latency_max_ms']} | {r['rss_per_connection_kib']:.1f} |")
+    groups[(r["subscribers"], r["rate"], r["label"])].append(r)
+def spread(values, digits=2):
+    values = sorted(values)
+    med = statistics.median(values)
+    return f"{med:.{digits}f} [{values[0]:.{digits}f}–{values[-1]:.{digits}f}]" if len(values) > 1 else f"{med:.{digits}f}"
+print("Median of the runs, with [lowest–highest]:")
+print()
+print("| system | subscribers | events/s | runs | connected | lost | p50 ms | p99 ms | RSS/conn idle KiB | RSS/conn after events KiB |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for (subs, rate, label), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+    live = rate > 0
+    print(f"| {label} | {subs} | {rate:g} | {len(rs)} | {min(r['connected'] for r in rs)} | {max(r['lost'] for r in rs) if live else '–'} | "
+          f"{spread([r['latency_p50_ms'] for r in rs]) if live else '–'} | {spread([r['latency_p99_ms'] for r in rs]) if live else '–'} | "
+          f"{spread([r['rss_per_connection_kib'] for r in rs], 1)} | {spread([r.get('rss_per_connection_after_events_kib', 0) for r in rs], 1) if live else '–'} |")
+print()
+print("netpulse ÷ nchan, run by run (the n-th run of each against the other's n-th):")
+print()
+print("| subscribers | events/s | p99 ratios | median p99 ratio | RSS after events ratio |")
+print("|---|---|---|---|---|")
+for (subs, rate) in sorted({(k[0], k[1]) for k in groups}):
+    ours, theirs = groups.get((subs, rate, "netpulse"), []), groups.get((subs, rate, "nchan"), [])
+    if not ours or not theirs or rate == 0:
+        continue
+    ratios = [a["latency_p99_ms"] / b["latency_p99_ms"] for a, b in zip(ours, theirs) if b["latency_p99_ms"]]
+    mem = statistics.median(a.get("rss_per_connection_after_events_kib", 0) for a in ours) / max(statistics.median(b.get("rss_per_connection_after_events_kib", 0) for b in theirs), 0.001)
+    print(f"| {subs} | {rate:g} | {', '.join(f'{x:.2f}' for x in ratios)} | {statistics.median(ratios):.2f} | {mem:.2f} |")
 PY

@@ -52,6 +52,14 @@ struct Args {
     /// Seconds to wait for every subscriber to connect.
     #[arg(long, default_value_t = 60.0)]
     connect_timeout: f64,
+    /// Raw subscribers: a plain socket and a GET, whose reads are only scanned
+    /// for each event's numbers, so that the load core never bounds what is measured.
+    #[arg(long)]
+    raw: bool,
+    /// Skip the warm-up events, for servers that send their response headers at once;
+    /// the idle memory is then measured before any subscriber got an event.
+    #[arg(long)]
+    no_warmup: bool,
 }
 
 #[derive(Default)]
@@ -111,6 +119,84 @@ async fn subscriber(client: reqwest::Client, url: String, shared: Arc<Shared>, c
     latencies
 }
 
+/// The digits after `key` at `at` in `buffer`, if all of them are there.
+fn number_after(buffer: &[u8], at: usize, key: &[u8]) -> Option<u64> {
+    let digits = &buffer[at + key.len()..];
+    let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
+}
+
+/// A subscriber that does the least a client can: it reads the socket and
+/// finds each event's `"seq":` and `"sent_us":` numbers without parsing SSE.
+async fn raw_subscriber(source: IpAddr, url: reqwest::Url, shared: Arc<Shared>, connect_gate: Arc<Semaphore>, connect_timeout: Duration) -> Histogram<u64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut latencies = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds");
+    let permit = tokio::select! {
+        _ = shared.stop.cancelled() => return latencies,
+        permit = connect_gate.acquire_owned() => permit.expect("gate open"),
+    };
+    let connect = async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(std::net::SocketAddr::new(source, 0))?;
+        let address = url.socket_addrs(|| None)?.into_iter().next().ok_or(std::io::ErrorKind::NotFound)?;
+        let mut stream = socket.connect(address).await?;
+        let path = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let host = url.host_str().unwrap_or_default();
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n").as_bytes()).await?;
+        Ok::<_, std::io::Error>(stream)
+    };
+    let Ok(Ok(mut stream)) = tokio::time::timeout(connect_timeout, connect).await else {
+        shared.failed.fetch_add(1, Ordering::Relaxed);
+        return latencies;
+    };
+    let mut permit = Some(permit);
+    let mut buffer = vec![0u8; 16 * 1024];
+    let mut filled = 0;
+    let mut headers_seen = false;
+    loop {
+        let read = tokio::select! {
+            _ = shared.stop.cancelled() => return latencies,
+            read = stream.read(&mut buffer[filled..]) => read,
+        };
+        let Ok(n) = read else { break };
+        if n == 0 {
+            break;
+        }
+        filled += n;
+        let now = now_us();
+        let mut consumed = 0;
+        if !headers_seen {
+            let Some(end) = buffer[..filled].windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+            headers_seen = true;
+            consumed = end + 4;
+            shared.connected.fetch_add(1, Ordering::Relaxed);
+            drop(permit.take());
+        }
+        // Each event ends with its blank line; a partial one waits for the next read.
+        while let Some(end) = buffer[consumed..filled].windows(2).position(|w| w == b"\n\n") {
+            let frame = &buffer[consumed..consumed + end];
+            let find = |key: &[u8]| frame.windows(key.len()).position(|w| w == key).and_then(|at| number_after(frame, at, key));
+            if let (Some(seq), Some(sent)) = (find(b"\"seq\":"), find(b"\"sent_us\":")) {
+                if seq >= shared.measure_from_seq.load(Ordering::Relaxed) {
+                    let _ = latencies.record(now.saturating_sub(sent).max(1));
+                    shared.delivered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            consumed += end + 2;
+        }
+        buffer.copy_within(consumed..filled, 0);
+        filled -= consumed;
+        if filled == buffer.len() {
+            buffer.resize(buffer.len() * 2, 0);
+        }
+    }
+    shared.ended_early.fetch_add(1, Ordering::Relaxed);
+    latencies
+}
+
 struct Publisher {
     client: reqwest::Client,
     url: String,
@@ -154,10 +240,17 @@ async fn main() {
         })
         .collect();
     let gate = Arc::new(Semaphore::new(256));
+    let connect_timeout = Duration::from_secs_f64(args.connect_timeout);
+    let subscribe_url = reqwest::Url::parse(&args.subscribe_url).expect("--subscribe-url is a URL");
     let tasks: Vec<_> = (0..args.subscribers)
         .map(|i| {
-            let client = clients[i % clients.len()].clone();
-            tokio::spawn(subscriber(client, args.subscribe_url.clone(), shared.clone(), gate.clone(), Duration::from_secs_f64(args.connect_timeout)))
+            if args.raw {
+                let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % usize::from(args.sources.max(1))) as u8));
+                tokio::spawn(raw_subscriber(source, subscribe_url.clone(), shared.clone(), gate.clone(), connect_timeout))
+            } else {
+                let client = clients[i % clients.len()].clone();
+                tokio::spawn(subscriber(client, args.subscribe_url.clone(), shared.clone(), gate.clone(), connect_timeout))
+            }
         })
         .collect();
 
@@ -168,8 +261,10 @@ async fn main() {
         && connect_started.elapsed().as_secs_f64() < args.connect_timeout
     {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        publisher.send(warmup_seq).await;
-        warmup_seq += 1;
+        if !args.no_warmup {
+            publisher.send(warmup_seq).await;
+            warmup_seq += 1;
+        }
     }
     let connect_secs = connect_started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -214,6 +309,7 @@ async fn main() {
         }
     }
     let expected = published * connected as u64;
+    let per_connection = |rss: u64| if connected > 0 { ((rss.saturating_sub(rss_before)) as f64 / connected as f64 * 10.0).round() / 10.0 } else { 0.0 };
     let ms = |us: u64| (us as f64 / 10.0).round() / 100.0;
     let report = json!({
         "label": args.label,
@@ -234,7 +330,11 @@ async fn main() {
         "rss_before_kib": rss_before,
         "rss_connected_kib": rss_connected,
         "rss_end_kib": rss_end,
-        "rss_per_connection_kib": if connected > 0 { (rss_connected.saturating_sub(rss_before)) as f64 / connected as f64 } else { 0.0 },
+        "rss_per_connection_kib": per_connection(rss_connected),
+        // After the measured events: buffers grown by carrying them stay with each connection.
+        "rss_per_connection_after_events_kib": per_connection(rss_end),
+        "raw_clients": args.raw,
+        "warmup_events": warmup_seq,
     });
     println!("{report}");
 }

@@ -33,6 +33,10 @@ fn bad_config_exits_2_naming_the_key() {
     std::fs::write(&out_of_range, "[speed]\nstreams = 0\n").unwrap();
     assert_usage_error(&["--config", out_of_range.to_str().unwrap()], "speed.streams");
 
+    let huge_cap = dir.path().join("cap.toml");
+    std::fs::write(&huge_cap, "[history]\nmax_size_mb = 200000000000\n").unwrap();
+    assert_usage_error(&["--config", huge_cap.to_str().unwrap()], "history.max_size_mb");
+
     let wrong_type = dir.path().join("type.toml");
     std::fs::write(&wrong_type, "listen = 3000\n").unwrap();
     assert_usage_error(&["--config", wrong_type.to_str().unwrap()], "listen");

@@ -3,6 +3,8 @@
 //! moves past an address that never answers, and HTTPS with a test CA over
 //! HTTP/2 and HTTP/1.1.
 
+mod common;
+
 use std::{
     convert::Infallible,
     net::SocketAddr,
@@ -22,7 +24,7 @@ use netpulse::{
     },
 };
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::AsyncWriteExt,
     net::{TcpListener, TcpStream},
 };
 
@@ -42,14 +44,7 @@ async fn run(table: &str, tls: &tokio_rustls::TlsConnector) -> (ProbeResult, Dur
 
 /// The request line's path.
 async fn read_path(stream: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
+    let head = common::read_request_head(stream).await;
     String::from_utf8_lossy(&head).split_whitespace().nth(1).unwrap_or("/").to_owned()
 }
 

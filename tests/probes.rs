@@ -14,10 +14,7 @@ use netpulse::server::{
     monitor::config::{Monitor, MonitorConfig},
 };
 use serde_json::Value;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-};
+use tokio::{io::AsyncWriteExt, net::TcpListener};
 
 #[derive(Clone, Copy)]
 enum Behaviour {
@@ -30,17 +27,6 @@ enum Behaviour {
     Silent,
 }
 
-async fn read_head(stream: &mut TcpStream) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-}
-
 async fn misbehaving_server(behaviour: Behaviour) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -50,24 +36,24 @@ async fn misbehaving_server(behaviour: Behaviour) -> SocketAddr {
             tokio::spawn(async move {
                 match behaviour {
                     Behaviour::Answer(status, body) => {
-                        read_head(&mut stream).await;
+                        common::read_request_head(&mut stream).await;
                         let reply = format!("HTTP/1.1 {status} Whatever\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
                         let _ = stream.write_all(reply.as_bytes()).await;
                     }
                     Behaviour::StallMidBody => {
-                        read_head(&mut stream).await;
+                        common::read_request_head(&mut stream).await;
                         let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npartial").await;
                         tokio::time::sleep(Duration::from_secs(60)).await;
                     }
                     Behaviour::Reset => {
-                        read_head(&mut stream).await;
+                        common::read_request_head(&mut stream).await;
                         // A zero linger makes close send RST at once; it does not block.
                         #[allow(deprecated)]
                         let _ = stream.set_linger(Some(Duration::ZERO));
                         drop(stream);
                     }
                     Behaviour::Silent => {
-                        read_head(&mut stream).await;
+                        common::read_request_head(&mut stream).await;
                         tokio::time::sleep(Duration::from_secs(60)).await;
                     }
                 }

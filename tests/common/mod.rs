@@ -105,6 +105,21 @@ pub fn built_site(dir: &std::path::Path) -> std::path::PathBuf {
     site
 }
 
+/// Reads an HTTP request's head (through the blank line) from `stream`; what
+/// it got if the client stopped first.
+pub async fn read_request_head(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    head
+}
+
 /// A loopback port that was just free and is now closed.
 pub async fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

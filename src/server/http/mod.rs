@@ -55,11 +55,10 @@ async fn method_not_allowed() -> ApiError {
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     let bundle = pwa::bundle_files(&state.config.site_root);
-    // Compressed on the fly unless already compressed; never the event stream
-    // (tower-http's default predicate skips `text/event-stream`) nor `/speedtest`,
-    // which is routed after this layer so measurements see the bytes they ask for.
+    // Compressed on the fly unless already compressed; never the event stream nor
+    // `/speedtest`, which are routed after this layer: measurements see the bytes
+    // they ask for, and streams carry no compressor state.
     let compressed = Router::new()
-        .route("/api/events", get(sse::events))
         .route("/api/snapshot", get(snapshot))
         .route("/api/status", get(status::status))
         .route("/api/history", get(store::route::history))
@@ -71,7 +70,13 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, generate_route_list(App), snapshot_context(state.clone()), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new());
-    compressed.nest("/speedtest", speed::routes::routes()).method_not_allowed_fallback(method_not_allowed).layer(TraceLayer::new_for_http()).with_state(state)
+    compressed
+        // Never compressed, nor wrapped in the compressor's body: a stream lives long and holds its state.
+        .route("/api/events", get(sse::events))
+        .nest("/speedtest", speed::routes::routes())
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 /// The bundle's files with `cache_control` on what was found; a 404 is never cached for good.

@@ -12,6 +12,9 @@ use crate::server::{
 
 const DAY: f64 = 86_400.0;
 
+/// The largest database cap, in MB.
+pub const MAX_SIZE_MB: u64 = 100_000_000;
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HistoryConfig {
@@ -50,8 +53,9 @@ impl HistoryConfig {
         if self.minute_days < self.raw_days || self.hour_days < self.minute_days {
             return Err(invalid("history.minute_days", "rollups must be kept at least as long as what they summarise: raw_days <= minute_days <= hour_days"));
         }
-        if self.max_size_mb != 0 && self.max_size_mb < 1 {
-            return Err(invalid("history.max_size_mb", "must be 0 (no cap) or at least 1"));
+        // SQLite counts the cap in pages; a larger number would overflow that count.
+        if self.max_size_mb > MAX_SIZE_MB {
+            return Err(invalid("history.max_size_mb", format!("must be 0 (no cap) up to {MAX_SIZE_MB} (100 TB), got {}", self.max_size_mb)));
         }
         Ok(())
     }

@@ -17,6 +17,9 @@ use crate::{
 
 type Row = (i64, String, String, i64, String);
 
+/// Rows one multi-row INSERT carries: 5 parameters a row stays under SQLite's 32,766.
+const ROWS_PER_INSERT: usize = 1000;
+
 fn event((id, topic, key, at_ms, data): Row) -> Arc<HubEvent> {
     Arc::new(HubEvent::new(u64::try_from(id).unwrap_or_default(), topic, key, at_ms, data))
 }
@@ -68,38 +71,31 @@ impl Store {
         lost_through: Option<u64>,
     ) -> Result<(), StoreError> {
         // `live` round trips are not history: the in-memory window is all they need.
-        for event in events.iter().filter(|e| e.topic != LIVE_TOPIC) {
-            sqlx::query("INSERT INTO event_log (id, topic, key, at_ms, data) VALUES (?, ?, ?, ?, ?)")
-                .bind(sql_id(event.id))
-                .bind(&event.topic)
-                .bind(&event.key)
-                .bind(event.at_ms)
-                .bind(&event.data)
-                .execute(&mut *connection)
-                .await?;
-            sqlx::query(
-                "INSERT INTO latest_event (topic, key, id, at_ms, data) VALUES (?, ?, ?, ?, ?)
-                 ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id, at_ms = excluded.at_ms, data = excluded.data",
-            )
-            .bind(&event.topic)
-            .bind(&event.key)
-            .bind(sql_id(event.id))
-            .bind(event.at_ms)
-            .bind(&event.data)
-            .execute(&mut *connection)
-            .await?;
+        let logged: Vec<&Arc<HubEvent>> = events.iter().filter(|e| e.topic != LIVE_TOPIC).collect();
+        // One statement per table and chunk, not per row: on one core each statement
+        // is a round trip to SQLite's thread, and they delay every subscriber.
+        for chunk in logged.chunks(ROWS_PER_INSERT) {
+            let mut insert = sqlx::QueryBuilder::new("INSERT INTO event_log (id, topic, key, at_ms, data) ");
+            insert.push_values(chunk, |mut row, event| {
+                row.push_bind(sql_id(event.id)).push_bind(&event.topic).push_bind(&event.key).push_bind(event.at_ms).push_bind(&event.data);
+            });
+            insert.build().execute(&mut *connection).await?;
+            let mut latest = sqlx::QueryBuilder::new("INSERT INTO latest_event (topic, key, id, at_ms, data) ");
+            latest.push_values(chunk, |mut row, event| {
+                row.push_bind(&event.topic).push_bind(&event.key).push_bind(sql_id(event.id)).push_bind(event.at_ms).push_bind(&event.data);
+            });
+            latest.push(" ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id, at_ms = excluded.at_ms, data = excluded.data");
+            latest.build().execute(&mut *connection).await?;
         }
-        for (field_id, at_ms, event_id, milli) in samples {
-            sqlx::query("INSERT OR IGNORE INTO sample (field_id, at_ms, event_id, milli) VALUES (?, ?, ?, ?)")
-                .bind(field_id)
-                .bind(at_ms)
-                .bind(event_id)
-                .bind(milli)
-                .execute(&mut *connection)
-                .await?;
+        for chunk in samples.chunks(ROWS_PER_INSERT) {
+            let mut insert = sqlx::QueryBuilder::new("INSERT OR IGNORE INTO sample (field_id, at_ms, event_id, milli) ");
+            insert.push_values(chunk, |mut row, &(field_id, at_ms, event_id, milli)| {
+                row.push_bind(field_id).push_bind(at_ms).push_bind(event_id).push_bind(milli);
+            });
+            insert.build().execute(&mut *connection).await?;
         }
-        // Every id issued, `live` ones too, so a restart never issues one again.
-        if let Some(newest) = events.last() {
+        // Ids that are not in the log (`live` ones) are recorded, so a restart never issues one again.
+        if let Some(newest) = events.last().filter(|_| logged.len() < events.len()) {
             raise_meta(connection, "last_issued", newest.id).await?;
         }
         if let Some(lost) = lost_through {

@@ -35,7 +35,8 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// What recording some fields would do to a series' field count.
+/// What recording some fields would do to a series' field count; all zero
+/// when every field is already known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FieldCount {
     pub total_after: usize,
@@ -95,10 +96,13 @@ impl Store {
     }
 
     /// How many fields `series` would have with `names` recorded too, and how
-    /// many of `names` are new to it.
+    /// many of `names` are new to it. Names already known cost no query.
     pub async fn known_field_count(&self, series: &str, names: &[String]) -> Result<FieldCount, StoreError> {
         let cached = |name: &String| self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&(series.to_owned(), name.clone()));
         let unknown: Vec<&String> = names.iter().filter(|name| !cached(name)).collect();
+        if unknown.is_empty() {
+            return Ok(FieldCount { total_after: 0, new: 0 });
+        }
         let existing: Vec<String> = sqlx::query_scalar("SELECT name FROM field WHERE series = ?").bind(series).fetch_all(&self.pool).await?;
         let new = unknown.iter().filter(|name| !existing.contains(name)).count();
         Ok(FieldCount { total_after: existing.len() + new, new })
