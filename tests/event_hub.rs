@@ -227,3 +227,15 @@ async fn publishing_past_the_topic_and_field_limits_gets_a_422_naming_the_key() 
     assert_eq!(publish(&server, "sales", r#"{"a": 6, "b": 7, "c": 8}"#, Some(TOKEN)).await.status(), 202, "known fields always pass");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn concurrent_publishes_cannot_overrun_the_topic_limit() {
+    // Two topics are declared, so one place is left; ten new topics ask for it at once.
+    let server = hub_server("[limits]\ncustom_topics = 3").await;
+    let names: Vec<String> = (0..10).map(|n| format!("new-{n}")).collect();
+    let attempts = names.iter().map(|name| publish(&server, name, r#"{"x": 1}"#, Some(TOKEN)));
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 202).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 9, "{statuses:?}");
+    server.shutdown().await;
+}

@@ -191,3 +191,45 @@ async fn https_checks_speak_http2_when_offered_and_trust_only_what_they_should()
     assert!(!result.up);
     assert!(result.error.as_deref().is_some_and(|e| e.starts_with("TLS failure") && e.contains("not valid for name")), "{result:?}");
 }
+
+/// Answers `/here` with a redirect to `away`, and every other path with
+/// whether its request carried an `Authorization` header.
+async fn credential_server(away: Option<String>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let away = away.clone();
+            tokio::spawn(async move {
+                let head = String::from_utf8_lossy(&common::read_request_head(&mut stream).await).to_ascii_lowercase();
+                let reply = match (head.split_whitespace().nth(1), away) {
+                    (Some("/here"), Some(away)) => format!("HTTP/1.1 302 Found\r\nLocation: {away}\r\nContent-Length: 0\r\n\r\n"),
+                    (Some("/same"), _) => "HTTP/1.1 302 Found\r\nLocation: /seen\r\nContent-Length: 0\r\n\r\n".to_owned(),
+                    // As nginx does, two Host headers are a bad request.
+                    _ if head.matches("\r\nhost:").count() > 1 => "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_owned(),
+                    _ => {
+                        let body = if head.contains("\r\nauthorization:") { "carried credentials" } else { "no credentials" };
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+                    }
+                };
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn credentials_never_follow_a_redirect_to_another_origin() {
+    let elsewhere = credential_server(None).await;
+    let start = credential_server(Some(format!("http://{elsewhere}/seen"))).await;
+    let tls = check::tls_connector();
+    let auth = "headers = { Authorization = \"Bearer s3cret\" }";
+    let (result, _) = run(&format!("url = \"http://{start}/here\"\n{auth}\nkeyword = \"no credentials\""), &tls).await;
+    assert!(result.up && result.redirects == 1, "the other origin got no token: {result:?}");
+    let (result, _) = run(&format!("url = \"http://{start}/same\"\n{auth}\nkeyword = \"carried credentials\""), &tls).await;
+    assert!(result.up && result.redirects == 1, "the same origin still gets it: {result:?}");
+    // A configured Host replaces the URL's instead of being sent twice.
+    let (result, _) = run(&format!("url = \"http://{elsewhere}/seen\"\nheaders = {{ Host = \"vhost.test\" }}"), &tls).await;
+    assert!(result.up, "{result:?}");
+}

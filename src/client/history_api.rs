@@ -5,8 +5,8 @@ use crate::{live::range::TimeRange, model::History};
 
 /// `series` over the `span_ms` ending now, in buckets of `step_s` when given.
 pub async fn fetch_history(series: &str, span_ms: i64, step_s: Option<i64>) -> Result<History, String> {
-    let now = js_sys::Date::now() as i64;
-    let mut url = format!("/api/history?series={}&from={}&to={}", js_sys::encode_uri_component(series), now - span_ms, now);
+    // The span only: the server ends it at its own now, whatever this browser's clock says.
+    let mut url = format!("/api/history?series={}&last={}", js_sys::encode_uri_component(series), span_ms / 1000);
     if let Some(step) = step_s {
         url += &format!("&step={step}");
     }

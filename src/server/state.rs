@@ -43,6 +43,8 @@ pub struct AppState {
     /// The same store, as the log resume reads from.
     pub log: Arc<dyn EventLog>,
     pub subscribers: Arc<Subscribers>,
+    /// Held by a publish that adds a topic or fields, from its limit check to its acknowledgement.
+    pub publish_gate: Arc<tokio::sync::Mutex<()>>,
     pub started: Instant,
     /// The built bundle's hash and the app shell the service worker keeps.
     pub shell: Arc<Shell>,
@@ -95,6 +97,7 @@ impl AppState {
             store,
             log,
             subscribers: Arc::new(Subscribers::new(limits, on_demand)),
+            publish_gate: Arc::new(tokio::sync::Mutex::new(())),
             shell: Arc::new(shell),
             started: Instant::now(),
             payload: payload::random_block(),

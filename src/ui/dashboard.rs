@@ -49,7 +49,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             <ThemeToggle/>
         </header>
         <main class="dashboard">
-            <OfflineBanner connection last_event_at/>
+            <OfflineBanner connection log/>
             <StoreBanner initial=snapshot.store/>
             <RangePicker selected=chosen/>
             <SpeedSection history chart_samples range status/>

@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::{format, live::connection::ConnectionState, ui::viewer_zone::use_viewer_zone};
+use crate::{format, live::connection::ConnectionState, live::event_log::EventLog, ui::viewer_zone::use_viewer_zone};
 
 #[component]
-pub fn OfflineBanner(connection: RwSignal<ConnectionState>, last_event_at: RwSignal<Option<f64>>) -> impl IntoView {
+pub fn OfflineBanner(connection: RwSignal<ConnectionState>, log: RwSignal<EventLog>) -> impl IntoView {
     // The server renders the page online; only the browser can be offline.
     let online = RwSignal::new(true);
     #[cfg(feature = "hydrate")]
@@ -17,9 +17,9 @@ pub fn OfflineBanner(connection: RwSignal<ConnectionState>, last_event_at: RwSig
     let zone = use_viewer_zone();
     let offline = move || !online.get() || connection.get() == ConnectionState::Offline;
     let since = move || {
-        last_event_at
-            .get()
-            .and_then(|ms| chrono::DateTime::from_timestamp_millis(ms as i64))
+        // The newest event's time as the server stamped it, not when this browser received it.
+        log.with(|log| log.entries().front().map(|entry| entry.at_ms))
+            .and_then(chrono::DateTime::from_timestamp_millis)
             .map(|at| format!(" The last update arrived at {}.", format::wall_time(at, zone.get())))
             .unwrap_or_default()
     };

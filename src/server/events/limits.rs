@@ -44,9 +44,12 @@ impl LimitsConfig {
 }
 
 /// Refuses an event that would open a topic past `limits.custom_topics`, or
-/// give its topic more fields than `limits.fields_per_topic`.
-pub async fn check_publish(limits: &LimitsConfig, declared: &[String], hub: &Hub, store: &Store, topic: &str, data: &str) -> Result<(), ApiError> {
-    if !declared.iter().any(|t| t == topic) && !hub.has_topic(topic) {
+/// give its topic more fields than `limits.fields_per_topic`. True when the
+/// event adds a topic or fields: such publishes are checked again and written
+/// one at a time (see `publish`), so that two at once cannot both pass.
+pub async fn check_publish(limits: &LimitsConfig, declared: &[String], hub: &Hub, store: &Store, topic: &str, data: &str) -> Result<bool, ApiError> {
+    let new_topic = !declared.iter().any(|t| t == topic) && !hub.has_topic(topic);
+    if new_topic {
         let mut in_use = hub.custom_topics(BUILTIN_TOPICS);
         in_use.extend(declared.iter().cloned());
         in_use.sort();
@@ -70,5 +73,5 @@ pub async fn check_publish(limits: &LimitsConfig, declared: &[String], hub: &Hub
             known.total_after, limits.fields_per_topic, known.new
         )));
     }
-    Ok(())
+    Ok(new_topic || known.new > 0)
 }

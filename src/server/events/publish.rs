@@ -38,7 +38,16 @@ pub async fn publish(
         _ => ApiError::BadRequest(rejection.body_text()),
     })?;
     let data = json_object_text(&body)?;
-    limits::check_publish(&state.config.limits, &state.config.topics, &state.hub, &state.store, &topic, &data).await?;
+    let check = || limits::check_publish(&state.config.limits, &state.config.topics, &state.hub, &state.store, &topic, &data);
+    let adds_something = check().await?;
+    // What adds a topic or fields is checked again and written alone, so limits hold under concurrent publishes.
+    let _alone = if adds_something {
+        let turn = state.publish_gate.lock().await;
+        check().await?;
+        Some(turn)
+    } else {
+        None
+    };
     let event = state.writer.publish(&topic, "", data).await.map_err(|err| ApiError::Unavailable(err.to_string()))?;
     Ok((StatusCode::ACCEPTED, Json(Published { id: event.id, topic })).into_response())
 }

@@ -36,14 +36,23 @@ pub struct Shell {
 pub fn shell(site_root: &Path) -> Shell {
     let mut hasher = DefaultHasher::new();
     let mut files: Vec<_> = std::fs::read_dir(site_root.join("pkg")).into_iter().flatten().flatten().map(|entry| entry.path()).collect();
-    files.retain(|file| matches!(file.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css")));
+    // The precompressed copies are served under the same hash, so they are part of it.
+    let bundle = |file: &std::path::Path| {
+        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let plain = name.strip_suffix(".br").or_else(|| name.strip_suffix(".gz")).unwrap_or(name);
+        [".wasm", ".js", ".css"].iter().any(|extension| plain.ends_with(extension))
+    };
+    files.retain(|file| bundle(file));
     files.sort();
     let mut names = Vec::new();
     for file in files {
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         hasher.write(name.as_bytes());
         hasher.write(&std::fs::read(&file).unwrap_or_default());
-        names.push(name);
+        // The worker caches what pages ask for; the browser picks the encoding.
+        if !name.ends_with(".br") && !name.ends_with(".gz") {
+            names.push(name);
+        }
     }
     let hash = format!("{:016x}", hasher.finish());
     let mut urls: Vec<String> = STATIC_SHELL.iter().map(|url| (*url).to_owned()).collect();
@@ -98,7 +107,12 @@ mod tests {
         assert_eq!(bundle, [hashed("netpulse.css"), hashed("netpulse.js"), hashed("netpulse.wasm")], "type declarations are not cached");
         assert!(first.urls.contains(&"/icons/maskable-512.png".to_owned()));
         std::fs::write(site.path().join("pkg/netpulse.wasm"), b"two").unwrap();
-        assert_ne!(first.version, shell(site.path()).version, "a rebuild changes it");
+        let second = shell(site.path());
+        assert_ne!(first.version, second.version, "a rebuild changes it");
+        std::fs::write(site.path().join("pkg/netpulse.wasm.br"), b"compressed two").unwrap();
+        let third = shell(site.path());
+        assert_ne!(second.hash, third.hash, "so does a precompressed copy, which is served under the same hash");
+        assert_eq!(second.urls.len(), third.urls.len(), "but the worker caches only what pages ask for");
     }
 
     #[test]

@@ -17,6 +17,9 @@ use crate::server::monitor::{
 /// Most of a body read when looking for a keyword.
 pub const MAX_KEYWORD_BODY: usize = 1 << 20;
 
+/// Headers that carry credentials, dropped when a redirect leaves the origin.
+const CREDENTIALS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
+
 /// What an HTTP check asks, as its monitor configures it.
 pub struct HttpCheck<'a> {
     pub url: &'a Url,
@@ -31,9 +34,10 @@ pub struct HttpCheck<'a> {
 pub async fn run(check: &HttpCheck<'_>, tls: &tokio_rustls::TlsConnector, timings: &mut Timings) -> Result<(), String> {
     let mut url = check.url.clone();
     let mut method = check.method.clone();
+    let mut headers: Vec<(String, String)> = check.headers.to_vec();
     let mut hops = 0;
     let response = loop {
-        let response = request(&url, &method, check.headers, tls, timings).await?;
+        let response = request(&url, &method, &headers, tls, timings).await?;
         let status = response.status();
         let location = response.headers().get(header::LOCATION).and_then(|value| value.to_str().ok()).map(str::to_owned);
         let (true, Some(location)) = (status.is_redirection() && check.redirects > 0, location) else { break response };
@@ -47,6 +51,10 @@ pub async fn run(check: &HttpCheck<'_>, tls: &tokio_rustls::TlsConnector, timing
         // As browsers do: a 303, or a 301 or 302 after a POST, continues with GET.
         if status == StatusCode::SEE_OTHER || (matches!(status.as_u16(), 301 | 302) && method == Method::POST) {
             method = Method::GET;
+        }
+        // Credentials meant for one origin never follow a redirect to another, as in browsers and curl.
+        if next.origin() != url.origin() {
+            headers.retain(|(name, _)| !CREDENTIALS.iter().any(|c| name.eq_ignore_ascii_case(c)));
         }
         hops += 1;
         timings.redirects = hops;
@@ -92,6 +100,9 @@ async fn request(
     tls: &tokio_rustls::TlsConnector,
     timings: &mut Timings,
 ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+    // Each hop's figures are its own: a later hop that fails must not show an earlier one's.
+    let (redirects, final_url) = (timings.redirects, timings.final_url.take());
+    *timings = Timings { redirects, final_url, ..Timings::default() };
     let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
     let port = url.port_or_known_default().unwrap_or(80);
     let connected = connect::connect(&host, port).await?;

@@ -12,8 +12,8 @@ use crate::server::{
 
 const DAY: f64 = 86_400.0;
 
-/// The largest database cap, in MB.
-pub const MAX_SIZE_MB: u64 = 100_000_000;
+/// The largest database cap, in MB: SQLite's most pages (2^32 - 2) of 4,096 bytes.
+pub const MAX_SIZE_MB: u64 = 17_592_186;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -55,7 +55,10 @@ impl HistoryConfig {
         }
         // SQLite counts the cap in pages; a larger number would overflow that count.
         if self.max_size_mb > MAX_SIZE_MB {
-            return Err(invalid("history.max_size_mb", format!("must be 0 (no cap) up to {MAX_SIZE_MB} (100 TB), got {}", self.max_size_mb)));
+            return Err(invalid(
+                "history.max_size_mb",
+                format!("must be 0 (no cap) up to {MAX_SIZE_MB}, SQLite's largest database in 4 KiB pages; got {}", self.max_size_mb),
+            ));
         }
         Ok(())
     }

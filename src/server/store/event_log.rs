@@ -43,33 +43,63 @@ pub struct Restored {
 impl Store {
     /// Writes numbered events, their samples and their latest-event rows in one transaction.
     pub async fn append_events(&self, events: &[Arc<HubEvent>], lost_through: Option<u64>) -> Result<(), StoreError> {
-        let mut samples = Vec::new();
-        for event in events {
-            for series in fields::series_values(&event.topic, &event.data) {
-                for (name, value) in series.values {
-                    samples.push((self.field_id(&series.series, &name).await?, event.at_ms, sql_id(event.id), fields::to_milli(value)));
-                }
-            }
-        }
         // A transaction by hand, so that a failed COMMIT (a full disk) is rolled
         // back here: SQLite leaves it open, and the connection would hold the
         // write lock when it goes back to the pool.
         let mut connection = self.pool().acquire().await?;
         sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
-        let outcome = self.write_batch(&mut connection, events, samples, lost_through).await;
-        if outcome.is_err() {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+        match self.write_batch(&mut connection, events, lost_through).await {
+            Ok(created) => {
+                // Only now are the new fields there for everyone.
+                self.remember_field_ids(created);
+                Ok(())
+            }
+            Err(err) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+                Err(err)
+            }
         }
-        outcome
     }
 
+    /// The samples of `events`, with the ids of their fields; fields seen for
+    /// the first time are created inside the batch's transaction, so that no
+    /// one ever sees a field without the samples that made it.
+    async fn samples(
+        &self,
+        connection: &mut sqlx::SqliteConnection,
+        events: &[Arc<HubEvent>],
+        created: &mut Vec<((String, String), i64)>,
+    ) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
+        let mut samples = Vec::new();
+        for event in events {
+            for series in fields::series_values(&event.topic, &event.data) {
+                for (name, value) in series.values {
+                    let key = (series.series.clone(), name);
+                    let known = self.cached_field_id(&key).or_else(|| created.iter().find(|(k, _)| *k == key).map(|(_, id)| *id));
+                    let field_id = match known {
+                        Some(id) => id,
+                        None => {
+                            let id = fields::create_field(connection, &key.0, &key.1).await?;
+                            created.push((key, id));
+                            id
+                        }
+                    };
+                    samples.push((field_id, event.at_ms, sql_id(event.id), fields::to_milli(value)));
+                }
+            }
+        }
+        Ok(samples)
+    }
+
+    /// The batch's statements inside its transaction; the fields it created.
     async fn write_batch(
         &self,
         connection: &mut sqlx::SqliteConnection,
         events: &[Arc<HubEvent>],
-        samples: Vec<(i64, i64, i64, i64)>,
         lost_through: Option<u64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<((String, String), i64)>, StoreError> {
+        let mut created = Vec::new();
+        let samples = self.samples(connection, events, &mut created).await?;
         // `live` round trips are not history: the in-memory window is all they need.
         let logged: Vec<&Arc<HubEvent>> = events.iter().filter(|e| e.topic != LIVE_TOPIC).collect();
         // One statement per table and chunk, not per row: on one core each statement
@@ -102,7 +132,7 @@ impl Store {
             raise_meta(connection, "replayable_after", lost).await?;
         }
         sqlx::query("COMMIT").execute(&mut *connection).await?;
-        Ok(())
+        Ok(created)
     }
 
     pub async fn count_events(&self, after: u64, before: u64, topics: &[String], cap: usize) -> Result<usize, StoreError> {

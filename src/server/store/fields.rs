@@ -1,5 +1,5 @@
 //! Which numbers of an event become history: the series an event belongs to
-//! and its numeric fields. Pure, so it is unit-tested.
+//! and its numeric fields (pure, so unit-tested), and creating a field's row.
 
 use serde_json::Value;
 
@@ -47,6 +47,15 @@ pub fn series_values(topic: &str, data: &str) -> Vec<SeriesValues> {
     .into_iter()
     .filter(|series| !series.values.is_empty())
     .collect()
+}
+
+/// The id of `series`' field `name`, created if it is new.
+pub async fn create_field(connection: &mut sqlx::SqliteConnection, series: &str, name: &str) -> Result<i64, super::StoreError> {
+    Ok(sqlx::query_scalar("INSERT INTO field (series, name) VALUES (?, ?) ON CONFLICT (series, name) DO UPDATE SET name = excluded.name RETURNING id")
+        .bind(series)
+        .bind(name)
+        .fetch_one(connection)
+        .await?)
 }
 
 /// A value as stored: thousandths, as an integer.

@@ -180,7 +180,10 @@ impl Store {
     }
 
     /// Deletes custom topics whose latest event is older than `before_ms`,
-    /// and fields with no samples or rollups left; returns the topics.
+    /// and fields with no samples or rollups left; returns the topics. The
+    /// writer creates fields inside the transaction of their first samples and
+    /// looks cached ids up inside its own: forgetting the cache before and
+    /// after the delete means it never writes under an id just deleted.
     pub async fn collect_orphans(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
         let builtin: Vec<String> = crate::model::BUILTIN_TOPICS.iter().map(|t| t.to_string()).collect();
         let mut query = sqlx::QueryBuilder::new("DELETE FROM latest_event WHERE at_ms < ");
@@ -193,16 +196,14 @@ impl Store {
         let mut topics: Vec<String> = query.build_query_scalar().fetch_all(self.pool()).await?;
         topics.sort();
         topics.dedup();
-        let fields = sqlx::query(
+        self.forget_field_ids();
+        sqlx::query(
             "DELETE FROM field WHERE NOT EXISTS (SELECT 1 FROM sample WHERE field_id = field.id)
              AND NOT EXISTS (SELECT 1 FROM rollup WHERE field_id = field.id)",
         )
         .execute(self.pool())
-        .await?
-        .rows_affected();
-        if fields > 0 {
-            self.forget_field_ids();
-        }
+        .await?;
+        self.forget_field_ids();
         Ok(topics)
     }
 }

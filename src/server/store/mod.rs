@@ -85,14 +85,18 @@ impl Store {
         if let Some(id) = self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(*id);
         }
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO field (series, name) VALUES (?, ?) ON CONFLICT (series, name) DO UPDATE SET name = excluded.name RETURNING id")
-                .bind(series)
-                .bind(name)
-                .fetch_one(&self.pool)
-                .await?;
+        let mut connection = self.pool.acquire().await?;
+        let id = fields::create_field(&mut connection, series, name).await?;
         self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).insert(key, id);
         Ok(id)
+    }
+
+    pub(crate) fn cached_field_id(&self, key: &(String, String)) -> Option<i64> {
+        self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).get(key).copied()
+    }
+
+    pub(crate) fn remember_field_ids(&self, created: Vec<((String, String), i64)>) {
+        self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).extend(created);
     }
 
     /// How many fields `series` would have with `names` recorded too, and how

@@ -63,8 +63,8 @@ fn check_series(series: &str, config: &Config) -> Result<(), ApiError> {
 
 pub fn parse_request(params: &HashMap<String, String>, config: &Config, now_ms: i64) -> Result<HistoryRequest, ApiError> {
     for key in params.keys() {
-        if !matches!(key.as_str(), "series" | "from" | "to" | "step" | "format") {
-            return Err(ApiError::bad_request(format!("unknown parameter {key:?}; use series, from, to, step and format")));
+        if !matches!(key.as_str(), "series" | "from" | "to" | "last" | "step" | "format") {
+            return Err(ApiError::bad_request(format!("unknown parameter {key:?}; use series, from, to, last, step and format")));
         }
     }
     let series = params.get("series").ok_or_else(|| ApiError::bad_request("series is required, e.g. series=speed"))?.clone();
@@ -72,7 +72,23 @@ pub fn parse_request(params: &HashMap<String, String>, config: &Config, now_ms: 
     // `to` is exclusive: by default it lies just past now, so an event
     // published in this very millisecond is in the answer.
     let to_ms = params.get("to").map(|raw| parse_time("to", raw)).transpose()?.unwrap_or(now_ms.saturating_add(1));
-    let from_ms = params.get("from").map(|raw| parse_time("from", raw)).transpose()?.unwrap_or(to_ms.saturating_sub(DAY_MS).max(0));
+    // `last`: the seconds before `to`, so that a client need not send its own clock's idea of now.
+    let last_ms = match params.get("last") {
+        None => None,
+        Some(_) if params.contains_key("from") => return Err(ApiError::bad_request("give from or last, not both")),
+        Some(raw) => Some(
+            raw.parse::<i64>()
+                .ok()
+                .filter(|s| (1..=MAX_SPAN_MS / 1000).contains(s))
+                .ok_or_else(|| ApiError::bad_request(format!("last={raw:?} is not a whole number of seconds from 1 to {}", MAX_SPAN_MS / 1000)))?
+                * 1000,
+        ),
+    };
+    let from_ms = match (params.get("from"), last_ms) {
+        (Some(raw), _) => parse_time("from", raw)?,
+        (None, Some(last_ms)) => to_ms.saturating_sub(last_ms).max(0),
+        (None, None) => to_ms.saturating_sub(DAY_MS).max(0),
+    };
     if from_ms >= to_ms {
         return Err(ApiError::bad_request("from must be before to"));
     }
@@ -163,6 +179,10 @@ mod tests {
         ] {
             assert!(parse_request(&params(pairs), &config, NOW).is_err(), "{pairs:?}");
         }
+        let last_hour = parse_request(&params(&[("series", "speed"), ("last", "3600")]), &config, NOW).unwrap();
+        assert_eq!((last_hour.from_ms, last_hour.to_ms), (NOW + 1 - 3_600_000, NOW + 1), "last ends at the server's now");
+        assert!(parse_request(&params(&[("series", "speed"), ("last", "60"), ("from", "0")]), &config, NOW).is_err());
+        assert!(parse_request(&params(&[("series", "speed"), ("last", "0")]), &config, NOW).is_err());
         let near_the_end = parse_request(&params(&[("series", "speed"), ("from", "253402300700000"), ("to", "253402300799999")]), &config, NOW).unwrap();
         assert_eq!(near_the_end.to_ms - near_the_end.from_ms, 99_999);
     }

@@ -1,3 +1,5 @@
+//! The hub on its own: windows, resume, latest events and restore.
+
 use super::*;
 
 fn hub(replay: usize) -> Hub {

@@ -1,3 +1,5 @@
+//! The writer against a real SQLite store: ids under cancellation, group commit, restarts.
+
 use std::{
     sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
