@@ -132,10 +132,15 @@ fn build(url: &Url, method: &Method, headers: &[(String, String)], h2: bool) -> 
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_owned(),
     };
+    // A configured Host (a virtual host checked by address) replaces the URL's, in HTTP/2 as the authority.
+    let host = headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("host")).map_or(authority, |(_, value)| value.clone());
     let mut request =
-        if h2 { Request::builder().uri(format!("{}://{authority}{path}", url.scheme())) } else { Request::builder().uri(path).header(header::HOST, authority) };
-    request = request.method(method.clone()).header(header::USER_AGENT, concat!("netpulse/", env!("CARGO_PKG_VERSION")));
-    for (name, value) in headers {
+        if h2 { Request::builder().uri(format!("{}://{host}{path}", url.scheme())) } else { Request::builder().uri(path).header(header::HOST, host) };
+    request = request.method(method.clone());
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("user-agent")) {
+        request = request.header(header::USER_AGENT, concat!("netpulse/", env!("CARGO_PKG_VERSION")));
+    }
+    for (name, value) in headers.iter().filter(|(name, _)| !name.eq_ignore_ascii_case("host")) {
         request = request.header(name.as_str(), value.as_str());
     }
     request.body(Empty::<Bytes>::new()).map_err(|err| format!("cannot build the request: {err}"))
