@@ -6,13 +6,22 @@ use serde::{
     Deserialize, Deserializer,
 };
 
-/// The top-level numbers of a JSON object, by name, in name order; anything
-/// else has none.
+/// The longest field name a series records; publishing refuses longer ones.
+pub const MAX_FIELD_NAME: usize = 64;
+
+/// The top-level numbers of a JSON object whose names are at most
+/// [`MAX_FIELD_NAME`] long, by name, in name order; anything else has none.
 pub fn numeric_fields(data: &str) -> Vec<(String, f64)> {
+    let mut fields = all_numeric_fields(data);
+    fields.retain(|(name, _)| name.len() <= MAX_FIELD_NAME);
+    fields
+}
+
+/// Every top-level number of a JSON object, whatever its name's length.
+pub fn all_numeric_fields(data: &str) -> Vec<(String, f64)> {
     let Ok(NumericFields(mut fields)) = serde_json::from_str::<NumericFields>(data) else { return Vec::new() };
     fields.sort_by(|a, b| a.0.cmp(&b.0));
     fields.dedup_by(|a, b| a.0 == b.0);
-    fields.retain(|(name, _)| name.len() <= 64);
     fields
 }
 

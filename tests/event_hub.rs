@@ -225,6 +225,9 @@ async fn publishing_past_the_topic_and_field_limits_gets_a_422_naming_the_key() 
     let (code, message) = error_of(publish(&server, "sales", r#"{"a": 5, "d": 4}"#, Some(TOKEN)).await).await;
     assert!(code == 422 && message.contains("1 of this event's are new"), "a fourth field over the topic's life is refused: {code} {message}");
     assert_eq!(publish(&server, "sales", r#"{"a": 6, "b": 7, "c": 8}"#, Some(TOKEN)).await.status(), 202, "known fields always pass");
+    let long = format!("{{\"{}\": 1}}", "n".repeat(65));
+    let (code, message) = error_of(publish(&server, "sales", long, Some(TOKEN)).await).await;
+    assert!(code == 422 && message.contains("at most 64 bytes"), "a long name is refused, not skipped: {code} {message}");
     server.shutdown().await;
 }
 

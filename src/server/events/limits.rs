@@ -1,5 +1,5 @@
 //! The `[limits]` section and its checks: how much custom publishing may add
-//! to what the server keeps. Past a limit a publish gets a 422 that names the
+//! to what the server keeps, and how long a field's name may be. Past a limit a publish gets a 422 that names the
 //! key, never a silent drop.
 
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use crate::{
         http::error::ApiError,
         store::Store,
     },
-    topic_fields::numeric_fields,
+    topic_fields::{all_numeric_fields, MAX_FIELD_NAME},
 };
 
 #[derive(Clone, Debug, Deserialize)]
@@ -61,7 +61,11 @@ pub async fn check_publish(limits: &LimitsConfig, declared: &[String], hub: &Hub
             )));
         }
     }
-    let names: Vec<String> = numeric_fields(data).into_iter().map(|(name, _)| name).collect();
+    let names: Vec<String> = all_numeric_fields(data).into_iter().map(|(name, _)| name).collect();
+    if let Some(long) = names.iter().find(|name| name.len() > MAX_FIELD_NAME) {
+        let start: String = long.chars().take(24).collect();
+        return Err(ApiError::Unprocessable(format!("numeric field names are at most {MAX_FIELD_NAME} bytes; {start:?}… is {} bytes", long.len())));
+    }
     let series = format!("topic:{topic}");
     let known = store.known_field_count(&series, &names).await.map_err(|err| {
         tracing::error!(%err, "cannot read the field table");
