@@ -12,12 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${NETPULSE_BIN:-target/release/netpulse}
-dir=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$dir"; }
-trap cleanup EXIT INT TERM
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. bench/lib_server.sh
 cat > "$dir/netpulse.toml" <<EOF
 node = "bench"
 data_dir = "$dir/data"
@@ -30,9 +25,7 @@ EOF
 start() {
   LEPTOS_SITE_ROOT=target/site "$bin" serve --listen "127.0.0.1:$port" --config "$dir/netpulse.toml" >"$dir/log" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/status" >/dev/null && return; sleep 0.1; done
-  echo "netpulse did not start: $(cat "$dir/log")" >&2
-  exit 1
+  wait_until_up
 }
 
 # Once to create the database, then 3,600 speed tests over the last day

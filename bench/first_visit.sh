@@ -17,12 +17,7 @@ if ! ls "$site"/pkg/*.wasm.br >/dev/null 2>&1; then
   echo "first_visit: $site/pkg has no .br files; build with cargo leptos build --release --precompress" >&2
   exit 2
 fi
-dir=$(mktemp -d)
-pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$dir"; }
-trap cleanup EXIT INT TERM
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. bench/lib_server.sh
 cat > "$dir/netpulse.toml" <<TOML
 node = "bench"
 data_dir = "$dir/data"
@@ -34,5 +29,5 @@ url = "http://127.0.0.1:$port/speedtest"
 TOML
 "$bin" serve --listen "127.0.0.1:$port" --config "$dir/netpulse.toml" >"$dir/log" 2>&1 &
 pid=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/status" >/dev/null && break; sleep 0.1; done
+wait_until_up
 NETPULSE_URL="http://127.0.0.1:$port" npx --prefix end2end playwright test --config end2end/bench.config.ts first-visit
