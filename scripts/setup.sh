@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing netpulse needs, skipping what is already there.
-# Usage: scripts/setup.sh [--test-tools]   (--test-tools also installs Debian's Chromium
-# and nginx, which the browser tests and the nginx proxy test run)
+# Usage: scripts/setup.sh [--test-tools]   (--test-tools also installs Debian's Chromium,
+# nginx and iproute2, which the browser, nginx proxy and dead-peer tests need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +37,8 @@ if [ "${1:-}" = "--test-tools" ]; then
   packages=()
   [ -x /usr/bin/chromium ] || packages+=(chromium)
   [ -x /usr/sbin/nginx ] || packages+=(nginx)
+  # The dead-peer test builds a network namespace with `ip`.
+  command -v ip >/dev/null 2>&1 || packages+=(iproute2)
   if [ ${#packages[@]} -gt 0 ]; then
     say "installing ${packages[*]} from Debian's packages"
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
