@@ -36,7 +36,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
     pub hub: Arc<Hub>,
-    /// The one way events are published: numbered, logged, then delivered.
+    /// The one way events are published: numbered, delivered, then logged.
     pub writer: Writer,
     /// History and the event log.
     pub store: Arc<Store>,

@@ -1,7 +1,12 @@
-//! The one writer: a single task that numbers every event, appends it to the
-//! log and hands it to the hub, in that order. Producers send to it and await
+//! The one writer: a single task that numbers every event, hands it to the hub
+//! and appends it to the log, in that order. Producers send to it and await
 //! an acknowledgement; a producer cancelled while waiting can no longer split
 //! those steps. Events that queue while a commit runs go in the next one.
+//!
+//! Delivery does not wait for the commit, so a slow disk never delays live
+//! streams. An event that went out live and was lost in a crash before its
+//! commit cannot have its id issued again: a restarted writer starts at the
+//! clock's id floor (`clock::id_floor`), beyond every id issued before.
 
 use std::sync::{Arc, Mutex};
 
@@ -54,7 +59,7 @@ impl Writer {
     }
 
     /// Publishes `data` (JSON text) on `topic`, about `key` (the monitor, the
-    /// target, or empty). Returns once the event is logged and delivered.
+    /// target, or empty). Returns once the event is delivered and its commit ended.
     pub async fn publish(&self, topic: &str, key: &str, data: String) -> Result<Arc<HubEvent>, WriterError> {
         let (done, acknowledged) = oneshot::channel();
         let request = Request { topic: topic.to_owned(), key: key.to_owned(), data, done };
@@ -82,14 +87,14 @@ async fn run(mut received: mpsc::Receiver<Request>, hub: Arc<Hub>, log: Arc<dyn 
                 Arc::new(HubEvent::new(id, std::mem::take(&mut request.topic), std::mem::take(&mut request.key), at_ms, std::mem::take(&mut request.data)))
             })
             .collect();
+        hub.deliver(&events);
         let outcome = log.append(&events, lost_through).await;
         match &outcome {
             Ok(()) => lost_through = None,
             Err(_) => lost_through = events.last().map(|e| e.id).max(lost_through),
         }
+        // If the log failed, the events went out live all the same: the banner says history is not being saved.
         record(&health, outcome.err().map(|err| err.0), events.len());
-        // If the log failed, the events still go out live: the banner says history is not being saved.
-        hub.deliver(&events);
         for (request, event) in batch.drain(..).zip(events) {
             // A producer that gave up waiting is fine: its event is out.
             let _ = request.done.send(event);

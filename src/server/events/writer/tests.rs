@@ -126,3 +126,48 @@ async fn ids_of_unlogged_live_events_are_never_issued_again_after_a_restart() {
     assert!(restored.last_id >= live.id, "the restart continues after the live event's id {}: {}", live.id, restored.last_id);
     assert!(log.store.read_events(0, u64::MAX, &[], 10).await.unwrap().iter().all(|e| e.topic != "live"), "live is memory-only");
 }
+
+/// A log whose commits take as long as the test says, as on a stalled disk.
+struct StalledLog {
+    store: Store,
+    released: tokio::sync::Semaphore,
+}
+
+impl EventLog for StalledLog {
+    fn append<'a>(&'a self, events: &'a [Arc<HubEvent>], lost_through: Option<u64>) -> LogFuture<'a, ()> {
+        Box::pin(async move {
+            let _turn = self.released.acquire().await.map_err(|_| LogError("closed".into()))?;
+            self.store.append_events(events, lost_through).await.map_err(LogError::from)
+        })
+    }
+    fn replayable_after(&self) -> LogFuture<'_, u64> {
+        Box::pin(async move { self.store.replayable_after().await.map_err(LogError::from) })
+    }
+    fn read_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], limit: usize) -> LogFuture<'a, Vec<Arc<HubEvent>>> {
+        Box::pin(async move { self.store.read_events(after, before, topics, limit).await.map_err(LogError::from) })
+    }
+    fn count_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], cap: usize) -> LogFuture<'a, usize> {
+        Box::pin(async move { self.store.count_events(after, before, topics, cap).await.map_err(LogError::from) })
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_disk_does_not_hold_up_live_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 0).await.unwrap();
+    let log = Arc::new(StalledLog { store, released: tokio::sync::Semaphore::new(0) });
+    let hub = Arc::new(Hub::new(HubLimits { replay_events: 100, replay_age: Duration::from_secs(3600), queue: 100, kept: vec![] }, 0));
+    let writer = Writer::spawn(hub.clone(), log.clone(), 1);
+    let mut live = hub.subscribe(&[], StartFrom::Latest).live;
+    let publish = tokio::spawn({
+        let writer = writer.clone();
+        async move { writer.publish("sales", "", "{\"n\":1}".into()).await }
+    });
+    let streamed = tokio::time::timeout(Duration::from_secs(5), live.recv()).await.expect("delivered while the commit is stalled").unwrap();
+    assert_eq!(streamed.data, "{\"n\":1}");
+    assert!(!publish.is_finished(), "the producer is answered only once the commit is over");
+    log.released.add_permits(1);
+    let acknowledged = tokio::time::timeout(Duration::from_secs(5), publish).await.unwrap().unwrap().unwrap();
+    assert_eq!(acknowledged.id, streamed.id);
+    assert_eq!(log.store.read_events(0, u64::MAX, &[], 10).await.unwrap().len(), 1, "and the event is in the log");
+}
