@@ -1,6 +1,7 @@
 //! The server: each capability in its folder, the shared state, and `serve`,
 //! the entry point that tests and `main` use.
 
+pub mod alerts;
 pub mod clock;
 pub mod config;
 pub mod events;
