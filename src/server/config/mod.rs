@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod secret;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -13,6 +14,10 @@ pub use crate::server::config::error::{invalid, ConfigError};
 
 pub use crate::server::speed::config::{SpeedConfig, TargetConfig, DEFAULT_TARGET_URL};
 use crate::server::{
+    alerts::{
+        channel_config::{Channel, NotifyConfig},
+        config::{AlertConfig, AlertsConfig, Known, Rule},
+    },
     events::limits::LimitsConfig,
     monitor::config::{Monitor, MonitorConfig},
     store::config::HistoryConfig,
@@ -41,6 +46,13 @@ pub struct Config {
     /// Endpoint checks, one `[[monitor]]` table each.
     #[serde(rename = "monitor")]
     pub monitors: Vec<MonitorConfig>,
+    pub alerts: AlertsConfig,
+    /// Alert rules, one `[[alert]]` table each.
+    #[serde(rename = "alert")]
+    pub alert_rules: Vec<AlertConfig>,
+    /// Notification channels, one `[[notify]]` table each.
+    #[serde(rename = "notify")]
+    pub channels: Vec<NotifyConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -88,6 +100,9 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             history: HistoryConfig::default(),
             monitors: Vec::new(),
+            alerts: AlertsConfig::default(),
+            alert_rules: Vec::new(),
+            channels: Vec::new(),
         }
     }
 }
@@ -191,7 +206,40 @@ impl Config {
             return Err(invalid("ui.points", format!("must be 2 to {MAX_UI_POINTS}, got {}", self.ui.points)));
         }
         self.checked_monitors()?;
+        self.alerts.expiry().map_err(|(key, reason)| invalid(key, reason))?;
+        self.checked_rules()?;
         Ok(())
+    }
+
+    /// The notification channels, validated; names must be unique.
+    pub fn checked_channels(&self) -> Result<Vec<Channel>, ConfigError> {
+        let mut channels: Vec<Channel> = Vec::with_capacity(self.channels.len());
+        for table in &self.channels {
+            let channel = table.validate().map_err(|(key, reason)| invalid(key, reason))?;
+            if channels.iter().any(|c| c.name == channel.name) {
+                return Err(invalid("notify.name", format!("{:?} is used by two channels", channel.name)));
+            }
+            channels.push(channel);
+        }
+        Ok(channels)
+    }
+
+    /// The alert rules, validated against the targets, monitors, topics and
+    /// channels they name; names must be unique.
+    pub fn checked_rules(&self) -> Result<Vec<Rule>, ConfigError> {
+        let channels: Vec<String> = self.checked_channels()?.into_iter().map(|c| c.name).collect();
+        let speed_targets: Vec<String> = self.speed.targets().iter().map(|t| t.target.label()).collect();
+        let monitors: Vec<String> = self.monitors.iter().map(|m| m.name.clone()).collect();
+        let known = Known { speed_targets: &speed_targets, monitors: &monitors, topics: &self.topics, channels: &channels };
+        let mut rules: Vec<Rule> = Vec::with_capacity(self.alert_rules.len());
+        for table in &self.alert_rules {
+            let rule = table.validate(&known).map_err(|(key, reason)| invalid(key, reason))?;
+            if rules.iter().any(|r| r.name == rule.name) {
+                return Err(invalid("alert.name", format!("{:?} is used by two rules", rule.name)));
+            }
+            rules.push(rule);
+        }
+        Ok(rules)
     }
 
     /// The monitors, validated; names must be unique.

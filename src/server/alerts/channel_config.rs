@@ -1,0 +1,226 @@
+//! `[[notify]]` tables: where notifications go (email, ntfy, a webhook, Slack,
+//! Discord, Telegram, Gotify), validated into [`Channel`]s. Keys that do not
+//! belong to a table's kind are refused rather than ignored.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use reqwest::Url;
+use serde::Deserialize;
+
+use crate::server::config::secret::Secret;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    pub name: String,
+    /// `email`, `ntfy`, `webhook`, `slack`, `discord`, `telegram` or `gotify`.
+    pub kind: String,
+    /// The endpoint: the webhook, the ntfy topic URL, the Gotify server; for
+    /// Telegram, the Bot API's base URL (`https://api.telegram.org` by default).
+    pub url: Option<String>,
+    /// Extra request headers (webhook only).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// ntfy access token, Gotify application token, Telegram bot token.
+    pub token: Option<Secret>,
+    /// Telegram chat id.
+    pub chat_id: Option<String>,
+    /// ntfy (1–5) or Gotify (0–10) priority.
+    pub priority: Option<u8>,
+    /// Email: the SMTP server.
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` or `plain`.
+    pub security: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Seconds one delivery attempt may take.
+    #[serde(default = "default_timeout")]
+    pub timeout: f64,
+}
+
+fn default_timeout() -> f64 {
+    10.0
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Security {
+    StartTls,
+    Tls,
+    Plain,
+}
+
+#[derive(Clone, Debug)]
+pub enum ChannelKind {
+    Webhook { url: Url, headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)> },
+    Ntfy { url: Url, token: Option<Secret>, priority: Option<u8> },
+    Slack { url: Url },
+    Discord { url: Url },
+    Telegram { api: Url, token: Secret, chat_id: String },
+    Gotify { url: Url, token: Secret, priority: Option<u8> },
+    Email { host: String, port: u16, security: Security, credentials: Option<(String, Secret)>, from: String, to: Vec<String> },
+}
+
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub name: String,
+    pub kind: ChannelKind,
+    pub timeout: Duration,
+}
+
+type Invalid = (&'static str, String);
+
+fn http_url(key: &'static str, name: &str, url: Option<&str>) -> Result<Url, Invalid> {
+    let url = url.ok_or((key, format!("channel {name:?} needs a url")))?;
+    let parsed = Url::parse(url).map_err(|err| (key, format!("channel {name:?}: {url:?} is not a URL: {err}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err((key, format!("channel {name:?}: {url:?} must be an http or https URL")));
+    }
+    Ok(parsed)
+}
+
+impl NotifyConfig {
+    pub fn validate(&self) -> Result<Channel, Invalid> {
+        let name = self.name.trim();
+        if name.is_empty() || name.len() > 64 {
+            return Err(("notify.name", format!("must be 1 to 64 characters, got {:?}", self.name)));
+        }
+        if !(self.timeout > 0.0 && self.timeout <= 300.0) {
+            return Err(("notify.timeout", format!("channel {name:?}: must be above 0 and at most 300 seconds, got {}", self.timeout)));
+        }
+        let is_email = self.kind == "email";
+        let email_keys = [
+            ("notify.smtp_host", self.smtp_host.is_some()),
+            ("notify.smtp_port", self.smtp_port.is_some()),
+            ("notify.security", self.security.is_some()),
+            ("notify.username", self.username.is_some()),
+            ("notify.password", self.password.is_some()),
+            ("notify.from", self.from.is_some()),
+            ("notify.to", !self.to.is_empty()),
+        ];
+        let other_keys = [
+            ("notify.url", self.url.is_some() && is_email),
+            ("notify.headers", !self.headers.is_empty() && self.kind != "webhook"),
+            ("notify.token", self.token.is_some() && !matches!(self.kind.as_str(), "ntfy" | "telegram" | "gotify")),
+            ("notify.chat_id", self.chat_id.is_some() && self.kind != "telegram"),
+            ("notify.priority", self.priority.is_some() && !matches!(self.kind.as_str(), "ntfy" | "gotify")),
+        ];
+        let misplaced = email_keys.iter().filter(|_| !is_email).chain(other_keys.iter()).find(|(_, set)| *set);
+        if let Some((key, _)) = misplaced {
+            return Err((key, format!("channel {name:?}: not a key of a {:?} channel", self.kind)));
+        }
+        let url = || http_url("notify.url", name, self.url.as_deref());
+        let needs = |key: &'static str, what: &str| (key, format!("channel {name:?}: a {} channel needs {what}", self.kind));
+        let kind = match self.kind.as_str() {
+            "webhook" => {
+                let mut headers = Vec::new();
+                for (header, value) in &self.headers {
+                    let header = reqwest::header::HeaderName::from_bytes(header.as_bytes())
+                        .map_err(|_| ("notify.headers", format!("channel {name:?}: {header:?} is not a header name")))?;
+                    let mut value = reqwest::header::HeaderValue::from_str(value)
+                        .map_err(|_| ("notify.headers", format!("channel {name:?}: the value of {header} is not a valid header value")))?;
+                    // Headers often carry a token: `Debug` then shows `Sensitive`.
+                    value.set_sensitive(true);
+                    headers.push((header, value));
+                }
+                ChannelKind::Webhook { url: url()?, headers }
+            }
+            "ntfy" => {
+                if self.priority.is_some_and(|p| !(1..=5).contains(&p)) {
+                    return Err(("notify.priority", format!("channel {name:?}: ntfy priorities are 1 to 5")));
+                }
+                ChannelKind::Ntfy { url: url()?, token: self.token.clone(), priority: self.priority }
+            }
+            "slack" => ChannelKind::Slack { url: url()? },
+            "discord" => ChannelKind::Discord { url: url()? },
+            "telegram" => {
+                let api = match &self.url {
+                    Some(_) => url()?,
+                    None => Url::parse("https://api.telegram.org").expect("a valid URL"),
+                };
+                let token = self.token.clone().ok_or_else(|| needs("notify.token", "the bot's token"))?;
+                let chat_id = self.chat_id.clone().filter(|id| !id.trim().is_empty()).ok_or_else(|| needs("notify.chat_id", "a chat_id"))?;
+                ChannelKind::Telegram { api, token, chat_id }
+            }
+            "gotify" => {
+                if self.priority.is_some_and(|p| p > 10) {
+                    return Err(("notify.priority", format!("channel {name:?}: Gotify priorities are 0 to 10")));
+                }
+                let token = self.token.clone().ok_or_else(|| needs("notify.token", "an application token"))?;
+                ChannelKind::Gotify { url: url()?, token, priority: self.priority }
+            }
+            "email" => self.email(name)?,
+            other => {
+                return Err(("notify.kind", format!("channel {name:?}: {other:?} is not a kind; use email, ntfy, webhook, slack, discord, telegram or gotify")))
+            }
+        };
+        Ok(Channel { name: name.to_owned(), kind, timeout: Duration::from_secs_f64(self.timeout) })
+    }
+
+    fn email(&self, name: &str) -> Result<ChannelKind, Invalid> {
+        let host = self.smtp_host.clone().filter(|h| !h.trim().is_empty()).ok_or(("notify.smtp_host", format!("channel {name:?} needs smtp_host")))?;
+        let security = match self.security.as_deref().unwrap_or("starttls") {
+            "starttls" => Security::StartTls,
+            "tls" => Security::Tls,
+            "plain" => Security::Plain,
+            other => return Err(("notify.security", format!("channel {name:?}: {other:?} is not starttls, tls or plain"))),
+        };
+        let port = self.smtp_port.unwrap_or(match security {
+            Security::StartTls => 587,
+            Security::Tls => 465,
+            Security::Plain => 25,
+        });
+        let credentials = match (&self.username, &self.password) {
+            (Some(user), Some(password)) => Some((user.clone(), password.clone())),
+            (None, None) => None,
+            _ => return Err(("notify.password", format!("channel {name:?}: username and password go together"))),
+        };
+        let address = |key: &'static str, text: &str| {
+            text.parse::<lettre::message::Mailbox>().map(|_| text.to_owned()).map_err(|err| (key, format!("channel {name:?}: {text:?} is not an address: {err}")))
+        };
+        let from = address("notify.from", self.from.as_deref().ok_or(("notify.from", format!("channel {name:?} needs from")))?)?;
+        if self.to.is_empty() {
+            return Err(("notify.to", format!("channel {name:?} needs at least one address in to")));
+        }
+        let to = self.to.iter().map(|text| address("notify.to", text)).collect::<Result<_, _>>()?;
+        Ok(ChannelKind::Email { host, port, security, credentials, from, to })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(toml_text: &str) -> Result<Channel, Invalid> {
+        toml::from_str::<NotifyConfig>(toml_text).unwrap().validate()
+    }
+
+    #[test]
+    fn each_kind_needs_its_own_keys() {
+        assert!(matches!(channel("name = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/in\"\n").unwrap().kind, ChannelKind::Webhook { .. }));
+        assert_eq!(channel("name = \"t\"\nkind = \"telegram\"\ntoken = \"x\"\n").unwrap_err().0, "notify.chat_id");
+        assert_eq!(channel("name = \"s\"\nkind = \"slack\"\nurl = \"ftp://x/\"\n").unwrap_err().0, "notify.url");
+        assert_eq!(channel("name = \"s\"\nkind = \"slack\"\nurl = \"http://x/\"\nchat_id = \"1\"\n").unwrap_err().0, "notify.chat_id");
+        assert_eq!(channel("name = \"p\"\nkind = \"pager\"\n").unwrap_err().0, "notify.kind");
+        assert_eq!(channel("name = \"n\"\nkind = \"ntfy\"\nurl = \"http://x/t\"\npriority = 9\n").unwrap_err().0, "notify.priority");
+    }
+
+    #[test]
+    fn email_defaults_its_port_from_the_security_and_checks_addresses() {
+        let mail = channel("name = \"m\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nfrom = \"netpulse <np@example.org>\"\nto = [\"me@example.org\"]\n").unwrap();
+        assert!(matches!(mail.kind, ChannelKind::Email { port: 587, security: Security::StartTls, .. }));
+        let bad = channel("name = \"m\"\nkind = \"email\"\nsmtp_host = \"h\"\nfrom = \"np@example.org\"\nto = [\"not an address\"]\n");
+        assert_eq!(bad.unwrap_err().0, "notify.to");
+        let half = channel("name = \"m\"\nkind = \"email\"\nsmtp_host = \"h\"\nfrom = \"a@b.c\"\nto = [\"a@b.c\"]\nusername = \"u\"\n");
+        assert_eq!(half.unwrap_err().0, "notify.password");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let bot = channel("name = \"t\"\nkind = \"telegram\"\ntoken = \"123456:very-secret\"\nchat_id = \"42\"\n").unwrap();
+        assert!(!format!("{bot:?}").contains("very-secret"));
+    }
+}

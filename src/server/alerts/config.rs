@@ -1,0 +1,214 @@
+//! `[[alert]]` rules and the `[alerts]` section as written, and their
+//! validation into [`Rule`]s: every series, field and channel a rule names
+//! must exist, and a bad value names its key.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::server::alerts::{
+    condition::{parse_duration, Aggregation, Condition},
+    tracker::Judgement,
+};
+
+/// One `[[alert]]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    pub name: String,
+    /// `speed`, `speed:<target URL>`, `probe`, `probe:<monitor>` or `topic:<name>`.
+    pub series: String,
+    pub field: String,
+    /// `< 100`, `>= 99.5`, or a share of the baseline: `< 80%`.
+    pub condition: String,
+    /// When a firing rule has recovered; the opposite of `condition` by default.
+    pub recover: Option<String>,
+    /// `last`, `M of N`, or a statistic over a window: `median 10m`.
+    #[serde(default = "default_aggregate")]
+    pub aggregate: String,
+    /// How long the condition must hold before the rule fires.
+    #[serde(default = "default_for", rename = "for")]
+    pub pending_for: String,
+    /// What a percentage condition is a share of: a number (a plan speed).
+    pub baseline: Option<f64>,
+    /// `K in WINDOW`: more than K changes within the window make the rule flap.
+    pub flapping: Option<String>,
+    /// The `[[notify]]` channels the rule sends to.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Send again every this long while firing; off by default.
+    pub repeat: Option<String>,
+    /// Templates of the notification texts (minijinja); defaults read well on a phone.
+    pub message: Option<String>,
+    pub recovery_message: Option<String>,
+}
+
+fn default_aggregate() -> String {
+    "last".to_owned()
+}
+fn default_for() -> String {
+    "0s".to_owned()
+}
+
+/// The `[alerts]` section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// How long an undelivered notification is retried before it is given up.
+    pub expire: String,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self { expire: "24h".to_owned() }
+    }
+}
+
+impl AlertsConfig {
+    pub fn expiry(&self) -> Result<Duration, (&'static str, String)> {
+        let expiry = parse_duration(&self.expire).map_err(|reason| ("alerts.expire", reason))?;
+        if expiry < Duration::from_secs(60) || expiry > Duration::from_secs(30 * 86_400) {
+            return Err(("alerts.expire", format!("must be 1 minute to 30 days, got {:?}", self.expire)));
+        }
+        Ok(expiry)
+    }
+}
+
+/// What a rule watches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Watched {
+    /// Speed results, of one target or of each.
+    Speed { target: Option<String> },
+    /// Monitor checks, of one monitor or of each.
+    Probe { monitor: Option<String> },
+    /// A custom topic.
+    Topic { topic: String },
+}
+
+/// The speed fields a rule may watch; `failed` is 1 for a test that failed.
+pub const SPEED_FIELDS: &[&str] = &["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms", "failed"];
+/// The monitor fields; `up` is 1 or 0.
+pub const PROBE_FIELDS: &[&str] = &["up", "response_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "status_code"];
+
+/// A validated rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub name: String,
+    pub series: String,
+    pub watched: Watched,
+    pub field: String,
+    pub judgement: Judgement,
+    pub notify: Vec<String>,
+    pub repeat: Option<Duration>,
+    pub message: Option<String>,
+    pub recovery_message: Option<String>,
+}
+
+/// What a rule's series may refer to, from the rest of the config.
+pub struct Known<'a> {
+    pub speed_targets: &'a [String],
+    pub monitors: &'a [String],
+    pub topics: &'a [String],
+    pub channels: &'a [String],
+}
+
+type Invalid = (&'static str, String);
+
+impl AlertConfig {
+    pub fn validate(&self, known: &Known) -> Result<Rule, Invalid> {
+        let name = self.name.trim();
+        if name.is_empty() || name.len() > 64 {
+            return Err(("alert.name", format!("must be 1 to 64 characters, got {:?}", self.name)));
+        }
+        let at = |key: &'static str| move |reason: String| (key, format!("rule {name:?}: {reason}"));
+        let watched = parse_series(&self.series, known).map_err(at("alert.series"))?;
+        let fields = match &watched {
+            Watched::Speed { .. } => Some(SPEED_FIELDS),
+            Watched::Probe { .. } => Some(PROBE_FIELDS),
+            Watched::Topic { .. } => None,
+        };
+        match fields {
+            Some(fields) if !fields.contains(&self.field.as_str()) => {
+                return Err(at("alert.field")(format!("{:?} is not a field of {:?}; use one of {}", self.field, self.series, fields.join(", "))));
+            }
+            None if self.field.is_empty() || self.field.len() > crate::topic_fields::MAX_FIELD_NAME => {
+                return Err(at("alert.field")(format!("{:?} is not a field name", self.field)));
+            }
+            _ => {}
+        }
+        let condition = Condition::parse(&self.condition).map_err(at("alert.condition"))?;
+        let recover = self.recover.as_deref().map(Condition::parse).transpose().map_err(at("alert.recover"))?.unwrap_or_else(|| condition.negated());
+        let needs_baseline = condition.percent_of_baseline || recover.percent_of_baseline;
+        match self.baseline {
+            None if needs_baseline => return Err(at("alert.baseline")("a percentage condition needs a baseline, such as baseline = 500".to_owned())),
+            Some(base) if !(base.is_finite() && base > 0.0) => return Err(at("alert.baseline")(format!("must be a number above 0, got {base}"))),
+            _ => {}
+        }
+        let aggregation = Aggregation::parse(&self.aggregate).map_err(at("alert.aggregate"))?;
+        let pending_for = parse_duration(&self.pending_for).map_err(at("alert.for"))?;
+        let flapping = self.flapping.as_deref().map(parse_flapping).transpose().map_err(at("alert.flapping"))?;
+        let repeat = self.repeat.as_deref().map(parse_duration).transpose().map_err(at("alert.repeat"))?;
+        if repeat.is_some_and(|every| every < Duration::from_secs(60)) {
+            return Err(at("alert.repeat")("must be at least 1m".to_owned()));
+        }
+        for channel in &self.notify {
+            if !known.channels.contains(channel) {
+                return Err(at("alert.notify")(format!("no [[notify]] channel is named {channel:?}")));
+            }
+        }
+        for (key, template) in [("alert.message", &self.message), ("alert.recovery_message", &self.recovery_message)] {
+            if let Some(template) = template {
+                crate::server::alerts::template::check(template).map_err(at(key))?;
+            }
+        }
+        Ok(Rule {
+            name: name.to_owned(),
+            series: self.series.clone(),
+            watched,
+            field: self.field.clone(),
+            judgement: Judgement { condition, recover, aggregation, pending_for, baseline: self.baseline, flapping },
+            notify: self.notify.clone(),
+            repeat,
+            message: self.message.clone(),
+            recovery_message: self.recovery_message.clone(),
+        })
+    }
+}
+
+fn parse_series(series: &str, known: &Known) -> Result<Watched, String> {
+    let (kind, name) = match series.split_once(':') {
+        Some((kind, name)) => (kind, Some(name)),
+        None => (series, None),
+    };
+    match (kind, name) {
+        ("speed", None) => Ok(Watched::Speed { target: None }),
+        ("speed", Some(url)) => {
+            let url = url.trim_end_matches('/');
+            if known.speed_targets.iter().any(|t| t == url) {
+                Ok(Watched::Speed { target: Some(url.to_owned()) })
+            } else {
+                Err(format!("{url:?} is not a configured speed target; targets: {}", known.speed_targets.join(", ")))
+            }
+        }
+        ("probe", None) => Ok(Watched::Probe { monitor: None }),
+        ("probe", Some(monitor)) if known.monitors.iter().any(|m| m == monitor) => Ok(Watched::Probe { monitor: Some(monitor.to_owned()) }),
+        ("probe", Some(monitor)) => Err(format!("no [[monitor]] is named {monitor:?}")),
+        ("topic", Some(topic)) if known.topics.iter().any(|t| t == topic) => Ok(Watched::Topic { topic: topic.to_owned() }),
+        ("topic", Some(topic)) => Err(format!("{topic:?} is not in `topics`; declare it there first")),
+        _ => Err(format!("must be speed, speed:<target URL>, probe, probe:<monitor> or topic:<name>, got {series:?}")),
+    }
+}
+
+/// `K in WINDOW`, such as `4 in 1h`.
+fn parse_flapping(text: &str) -> Result<(usize, Duration), String> {
+    let (count, window) = text.split_once(" in ").ok_or_else(|| format!("must be \"K in WINDOW\", such as \"4 in 1h\", got {text:?}"))?;
+    let count: usize = count.trim().parse().map_err(|_| format!("{count:?} is not a count"))?;
+    let window = parse_duration(window)?;
+    if count < 2 || window.is_zero() {
+        return Err(format!("needs at least 2 changes in a window longer than zero, got {text:?}"));
+    }
+    Ok((count, window))
+}
+
+#[cfg(test)]
+mod tests;

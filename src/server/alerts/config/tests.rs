@@ -1,0 +1,53 @@
+//! Rules as written: what is accepted, and the key each mistake names.
+
+use super::*;
+
+fn known() -> Known<'static> {
+    Known { speed_targets: &[], monitors: &[], topics: &[], channels: &[] }
+}
+
+fn rule(extra: &str) -> Result<Rule, Invalid> {
+    let speed = ["http://127.0.0.1:9/speedtest".to_owned()];
+    let monitors = ["gateway".to_owned()];
+    let topics = ["sales".to_owned()];
+    let channels = ["phone".to_owned()];
+    let known = Known { speed_targets: &speed, monitors: &monitors, topics: &topics, channels: &channels, ..known() };
+    let table = format!("name = \"r\"\n{extra}");
+    toml::from_str::<AlertConfig>(&table).unwrap().validate(&known)
+}
+
+#[test]
+fn a_complete_rule_is_accepted() {
+    let ok = rule(
+        "series = \"speed:http://127.0.0.1:9/speedtest/\"\nfield = \"download_mbps\"\ncondition = \"< 80%\"\nbaseline = 500\nrecover = \">= 90%\"\naggregate = \"3 of 5\"\nfor = \"10m\"\nflapping = \"4 in 1h\"\nnotify = [\"phone\"]\n",
+    )
+    .unwrap();
+    assert_eq!(ok.watched, Watched::Speed { target: Some("http://127.0.0.1:9/speedtest".into()) });
+    assert_eq!(ok.judgement.pending_for, Duration::from_secs(600));
+    assert_eq!(ok.judgement.flapping, Some((4, Duration::from_secs(3600))));
+    assert!(rule("series = \"probe\"\nfield = \"up\"\ncondition = \"< 1\"\n").is_ok());
+    assert!(rule("series = \"topic:sales\"\nfield = \"orders\"\ncondition = \"< 1\"\n").is_ok());
+}
+
+#[test]
+fn each_mistake_names_its_key() {
+    let cases = [
+        ("series = \"speeed\"\nfield = \"up\"\ncondition = \"< 1\"\n", "alert.series"),
+        ("series = \"probe:nas\"\nfield = \"up\"\ncondition = \"< 1\"\n", "alert.series"),
+        ("series = \"topic:visitors\"\nfield = \"n\"\ncondition = \"< 1\"\n", "alert.series"),
+        ("series = \"speed\"\nfield = \"downlaod_mbps\"\ncondition = \"< 1\"\n", "alert.field"),
+        ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"under 1\"\n", "alert.condition"),
+        ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 80%\"\n", "alert.baseline"),
+        ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\nfor = \"ten minutes\"\n", "alert.for"),
+        ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\naggregate = \"4 of 3\"\n", "alert.aggregate"),
+        ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\nnotify = [\"pager\"]\n", "alert.notify"),
+        ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\nmessage = \"{{ nope }}\"\n", "alert.message"),
+        ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\nrepeat = \"5s\"\n", "alert.repeat"),
+        ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\nflapping = \"often\"\n", "alert.flapping"),
+    ];
+    for (table, key) in cases {
+        let (named, reason) = rule(table).unwrap_err();
+        assert_eq!(named, key, "{table}: {reason}");
+        assert!(reason.starts_with("rule \"r\": ") && !reason.contains('\n'), "{reason}");
+    }
+}
