@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{error::ErrorKind, Parser};
 use netpulse::server::{
-    self,
-    config::cli::{Cli, Command},
+    self, alerts,
+    config::cli::{AlertsCommand, Cli, Command},
     speed::command,
 };
 
@@ -29,6 +29,8 @@ fn main() -> ExitCode {
     let args = match cli.into_command() {
         Command::Serve(args) => args,
         Command::Measure(args) => return measure(args),
+        Command::NotifyTest(args) => return once(alerts::command::notify_test(args)),
+        Command::Alerts(AlertsCommand::Backtest(args)) => return once(alerts::command::backtest_command(args)),
     };
     let config = match args.load_config() {
         Ok(config) => config,
@@ -63,6 +65,18 @@ fn measure(args: server::config::cli::MeasureArgs) -> ExitCode {
     init_tracing("off");
     match tokio::runtime::Runtime::new() {
         Ok(runtime) => ExitCode::from(runtime.block_on(command::run(args)).code()),
+        Err(err) => {
+            eprintln!("netpulse: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a one-shot command to its exit code.
+fn once(command: impl std::future::Future<Output = u8>) -> ExitCode {
+    init_tracing("off");
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => ExitCode::from(runtime.block_on(command)),
         Err(err) => {
             eprintln!("netpulse: cannot start the async runtime: {err}");
             ExitCode::FAILURE

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod alert;
+
 /// The topic every speed test result is published on.
 pub const SPEED_TOPIC: &str = "speed";
 
@@ -12,15 +14,18 @@ pub const PROBE_TOPIC: &str = "probe";
 /// The on-demand topic of once-a-second round trips to the speed target.
 pub const LIVE_TOPIC: &str = "live";
 
+/// The topic every change of an alert rule's state is published on.
+pub const ALERT_TOPIC: &str = "alert";
+
 /// Events the dashboard's log shows, and the snapshot carries for it.
 pub const LOG_LENGTH: usize = 50;
 
 /// Topics that exist on every netpulse, in the order `/api/events` lists them.
-pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC];
+pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC, ALERT_TOPIC];
 
-/// Names custom topics may not take: the built-ins, ones planned, and `reset`,
-/// which the stream itself uses.
-pub const RESERVED_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC, "alert", "reset"];
+/// Names custom topics may not take: the built-ins and `reset`, which the
+/// stream itself uses.
+pub const RESERVED_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC, ALERT_TOPIC, "reset"];
 
 /// One speed test result, as published on the `speed` topic.
 ///

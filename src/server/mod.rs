@@ -48,7 +48,10 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let client = measure::measurement_client(options.timeout, 4)?;
     let store = Arc::new(Store::open(&config.data_dir, config.history.max_size_mb).await?);
     let retention = config.history.retention();
-    let state = AppState::new(config, client, token.clone(), store.clone()).await?;
+    let alerts = alerts::service::Alerts::new(&config)?;
+    let state = AppState::new(config, client, token.clone(), store.clone(), alerts).await?;
+    let wiring = alerts::service::Wiring { hub: state.hub.clone(), store: store.clone(), writer: state.writer.clone(), node: state.config.node.clone() };
+    let alert_tasks = state.alerts.start(wiring, token.clone());
     let hub = state.hub.clone();
     let forget: store::maintenance::OnCollected = Box::new(move |topics| hub.forget_topics(topics));
     let maintenance_task = tokio::spawn(store::maintenance::run(store, retention, forget, token.clone()));
@@ -87,6 +90,9 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
         let _ = task.await;
     }
     for task in monitor_tasks {
+        let _ = task.await;
+    }
+    for task in alert_tasks {
         let _ = task.await;
     }
     let _ = maintenance_task.await;

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     model::{ProbeResult, Snapshot, TopicEvent, LIVE_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
     server::{
+        alerts::service::Alerts,
         clock::{self, now_ms},
         config::Config,
         events::{
@@ -52,6 +53,8 @@ pub struct AppState {
     pub payload: Bytes,
     /// Cancelled on shutdown, so that endless streams end and connections drain.
     pub shutdown: CancellationToken,
+    /// Alert rules, their states, and the notification channels.
+    pub alerts: Arc<Alerts>,
 }
 
 /// The topics whose newest events pages render from, and how many of each.
@@ -64,7 +67,7 @@ fn kept_topics(config: &Config) -> Vec<(String, usize)> {
 impl AppState {
     /// `client` is what on-demand producers measure with. The hub starts from
     /// the events stored before a restart, and ids continue after them.
-    pub async fn new(config: Config, client: reqwest::Client, shutdown: CancellationToken, store: Arc<Store>) -> Result<Self, StoreError> {
+    pub async fn new(config: Config, client: reqwest::Client, shutdown: CancellationToken, store: Arc<Store>, alerts: Alerts) -> Result<Self, StoreError> {
         let shell = pwa::shell(&config.site_root);
         let leptos_options = LeptosOptions::builder()
             .output_name("netpulse")
@@ -102,6 +105,7 @@ impl AppState {
             started: Instant::now(),
             payload: payload::random_block(),
             shutdown,
+            alerts: Arc::new(alerts),
         })
     }
 

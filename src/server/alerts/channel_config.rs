@@ -179,7 +179,9 @@ impl NotifyConfig {
             _ => return Err(("notify.password", format!("channel {name:?}: username and password go together"))),
         };
         let address = |key: &'static str, text: &str| {
-            text.parse::<lettre::message::Mailbox>().map(|_| text.to_owned()).map_err(|err| (key, format!("channel {name:?}: {text:?} is not an address: {err}")))
+            text.parse::<lettre::message::Mailbox>()
+                .map(|_| text.to_owned())
+                .map_err(|err| (key, format!("channel {name:?}: {text:?} is not an address: {err}")))
         };
         let from = address("notify.from", self.from.as_deref().ok_or(("notify.from", format!("channel {name:?} needs from")))?)?;
         if self.to.is_empty() {
@@ -210,7 +212,8 @@ mod tests {
 
     #[test]
     fn email_defaults_its_port_from_the_security_and_checks_addresses() {
-        let mail = channel("name = \"m\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nfrom = \"netpulse <np@example.org>\"\nto = [\"me@example.org\"]\n").unwrap();
+        let mail =
+            channel("name = \"m\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nfrom = \"netpulse <np@example.org>\"\nto = [\"me@example.org\"]\n").unwrap();
         assert!(matches!(mail.kind, ChannelKind::Email { port: 587, security: Security::StartTls, .. }));
         let bad = channel("name = \"m\"\nkind = \"email\"\nsmtp_host = \"h\"\nfrom = \"np@example.org\"\nto = [\"not an address\"]\n");
         assert_eq!(bad.unwrap_err().0, "notify.to");

@@ -192,11 +192,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// One value of a series, at the server's time.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Sample {
-    pub at_ms: i64,
-    pub value: f64,
-}
+pub use crate::model::alert::AlertSample as Sample;
 
 /// The value the aggregation gives over `samples` (oldest first, the newest
 /// at `now_ms`), and whether it meets `condition`. `M of N` judges the count

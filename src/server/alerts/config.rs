@@ -56,11 +56,15 @@ fn default_for() -> String {
 pub struct AlertsConfig {
     /// How long an undelivered notification is retried before it is given up.
     pub expire: String,
+    /// The wait after a first failed delivery; it doubles with each failure...
+    pub retry_first: String,
+    /// ...up to this.
+    pub retry_most: String,
 }
 
 impl Default for AlertsConfig {
     fn default() -> Self {
-        Self { expire: "24h".to_owned() }
+        Self { expire: "24h".to_owned(), retry_first: "10s".to_owned(), retry_most: "10m".to_owned() }
     }
 }
 
@@ -71,6 +75,19 @@ impl AlertsConfig {
             return Err(("alerts.expire", format!("must be 1 minute to 30 days, got {:?}", self.expire)));
         }
         Ok(expiry)
+    }
+
+    /// The waits between delivery attempts, first and longest.
+    pub fn retry(&self) -> Result<(Duration, Duration), (&'static str, String)> {
+        let first = parse_duration(&self.retry_first).map_err(|reason| ("alerts.retry_first", reason))?;
+        let most = parse_duration(&self.retry_most).map_err(|reason| ("alerts.retry_most", reason))?;
+        if first < Duration::from_millis(100) || first > Duration::from_secs(3600) {
+            return Err(("alerts.retry_first", format!("must be 100ms to 1h, got {:?}", self.retry_first)));
+        }
+        if most < first || most > Duration::from_secs(6 * 3600) {
+            return Err(("alerts.retry_most", format!("must be at least alerts.retry_first and at most 6h, got {:?}", self.retry_most)));
+        }
+        Ok((first, most))
     }
 }
 

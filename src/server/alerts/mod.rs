@@ -1,8 +1,20 @@
 //! Alerts: rules over any series, their states and incidents, and the
 //! notifications they send through a durable outbox.
 
+pub mod backtest;
+pub mod board;
 pub mod channel_config;
+pub mod command;
+pub mod compose;
 pub mod condition;
 pub mod config;
+pub mod email;
+pub mod evaluate;
+pub mod outbox;
+pub mod routes;
+pub mod send;
+pub mod service;
+pub mod store;
 pub mod template;
 pub mod tracker;
+pub mod values;

@@ -5,7 +5,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// What a template sees. Numbers come already formatted for reading.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct MessageContext {
     pub rule: String,
     /// `firing`, `resolved`, `flapping`, `settled`, `pending`, `cleared` or `test`.
@@ -35,8 +35,10 @@ pub const DEFAULT_RECOVERY: &str = "{{ label }} back to {{ value }}{% if unit %}
 {% if worst %}, worst {{ worst }}{% if unit %} {{ unit }}{% endif %}{% endif %} ({{ node }} → {{ subject }})";
 const UP_MESSAGE: &str = "{{ subject }} is down{% if pending_for %} for {{ pending_for }}{% endif %} ({{ node }})";
 const UP_RECOVERY: &str = "{{ subject }} is up again after {{ lasted }} ({{ node }})";
-const FLAPPING: &str = "{{ rule }} is flapping: {{ label }} {{ value }}{% if unit %} {{ unit }}{% endif %}; quiet until it settles ({{ node }} → {{ subject }})";
-const SETTLED: &str = "{{ rule }} settled{% if kind == 'settled' %}: {{ label }} {{ value }}{% if unit %} {{ unit }}{% endif %}{% endif %} ({{ node }} → {{ subject }})";
+const FLAPPING: &str =
+    "{{ rule }} is flapping: {{ label }} {{ value }}{% if unit %} {{ unit }}{% endif %}; quiet until it settles ({{ node }} → {{ subject }})";
+const SETTLED: &str =
+    "{{ rule }} settled{% if kind == 'settled' %}: {{ label }} {{ value }}{% if unit %} {{ unit }}{% endif %}{% endif %} ({{ node }} → {{ subject }})";
 
 #[derive(Debug, thiserror::Error)]
 #[error("the template does not render: {0}")]

@@ -72,6 +72,11 @@ impl Default for Tracker {
 }
 
 impl Tracker {
+    /// A tracker that resumes a breach a restart interrupted: firing since `started_ms`.
+    pub fn firing_since(started_ms: i64, worst: Option<f64>) -> Self {
+        Self { phase: Phase::Firing, underlying: Phase::Firing, started_ms: Some(started_ms), worst, last_value: worst, ..Self::default() }
+    }
+
     pub fn phase(&self) -> Phase {
         self.phase
     }

@@ -25,6 +25,69 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run one speed test, print the result and exit: 0 measured, 1 could not measure, 2 bad flags.
     Measure(MeasureArgs),
+    /// Send a test message on a [[notify]] channel: 0 delivered, 1 not (the exact error is printed), 2 bad config.
+    NotifyTest(NotifyTestArgs),
+    /// Alert rules: `backtest` replays stored history through a rule.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyTestArgs {
+    /// The channel's name in the config.
+    pub channel: String,
+    /// TOML config file.
+    #[arg(long, env = "NETPULSE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// Print the incidents a rule would have raised over stored history: 0 done, 2 bad flags or config.
+    Backtest(BacktestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// The rule's name in the config.
+    pub rule: String,
+    /// Start of the range: a date (2026-11-01) or an RFC 3339 time [default: 7 days before --to].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: Option<i64>,
+    /// End of the range [default: now].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub to: Option<i64>,
+    /// TOML config file.
+    #[arg(long, env = "NETPULSE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Directory of the history database [default: the config's data_dir].
+    #[arg(long, env = "NETPULSE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A date or an RFC 3339 time, as Unix milliseconds.
+fn parse_time(raw: &str) -> Result<i64, String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Ok(time.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|time| time.and_utc().timestamp_millis())
+        .ok_or_else(|| format!("{raw:?} is not a date (2026-11-01) or an RFC 3339 time (2026-11-01T12:00:00Z)"))
+}
+
+/// The config file of a command that does not serve, validated; defaults without one.
+pub fn load_config_file(path: Option<&std::path::Path>) -> Result<Config, ConfigError> {
+    let config = match path {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    config.validate()?;
+    Ok(config)
 }
 
 #[derive(Debug, Args)]
@@ -152,5 +215,8 @@ mod tests {
         assert!(Cli::try_parse_from(["netpulse", "measure", "--target", "http://h/", "--kind", "ookla"]).is_err());
         assert!(Cli::try_parse_from(["netpulse", "measure", "--target", "http://h/", "--duration", "1"]).is_err());
         assert!(Cli::try_parse_from(["netpulse", "measure", "--target", "http://h/", "--budget-mb", "-5"]).is_err());
+        assert!(Cli::try_parse_from(["netpulse", "notify-test"]).is_err(), "the channel is required");
+        assert!(Cli::try_parse_from(["netpulse", "alerts", "backtest", "r", "--from", "yesterday"]).is_err());
+        assert!(Cli::try_parse_from(["netpulse", "alerts", "backtest", "r", "--from", "2026-11-01", "--to", "2026-11-02T00:00:00Z"]).is_ok());
     }
 }

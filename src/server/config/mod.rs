@@ -207,6 +207,7 @@ impl Config {
         }
         self.checked_monitors()?;
         self.alerts.expiry().map_err(|(key, reason)| invalid(key, reason))?;
+        self.alerts.retry().map_err(|(key, reason)| invalid(key, reason))?;
         self.checked_rules()?;
         Ok(())
     }

@@ -12,7 +12,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::server::events::sse_frame;
 
@@ -107,6 +107,8 @@ struct HubState {
 pub struct Hub {
     state: Mutex<HubState>,
     live: broadcast::Sender<Arc<HubEvent>>,
+    /// Consumers that must see every event, however far behind they are (the alert evaluator).
+    taps: Mutex<Vec<mpsc::UnboundedSender<Arc<HubEvent>>>>,
     limits: HubLimits,
     published: AtomicU64,
 }
@@ -116,7 +118,13 @@ impl Hub {
     pub fn new(limits: HubLimits, last_id: u64) -> Self {
         let (live, _) = broadcast::channel(limits.queue.max(1));
         let kept = limits.kept.iter().map(|(topic, n)| (topic.clone(), (*n, VecDeque::new()))).collect();
-        Self { state: Mutex::new(HubState { last_id, window: VecDeque::new(), latest: HashMap::new(), kept }), live, limits, published: AtomicU64::new(0) }
+        Self {
+            state: Mutex::new(HubState { last_id, window: VecDeque::new(), latest: HashMap::new(), kept }),
+            live,
+            taps: Mutex::default(),
+            limits,
+            published: AtomicU64::new(0),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HubState> {
@@ -142,7 +150,17 @@ impl Hub {
             // No receivers is normal: nobody is watching.
             let _ = self.live.send(event.clone());
         }
+        let mut taps = self.taps.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        taps.retain(|tap| events.iter().all(|event| tap.send(event.clone()).is_ok()));
         self.published.fetch_add(events.len() as u64, Ordering::Relaxed);
+    }
+
+    /// A feed of every event delivered from now on, in id order, that never
+    /// drops one: for consumers whose work is small and must be complete.
+    pub fn tap(&self) -> mpsc::UnboundedReceiver<Arc<HubEvent>> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.taps.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(sender);
+        receiver
     }
 
     /// Takes back events from before a restart, oldest first, so that pages

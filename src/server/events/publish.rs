@@ -3,16 +3,15 @@
 use axum::{
     body::Bytes,
     extract::{rejection::BytesRejection, Path, State},
-    http::{header, HeaderMap, StatusCode},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
 use crate::server::{
     events::{limits, topics},
-    http::error::ApiError,
+    http::{bearer, error::ApiError},
     AppState,
 };
 
@@ -31,7 +30,7 @@ pub async fn publish(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    authorise(state.config.publish_token.as_deref(), &headers)?;
+    bearer::authorise(state.config.publish_token.as_deref(), &headers)?;
     topics::check_publishable(&topic)?;
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!("the body must be at most {MAX_BODY} bytes")),
@@ -52,23 +51,6 @@ pub async fn publish(
     Ok((StatusCode::ACCEPTED, Json(Published { id: event.id, topic })).into_response())
 }
 
-fn authorise(configured: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(expected) = configured else {
-        return Err(ApiError::Forbidden("publishing is off: set publish_token in the config or --publish-token".to_owned()));
-    };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("send the publish token as 'Authorization: Bearer <token>'".to_owned()))?;
-    // Compared in constant time so the token cannot be guessed byte by byte.
-    if bool::from(presented.trim().as_bytes().ct_eq(expected.as_bytes())) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized("the publish token is wrong".to_owned()))
-    }
-}
-
 /// The body as it was sent, once it is known to be one JSON object. A raw CR
 /// can only be whitespace in valid JSON, and SSE cannot carry one, so it goes.
 fn json_object_text(body: &[u8]) -> Result<String, ApiError> {
@@ -83,21 +65,6 @@ fn json_object_text(body: &[u8]) -> Result<String, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn bearer(token: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
-        headers
-    }
-
-    #[test]
-    fn tokens_are_required_and_checked() {
-        assert!(matches!(authorise(None, &bearer("x")), Err(ApiError::Forbidden(_))));
-        assert!(matches!(authorise(Some("s3cret"), &HeaderMap::new()), Err(ApiError::Unauthorized(_))));
-        assert!(matches!(authorise(Some("s3cret"), &bearer("s3cre")), Err(ApiError::Unauthorized(_))));
-        assert!(authorise(Some("s3cret"), &bearer("s3cret")).is_ok());
-    }
 
     #[test]
     fn only_json_objects_pass_and_pass_verbatim() {

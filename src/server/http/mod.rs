@@ -1,6 +1,7 @@
 //! The HTTP surface: the router that joins every capability's routes, the
 //! accept loop, API errors, status, the snapshot route and the PWA files.
 
+pub mod bearer;
 pub mod error;
 pub mod listener;
 pub mod pwa;
@@ -26,6 +27,7 @@ use crate::{
     app::{shell, App},
     model::Snapshot,
     server::{
+        alerts,
         events::{publish, sse},
         http::error::ApiError,
         speed,
@@ -63,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/status", get(status::status))
         .route("/api/history", get(store::route::history))
         .route("/api/publish/{topic}", post(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
+        .merge(alerts::routes::routes())
         .route("/api/{*rest}", any(unknown_api_route))
         .route("/sw.js", get(pwa::service_worker))
         .nest_service(&format!("/pkg/{}", state.shell.hash), cached(bundle.clone(), pwa::IMMUTABLE))

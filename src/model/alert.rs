@@ -1,0 +1,76 @@
+//! Alert wire types: what `/api/alerts`, its history, the delivery log and
+//! the `alert` topic carry, shared by the server and the dashboard.
+
+use serde::{Deserialize, Serialize};
+
+/// A rule's state for one subject, as `GET /api/alerts` lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertState {
+    pub rule: String,
+    /// What the rule watches: a speed target, a monitor, or the topic's name.
+    pub subject: String,
+    pub series: String,
+    pub field: String,
+    pub condition: String,
+    /// `ok`, `pending`, `firing` or `flapping`.
+    pub phase: String,
+    /// Since when the breach holds, in Unix milliseconds.
+    pub since_ms: Option<i64>,
+    pub value: Option<f64>,
+    pub threshold: Option<f64>,
+}
+
+/// A change of a rule's state: the data of an event on the `alert` topic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertTransition {
+    pub rule: String,
+    pub subject: String,
+    /// `pending`, `firing`, `cleared`, `resolved`, `flapping` or `settled`.
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+    pub at_ms: i64,
+    pub value: f64,
+    pub threshold: Option<f64>,
+    pub started_ms: Option<i64>,
+    pub worst: Option<f64>,
+}
+
+/// One breach of a rule, from `GET /api/alerts/history`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: i64,
+    pub rule: String,
+    pub subject: String,
+    pub started_ms: i64,
+    pub fired_ms: i64,
+    pub ended_ms: Option<i64>,
+    /// How long it lasted, or has lasted so far.
+    pub duration_ms: i64,
+    pub state: String,
+    pub worst: Option<f64>,
+    pub threshold: Option<f64>,
+    /// The samples that decided it.
+    pub samples: Vec<AlertSample>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertSample {
+    pub at_ms: i64,
+    pub value: f64,
+}
+
+/// One delivery attempt, from `GET /api/alerts/deliveries`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub delivery_id: String,
+    pub channel: String,
+    pub rule: String,
+    pub at_ms: i64,
+    /// `sent`, `retry`, `failed` or `expired`.
+    pub outcome: String,
+    /// The exact error of a failed attempt.
+    pub error: Option<String>,
+    /// Above 1 when a digest carried several notifications.
+    pub notifications: i64,
+}

@@ -1,0 +1,75 @@
+//! The current state of every rule for every subject it has seen, as
+//! `GET /api/alerts` and the dashboard show it.
+
+use std::{collections::BTreeMap, sync::Mutex};
+
+use crate::{
+    model::alert::AlertState,
+    server::alerts::{config::Rule, tracker::Phase},
+};
+
+pub struct Board {
+    rules: Vec<AlertState>,
+    states: Mutex<BTreeMap<(String, String), AlertState>>,
+}
+
+pub fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Ok => "ok",
+        Phase::Pending => "pending",
+        Phase::Firing => "firing",
+        Phase::Flapping => "flapping",
+    }
+}
+
+impl Board {
+    pub fn new(rules: &[Rule]) -> Self {
+        let rules = rules
+            .iter()
+            .map(|rule| AlertState {
+                rule: rule.name.clone(),
+                subject: String::new(),
+                series: rule.series.clone(),
+                field: rule.field.clone(),
+                condition: rule.judgement.condition.to_string(),
+                phase: "ok".into(),
+                since_ms: None,
+                value: None,
+                threshold: rule.judgement.condition.threshold(rule.judgement.baseline),
+            })
+            .collect();
+        Self { rules, states: Mutex::default() }
+    }
+
+    pub fn update(&self, rule: &str, subject: &str, phase: Phase, since_ms: Option<i64>, value: Option<f64>) {
+        let Some(template) = self.rules.iter().find(|r| r.rule == rule) else { return };
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        let state = states.entry((rule.to_owned(), subject.to_owned())).or_insert_with(|| AlertState { subject: subject.to_owned(), ..template.clone() });
+        state.phase = phase_name(phase).to_owned();
+        state.since_ms = since_ms;
+        if value.is_some() {
+            state.value = value;
+        }
+    }
+
+    /// Every rule in config order, with each subject it has seen; a rule that
+    /// has seen nothing yet is listed once with an empty subject.
+    pub fn list(&self) -> Vec<AlertState> {
+        let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for rule in &self.rules {
+            let seen: Vec<AlertState> =
+                states.range((rule.rule.clone(), String::new())..).take_while(|((name, _), _)| *name == rule.rule).map(|(_, s)| s.clone()).collect();
+            if seen.is_empty() {
+                out.push(rule.clone());
+            } else {
+                out.extend(seen);
+            }
+        }
+        out
+    }
+
+    pub fn has_rule(&self, name: &str) -> bool {
+        self.rules.iter().any(|r| r.rule == name)
+    }
+}

@@ -1,0 +1,213 @@
+//! The evaluator: a task fed every event the writer delivers. It runs each
+//! rule's tracker per subject, publishes transitions on the `alert` topic,
+//! keeps incidents, and stores notifications in the outbox for the dispatcher.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    model::{alert::AlertTransition, ALERT_TOPIC},
+    server::{
+        alerts::{
+            board::{phase_name, Board},
+            compose,
+            config::{Rule, Watched},
+            store::NewNotification,
+            tracker::{Phase, Tracker, Transition},
+            values::{values, Source},
+        },
+        clock::now_ms,
+        events::{hub::HubEvent, writer::Writer},
+        store::Store,
+    },
+};
+
+/// How often firing rules are checked for a due reminder.
+const REMINDER_TICK: Duration = Duration::from_secs(15);
+
+pub struct Evaluator {
+    pub rules: Arc<Vec<Rule>>,
+    pub node: String,
+    pub store: Arc<Store>,
+    pub writer: Writer,
+    pub board: Arc<Board>,
+    /// Woken when a notification is stored.
+    pub outbox: Arc<Notify>,
+    pub expiry: Duration,
+}
+
+#[derive(Default)]
+struct Entry {
+    tracker: Tracker,
+    last_notified_ms: i64,
+}
+
+fn watches(watched: &Watched, source: &Source, subject: &str) -> bool {
+    match (watched, source) {
+        (Watched::Speed { target }, Source::Speed) => target.as_deref().is_none_or(|t| t == subject),
+        (Watched::Probe { monitor }, Source::Probe) => monitor.as_deref().is_none_or(|m| m == subject),
+        (Watched::Topic { topic }, Source::Topic(t)) => topic == t,
+        _ => false,
+    }
+}
+
+/// A random id a receiver can drop duplicates by.
+pub fn delivery_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+impl Evaluator {
+    pub async fn run(self, mut events: mpsc::UnboundedReceiver<Arc<HubEvent>>, shutdown: CancellationToken) {
+        let mut trackers = self.restore().await;
+        let mut tick = tokio::time::interval(REMINDER_TICK);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                event = events.recv() => match event {
+                    Some(event) => self.observe(&event, &mut trackers).await,
+                    None => break,
+                },
+                _ = tick.tick() => self.remind(&mut trackers).await,
+            }
+        }
+    }
+
+    /// Open incidents are firing rules: a restart resumes them instead of firing again.
+    async fn restore(&self) -> HashMap<(usize, String), Entry> {
+        let mut trackers = HashMap::new();
+        let open = self.store.open_incidents().await.unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot read open incidents; firing rules may notify again");
+            Vec::new()
+        });
+        for incident in open {
+            let Some(index) = self.rules.iter().position(|r| r.name == incident.rule) else { continue };
+            let tracker = Tracker::firing_since(incident.started_ms, incident.worst);
+            self.board.update(&incident.rule, &incident.subject, Phase::Firing, Some(incident.started_ms), incident.worst);
+            trackers.insert((index, incident.subject), Entry { tracker, last_notified_ms: now_ms() });
+        }
+        trackers
+    }
+
+    async fn observe(&self, event: &HubEvent, trackers: &mut HashMap<(usize, String), Entry>) {
+        let Some(offered) = values(&event.topic, &event.data) else { return };
+        for (index, rule) in self.rules.iter().enumerate() {
+            if !watches(&rule.watched, &offered.source, &offered.subject) {
+                continue;
+            }
+            let Some(&(_, value)) = offered.fields.iter().find(|(name, _)| *name == rule.field) else { continue };
+            let entry = trackers.entry((index, offered.subject.clone())).or_default();
+            let transition = entry.tracker.observe(&rule.judgement, crate::server::alerts::condition::Sample { at_ms: event.at_ms, value });
+            self.board.update(&rule.name, &offered.subject, entry.tracker.phase(), entry.tracker.since_ms(), entry.tracker.last_value());
+            if let Some(transition) = transition {
+                if self.on_transition(rule, &offered.subject, &transition).await {
+                    entry.last_notified_ms = transition.at_ms;
+                }
+            }
+        }
+    }
+
+    /// Publishes, records and notifies one transition; whether it notified.
+    async fn on_transition(&self, rule: &Rule, subject: &str, transition: &Transition) -> bool {
+        let published = AlertTransition {
+            rule: rule.name.clone(),
+            subject: subject.to_owned(),
+            kind: transition.kind.to_owned(),
+            from: phase_name(transition.from).to_owned(),
+            to: phase_name(transition.to).to_owned(),
+            at_ms: transition.at_ms,
+            value: transition.value,
+            threshold: transition.threshold,
+            started_ms: transition.started_ms,
+            worst: transition.worst,
+        };
+        let data = serde_json::to_string(&published).unwrap_or_default();
+        if let Err(error) = self.writer.publish(ALERT_TOPIC, &format!("{}|{subject}", rule.name), data).await {
+            tracing::warn!(%error, rule = rule.name, "cannot publish an alert transition");
+        }
+        if let Err(error) = self.record_incident(rule, subject, transition).await {
+            tracing::error!(%error, rule = rule.name, "cannot record the incident");
+        }
+        if !matches!(transition.kind, "firing" | "resolved" | "flapping" | "settled") {
+            return false;
+        }
+        self.notify(rule, subject, transition, transition.kind).await;
+        true
+    }
+
+    async fn record_incident(&self, rule: &Rule, subject: &str, t: &Transition) -> Result<(), crate::server::store::StoreError> {
+        let store = &self.store;
+        match (t.kind, t.to) {
+            ("firing", _) => {
+                store.open_incident(&rule.name, subject, t.started_ms.unwrap_or(t.at_ms), t.at_ms, t.threshold, &t.samples).await?;
+            }
+            ("flapping", _) => {
+                if t.from != Phase::Firing {
+                    store.open_incident(&rule.name, subject, t.started_ms.unwrap_or(t.at_ms), t.at_ms, t.threshold, &t.samples).await?;
+                }
+                store.update_incident(&rule.name, subject, "flapping", t.worst, None).await?;
+            }
+            ("resolved", _) | ("settled", Phase::Ok) => store.update_incident(&rule.name, subject, "resolved", t.worst, Some(t.at_ms)).await?,
+            ("settled", _) => store.update_incident(&rule.name, subject, "firing", t.worst, None).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Stores one notification per channel of the rule, then wakes the dispatcher.
+    async fn notify(&self, rule: &Rule, subject: &str, transition: &Transition, kind: &str) {
+        let facts = compose::facts(rule, transition, kind, &self.node);
+        let (title, message) = match compose::text(rule, subject, &facts) {
+            Ok(text) => text,
+            Err(error) => {
+                tracing::error!(%error, rule = rule.name, "cannot render the notification");
+                return;
+            }
+        };
+        let created_ms = now_ms();
+        for channel in &rule.notify {
+            let notification = NewNotification {
+                delivery_id: delivery_id(),
+                channel: channel.clone(),
+                rule: rule.name.clone(),
+                subject: subject.to_owned(),
+                title: title.clone(),
+                message: message.clone(),
+                facts: facts.clone(),
+                created_ms,
+                expires_ms: created_ms.saturating_add(i64::try_from(self.expiry.as_millis()).unwrap_or(i64::MAX)),
+            };
+            if let Err(error) = self.store.enqueue(&notification).await {
+                tracing::error!(%error, rule = rule.name, channel, "cannot store a notification");
+            }
+        }
+        self.outbox.notify_one();
+    }
+
+    /// Reminds about rules still firing, for those that ask to repeat.
+    async fn remind(&self, trackers: &mut HashMap<(usize, String), Entry>) {
+        let now = now_ms();
+        for ((index, subject), entry) in trackers.iter_mut() {
+            let rule = &self.rules[*index];
+            let Some(every) = rule.repeat else { continue };
+            let due = entry.last_notified_ms.saturating_add(i64::try_from(every.as_millis()).unwrap_or(i64::MAX));
+            if entry.tracker.phase() != Phase::Firing || now < due {
+                continue;
+            }
+            let reminder = Transition {
+                from: Phase::Firing,
+                to: Phase::Firing,
+                kind: "reminder",
+                at_ms: now,
+                value: entry.tracker.last_value().unwrap_or(f64::NAN),
+                threshold: rule.judgement.condition.threshold(rule.judgement.baseline),
+                started_ms: entry.tracker.since_ms(),
+                worst: None,
+                samples: Vec::new(),
+            };
+            self.notify(rule, subject, &reminder, "reminder").await;
+            entry.last_notified_ms = now;
+        }
+    }
+}

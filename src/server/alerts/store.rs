@@ -1,0 +1,261 @@
+//! Alerts in SQLite: incidents opened and closed, the outbox that holds each
+//! notification until it is delivered or expires, and the delivery log.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    model::alert::{AlertSample, Delivery, Incident},
+    server::store::{Store, StoreError},
+};
+
+/// What a notification says, kept with it so a digest can be built from several.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    pub kind: String,
+    pub label: String,
+    pub unit: String,
+    pub node: String,
+    pub at_ms: i64,
+    pub value: f64,
+    pub worst: Option<f64>,
+    pub started_ms: Option<i64>,
+    pub threshold: Option<f64>,
+    /// Lower values are the worse ones (a `<` rule).
+    pub lower_is_worse: bool,
+}
+
+/// A notification to store.
+#[derive(Clone, Debug)]
+pub struct NewNotification {
+    pub delivery_id: String,
+    pub channel: String,
+    pub rule: String,
+    pub subject: String,
+    pub title: String,
+    pub message: String,
+    pub facts: Facts,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// A stored notification that is due.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    pub id: i64,
+    pub delivery_id: String,
+    pub channel: String,
+    pub rule: String,
+    pub subject: String,
+    pub title: String,
+    pub message: String,
+    pub facts: Facts,
+    pub attempts: i64,
+    pub expires_ms: i64,
+}
+
+type QueuedRow = (i64, String, String, String, String, String, String, String, i64, i64);
+type DeliveryRow = (String, String, String, i64, String, Option<String>, i64);
+type IncidentRow = (i64, String, String, i64, i64, Option<i64>, String, Option<f64>, Option<f64>, String);
+
+impl Store {
+    pub async fn open_incident(
+        &self,
+        rule: &str,
+        subject: &str,
+        started_ms: i64,
+        fired_ms: i64,
+        threshold: Option<f64>,
+        samples: &[AlertSample],
+    ) -> Result<i64, StoreError> {
+        let samples = serde_json::to_string(samples).unwrap_or_else(|_| "[]".into());
+        Ok(sqlx::query_scalar(
+            "INSERT INTO alert_incident (rule, subject, started_ms, fired_ms, state, threshold, samples) VALUES (?, ?, ?, ?, 'firing', ?, ?) RETURNING id",
+        )
+        .bind(rule)
+        .bind(subject)
+        .bind(started_ms)
+        .bind(fired_ms)
+        .bind(threshold)
+        .bind(samples)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// Sets the open incident's state (and its end, when it is over).
+    pub async fn update_incident(&self, rule: &str, subject: &str, state: &str, worst: Option<f64>, ended_ms: Option<i64>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE alert_incident SET state = ?, worst = coalesce(?, worst), ended_ms = ? WHERE rule = ? AND subject = ? AND ended_ms IS NULL")
+            .bind(state)
+            .bind(worst)
+            .bind(ended_ms)
+            .bind(rule)
+            .bind(subject)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Incidents still open: what a restarted evaluator resumes as firing.
+    pub async fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        let rows: Vec<IncidentRow> = sqlx::query_as(
+            "SELECT id, rule, subject, started_ms, fired_ms, ended_ms, state, worst, threshold, samples FROM alert_incident WHERE ended_ms IS NULL ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|row| incident(row, crate::server::clock::now_ms())).collect())
+    }
+
+    /// Incidents that overlap `from_ms..to_ms`, newest first, at most `limit`.
+    pub async fn incidents(&self, from_ms: i64, to_ms: i64, limit: i64) -> Result<Vec<Incident>, StoreError> {
+        let rows: Vec<IncidentRow> = sqlx::query_as(
+            "SELECT id, rule, subject, started_ms, fired_ms, ended_ms, state, worst, threshold, samples FROM alert_incident \
+             WHERE started_ms < ? AND coalesce(ended_ms, ?) >= ? ORDER BY started_ms DESC, id DESC LIMIT ?",
+        )
+        .bind(to_ms)
+        .bind(i64::MAX)
+        .bind(from_ms)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let now = crate::server::clock::now_ms();
+        Ok(rows.into_iter().map(|row| incident(row, now)).collect())
+    }
+
+    /// Stores a notification. One that joins others still waiting for the same
+    /// channel, rule and subject waits with them, so they go out together, in order.
+    pub async fn enqueue(&self, notification: &NewNotification) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO alert_outbox (delivery_id, channel, rule, subject, kind, title, message, facts, created_ms, next_attempt_ms, expires_ms, status) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, max(?10, coalesce((SELECT max(next_attempt_ms) FROM alert_outbox \
+             WHERE status = 'pending' AND channel = ?2 AND rule = ?3 AND subject = ?4), ?10)), ?11, 'pending')",
+        )
+        .bind(&notification.delivery_id)
+        .bind(&notification.channel)
+        .bind(&notification.rule)
+        .bind(&notification.subject)
+        .bind(&notification.facts.kind)
+        .bind(&notification.title)
+        .bind(&notification.message)
+        .bind(serde_json::to_string(&notification.facts).unwrap_or_default())
+        .bind(notification.created_ms)
+        .bind(notification.created_ms)
+        .bind(notification.expires_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Pending notifications due by `now_ms`, oldest first.
+    pub async fn due_notifications(&self, now_ms: i64, limit: i64) -> Result<Vec<Queued>, StoreError> {
+        let rows: Vec<QueuedRow> = sqlx::query_as(
+            "SELECT id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms FROM alert_outbox \
+             WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id LIMIT ?",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms)| {
+                let facts = serde_json::from_str(&facts).ok()?;
+                Some(Queued { id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms })
+            })
+            .collect())
+    }
+
+    /// When the next pending notification is due, if any is.
+    pub async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT min(next_attempt_ms) FROM alert_outbox WHERE status = 'pending'").fetch_one(self.pool()).await?)
+    }
+
+    /// Records one attempt that carried `ids` under `delivery_id`: the rows end
+    /// as `status` (`sent`, `merged`, `failed`, `expired`), or stay pending
+    /// until `retry_at_ms`. One transaction, so a crash leaves no half record.
+    pub async fn record_attempt(&self, attempt: &Attempt<'_>) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for (index, id) in attempt.ids.iter().enumerate() {
+            let status = match (attempt.retry_at_ms, index) {
+                (Some(_), _) => "pending",
+                (None, 0) => attempt.outcome,
+                // The rest of a delivered digest went out inside the first.
+                (None, _) if attempt.outcome == "sent" => "merged",
+                (None, _) => attempt.outcome,
+            };
+            sqlx::query(
+                "UPDATE alert_outbox SET attempts = attempts + 1, status = ?, last_error = ?, next_attempt_ms = coalesce(?, next_attempt_ms), \
+                 done_ms = CASE WHEN ? = 'pending' THEN NULL ELSE ? END WHERE id = ?",
+            )
+            .bind(status)
+            .bind(attempt.error)
+            .bind(attempt.retry_at_ms)
+            .bind(status)
+            .bind(attempt.at_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let outcome = if attempt.retry_at_ms.is_some() { "retry" } else { attempt.outcome };
+        sqlx::query("INSERT INTO alert_delivery (delivery_id, channel, rule, at_ms, outcome, error, notifications) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(attempt.delivery_id)
+            .bind(attempt.channel)
+            .bind(attempt.rule)
+            .bind(attempt.at_ms)
+            .bind(outcome)
+            .bind(attempt.error)
+            .bind(i64::try_from(attempt.ids.len()).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest delivery attempts, newest first.
+    pub async fn deliveries(&self, limit: i64) -> Result<Vec<Delivery>, StoreError> {
+        let rows: Vec<DeliveryRow> =
+            sqlx::query_as("SELECT delivery_id, channel, rule, at_ms, outcome, error, notifications FROM alert_delivery ORDER BY id DESC LIMIT ?")
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(delivery_id, channel, rule, at_ms, outcome, error, notifications)| Delivery {
+                delivery_id,
+                channel,
+                rule,
+                at_ms,
+                outcome,
+                error,
+                notifications,
+            })
+            .collect())
+    }
+}
+
+/// One delivery attempt, as `record_attempt` stores it.
+pub struct Attempt<'a> {
+    pub ids: &'a [i64],
+    pub delivery_id: &'a str,
+    pub channel: &'a str,
+    pub rule: &'a str,
+    pub at_ms: i64,
+    pub outcome: &'a str,
+    pub error: Option<&'a str>,
+    /// Set when the attempt failed and will be tried again then.
+    pub retry_at_ms: Option<i64>,
+}
+
+fn incident((id, rule, subject, started_ms, fired_ms, ended_ms, state, worst, threshold, samples): IncidentRow, now_ms: i64) -> Incident {
+    Incident {
+        id,
+        rule,
+        subject,
+        started_ms,
+        fired_ms,
+        ended_ms,
+        duration_ms: ended_ms.unwrap_or(now_ms).saturating_sub(started_ms),
+        state,
+        worst,
+        threshold,
+        samples: serde_json::from_str(&samples).unwrap_or_default(),
+    }
+}
