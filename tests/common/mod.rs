@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::{net::SocketAddr, time::Duration};
 
 use eventsource_stream::{Event, Eventsource};

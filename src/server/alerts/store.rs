@@ -144,11 +144,13 @@ impl Store {
         Ok(())
     }
 
-    /// Pending notifications due by `now_ms`, oldest first.
+    /// Pending notifications due by `now_ms`, oldest first, with every other
+    /// pending one of the same channel, rule and subject: they go out together.
     pub async fn due_notifications(&self, now_ms: i64, limit: i64) -> Result<Vec<Queued>, StoreError> {
         let rows: Vec<QueuedRow> = sqlx::query_as(
             "SELECT id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms FROM alert_outbox \
-             WHERE status = 'pending' AND next_attempt_ms <= ? ORDER BY id LIMIT ?",
+             WHERE status = 'pending' AND (channel, rule, subject) IN \
+             (SELECT channel, rule, subject FROM alert_outbox WHERE status = 'pending' AND next_attempt_ms <= ?) ORDER BY id LIMIT ?",
         )
         .bind(now_ms)
         .bind(limit)

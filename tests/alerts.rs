@@ -1,0 +1,227 @@
+//! Alerts end to end: samples published through the real writer, rules that
+//! fire and resolve, a webhook receiver on loopback that is up, down, or
+//! stuck, and a `kill -9` in the middle of a delivery.
+
+mod common;
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use common::{
+    fast_config, next_event, open_stream,
+    receiver::{Mode, Receiver},
+    start, Target,
+};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "alerts-test-token-0123";
+
+fn config(receiver: &Receiver, rule_extra: &str) -> String {
+    format!(
+        "publish_token = \"{TOKEN}\"\ntopics = [\"sales\"]\n[speed]\nenabled = false\n[alerts]\nretry_first = \"200ms\"\nretry_most = \"400ms\"\n\
+         [[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\nheaders = {{ \"X-Api-Key\" = \"k-123\" }}\n\
+         [[alert]]\nname = \"few orders\"\nseries = \"topic:sales\"\nfield = \"orders\"\ncondition = \"< 10\"\nnotify = [\"hook\"]\n{rule_extra}",
+        receiver.url("/hook")
+    )
+}
+
+async fn publish(client: &reqwest::Client, base: &str, orders: f64) {
+    let response = client.post(format!("{base}/api/publish/sales")).bearer_auth(TOKEN).json(&json!({ "orders": orders })).send().await.unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+}
+
+async fn get(client: &reqwest::Client, url: String) -> Value {
+    let response = client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Polls `/api/alerts` until the rule's phase for `sales` is `phase`.
+async fn wait_for_phase(client: &reqwest::Client, base: &str, phase: &str) -> Value {
+    for _ in 0..100 {
+        let states = get(client, format!("{base}/api/alerts")).await;
+        if let Some(state) = states["alerts"].as_array().unwrap().iter().find(|s| s["subject"] == "sales" && s["phase"] == phase) {
+            return state.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the rule never reached {phase}");
+}
+
+#[tokio::test]
+async fn a_breach_fires_once_and_resolves_with_its_worst_value() {
+    let hook = Receiver::start(Mode::Accept).await;
+    let server = start(fast_config(&config(&hook, "")), Target::Refusing).await;
+    let base = server.url("");
+    let client = reqwest::Client::new();
+    let mut stream = open_stream(&server.url("/api/events?topics=alert"), None).await;
+
+    publish(&client, &base, 50.0).await;
+    publish(&client, &base, 4.0).await;
+    let fired = hook.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(fired.len(), 1, "one notification for the breach");
+    let body = fired[0].json();
+    assert_eq!(body["kind"], "firing");
+    assert_eq!(body["message"], "orders 4 below 10 (test-node → sales)");
+    assert_eq!(fired[0].header("x-netpulse-delivery"), body["id"].as_str(), "the delivery id is in a header too");
+    assert_eq!(fired[0].header("x-api-key"), Some("k-123"));
+    let event = next_event(&mut stream.events, "alert", Duration::from_secs(5)).await;
+    let transition: Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!((transition["kind"].as_str(), transition["value"].as_f64()), (Some("firing"), Some(4.0)));
+    let state = wait_for_phase(&client, &base, "firing").await;
+    assert_eq!(state["value"], 4.0);
+
+    publish(&client, &base, 2.0).await;
+    publish(&client, &base, 30.0).await;
+    let both = hook.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(both.len(), 2, "the second sample in breach sends nothing");
+    let resolved = both[1].json();
+    assert_eq!(resolved["kind"], "resolved");
+    assert!(resolved["message"].as_str().unwrap().starts_with("orders back to 30 after "), "{resolved}");
+    assert!(resolved["message"].as_str().unwrap().ends_with(", worst 2 (test-node → sales)"), "{resolved}");
+    assert_ne!(resolved["id"], body["id"]);
+
+    let history = get(&client, format!("{base}/api/alerts/history")).await;
+    let incidents = history["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!((incidents[0]["state"].as_str(), incidents[0]["worst"].as_f64()), (Some("resolved"), Some(2.0)));
+    assert!(incidents[0]["ended_ms"].as_i64().unwrap() >= incidents[0]["started_ms"].as_i64().unwrap());
+    // The attempt is recorded once the receiver has answered: wait for it.
+    let mut outcomes = Vec::new();
+    for _ in 0..100 {
+        let deliveries = get(&client, format!("{base}/api/alerts/deliveries")).await;
+        outcomes = deliveries["deliveries"].as_array().unwrap().iter().map(|d| d["outcome"].as_str().unwrap().to_owned()).collect();
+        if outcomes.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(outcomes, ["sent", "sent"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn m_of_n_ignores_one_bad_sample_and_hysteresis_holds_while_the_value_hovers() {
+    let hook = Receiver::start(Mode::Accept).await;
+    let server = start(fast_config(&config(&hook, "aggregate = \"2 of 3\"\nrecover = \">= 20\"\n")), Target::Refusing).await;
+    let (base, client) = (server.url(""), reqwest::Client::new());
+    for orders in [50.0, 5.0, 50.0, 50.0] {
+        publish(&client, &base, orders).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(hook.received().is_empty(), "one bad sample of three does not fire");
+    for orders in [5.0, 5.0] {
+        publish(&client, &base, orders).await;
+    }
+    assert_eq!(hook.wait_for(1, Duration::from_secs(5)).await.len(), 1, "two of three fire");
+    // Above the threshold of 10, below the recovery level of 20: still firing.
+    for orders in [15.0, 15.0, 15.0, 12.0] {
+        publish(&client, &base, orders).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hook.received().len(), 1, "no flapping while the value hovers");
+    wait_for_phase(&client, &base, "firing").await;
+    for orders in [25.0, 25.0] {
+        publish(&client, &base, orders).await;
+    }
+    let all = hook.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(all.iter().map(|r| r.json()["kind"].as_str().unwrap().to_owned()).collect::<Vec<_>>(), ["firing", "resolved"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_gets_one_digest_when_it_returns() {
+    let hook = Receiver::start(Mode::Refuse).await;
+    let server = start(fast_config(&config(&hook, "")), Target::Refusing).await;
+    let (base, client) = (server.url(""), reqwest::Client::new());
+    publish(&client, &base, 3.0).await;
+    publish(&client, &base, 0.0).await;
+    publish(&client, &base, 40.0).await;
+    // Let it fail a few times, with backoff.
+    for _ in 0..100 {
+        if hook.refused().len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deliveries = get(&client, format!("{base}/api/alerts/deliveries")).await;
+    let retry = &deliveries["deliveries"][0];
+    assert_eq!(retry["outcome"], "retry");
+    assert_eq!(retry["error"], "the receiver answered 503 Service Unavailable");
+
+    hook.set_mode(Mode::Accept);
+    let delivered = hook.wait_for(1, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let kinds: Vec<Value> = hook.received().iter().map(|r| r.json()).collect();
+    assert_eq!(kinds.len(), 1, "one digest, not a storm: {kinds:#?}");
+    let digest = delivered[0].json();
+    assert_eq!(digest["kind"], "digest");
+    assert!(digest["title"].as_str().unwrap().starts_with("few orders: resolved after"), "{digest}");
+    assert!(digest["message"].as_str().unwrap().contains("worst 0"), "{digest}");
+    // Every earlier attempt with the same content carried the same id.
+    let id = delivered[0].header("x-netpulse-delivery").unwrap();
+    let same_content: Vec<_> = hook.refused().into_iter().filter(|r| r.json()["kind"] == "digest").collect();
+    assert!(!same_content.is_empty() && same_content.iter().all(|r| r.header("x-netpulse-delivery") == Some(id)));
+    server.shutdown().await;
+}
+
+fn spawn_netpulse(config: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_netpulse")).arg("--config").arg(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+async fn wait_until_up(base: &str) {
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/api/status")).await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("netpulse did not come up at {base}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_delivery_resends_with_the_same_id_and_does_not_fire_again() {
+    let hook = Receiver::start(Mode::Hang).await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::closed_port().await;
+    let base = format!("http://127.0.0.1:{port}");
+    let path = dir.path().join("netpulse.toml");
+    let text = format!(
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nsite_root = {:?}\n{}",
+        dir.path().join("data"),
+        common::built_site(dir.path()),
+        config(&hook, "")
+    );
+    std::fs::write(&path, text).unwrap();
+    let client = reqwest::Client::new();
+    let mut first = spawn_netpulse(&path);
+    wait_until_up(&base).await;
+    publish(&client, &base, 1.0).await;
+    for _ in 0..100 {
+        if !hook.refused().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let hung = hook.refused();
+    assert_eq!(hung.len(), 1, "the notification reached the stuck receiver");
+    first.kill().unwrap(); // SIGKILL while the request is in flight.
+    first.wait().unwrap();
+
+    hook.set_mode(Mode::Accept);
+    let mut second = spawn_netpulse(&path);
+    wait_until_up(&base).await;
+    let resent = hook.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(resent.len(), 1, "the stored notification is sent after the restart");
+    assert_eq!(resent[0].header("x-netpulse-delivery"), hung[0].header("x-netpulse-delivery"), "with the same delivery id");
+    // The incident is still open: another bad sample does not fire again.
+    publish(&client, &base, 2.0).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(hook.received().len(), 1);
+    let state = wait_for_phase(&client, &base, "firing").await;
+    assert!(state["since_ms"].as_i64().is_some());
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
