@@ -39,6 +39,11 @@ if [ "${1:-}" = "--test-tools" ]; then
   [ -x /usr/sbin/nginx ] || packages+=(nginx)
   # The dead-peer test builds a network namespace with `ip`.
   command -v ip >/dev/null 2>&1 || packages+=(iproute2)
+  # The email test's SMTP server: from PyPI when pip may install, else Debian's package.
+  if ! python3 -c 'import aiosmtpd' 2>/dev/null && ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+    say "installing aiosmtpd"
+    python3 -m pip install -q aiosmtpd 2>/dev/null || packages+=(python3-aiosmtpd)
+  fi
   if [ ${#packages[@]} -gt 0 ]; then
     say "installing ${packages[*]} from Debian's packages"
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi

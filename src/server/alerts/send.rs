@@ -69,11 +69,11 @@ pub async fn send(channel: &Channel, note: &Outgoing, http: &reqwest::Client) ->
         ChannelKind::Slack { url } => http.post(url.clone()).json(&json!({ "text": text })),
         ChannelKind::Discord { url } => http.post(url.clone()).json(&json!({ "content": text })),
         ChannelKind::Telegram { api, token, chat_id } => {
-            let url = api.join(&format!("bot{}/sendMessage", token.expose())).map_err(|err| SendError::Permanent(format!("bad Telegram URL: {err}")))?;
+            let url = with_segments(api, &[&format!("bot{}", token.expose()), "sendMessage"])?;
             http.post(url).json(&json!({ "chat_id": chat_id, "text": text }))
         }
         ChannelKind::Gotify { url, token, priority } => {
-            let url = url.join("message").map_err(|err| SendError::Permanent(format!("bad Gotify URL: {err}")))?;
+            let url = with_segments(url, &["message"])?;
             http.post(url)
                 .header("X-Gotify-Key", token.expose())
                 .json(&json!({ "title": note.title, "message": note.message, "priority": priority.unwrap_or(5) }))
@@ -95,6 +95,13 @@ pub async fn send(channel: &Channel, note: &Outgoing, http: &reqwest::Client) ->
     } else {
         Err(SendError::Retry(error))
     }
+}
+
+/// `base` with path segments added after its own (a trailing slash or not).
+fn with_segments(base: &reqwest::Url, segments: &[&str]) -> Result<reqwest::Url, SendError> {
+    let mut url = base.clone();
+    url.path_segments_mut().map_err(|_| SendError::Permanent("the channel's url cannot take a path".into()))?.pop_if_empty().extend(segments);
+    Ok(url)
 }
 
 /// An HTTP error with its causes, the way a person can act on it.
