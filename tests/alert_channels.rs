@@ -105,7 +105,7 @@ async fn smtp_server(dir: &Path) -> Option<SmtpServer> {
     };
     let port = common::closed_port().await;
     let maildir = dir.join("maildir");
-    let child = Command::new(python)
+    let mut child = Command::new(python)
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
         .arg(&maildir)
         .stdout(Stdio::null())
@@ -118,6 +118,8 @@ async fn smtp_server(dir: &Path) -> Option<SmtpServer> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("aiosmtpd did not listen on {port}");
 }
 
