@@ -27,6 +27,8 @@ fn channels(hook: &Receiver, closed: u16) -> String {
          [[notify]]\nname = \"telegram\"\nkind = \"telegram\"\nurl = \"{base}/\"\ntoken = \"123:bot-secret\"\nchat_id = \"-42\"\n\
          [[notify]]\nname = \"gotify\"\nkind = \"gotify\"\nurl = \"{base}/\"\ntoken = \"app-token\"\npriority = 8\n\
          [[notify]]\nname = \"ntfy\"\nkind = \"ntfy\"\nurl = \"{base}/netpulse-alerts\"\ntoken = \"tk_ntfy\"\npriority = 4\n\
+         [[notify]]\nname = \"sms\"\nkind = \"webhook\"\nurl = \"{base}/2010-04-01/Accounts/AC1/Messages.json\"\ncontent_type = \"application/x-www-form-urlencoded\"\n\
+         body = \"To=%2B15551234567&Body={{{{ (title ~ ': ' ~ message) | urlencode }}}}\"\n\
          [[notify]]\nname = \"down\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{closed}/hook\"\ntimeout = 2\n"
     )
 }
@@ -66,6 +68,12 @@ async fn each_chat_service_gets_its_documented_request() {
     assert_eq!(ntfy.header("authorization"), Some("Bearer tk_ntfy"));
     assert!(String::from_utf8_lossy(&ntfy.body).starts_with("If you can read this"), "ntfy's body is the message");
     assert!(got.iter().all(|r| r.method == "POST" && r.header("x-netpulse-delivery").is_some_and(|id| id.len() == 32)));
+
+    let (status, sms) = test_channel(&client, &base, "sms", Some(TOKEN)).await;
+    assert_eq!((status, &sms["delivered"]), (200, &json!(true)), "{sms}");
+    let form = &hook.received()[5];
+    assert_eq!(form.header("content-type"), Some("application/x-www-form-urlencoded"), "a body template sends its own shape");
+    assert!(String::from_utf8_lossy(&form.body).starts_with("To=%2B15551234567&Body=netpulse%20test%20notification%3A%20If%20you%20can"), "{:?}", form.body);
 
     let (status, down) = test_channel(&client, &base, "down", Some(TOKEN)).await;
     assert_eq!((status, &down["delivered"]), (200, &json!(false)));

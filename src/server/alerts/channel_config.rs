@@ -21,6 +21,11 @@ pub struct NotifyConfig {
     /// Extra request headers (webhook only).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Webhook only: a minijinja template of the request body, for receivers
+    /// (an SMS gateway) that want their own shape; netpulse's JSON without one.
+    pub body: Option<String>,
+    /// Webhook only: the body's Content-Type when `body` is set [default: application/json].
+    pub content_type: Option<String>,
     /// ntfy access token, Gotify application token, Telegram bot token.
     pub token: Option<Secret>,
     /// Telegram chat id.
@@ -55,7 +60,7 @@ pub enum Security {
 
 #[derive(Clone, Debug)]
 pub enum ChannelKind {
-    Webhook { url: Url, headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)> },
+    Webhook { url: Url, headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>, body: Option<String>, content_type: String },
     Ntfy { url: Url, token: Option<Secret>, priority: Option<u8> },
     Slack { url: Url },
     Discord { url: Url },
@@ -104,6 +109,8 @@ impl NotifyConfig {
         let other_keys = [
             ("notify.url", self.url.is_some() && is_email),
             ("notify.headers", !self.headers.is_empty() && self.kind != "webhook"),
+            ("notify.body", self.body.is_some() && self.kind != "webhook"),
+            ("notify.content_type", self.content_type.is_some() && self.kind != "webhook"),
             ("notify.token", self.token.is_some() && !matches!(self.kind.as_str(), "ntfy" | "telegram" | "gotify")),
             ("notify.chat_id", self.chat_id.is_some() && self.kind != "telegram"),
             ("notify.priority", self.priority.is_some() && !matches!(self.kind.as_str(), "ntfy" | "gotify")),
@@ -126,7 +133,14 @@ impl NotifyConfig {
                     value.set_sensitive(true);
                     headers.push((header, value));
                 }
-                ChannelKind::Webhook { url: url()?, headers }
+                if let Some(body) = &self.body {
+                    crate::server::alerts::template::check_body(body).map_err(|reason| ("notify.body", format!("channel {name:?}: {reason}")))?;
+                }
+                let content_type = self.content_type.clone().unwrap_or_else(|| "application/json".to_owned());
+                if reqwest::header::HeaderValue::from_str(&content_type).is_err() {
+                    return Err(("notify.content_type", format!("channel {name:?}: {content_type:?} is not a header value")));
+                }
+                ChannelKind::Webhook { url: url()?, headers, body: self.body.clone(), content_type }
             }
             "ntfy" => {
                 if self.priority.is_some_and(|p| !(1..=5).contains(&p)) {

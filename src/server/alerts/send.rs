@@ -6,6 +6,7 @@ use serde_json::json;
 use crate::server::alerts::{
     channel_config::{Channel, ChannelKind},
     email,
+    template::{render_body, BodyContext},
 };
 
 /// The header (and the email Message-ID) that carries the delivery id.
@@ -39,16 +40,30 @@ pub async fn send(channel: &Channel, note: &Outgoing, http: &reqwest::Client) ->
     let text = format!("{}\n{}", note.title, note.message);
     let request = match &channel.kind {
         ChannelKind::Email { .. } => return email::send(channel, note).await,
-        ChannelKind::Webhook { url, headers } => {
-            let mut request = http.post(url.clone()).json(&json!({
-                "id": note.delivery_id,
-                "rule": note.rule,
-                "subject": note.subject,
-                "kind": note.kind,
-                "title": note.title,
-                "message": note.message,
-                "facts": note.facts,
-            }));
+        ChannelKind::Webhook { url, headers, body, content_type } => {
+            let mut request = match body {
+                Some(template) => {
+                    let context = BodyContext {
+                        id: &note.delivery_id,
+                        rule: &note.rule,
+                        subject: &note.subject,
+                        kind: &note.kind,
+                        title: &note.title,
+                        message: &note.message,
+                    };
+                    let text = render_body(template, &context).map_err(|err| SendError::Permanent(err.to_string()))?;
+                    http.post(url.clone()).header(reqwest::header::CONTENT_TYPE, content_type.as_str()).body(text)
+                }
+                None => http.post(url.clone()).json(&json!({
+                    "id": note.delivery_id,
+                    "rule": note.rule,
+                    "subject": note.subject,
+                    "kind": note.kind,
+                    "title": note.title,
+                    "message": note.message,
+                    "facts": note.facts,
+                })),
+            };
             for (name, value) in headers {
                 request = request.header(name, value);
             }

@@ -82,6 +82,27 @@ pub fn check(template: &str) -> Result<(), String> {
     render(Some(template), &sample()).map(drop).map_err(|err| err.to_string())
 }
 
+/// What a webhook's `body` template sees.
+#[derive(Clone, Debug, Serialize)]
+pub struct BodyContext<'a> {
+    pub id: &'a str,
+    pub rule: &'a str,
+    pub subject: &'a str,
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// Renders a webhook body; unlike a message, its whitespace is kept.
+pub fn render_body(template: &str, context: &BodyContext) -> Result<String, TemplateError> {
+    environment().render_str(template, context).map_err(|err| TemplateError(describe(&err)))
+}
+
+pub fn check_body(template: &str) -> Result<(), String> {
+    let sample = BodyContext { id: "0", rule: "r", subject: "s", kind: "firing", title: "t", message: "m" };
+    render_body(template, &sample).map(drop).map_err(|err| err.to_string())
+}
+
 /// A realistic context, for checking templates and for previews.
 pub fn sample() -> MessageContext {
     MessageContext {
