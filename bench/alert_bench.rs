@@ -21,6 +21,9 @@ use tokio::{net::TcpListener, sync::Notify};
 
 const TOKEN: &str = "alert-bench-token-0123";
 
+/// When each webhook request arrived, and a wake-up for whoever waits for the next.
+type Arrivals = (Arc<Mutex<Vec<Instant>>>, Arc<Notify>);
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Mode {
     Latency,
@@ -81,7 +84,7 @@ async fn start_server(binary: &str, extra: &str) -> Server {
         ),
     )
     .unwrap();
-    let child = Command::new(binary).arg("--config").arg(&config).env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
+    let mut child = Command::new(binary).arg("--config").arg(&config).env("RUST_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     for _ in 0..100 {
         if reqwest::get(format!("{base}/api/status")).await.is_ok() {
@@ -89,6 +92,8 @@ async fn start_server(binary: &str, extra: &str) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("netpulse did not start");
 }
 
@@ -108,7 +113,7 @@ async fn latency(args: &Args) {
     let app = Router::new()
         .route(
             "/hook",
-            post(|State((arrivals, arrived)): State<(Arc<Mutex<Vec<Instant>>>, Arc<Notify>)>, _body: Bytes| async move {
+            post(|State((arrivals, arrived)): State<Arrivals>, _body: Bytes| async move {
                 arrivals.lock().unwrap().push(Instant::now());
                 arrived.notify_one();
             }),

@@ -57,3 +57,16 @@ CREATE TABLE alert_delivery (
     notifications INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX alert_delivery_by_time ON alert_delivery (at_ms);
+
+-- Silences set through the API: while one covers a rule (or every rule, when
+-- `rule` is NULL) and subject, its transitions are recorded but not sent.
+CREATE TABLE alert_silence (
+    id INTEGER PRIMARY KEY,
+    rule TEXT,
+    subject TEXT,
+    starts_ms INTEGER NOT NULL,
+    ends_ms INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX alert_silence_by_end ON alert_silence (ends_ms);

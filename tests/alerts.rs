@@ -225,3 +225,89 @@ async fn kill_9_mid_delivery_resends_with_the_same_id_and_does_not_fire_again() 
     second.kill().unwrap();
     second.wait().unwrap();
 }
+
+async fn deliveries(client: &reqwest::Client, base: &str) -> Vec<Value> {
+    get(client, format!("{base}/api/alerts/deliveries")).await["deliveries"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_silenced_rule_records_its_transitions_but_sends_nothing() {
+    let hook = Receiver::start(Mode::Accept).await;
+    let server = start(fast_config(&config(&hook, "")), Target::Refusing).await;
+    let (base, client) = (server.url(""), reqwest::Client::new());
+    let silences = format!("{base}/api/alerts/silences");
+    let body = json!({ "rule": "few orders", "for": "1h", "reason": "stocktaking" });
+    assert_eq!(client.post(&silences).json(&body).send().await.unwrap().status(), 401, "silencing needs the token");
+    let unknown = client.post(&silences).bearer_auth(TOKEN).json(&json!({ "rule": "nope", "for": "1h" })).send().await.unwrap();
+    assert_eq!(unknown.status(), 422);
+    let forever = client.post(&silences).bearer_auth(TOKEN).json(&json!({ "for": "1000d" })).send().await.unwrap();
+    assert_eq!(forever.status(), 400);
+    let created = client.post(&silences).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let silence: Value = created.json().await.unwrap();
+    assert_eq!(get(&client, silences.clone()).await["silences"][0]["reason"], "stocktaking");
+
+    let mut stream = open_stream(&server.url("/api/events?topics=alert"), None).await;
+    publish(&client, &base, 1.0).await;
+    let event: Value = serde_json::from_str(&next_event(&mut stream.events, "alert", Duration::from_secs(5)).await.data).unwrap();
+    assert_eq!((event["kind"].as_str(), event["not_sent"].as_str()), (Some("firing"), Some("silenced: stocktaking")), "recorded, with why it was not sent");
+    let state = wait_for_phase(&client, &base, "firing").await;
+    assert_eq!(state["not_sent"], "silenced: stocktaking");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(hook.received().is_empty(), "nothing is sent while silenced");
+    assert_eq!(deliveries(&client, &base).await[0]["outcome"], "silenced");
+
+    let end = format!("{silences}/{}", silence["id"]);
+    assert_eq!(client.delete(&end).bearer_auth(TOKEN).send().await.unwrap().status(), 204);
+    assert_eq!(client.delete(&end).bearer_auth(TOKEN).send().await.unwrap().status(), 404, "it has ended already");
+    publish(&client, &base, 40.0).await;
+    let sent = hook.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].json()["kind"], "resolved", "the end of the silence lets the recovery through");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_maintenance_window_silences_the_rules_it_names() {
+    let hook = Receiver::start(Mode::Accept).await;
+    // A window from an hour ago to an hour from now, in Tokyo's time.
+    let tokyo = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(9 * 3600).unwrap());
+    let (from, to) = ((tokyo - chrono::Duration::hours(1)).format("%H:%M"), (tokyo + chrono::Duration::hours(1)).format("%H:%M"));
+    let window = format!("[[maintenance]]\nname = \"backups\"\nrules = [\"few orders\"]\nfrom = \"{from}\"\nto = \"{to}\"\ntime_zone = \"Asia/Tokyo\"\n");
+    let server = start(fast_config(&format!("{}\n{window}", config(&hook, ""))), Target::Refusing).await;
+    let (base, client) = (server.url(""), reqwest::Client::new());
+    publish(&client, &base, 1.0).await;
+    let state = wait_for_phase(&client, &base, "firing").await;
+    assert_eq!(state["not_sent"], "silenced by the maintenance window \"backups\"");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(hook.received().is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rule_is_held_back_while_the_rule_it_depends_on_fires() {
+    let hook = Receiver::start(Mode::Accept).await;
+    let parent = "[[alert]]\nname = \"uplink\"\nseries = \"topic:sales\"\nfield = \"link\"\ncondition = \"< 1\"\nnotify = [\"hook\"]\n";
+    let text = config(&hook, "depends_on = \"uplink\"\n").replace("[[alert]]\nname = \"few orders\"", &format!("{parent}[[alert]]\nname = \"few orders\""));
+    let server = start(fast_config(&text), Target::Refusing).await;
+    let (base, client) = (server.url(""), reqwest::Client::new());
+    let send = |body: Value| {
+        let (client, base) = (client.clone(), base.clone());
+        async move { assert_eq!(client.post(format!("{base}/api/publish/sales")).bearer_auth(TOKEN).json(&body).send().await.unwrap().status(), 202) }
+    };
+    // The uplink fails, and with it the orders: one cause, one alert.
+    send(json!({ "link": 0, "orders": 2 })).await;
+    let sent = hook.wait_for(1, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(hook.received().len(), 1, "{sent:?}");
+    assert!(sent[0].json()["title"].as_str().unwrap().contains("uplink"));
+    let held: Vec<Value> = deliveries(&client, &base).await.into_iter().filter(|d| d["rule"] == "few orders").collect();
+    assert_eq!((held[0]["outcome"].as_str(), held[0]["error"].as_str()), (Some("suppressed"), Some("suppressed while \"uplink\" is firing")));
+    // The uplink is back and the orders are still low: now the child's own alert is news.
+    send(json!({ "link": 1, "orders": 50 })).await;
+    send(json!({ "link": 1, "orders": 3 })).await;
+    let all = hook.wait_for(3, Duration::from_secs(5)).await;
+    let titles: Vec<String> = all.iter().map(|r| r.json()["title"].as_str().unwrap().to_owned()).collect();
+    assert!(titles.iter().any(|t| t == "Firing: few orders"), "{titles:?}");
+    server.shutdown().await;
+}

@@ -18,6 +18,9 @@ pub struct AlertState {
     pub since_ms: Option<i64>,
     pub value: Option<f64>,
     pub threshold: Option<f64>,
+    /// Why its latest notification was held back: a silence, a maintenance
+    /// window, or the rule it depends on firing.
+    pub not_sent: Option<String>,
 }
 
 /// A change of a rule's state: the data of an event on the `alert` topic.
@@ -34,6 +37,8 @@ pub struct AlertTransition {
     pub threshold: Option<f64>,
     pub started_ms: Option<i64>,
     pub worst: Option<f64>,
+    /// Why it was not notified, when it would have been.
+    pub not_sent: Option<String>,
 }
 
 /// One breach of a rule, from `GET /api/alerts/history`.

@@ -36,6 +36,7 @@ impl Board {
                 since_ms: None,
                 value: None,
                 threshold: rule.judgement.condition.threshold(rule.judgement.baseline),
+                not_sent: None,
             })
             .collect();
         Self { rules, states: Mutex::default() }
@@ -67,6 +68,20 @@ impl Board {
             }
         }
         out
+    }
+
+    /// Records why the latest notification of `rule` for `subject` was held back (None: it was sent).
+    pub fn note_not_sent(&self, rule: &str, subject: &str, reason: Option<String>) {
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(state) = states.get_mut(&(rule.to_owned(), subject.to_owned())) {
+            state.not_sent = reason;
+        }
+    }
+
+    /// Whether `rule` is firing (or flapping) for any subject.
+    pub fn is_firing(&self, rule: &str) -> bool {
+        let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        states.range((rule.to_owned(), String::new())..).take_while(|((name, _), _)| name == rule).any(|(_, s)| s.phase == "firing" || s.phase == "flapping")
     }
 
     pub fn has_rule(&self, name: &str) -> bool {

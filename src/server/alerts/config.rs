@@ -38,6 +38,8 @@ pub struct AlertConfig {
     pub notify: Vec<String>,
     /// Send again every this long while firing; off by default.
     pub repeat: Option<String>,
+    /// Another rule (a gateway, the uplink): while it fires, this one's notifications are held back.
+    pub depends_on: Option<String>,
     /// Templates of the notification texts (minijinja); defaults read well on a phone.
     pub message: Option<String>,
     pub recovery_message: Option<String>,
@@ -117,6 +119,7 @@ pub struct Rule {
     pub judgement: Judgement,
     pub notify: Vec<String>,
     pub repeat: Option<Duration>,
+    pub depends_on: Option<String>,
     pub message: Option<String>,
     pub recovery_message: Option<String>,
 }
@@ -186,6 +189,7 @@ impl AlertConfig {
             judgement: Judgement { condition, recover, aggregation, pending_for, baseline: self.baseline, flapping },
             notify: self.notify.clone(),
             repeat,
+            depends_on: self.depends_on.clone(),
             message: self.message.clone(),
             recovery_message: self.recovery_message.clone(),
         })

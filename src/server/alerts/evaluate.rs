@@ -14,7 +14,8 @@ use crate::{
             board::{phase_name, Board},
             compose,
             config::{Rule, Watched},
-            store::NewNotification,
+            silence::Window,
+            store::{Attempt, NewNotification},
             tracker::{Phase, Tracker, Transition},
             values::{values, Source},
         },
@@ -36,6 +37,18 @@ pub struct Evaluator {
     /// Woken when a notification is stored.
     pub outbox: Arc<Notify>,
     pub expiry: Duration,
+    /// Maintenance windows from the config.
+    pub windows: Arc<Vec<Window>>,
+}
+
+/// What became of a transition's notification.
+enum Notified {
+    /// The transition does not notify.
+    No,
+    /// Stored in the outbox.
+    Sent,
+    /// Not sent, for this reason.
+    HeldBack(String),
 }
 
 #[derive(Default)]
@@ -99,17 +112,45 @@ impl Evaluator {
             let Some(&(_, value)) = offered.fields.iter().find(|(name, _)| *name == rule.field) else { continue };
             let entry = trackers.entry((index, offered.subject.clone())).or_default();
             let transition = entry.tracker.observe(&rule.judgement, crate::server::alerts::condition::Sample { at_ms: event.at_ms, value });
+            let outcome = match &transition {
+                Some(transition) => self.on_transition(rule, &offered.subject, transition).await,
+                None => Notified::No,
+            };
+            // The board changes once the transition is handled, so whoever reads it sees the whole of it.
             self.board.update(&rule.name, &offered.subject, entry.tracker.phase(), entry.tracker.since_ms(), entry.tracker.last_value());
-            if let Some(transition) = transition {
-                if self.on_transition(rule, &offered.subject, &transition).await {
-                    entry.last_notified_ms = transition.at_ms;
+            match outcome {
+                Notified::No => {}
+                Notified::Sent => {
+                    entry.last_notified_ms = event.at_ms;
+                    self.board.note_not_sent(&rule.name, &offered.subject, None);
+                }
+                Notified::HeldBack(reason) => {
+                    entry.last_notified_ms = event.at_ms;
+                    self.board.note_not_sent(&rule.name, &offered.subject, Some(reason));
                 }
             }
         }
     }
 
-    /// Publishes, records and notifies one transition; whether it notified.
-    async fn on_transition(&self, rule: &Rule, subject: &str, transition: &Transition) -> bool {
+    /// Why a notification for `rule` must not go out now, if it must not:
+    /// a maintenance window, a silence, or the rule it depends on firing.
+    async fn held_back(&self, rule: &Rule, subject: &str, at_ms: i64) -> Option<(&'static str, String)> {
+        if let Some(window) = self.windows.iter().find(|w| w.covers(&rule.name, at_ms)) {
+            return Some(("silenced", format!("silenced by the maintenance window {:?}", window.name)));
+        }
+        match self.store.silenced_by(&rule.name, subject, at_ms).await {
+            Ok(Some(reason)) => return Some(("silenced", format!("silenced: {reason}"))),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot read silences; notifying"),
+        }
+        let parent = rule.depends_on.as_deref().filter(|parent| self.board.is_firing(parent))?;
+        Some(("suppressed", format!("suppressed while {parent:?} is firing")))
+    }
+
+    /// Publishes, records and notifies one transition.
+    async fn on_transition(&self, rule: &Rule, subject: &str, transition: &Transition) -> Notified {
+        let notifies = matches!(transition.kind, "firing" | "resolved" | "flapping" | "settled");
+        let held = if notifies { self.held_back(rule, subject, transition.at_ms).await } else { None };
         let published = AlertTransition {
             rule: rule.name.clone(),
             subject: subject.to_owned(),
@@ -121,6 +162,7 @@ impl Evaluator {
             threshold: transition.threshold,
             started_ms: transition.started_ms,
             worst: transition.worst,
+            not_sent: held.as_ref().map(|(_, reason)| reason.clone()),
         };
         let data = serde_json::to_string(&published).unwrap_or_default();
         if let Err(error) = self.writer.publish(ALERT_TOPIC, &format!("{}|{subject}", rule.name), data).await {
@@ -129,11 +171,30 @@ impl Evaluator {
         if let Err(error) = self.record_incident(rule, subject, transition).await {
             tracing::error!(%error, rule = rule.name, "cannot record the incident");
         }
-        if !matches!(transition.kind, "firing" | "resolved" | "flapping" | "settled") {
-            return false;
+        if !notifies {
+            return Notified::No;
         }
-        self.notify(rule, subject, transition, transition.kind).await;
-        true
+        match held {
+            None => {
+                self.notify(rule, subject, transition, transition.kind).await;
+                Notified::Sent
+            }
+            Some((outcome, reason)) => {
+                self.record_held(rule, outcome, &reason).await;
+                Notified::HeldBack(reason)
+            }
+        }
+    }
+
+    /// A held-back notification goes in the delivery log, one line per channel, and nowhere else.
+    async fn record_held(&self, rule: &Rule, outcome: &str, reason: &str) {
+        for channel in &rule.notify {
+            let id = delivery_id();
+            let attempt = Attempt { ids: &[], delivery_id: &id, channel, rule: &rule.name, at_ms: now_ms(), outcome, error: Some(reason), retry_at_ms: None };
+            if let Err(error) = self.store.record_attempt(&attempt).await {
+                tracing::error!(%error, rule = rule.name, "cannot record a held-back notification");
+            }
+        }
     }
 
     async fn record_incident(&self, rule: &Rule, subject: &str, t: &Transition) -> Result<(), crate::server::store::StoreError> {
@@ -193,6 +254,10 @@ impl Evaluator {
             let Some(every) = rule.repeat else { continue };
             let due = entry.last_notified_ms.saturating_add(i64::try_from(every.as_millis()).unwrap_or(i64::MAX));
             if entry.tracker.phase() != Phase::Firing || now < due {
+                continue;
+            }
+            if let Some((_, reason)) = self.held_back(rule, subject, now).await {
+                self.board.note_not_sent(&rule.name, subject, Some(reason));
                 continue;
             }
             let reminder = Transition {

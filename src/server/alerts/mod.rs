@@ -14,6 +14,8 @@ pub mod outbox;
 pub mod routes;
 pub mod send;
 pub mod service;
+pub mod silence;
+pub mod silence_routes;
 pub mod store;
 pub mod template;
 pub mod tracker;

@@ -13,6 +13,7 @@ use crate::server::{
         config::Rule,
         evaluate::Evaluator,
         outbox::{Backoff, Dispatcher},
+        silence::Window,
     },
     config::{invalid, Config, ConfigError},
     events::{hub::Hub, writer::Writer},
@@ -23,6 +24,7 @@ pub struct Alerts {
     pub rules: Arc<Vec<Rule>>,
     pub channels: Arc<HashMap<String, Channel>>,
     pub board: Arc<Board>,
+    pub windows: Arc<Vec<Window>>,
     /// Woken when a notification is stored.
     pub outbox: Arc<Notify>,
     /// The client every HTTP channel sends with.
@@ -42,6 +44,7 @@ pub struct Wiring {
 impl Alerts {
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
         let rules = config.checked_rules()?;
+        let windows = Arc::new(config.checked_windows()?);
         let channels = config.checked_channels()?.into_iter().map(|c| (c.name.clone(), c)).collect();
         let expiry = config.alerts.expiry().map_err(|(key, reason)| invalid(key, reason))?;
         let (first, most) = config.alerts.retry().map_err(|(key, reason)| invalid(key, reason))?;
@@ -52,6 +55,7 @@ impl Alerts {
             .map_err(|err| invalid("notify", format!("cannot build the HTTP client: {err}")))?;
         Ok(Self {
             board: Arc::new(Board::new(&rules)),
+            windows,
             rules: Arc::new(rules),
             channels: Arc::new(channels),
             outbox: Arc::new(Notify::new()),
@@ -73,6 +77,7 @@ impl Alerts {
                 board: self.board.clone(),
                 outbox: self.outbox.clone(),
                 expiry: self.expiry,
+                windows: self.windows.clone(),
             };
             tasks.push(tokio::spawn(evaluator.run(wiring.hub.tap(), shutdown.clone())));
         }

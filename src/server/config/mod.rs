@@ -17,6 +17,7 @@ use crate::server::{
     alerts::{
         channel_config::{Channel, NotifyConfig},
         config::{AlertConfig, AlertsConfig, Known, Rule},
+        silence::{MaintenanceConfig, Window},
     },
     events::limits::LimitsConfig,
     monitor::config::{Monitor, MonitorConfig},
@@ -53,6 +54,8 @@ pub struct Config {
     /// Notification channels, one `[[notify]]` table each.
     #[serde(rename = "notify")]
     pub channels: Vec<NotifyConfig>,
+    /// Recurring windows in which alerts are recorded but not sent.
+    pub maintenance: Vec<MaintenanceConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -103,6 +106,7 @@ impl Default for Config {
             alerts: AlertsConfig::default(),
             alert_rules: Vec::new(),
             channels: Vec::new(),
+            maintenance: Vec::new(),
         }
     }
 }
@@ -209,6 +213,7 @@ impl Config {
         self.alerts.expiry().map_err(|(key, reason)| invalid(key, reason))?;
         self.alerts.retry().map_err(|(key, reason)| invalid(key, reason))?;
         self.checked_rules()?;
+        self.checked_windows()?;
         Ok(())
     }
 
@@ -240,7 +245,16 @@ impl Config {
             }
             rules.push(rule);
         }
+        for rule in &rules {
+            check_dependencies(rule, &rules)?;
+        }
         Ok(rules)
+    }
+
+    /// The maintenance windows, validated against the rules they name.
+    pub fn checked_windows(&self) -> Result<Vec<Window>, ConfigError> {
+        let rules: Vec<String> = self.alert_rules.iter().map(|r| r.name.trim().to_owned()).collect();
+        self.maintenance.iter().map(|table| table.validate(&rules).map_err(|(key, reason)| invalid(key, reason))).collect()
     }
 
     /// The monitors, validated; names must be unique.
@@ -259,6 +273,23 @@ impl Config {
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs_f64(self.sse.heartbeat)
     }
+}
+
+/// A rule's `depends_on` names another rule, and following the chain never comes back to it.
+fn check_dependencies(rule: &Rule, rules: &[Rule]) -> Result<(), ConfigError> {
+    let mut seen = vec![rule.name.as_str()];
+    let mut next = rule.depends_on.as_deref();
+    while let Some(parent) = next {
+        let Some(found) = rules.iter().find(|r| r.name == parent) else {
+            return Err(invalid("alert.depends_on", format!("rule {:?}: no [[alert]] rule is named {parent:?}", rule.name)));
+        };
+        if seen.contains(&parent) {
+            return Err(invalid("alert.depends_on", format!("rule {:?}: the dependencies go round in a circle through {parent:?}", rule.name)));
+        }
+        seen.push(parent);
+        next = found.depends_on.as_deref();
+    }
+    Ok(())
 }
 
 /// Folds toml's multi-line report into one line that names the line number.

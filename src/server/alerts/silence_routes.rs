@@ -1,0 +1,88 @@
+//! `/api/alerts/silences`: list the running silences; set one with an expiry
+//! or end one early (both token-gated).
+
+use axum::{
+    extract::{rejection::JsonRejection, Path, State},
+    http::{HeaderMap, StatusCode},
+    routing::{delete, get},
+    Json, Router,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::server::{
+    alerts::{condition::parse_duration, silence::Silence},
+    clock::now_ms,
+    http::{bearer, error::ApiError},
+    store::StoreError,
+    AppState,
+};
+
+/// The longest a silence may last.
+const MOST_DAYS: i64 = 90;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/alerts/silences", get(list).post(create)).route("/api/alerts/silences/{id}", delete(end))
+}
+
+fn unavailable(error: StoreError) -> ApiError {
+    tracing::error!(%error, "cannot reach the alerts database");
+    ApiError::Unavailable("the alerts database cannot be reached right now".into())
+}
+
+#[derive(Serialize)]
+struct Silences {
+    silences: Vec<Silence>,
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<Silences>, ApiError> {
+    Ok(Json(Silences { silences: state.store.silences(now_ms()).await.map_err(unavailable)? }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSilence {
+    /// A rule's name; every rule when absent.
+    rule: Option<String>,
+    /// A speed target, a monitor or a topic; every subject when absent.
+    subject: Option<String>,
+    /// How long from now, such as "2h".
+    #[serde(rename = "for")]
+    lasting: String,
+    reason: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<NewSilence>, JsonRejection>,
+) -> Result<(StatusCode, Json<Silence>), ApiError> {
+    bearer::authorise(state.config.publish_token.as_deref(), &headers)?;
+    let Json(request) = body.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    if let Some(rule) = &request.rule {
+        if !state.alerts.board.has_rule(rule) {
+            return Err(ApiError::Unprocessable(format!("no [[alert]] rule is named {rule:?}")));
+        }
+    }
+    let lasting = parse_duration(&request.lasting).map_err(|reason| ApiError::bad_request(format!("for: {reason}")))?;
+    let lasting_ms = i64::try_from(lasting.as_millis()).unwrap_or(i64::MAX);
+    if !(1000..=MOST_DAYS * 86_400_000).contains(&lasting_ms) {
+        return Err(ApiError::bad_request(format!("for must be 1s to {MOST_DAYS} days, got {:?}", request.lasting)));
+    }
+    let reason = request.reason.unwrap_or_default();
+    if reason.len() > 500 {
+        return Err(ApiError::bad_request("reason must be at most 500 bytes"));
+    }
+    let now = now_ms();
+    let silence = state.store.create_silence(request.rule.as_deref(), request.subject.as_deref(), now, now + lasting_ms, &reason).await.map_err(unavailable)?;
+    Ok((StatusCode::CREATED, Json(silence)))
+}
+
+async fn end(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    bearer::authorise(state.config.publish_token.as_deref(), &headers)?;
+    let id: i64 = id.parse().map_err(|_| ApiError::bad_request(format!("a silence id is a whole number, got {id:?}")))?;
+    if state.store.end_silence(id, now_ms()).await.map_err(unavailable)? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no running silence has id {id}")))
+    }
+}
