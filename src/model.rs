@@ -149,6 +149,9 @@ pub struct Snapshot {
     /// The newest events of every topic, oldest first, for the event log.
     #[serde(default)]
     pub log: Vec<TopicEvent>,
+    /// Every alert rule's state per subject; empty when no rule is configured.
+    #[serde(default)]
+    pub alerts: Vec<alert::AlertState>,
 }
 
 /// How a stream opened with `?envelope=1` (as the dashboard opens it) carries

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    live::{connection::ConnectionState, event_log::EventLog, history::SpeedHistory, monitors::MonitorBoard, topic_feed::TopicBoard},
+    live::{alerts::AlertBoard, connection::ConnectionState, event_log::EventLog, history::SpeedHistory, monitors::MonitorBoard, topic_feed::TopicBoard},
     model::Snapshot,
 };
 
@@ -14,6 +14,7 @@ pub struct LiveSignals {
     pub board: RwSignal<MonitorBoard>,
     pub topics: RwSignal<TopicBoard>,
     pub log: RwSignal<EventLog>,
+    pub alerts: RwSignal<AlertBoard>,
     pub connection: RwSignal<ConnectionState>,
     /// When the newest event arrived, in ms since the Unix epoch.
     pub last_event_at: RwSignal<Option<f64>>,
@@ -26,6 +27,7 @@ impl LiveSignals {
             board: RwSignal::new(MonitorBoard::from_snapshot(snapshot)),
             topics: RwSignal::new(TopicBoard::from_snapshot(snapshot)),
             log: RwSignal::new(EventLog::from_events(&snapshot.log)),
+            alerts: RwSignal::new(AlertBoard::from_snapshot(snapshot)),
             connection: RwSignal::new(ConnectionState::Connecting),
             last_event_at: RwSignal::new(snapshot.log.last().map(|event| event.at_ms as f64)),
         }

@@ -18,7 +18,7 @@ use crate::{
         connection::ConnectionState,
         event_log::{probe_summary, speed_summary},
     },
-    model::{open_envelope, ProbeResult, SpeedSample, TopicEvent, PROBE_TOPIC, SPEED_TOPIC},
+    model::{alert::AlertTransition, open_envelope, ProbeResult, SpeedSample, TopicEvent, ALERT_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
 };
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -158,6 +158,13 @@ impl LiveStream {
                     leptos::logging::warn!("ignoring a probe event that does not parse: {}", event.data);
                 }
             },
+            ALERT_TOPIC => {
+                signals.log.update(|log| log.push(&event));
+                match serde_json::from_str::<AlertTransition>(&event.data) {
+                    Ok(change) => signals.alerts.update(|alerts| alerts.apply(&change)),
+                    Err(_) => leptos::logging::warn!("ignoring an alert event that does not parse: {}", event.data),
+                }
+            }
             _ => {
                 signals.log.update(|log| log.push(&event));
                 signals.topics.update(|topics| {
@@ -176,6 +183,8 @@ impl LiveStream {
                 Ok(snapshot) => {
                     signals.history.update(|h| h.merge_snapshot(&snapshot));
                     signals.board.update(|b| b.merge_snapshot(&snapshot));
+                    // Alert states are the server's current ones: take them whole.
+                    signals.alerts.set(crate::live::alerts::AlertBoard::from_snapshot(&snapshot));
                     signals.topics.update(|t| {
                         snapshot.custom.iter().for_each(|event| {
                             t.apply(event);

@@ -1,6 +1,7 @@
 //! Client state that is plain data: the bounded sample history, reconnect
 //! backoff and connection states. Pure, so it is unit-tested natively.
 
+pub mod alerts;
 pub mod backoff;
 pub mod connection;
 pub mod event_log;

@@ -132,6 +132,7 @@ impl AppState {
             topics: self.config.topics.clone(),
             custom,
             log,
+            alerts: self.alerts.board.list(),
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::{
     client::{live_signals::LiveSignals, snapshot_api::page_snapshot},
     model::Snapshot,
     ui::{
+        alerts_panel::AlertsPanel,
         connection_badge::ConnectionBadge,
         dashboard_hooks::{chart_samples, chart_status, use_live_stream, use_range_history, use_trends},
         event_log::EventLogView,
@@ -33,7 +34,7 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     let signals = LiveSignals::from_snapshot(&snapshot);
-    let LiveSignals { history, board, topics, log, connection, last_event_at } = signals;
+    let LiveSignals { history, board, topics, log, alerts, connection, last_event_at } = signals;
     use_live_stream(signals, provide_rooms(), &snapshot.topics, snapshot.last_event_id);
     let chosen = use_range();
     let range = Memo::new(move |_| chosen.get());
@@ -51,6 +52,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
         <main class="dashboard">
             <OfflineBanner connection log/>
             <StoreBanner initial=snapshot.store/>
+            {alerts.with_untracked(|a| a.has_rules()).then(|| view! { <AlertsPanel alerts/> })}
             <RangePicker selected=chosen/>
             <SpeedSection history chart_samples range status/>
             <MonitorTable board trends range/>

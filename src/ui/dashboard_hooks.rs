@@ -25,6 +25,9 @@ pub fn use_live_stream(signals: LiveSignals, rooms: Rooms, custom_topics: &[Stri
     {
         use crate::client::live_stream::LiveStream;
         let mut topics = vec![crate::model::SPEED_TOPIC.to_owned(), crate::model::PROBE_TOPIC.to_owned()];
+        if signals.alerts.with_untracked(|alerts| alerts.has_rules()) {
+            topics.push(crate::model::ALERT_TOPIC.to_owned());
+        }
         topics.extend(custom_topics.iter().cloned());
         // The wrapper only satisfies on_cleanup's bound: the stream stays on the browser's one thread.
         let stream = std::rc::Rc::new(std::cell::OnceCell::<LiveStream>::new());
