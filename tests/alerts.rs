@@ -260,10 +260,14 @@ async fn a_silenced_rule_records_its_transitions_but_sends_nothing() {
     let end = format!("{silences}/{}", silence["id"]);
     assert_eq!(client.delete(&end).bearer_auth(TOKEN).send().await.unwrap().status(), 204);
     assert_eq!(client.delete(&end).bearer_auth(TOKEN).send().await.unwrap().status(), 404, "it has ended already");
-    publish(&client, &base, 40.0).await;
+    // Still in breach once the silence is over: now it is told, and so is its end.
+    publish(&client, &base, 2.0).await;
     let sent = hook.wait_for(1, Duration::from_secs(5)).await;
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].json()["kind"], "resolved", "the end of the silence lets the recovery through");
+    assert_eq!(sent[0].json()["kind"], "firing", "the end of the silence lets the standing breach through");
+    publish(&client, &base, 40.0).await;
+    let sent = hook.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(sent.iter().map(|r| r.json()["kind"].as_str().unwrap().to_owned()).collect::<Vec<_>>(), ["firing", "resolved"]);
     server.shutdown().await;
 }
 
@@ -303,11 +307,16 @@ async fn a_rule_is_held_back_while_the_rule_it_depends_on_fires() {
     assert!(sent[0].json()["title"].as_str().unwrap().contains("uplink"));
     let held: Vec<Value> = deliveries(&client, &base).await.into_iter().filter(|d| d["rule"] == "few orders").collect();
     assert_eq!((held[0]["outcome"].as_str(), held[0]["error"].as_str()), (Some("suppressed"), Some("suppressed while \"uplink\" is firing")));
-    // The uplink is back and the orders are still low: now the child's own alert is news.
+    // Both recover: the uplink's end is news, the unannounced child's is not.
     send(json!({ "link": 1, "orders": 50 })).await;
+    let both = hook.wait_for(2, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let titles = |received: &[common::receiver::Received]| received.iter().map(|r| r.json()["title"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(hook.received().len(), 2, "{:?}", titles(&both));
+    assert!(titles(&both)[1].starts_with("Resolved: uplink"), "{:?}", titles(&both));
+    // Now the orders drop on their own: the child's alert is news.
     send(json!({ "link": 1, "orders": 3 })).await;
     let all = hook.wait_for(3, Duration::from_secs(5)).await;
-    let titles: Vec<String> = all.iter().map(|r| r.json()["title"].as_str().unwrap().to_owned()).collect();
-    assert!(titles.iter().any(|t| t == "Firing: few orders"), "{titles:?}");
+    assert_eq!(titles(&all)[2], "Firing: few orders");
     server.shutdown().await;
 }

@@ -8,7 +8,21 @@ async function fullServer(): Promise<Netpulse> {
   const server = await Netpulse.start({
     interval: 5,
     rootConfig: publishing(["sales"]),
-    extraConfig: twoMonitors(`tcp = "127.0.0.1:${closed}"`, 2, "/speedtest/empty?with=a-rather-long-query-string-that-must-wrap-on-a-phone"),
+    extraConfig:
+      twoMonitors(`tcp = "127.0.0.1:${closed}"`, 2, "/speedtest/empty?with=a-rather-long-query-string-that-must-wrap-on-a-phone") +
+      `
+[[alert]]
+name = "few orders"
+series = "topic:sales"
+field = "orders"
+condition = "< 10"
+` +
+      `[[alert]]
+name = "gone is down"
+series = "probe:gone"
+field = "up"
+condition = "< 1"
+`,
   });
   await publish(server, "sales", { orders: 3, revenue: 120.5 });
   await server.speedTests();
@@ -28,7 +42,7 @@ test("at 360 and 390 px wide nothing scrolls sideways", async ({ page }) => {
       await expect(page.locator('[data-testid="monitor-row"]')).toHaveCount(2);
       expect(await horizontalOverflow(page), `${width} px`).toBeLessThanOrEqual(0);
       // Every section is there, stacked.
-      for (const id of ["speed-chart", "latency-chart", "topic-sales", "event-log"]) {
+      for (const id of ["alerts", "speed-chart", "latency-chart", "topic-sales", "event-log"]) {
         await expect(page.getByTestId(id)).toBeVisible();
       }
     }

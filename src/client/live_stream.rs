@@ -18,7 +18,7 @@ use crate::{
         connection::ConnectionState,
         event_log::{probe_summary, speed_summary},
     },
-    model::{alert::AlertTransition, open_envelope, ProbeResult, SpeedSample, TopicEvent, ALERT_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
+    model::{open_envelope, ProbeResult, SpeedSample, TopicEvent, ALERT_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
 };
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -160,7 +160,7 @@ impl LiveStream {
             },
             ALERT_TOPIC => {
                 signals.log.update(|log| log.push(&event));
-                match serde_json::from_str::<AlertTransition>(&event.data) {
+                match serde_json::from_str::<crate::live::alerts::AlertChange>(&event.data) {
                     Ok(change) => signals.alerts.update(|alerts| alerts.apply(&change)),
                     Err(_) => leptos::logging::warn!("ignoring an alert event that does not parse: {}", event.data),
                 }

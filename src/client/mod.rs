@@ -1,8 +1,6 @@
 //! Browser-side plumbing: loading the snapshot, the live stream, drawing on canvas.
 
 #[cfg(feature = "hydrate")]
-pub mod alerts_api;
-#[cfg(feature = "hydrate")]
 pub mod canvas;
 #[cfg(feature = "hydrate")]
 pub mod history_api;

@@ -1,10 +1,24 @@
 //! The alert states the dashboard shows: seeded from the snapshot, changed by
 //! each event on the `alert` topic. Pure, so it is tested natively.
 
-use crate::model::{
-    alert::{AlertState, AlertTransition},
-    Snapshot,
+use crate::{
+    format,
+    model::{alert::AlertState, Snapshot},
 };
+
+/// What the dashboard reads of an `alert` event (`AlertTransition` without
+/// what it does not show, which keeps its parser out of the bundle).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct AlertChange {
+    pub rule: String,
+    pub subject: String,
+    pub kind: String,
+    pub to: String,
+    pub at_ms: i64,
+    pub value: Option<f64>,
+    pub started_ms: Option<i64>,
+    pub not_sent: Option<String>,
+}
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertBoard {
@@ -33,12 +47,13 @@ impl AlertBoard {
 
     pub fn rules(&self) -> usize {
         let mut names: Vec<&str> = self.states.iter().map(|s| s.rule.as_str()).collect();
+        names.sort_unstable();
         names.dedup();
         names.len()
     }
 
     /// Takes a transition; a rule's first subject replaces its "no data yet" row.
-    pub fn apply(&mut self, change: &AlertTransition) {
+    pub fn apply(&mut self, change: &AlertChange) {
         let Some(template) = self.states.iter().find(|s| s.rule == change.rule).cloned() else { return };
         let state = match self.states.iter().position(|s| s.rule == change.rule && (s.subject == change.subject || s.subject.is_empty())) {
             Some(index) => &mut self.states[index],
@@ -50,10 +65,7 @@ impl AlertBoard {
         state.subject = change.subject.clone();
         state.phase = change.to.clone();
         state.since_ms = if change.to == "ok" { None } else { change.started_ms.or(Some(change.at_ms)) };
-        state.value = Some(change.value).filter(|v| v.is_finite());
-        if change.threshold.is_some() {
-            state.threshold = change.threshold;
-        }
+        state.value = change.value.filter(|v| v.is_finite());
         if matches!(change.kind.as_str(), "firing" | "resolved" | "flapping" | "settled") {
             state.not_sent = change.not_sent.clone();
         }
@@ -75,16 +87,49 @@ pub fn subject_label(subject: &str) -> &str {
     }
 }
 
-/// How long something lasted, as "45 s", "38 min", "2 h 5 min" or "3 d".
-pub fn span(ms: i64) -> String {
-    let secs = ms.max(0) / 1000;
-    match secs {
-        0..=59 => format!("{secs} s"),
-        60..=3599 => format!("{} min", secs / 60),
-        3600..=86_399 if secs % 3600 < 60 => format!("{} h", secs / 3600),
-        3600..=86_399 => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
-        _ => format!("{} d", secs / 86_400),
+/// Text made safe to place in HTML.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
     }
+    out
+}
+
+/// A `<time>` in the viewer's zone (UTC, labelled, with none).
+fn time_html(at_ms: i64, prefix: &str, zone: Option<i32>) -> String {
+    let at = chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
+    format!("<time datetime=\"{}\">{prefix}{}</time>", at.to_rfc3339(), format::wall_time(at, zone))
+}
+
+/// The active states as list items. Built as one string rather than one view
+/// per part: each distinct view type adds its own code to the WASM bundle.
+pub fn rows_html(active: &[AlertState], zone: Option<i32>) -> String {
+    active
+        .iter()
+        .map(|state| {
+            let since = state.since_ms.map(|ms| time_html(ms, "since ", zone)).unwrap_or_default();
+            let note = state.not_sent.as_deref().map(|reason| format!("<span class=\"alert-note\">{}</span>", escape(reason))).unwrap_or_default();
+            format!(
+                "<li class=\"alert-row phase-{phase}\" data-testid=\"alert-row\" data-rule=\"{rule}\" data-phase=\"{phase}\">\
+                 <span class=\"alert-phase\">{phase}</span><span class=\"alert-rule\">{rule}</span><span class=\"alert-subject\">{subject}</span>\
+                 <span class=\"alert-value\">{field} {value} ({condition})</span>{since}{note}</li>",
+                phase = escape(&state.phase),
+                rule = escape(&state.rule),
+                subject = escape(subject_label(&state.subject)),
+                field = escape(&state.field),
+                value = format::metric(state.value),
+                condition = escape(&state.condition),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -106,18 +151,15 @@ mod tests {
         }
     }
 
-    fn change(rule: &str, subject: &str, kind: &str, to: &str, at_ms: i64) -> AlertTransition {
-        AlertTransition {
+    fn change(rule: &str, subject: &str, kind: &str, to: &str, at_ms: i64) -> AlertChange {
+        AlertChange {
             rule: rule.into(),
             subject: subject.into(),
             kind: kind.into(),
-            from: "ok".into(),
             to: to.into(),
             at_ms,
-            value: 41.8,
-            threshold: Some(100.0),
+            value: Some(41.8),
             started_ms: Some(at_ms - 60_000),
-            worst: None,
             not_sent: None,
         }
     }
@@ -139,10 +181,22 @@ mod tests {
     }
 
     #[test]
-    fn labels_and_spans_are_short() {
+    fn rows_are_escaped_and_carry_their_phase() {
+        let mut firing = state("a <b> & \"c\"", "https://nas.lan/speedtest");
+        firing.phase = "firing".into();
+        firing.since_ms = Some(0);
+        firing.value = Some(41.83);
+        let html = rows_html(&[firing], None);
+        assert!(html.contains("data-rule=\"a &lt;b&gt; &amp; &quot;c&quot;\""), "{html}");
+        assert!(html.contains("<span class=\"alert-subject\">nas.lan</span>"), "{html}");
+        assert!(html.contains("download_mbps 41.8 (&lt; 100)"), "{html}");
+        assert!(html.contains("<time datetime=\"1970-01-01T00:00:00+00:00\">since 1970-01-01 00:00:00 UTC</time>"), "{html}");
+    }
+
+    #[test]
+    fn subject_labels_are_short() {
         assert_eq!(subject_label("https://speed.cloudflare.com/"), "speed.cloudflare.com");
         assert_eq!(subject_label("http://nas:3000/speedtest"), "nas:3000");
         assert_eq!(subject_label("gateway"), "gateway");
-        assert_eq!([span(45_000), span(2_280_000), span(7_500_000), span(7_200_000), span(259_200_000)], ["45 s", "38 min", "2 h 5 min", "2 h", "3 d"]);
     }
 }

@@ -9,6 +9,8 @@ pub struct AlertState {
     pub rule: String,
     /// What the rule watches: a speed target, a monitor, or the topic's name.
     pub subject: String,
+    /// Not read by the dashboard, which saves its bundle the code.
+    #[serde(default, skip_deserializing)]
     pub series: String,
     pub field: String,
     pub condition: String,
@@ -17,6 +19,7 @@ pub struct AlertState {
     /// Since when the breach holds, in Unix milliseconds.
     pub since_ms: Option<i64>,
     pub value: Option<f64>,
+    #[serde(default, skip_deserializing)]
     pub threshold: Option<f64>,
     /// Why its latest notification was held back: a silence, a maintenance
     /// window, or the rule it depends on firing.
@@ -72,7 +75,7 @@ pub struct Delivery {
     pub channel: String,
     pub rule: String,
     pub at_ms: i64,
-    /// `sent`, `retry`, `failed` or `expired`.
+    /// `sent`, `retry`, `failed`, `expired`, or `silenced` or `suppressed` for one held back.
     pub outcome: String,
     /// The exact error of a failed attempt.
     pub error: Option<String>,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::server::config::secret::Secret;
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyConfig {
     pub name: String,
@@ -18,9 +18,9 @@ pub struct NotifyConfig {
     /// The endpoint: the webhook, the ntfy topic URL, the Gotify server; for
     /// Telegram, the Bot API's base URL (`https://api.telegram.org` by default).
     pub url: Option<String>,
-    /// Extra request headers (webhook only).
+    /// Extra request headers (webhook only); their values often carry a token.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Secret>,
     /// Webhook only: a minijinja template of the request body, for receivers
     /// (an SMS gateway) that want their own shape; netpulse's JSON without one.
     pub body: Option<String>,
@@ -58,7 +58,7 @@ pub enum Security {
     Plain,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum ChannelKind {
     Webhook { url: Url, headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>, body: Option<String>, content_type: String },
     Ntfy { url: Url, token: Option<Secret>, priority: Option<u8> },
@@ -76,13 +76,40 @@ pub struct Channel {
     pub timeout: Duration,
 }
 
+/// Only the host of a URL: a Slack or Discord webhook's path is its secret.
+fn host_of(url: &Url) -> &str {
+    url.host_str().unwrap_or("")
+}
+
+impl std::fmt::Debug for NotifyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let host = self.url.as_deref().and_then(|u| Url::parse(u).ok()).map(|u| host_of(&u).to_owned());
+        f.debug_struct("NotifyConfig").field("name", &self.name).field("kind", &self.kind).field("host", &host).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for ChannelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Webhook { url, .. } => write!(f, "Webhook({})", host_of(url)),
+            Self::Ntfy { url, .. } => write!(f, "Ntfy({})", host_of(url)),
+            Self::Slack { url } => write!(f, "Slack({})", host_of(url)),
+            Self::Discord { url } => write!(f, "Discord({})", host_of(url)),
+            Self::Telegram { api, .. } => write!(f, "Telegram({})", host_of(api)),
+            Self::Gotify { url, .. } => write!(f, "Gotify({})", host_of(url)),
+            Self::Email { host, port, .. } => write!(f, "Email({host}:{port})"),
+        }
+    }
+}
+
 type Invalid = (&'static str, String);
 
 fn http_url(key: &'static str, name: &str, url: Option<&str>) -> Result<Url, Invalid> {
     let url = url.ok_or((key, format!("channel {name:?} needs a url")))?;
-    let parsed = Url::parse(url).map_err(|err| (key, format!("channel {name:?}: {url:?} is not a URL: {err}")))?;
+    // The URL is not quoted back: a Slack or Discord webhook's URL is its secret.
+    let parsed = Url::parse(url).map_err(|err| (key, format!("channel {name:?}: the url is not a URL ({err})")))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err((key, format!("channel {name:?}: {url:?} must be an http or https URL")));
+        return Err((key, format!("channel {name:?}: the url must be an http or https URL with a host")));
     }
     Ok(parsed)
 }
@@ -127,7 +154,7 @@ impl NotifyConfig {
                 for (header, value) in &self.headers {
                     let header = reqwest::header::HeaderName::from_bytes(header.as_bytes())
                         .map_err(|_| ("notify.headers", format!("channel {name:?}: {header:?} is not a header name")))?;
-                    let mut value = reqwest::header::HeaderValue::from_str(value)
+                    let mut value = reqwest::header::HeaderValue::from_str(value.expose())
                         .map_err(|_| ("notify.headers", format!("channel {name:?}: the value of {header} is not a valid header value")))?;
                     // Headers often carry a token: `Debug` then shows `Sensitive`.
                     value.set_sensitive(true);
@@ -239,5 +266,10 @@ mod tests {
     fn secrets_stay_out_of_debug_output() {
         let bot = channel("name = \"t\"\nkind = \"telegram\"\ntoken = \"123456:very-secret\"\nchat_id = \"42\"\n").unwrap();
         assert!(!format!("{bot:?}").contains("very-secret"));
+        let slack = "name = \"s\"\nkind = \"slack\"\nurl = \"https://hooks.slack.com/services/T0/B0/very-secret\"\n";
+        assert!(!format!("{:?}", toml::from_str::<NotifyConfig>(slack).unwrap()).contains("very-secret"), "a webhook's path is its secret");
+        assert!(!format!("{:?}", channel(slack).unwrap()).contains("very-secret"));
+        let hook = "name = \"h\"\nkind = \"webhook\"\nurl = \"http://h/\"\nheaders = { Authorization = \"Bearer very-secret\" }\n";
+        assert!(!format!("{:?}{:?}", toml::from_str::<NotifyConfig>(hook).unwrap(), channel(hook).unwrap()).contains("very-secret"));
     }
 }

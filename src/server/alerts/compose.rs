@@ -83,7 +83,7 @@ pub fn digest(rule: &str, subject: &str, all: &[Facts], clock: impl Fn(i64) -> S
     let unit = if first.unit.is_empty() { String::new() } else { format!(" {}", first.unit) };
     let worst = worst.map(|w| format!(", worst {}{unit}", template::number(w))).unwrap_or_default();
     let state = if ended { format!("resolved after {}", template::duration(last.at_ms.saturating_sub(start))) } else { "still firing".to_owned() };
-    let title = format!("{rule}: {state} ({} notifications held while the channel was unreachable)", all.len());
+    let title = format!("{rule}: {state} ({} notifications in one)", all.len());
     let message = format!("{} {span}{worst} ({} → {})", first.label, first.node, subject_label(subject));
     Some((title, message))
 }
@@ -114,7 +114,7 @@ mod tests {
             digest("slow download", "https://speed.cloudflare.com", &[facts("firing", 3, 20.0, Some(20.0)), facts("resolved", 41, 300.0, Some(0.0))], clock)
                 .unwrap();
         assert_eq!(message, "download 12:03–12:41, worst 0 Mbit/s (nas → speed.cloudflare.com)");
-        assert!(title.starts_with("slow download: resolved after 38 min (2 notifications"), "{title}");
+        assert_eq!(title, "slow download: resolved after 38 min (2 notifications in one)");
         let (_, open) = digest("slow download", "x", &[facts("firing", 3, 20.0, Some(20.0)), facts("reminder", 63, 10.0, Some(10.0))], clock).unwrap();
         assert_eq!(open, "download since 12:03, worst 10 Mbit/s (nas → x)");
     }

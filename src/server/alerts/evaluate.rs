@@ -14,8 +14,9 @@ use crate::{
             board::{phase_name, Board},
             compose,
             config::{Rule, Watched},
+            record,
             silence::Window,
-            store::{Attempt, NewNotification},
+            store::NewNotification,
             tracker::{Phase, Tracker, Transition},
             values::{values, Source},
         },
@@ -55,6 +56,23 @@ enum Notified {
 struct Entry {
     tracker: Tracker,
     last_notified_ms: i64,
+    /// Whether the current breach was notified: only then is its end.
+    announced: bool,
+}
+
+/// A rule's standing state as a transition, for reminders and late notices.
+fn standing(rule: &Rule, tracker: &Tracker, at_ms: i64, kind: &'static str) -> Transition {
+    Transition {
+        from: Phase::Firing,
+        to: Phase::Firing,
+        kind,
+        at_ms,
+        value: tracker.last_value().unwrap_or(f64::NAN),
+        threshold: rule.judgement.condition.threshold(rule.judgement.baseline),
+        started_ms: tracker.since_ms(),
+        worst: None,
+        samples: Vec::new(),
+    }
 }
 
 fn watches(watched: &Watched, source: &Source, subject: &str) -> bool {
@@ -98,7 +116,7 @@ impl Evaluator {
             let Some(index) = self.rules.iter().position(|r| r.name == incident.rule) else { continue };
             let tracker = Tracker::firing_since(incident.started_ms, incident.worst);
             self.board.update(&incident.rule, &incident.subject, Phase::Firing, Some(incident.started_ms), incident.worst);
-            trackers.insert((index, incident.subject), Entry { tracker, last_notified_ms: now_ms() });
+            trackers.insert((index, incident.subject), Entry { tracker, last_notified_ms: now_ms(), announced: true });
         }
         trackers
     }
@@ -113,23 +131,37 @@ impl Evaluator {
             let entry = trackers.entry((index, offered.subject.clone())).or_default();
             let transition = entry.tracker.observe(&rule.judgement, crate::server::alerts::condition::Sample { at_ms: event.at_ms, value });
             let outcome = match &transition {
-                Some(transition) => self.on_transition(rule, &offered.subject, transition).await,
+                Some(transition) => self.on_transition(rule, &offered.subject, transition, entry.announced).await,
+                // Firing, and nobody was told (a silence or a parent held it back): tell them once it may go out.
+                None if entry.tracker.phase() == Phase::Firing && !entry.announced => self.announce_late(rule, &offered.subject, entry, event.at_ms).await,
                 None => Notified::No,
             };
             // The board changes once the transition is handled, so whoever reads it sees the whole of it.
             self.board.update(&rule.name, &offered.subject, entry.tracker.phase(), entry.tracker.since_ms(), entry.tracker.last_value());
+            let in_breach = entry.tracker.phase() != Phase::Ok;
             match outcome {
-                Notified::No => {}
+                Notified::No => entry.announced &= in_breach,
                 Notified::Sent => {
                     entry.last_notified_ms = event.at_ms;
+                    entry.announced = in_breach;
                     self.board.note_not_sent(&rule.name, &offered.subject, None);
                 }
                 Notified::HeldBack(reason) => {
                     entry.last_notified_ms = event.at_ms;
+                    entry.announced &= in_breach;
                     self.board.note_not_sent(&rule.name, &offered.subject, Some(reason));
                 }
             }
         }
+    }
+
+    /// The firing notification of a rule whose firing was held back, once nothing holds it.
+    async fn announce_late(&self, rule: &Rule, subject: &str, entry: &Entry, at_ms: i64) -> Notified {
+        if self.held_back(rule, subject, at_ms).await.is_some() {
+            return Notified::No;
+        }
+        self.notify(rule, subject, &standing(rule, &entry.tracker, at_ms, "firing"), "firing").await;
+        Notified::Sent
     }
 
     /// Why a notification for `rule` must not go out now, if it must not:
@@ -148,8 +180,10 @@ impl Evaluator {
     }
 
     /// Publishes, records and notifies one transition.
-    async fn on_transition(&self, rule: &Rule, subject: &str, transition: &Transition) -> Notified {
-        let notifies = matches!(transition.kind, "firing" | "resolved" | "flapping" | "settled");
+    /// The end of a breach nobody was told about is not news: it is recorded, not sent.
+    async fn on_transition(&self, rule: &Rule, subject: &str, transition: &Transition, announced: bool) -> Notified {
+        let ends = transition.kind == "resolved" || (transition.kind == "settled" && transition.to != Phase::Firing);
+        let notifies = matches!(transition.kind, "firing" | "resolved" | "flapping" | "settled") && (announced || !ends);
         let held = if notifies { self.held_back(rule, subject, transition.at_ms).await } else { None };
         let published = AlertTransition {
             rule: rule.name.clone(),
@@ -164,12 +198,13 @@ impl Evaluator {
             worst: transition.worst,
             not_sent: held.as_ref().map(|(_, reason)| reason.clone()),
         };
+        // Recorded first: whoever reacts to the event finds the incident as it now is.
+        if let Err(error) = record::incident(&self.store, rule, subject, transition).await {
+            tracing::error!(%error, rule = rule.name, "cannot record the incident");
+        }
         let data = serde_json::to_string(&published).unwrap_or_default();
         if let Err(error) = self.writer.publish(ALERT_TOPIC, &format!("{}|{subject}", rule.name), data).await {
             tracing::warn!(%error, rule = rule.name, "cannot publish an alert transition");
-        }
-        if let Err(error) = self.record_incident(rule, subject, transition).await {
-            tracing::error!(%error, rule = rule.name, "cannot record the incident");
         }
         if !notifies {
             return Notified::No;
@@ -180,40 +215,10 @@ impl Evaluator {
                 Notified::Sent
             }
             Some((outcome, reason)) => {
-                self.record_held(rule, outcome, &reason).await;
+                record::held(&self.store, rule, outcome, &reason).await;
                 Notified::HeldBack(reason)
             }
         }
-    }
-
-    /// A held-back notification goes in the delivery log, one line per channel, and nowhere else.
-    async fn record_held(&self, rule: &Rule, outcome: &str, reason: &str) {
-        for channel in &rule.notify {
-            let id = delivery_id();
-            let attempt = Attempt { ids: &[], delivery_id: &id, channel, rule: &rule.name, at_ms: now_ms(), outcome, error: Some(reason), retry_at_ms: None };
-            if let Err(error) = self.store.record_attempt(&attempt).await {
-                tracing::error!(%error, rule = rule.name, "cannot record a held-back notification");
-            }
-        }
-    }
-
-    async fn record_incident(&self, rule: &Rule, subject: &str, t: &Transition) -> Result<(), crate::server::store::StoreError> {
-        let store = &self.store;
-        match (t.kind, t.to) {
-            ("firing", _) => {
-                store.open_incident(&rule.name, subject, t.started_ms.unwrap_or(t.at_ms), t.at_ms, t.threshold, &t.samples).await?;
-            }
-            ("flapping", _) => {
-                if t.from != Phase::Firing {
-                    store.open_incident(&rule.name, subject, t.started_ms.unwrap_or(t.at_ms), t.at_ms, t.threshold, &t.samples).await?;
-                }
-                store.update_incident(&rule.name, subject, "flapping", t.worst, None).await?;
-            }
-            ("resolved", _) | ("settled", Phase::Ok) => store.update_incident(&rule.name, subject, "resolved", t.worst, Some(t.at_ms)).await?,
-            ("settled", _) => store.update_incident(&rule.name, subject, "firing", t.worst, None).await?,
-            _ => {}
-        }
-        Ok(())
     }
 
     /// Stores one notification per channel of the rule, then wakes the dispatcher.
@@ -221,9 +226,17 @@ impl Evaluator {
         let facts = compose::facts(rule, transition, kind, &self.node);
         let (title, message) = match compose::text(rule, subject, &facts) {
             Ok(text) => text,
+            // A template that fails on these values must not cost the notification: the default text goes.
             Err(error) => {
-                tracing::error!(%error, rule = rule.name, "cannot render the notification");
-                return;
+                tracing::warn!(%error, rule = rule.name, "the rule's template does not render; sending the default text");
+                let plain = Rule { message: None, recovery_message: None, ..rule.clone() };
+                match compose::text(&plain, subject, &facts) {
+                    Ok(text) => text,
+                    Err(error) => {
+                        tracing::error!(%error, rule = rule.name, "cannot render the notification");
+                        return;
+                    }
+                }
             }
         };
         let created_ms = now_ms();
@@ -260,17 +273,7 @@ impl Evaluator {
                 self.board.note_not_sent(&rule.name, subject, Some(reason));
                 continue;
             }
-            let reminder = Transition {
-                from: Phase::Firing,
-                to: Phase::Firing,
-                kind: "reminder",
-                at_ms: now,
-                value: entry.tracker.last_value().unwrap_or(f64::NAN),
-                threshold: rule.judgement.condition.threshold(rule.judgement.baseline),
-                started_ms: entry.tracker.since_ms(),
-                worst: None,
-                samples: Vec::new(),
-            };
+            let reminder = standing(rule, &entry.tracker, now, "reminder");
             self.notify(rule, subject, &reminder, "reminder").await;
             entry.last_notified_ms = now;
         }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod email;
 pub mod evaluate;
 pub mod outbox;
+pub mod record;
 pub mod routes;
 pub mod send;
 pub mod service;

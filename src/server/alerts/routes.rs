@@ -153,7 +153,7 @@ struct TestResult {
 
 /// Sends a test message on a channel now, outside the outbox, and says what happened.
 async fn test_channel(State(state): State<AppState>, Path(channel): Path<String>, headers: HeaderMap) -> Result<Json<TestResult>, ApiError> {
-    bearer::authorise(state.config.publish_token.as_deref(), &headers)?;
+    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
     let target = state.alerts.channels.get(&channel).ok_or_else(|| ApiError::NotFound(format!("no [[notify]] channel is named {channel:?}")))?;
     let note = test_message(&state.config.node);
     let outcome = send(target, &note, &state.alerts.http).await;

@@ -95,8 +95,15 @@ pub async fn send(channel: &Channel, note: &Outgoing, http: &reqwest::Client) ->
         }
     };
     let response = request.header(DELIVERY_HEADER, &note.delivery_id).timeout(channel.timeout).send().await.map_err(|err| {
+        // A request that cannot be built (a header with a newline) will not build later either.
+        let permanent = err.is_builder();
         // The URL may hold a token (Telegram's does): never quote it.
-        SendError::Retry(describe(&err.without_url()))
+        let text = describe(&err.without_url());
+        if permanent {
+            SendError::Permanent(text)
+        } else {
+            SendError::Retry(text)
+        }
     })?;
     let status = response.status();
     if status.is_success() {

@@ -50,7 +50,10 @@ impl Alerts {
         let (first, most) = config.alerts.retry().map_err(|(key, reason)| invalid(key, reason))?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("netpulse/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(3))
+            // A redirect would carry the channel's headers (a token) to another host, and a
+            // Referer with the URL (a webhook's secret path): receivers are called as configured.
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .build()
             .map_err(|err| invalid("notify", format!("cannot build the HTTP client: {err}")))?;
         Ok(Self {

@@ -56,7 +56,7 @@ async fn create(
     headers: HeaderMap,
     body: Result<Json<NewSilence>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Silence>), ApiError> {
-    bearer::authorise(state.config.publish_token.as_deref(), &headers)?;
+    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
     let Json(request) = body.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     if let Some(rule) = &request.rule {
         if !state.alerts.board.has_rule(rule) {
@@ -78,7 +78,7 @@ async fn create(
 }
 
 async fn end(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    bearer::authorise(state.config.publish_token.as_deref(), &headers)?;
+    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
     let id: i64 = id.parse().map_err(|_| ApiError::bad_request(format!("a silence id is a whole number, got {id:?}")))?;
     if state.store.end_silence(id, now_ms()).await.map_err(unavailable)? {
         Ok(StatusCode::NO_CONTENT)

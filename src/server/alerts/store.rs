@@ -16,12 +16,18 @@ pub struct Facts {
     pub unit: String,
     pub node: String,
     pub at_ms: i64,
+    /// NaN when there is none (a reminder before any judged sample); JSON has no NaN and stores null.
+    #[serde(deserialize_with = "number_or_nan")]
     pub value: f64,
     pub worst: Option<f64>,
     pub started_ms: Option<i64>,
     pub threshold: Option<f64>,
     /// Lower values are the worse ones (a `<` rule).
     pub lower_is_worse: bool,
+}
+
+fn number_or_nan<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(deserializer)?.unwrap_or(f64::NAN))
 }
 
 /// A notification to store.
@@ -58,27 +64,23 @@ type DeliveryRow = (String, String, String, i64, String, Option<String>, i64);
 type IncidentRow = (i64, String, String, i64, i64, Option<i64>, String, Option<f64>, Option<f64>, String);
 
 impl Store {
-    pub async fn open_incident(
-        &self,
-        rule: &str,
-        subject: &str,
-        started_ms: i64,
-        fired_ms: i64,
-        threshold: Option<f64>,
-        samples: &[AlertSample],
-    ) -> Result<i64, StoreError> {
-        let samples = serde_json::to_string(samples).unwrap_or_else(|_| "[]".into());
-        Ok(sqlx::query_scalar(
-            "INSERT INTO alert_incident (rule, subject, started_ms, fired_ms, state, threshold, samples) VALUES (?, ?, ?, ?, 'firing', ?, ?) RETURNING id",
+    /// Opens an incident, unless one is open for this rule and subject already.
+    pub async fn open_incident(&self, rule: &str, subject: &str, started_ms: i64, fired_ms: i64, decided: &Decided<'_>) -> Result<(), StoreError> {
+        let samples = serde_json::to_string(decided.samples).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO alert_incident (rule, subject, started_ms, fired_ms, state, worst, threshold, samples) \
+             SELECT ?1, ?2, ?3, ?4, 'firing', ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM alert_incident WHERE rule = ?1 AND subject = ?2 AND ended_ms IS NULL)",
         )
         .bind(rule)
         .bind(subject)
         .bind(started_ms)
         .bind(fired_ms)
-        .bind(threshold)
+        .bind(decided.worst.filter(|w| w.is_finite()))
+        .bind(decided.threshold)
         .bind(samples)
-        .fetch_one(self.pool())
-        .await?)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 
     /// Sets the open incident's state (and its end, when it is over).
@@ -156,13 +158,22 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms)| {
-                let facts = serde_json::from_str(&facts).ok()?;
-                Some(Queued { id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms })
-            })
-            .collect())
+        let mut due = Vec::with_capacity(rows.len());
+        for (id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms) in rows {
+            match serde_json::from_str(&facts) {
+                Ok(facts) => due.push(Queued { id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms }),
+                // A row that cannot be read would be due forever: it fails, with the reason, instead.
+                Err(err) => {
+                    sqlx::query("UPDATE alert_outbox SET status = 'failed', last_error = ?, done_ms = ? WHERE id = ?")
+                        .bind(format!("the stored notification cannot be read: {err}"))
+                        .bind(now_ms)
+                        .bind(id)
+                        .execute(self.pool())
+                        .await?;
+                }
+            }
+        }
+        Ok(due)
     }
 
     /// When the next pending notification is due, if any is.
@@ -231,6 +242,13 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// What decided an incident: its worst value so far, the threshold, the samples judged.
+pub struct Decided<'a> {
+    pub worst: Option<f64>,
+    pub threshold: Option<f64>,
+    pub samples: &'a [AlertSample],
 }
 
 /// One delivery attempt, as `record_attempt` stores it.

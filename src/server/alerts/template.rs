@@ -77,9 +77,13 @@ fn describe(err: &minijinja::Error) -> String {
     text.replace('\n', " ")
 }
 
-/// Checks that a configured template compiles and uses only known names.
+/// Checks that a configured template compiles and uses only known names,
+/// for every kind of notification it may render.
 pub fn check(template: &str) -> Result<(), String> {
-    render(Some(template), &sample()).map(drop).map_err(|err| err.to_string())
+    for kind in ["firing", "resolved", "flapping", "settled"] {
+        render(Some(template), &MessageContext { kind: kind.into(), ..sample() }).map_err(|err| err.to_string())?;
+    }
+    Ok(())
 }
 
 /// What a webhook's `body` template sees.
@@ -198,6 +202,7 @@ mod tests {
         assert!(check("{{ value }} at {{ node }}").is_ok());
         assert!(check("{{ valeu }}").unwrap_err().contains("undefined"), "a misspelt name");
         assert!(check("{% if value %}").is_err(), "an unclosed block");
+        assert!(check("{% if kind == 'resolved' %}{{ typo }}{% endif %}").is_err(), "a name only one kind reaches");
     }
 
     #[test]

@@ -135,12 +135,13 @@ impl Tracker {
             }
             (Phase::Ok, Some((_, false))) | (Phase::Flapping, _) => None,
         };
-        let settled = self.settle(rule, now);
         let Some((to, kind, value)) = next else {
-            return settled.then(|| {
-                self.phase = self.underlying;
-                transition(Phase::Flapping, self.underlying, "settled", self.last_value.unwrap_or(f64::NAN), self)
-            });
+            // A sample that changes state is a change, so a rule settles only on one that does not.
+            if !self.settle(rule, now) {
+                return None;
+            }
+            self.phase = self.underlying;
+            return Some(transition(Phase::Flapping, self.underlying, "settled", self.last_value.unwrap_or(f64::NAN), self));
         };
         self.underlying = to;
         let out = if matches!(kind, "firing" | "resolved") && self.flaps(rule, now) {

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::server::{
-    config::{Config, ConfigError, TargetConfig},
+    config::{secret::Secret, Config, ConfigError, TargetConfig},
     speed::target::{SpeedTarget, TargetKind},
 };
 
@@ -145,11 +145,15 @@ pub struct ServeArgs {
     #[arg(long = "target", value_name = "URL", value_parser = parse_target)]
     pub targets: Vec<String>,
     /// Bearer token that authorises `POST /api/publish/{topic}` (at least 16 characters).
-    #[arg(long, env = "NETPULSE_PUBLISH_TOKEN", value_name = "TOKEN", hide_env_values = true)]
-    pub publish_token: Option<String>,
+    #[arg(long, env = "NETPULSE_PUBLISH_TOKEN", value_name = "TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub publish_token: Option<Secret>,
     /// Seconds between speed tests [default: 60].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub interval: Option<u64>,
+}
+
+fn parse_secret(raw: &str) -> Result<Secret, String> {
+    Ok(Secret::new(raw))
 }
 
 fn parse_target(raw: &str) -> Result<String, String> {

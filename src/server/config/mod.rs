@@ -36,7 +36,7 @@ pub struct Config {
     /// Directory of the history database, created on first run.
     pub data_dir: PathBuf,
     /// Bearer token for `POST /api/publish/{topic}`; publishing is off without one.
-    pub publish_token: Option<String>,
+    pub publish_token: Option<secret::Secret>,
     /// Custom topics streams may subscribe to before anything is published on them.
     pub topics: Vec<String>,
     pub speed: SpeedConfig,
@@ -195,7 +195,7 @@ impl Config {
         if !(1..=1_000_000).contains(&sse.max_per_client) {
             return Err(invalid("sse.max_per_client", format!("must be 1 to 1000000, got {}", sse.max_per_client)));
         }
-        if let Some(token) = &self.publish_token {
+        if let Some(token) = self.publish_token.as_ref().map(secret::Secret::expose) {
             if token.len() < 16 || token.chars().any(char::is_whitespace) {
                 return Err(invalid("publish_token", "must be at least 16 characters with no spaces"));
             }

@@ -30,7 +30,7 @@ pub async fn publish(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    bearer::authorise(state.config.publish_token.as_deref(), &headers)?;
+    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
     topics::check_publishable(&topic)?;
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!("the body must be at most {MAX_BODY} bytes")),

@@ -3,8 +3,8 @@
 //! an acknowledgement; a producer cancelled while waiting can no longer split
 //! those steps. Events that queue while a commit runs go in the next one.
 //!
-//! Delivery does not wait for the commit, so a slow disk never delays live
-//! streams. An event that went out live and was lost in a crash before its
+//! Delivery does not wait for the commit: a second task commits what was
+//! delivered, so a slow disk delays live streams only once 64 batches wait. An event that went out live and was lost in a crash before its
 //! commit cannot have its id issued again: a restarted writer starts at the
 //! clock's id floor (`clock::id_floor`), beyond every id issued before.
 
@@ -73,21 +73,47 @@ impl Writer {
     }
 }
 
+/// Numbered, delivered batches on their way to the log, with who to answer.
+type Delivered = (Vec<Arc<HubEvent>>, Vec<oneshot::Sender<Arc<HubEvent>>>);
+
+/// Batches delivered but not yet committed, before delivery waits for the disk too.
+const COMMITS_AHEAD: usize = 64;
+
 async fn run(mut received: mpsc::Receiver<Request>, hub: Arc<Hub>, log: Arc<dyn EventLog>, mut next_id: u64, health: Arc<Mutex<StoreHealth>>) {
+    let (to_commit, commits) = mpsc::channel(COMMITS_AHEAD);
+    let committer = tokio::spawn(commit(commits, log, health));
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    // The newest id that went out live but could not be logged, until a later write records the gap.
-    let mut lost_through = None;
     while received.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let at_ms = now_ms();
-        let events: Vec<Arc<HubEvent>> = batch
-            .iter_mut()
+        let (events, answers): (Vec<Arc<HubEvent>>, Vec<_>) = batch
+            .drain(..)
             .map(|request| {
                 let id = next_id;
                 next_id += 1;
-                Arc::new(HubEvent::new(id, std::mem::take(&mut request.topic), std::mem::take(&mut request.key), at_ms, std::mem::take(&mut request.data)))
+                (Arc::new(HubEvent::new(id, request.topic, request.key, at_ms, request.data)), request.done)
             })
-            .collect();
+            .unzip();
         hub.deliver(&events);
+        if to_commit.send((events, answers)).await.is_err() {
+            break;
+        }
+    }
+    drop(to_commit);
+    let _ = committer.await;
+}
+
+/// Appends delivered batches to the log in order, those that queued during a
+/// commit together, and answers their producers once each commit is over.
+async fn commit(mut commits: mpsc::Receiver<Delivered>, log: Arc<dyn EventLog>, health: Arc<Mutex<StoreHealth>>) {
+    // The newest id that went out live but could not be logged, until a later write records the gap.
+    let mut lost_through = None;
+    let mut queued = Vec::new();
+    while commits.recv_many(&mut queued, COMMITS_AHEAD).await > 0 {
+        let (events, answers): (Vec<_>, Vec<_>) = queued.drain(..).fold((Vec::new(), Vec::new()), |(mut events, mut answers), (batch, done)| {
+            events.extend(batch);
+            answers.extend(done);
+            (events, answers)
+        });
         let outcome = log.append(&events, lost_through).await;
         match &outcome {
             Ok(()) => lost_through = None,
@@ -95,9 +121,9 @@ async fn run(mut received: mpsc::Receiver<Request>, hub: Arc<Hub>, log: Arc<dyn 
         }
         // If the log failed, the events went out live all the same: the banner says history is not being saved.
         record(&health, outcome.err().map(|err| err.0), events.len());
-        for (request, event) in batch.drain(..).zip(events) {
+        for (answer, event) in answers.into_iter().zip(events) {
             // A producer that gave up waiting is fine: its event is out.
-            let _ = request.done.send(event);
+            let _ = answer.send(event);
         }
     }
 }

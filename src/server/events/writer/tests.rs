@@ -165,9 +165,17 @@ async fn a_stalled_disk_does_not_hold_up_live_delivery() {
     });
     let streamed = tokio::time::timeout(Duration::from_secs(5), live.recv()).await.expect("delivered while the commit is stalled").unwrap();
     assert_eq!(streamed.data, "{\"n\":1}");
-    assert!(!publish.is_finished(), "the producer is answered only once the commit is over");
-    log.released.add_permits(1);
+    // Later events are not held up behind the stalled commit either.
+    let later = tokio::spawn({
+        let writer = writer.clone();
+        async move { writer.publish("sales", "", "{\"n\":2}".into()).await }
+    });
+    let second = tokio::time::timeout(Duration::from_secs(5), live.recv()).await.expect("a later event is delivered too").unwrap();
+    assert_eq!(second.data, "{\"n\":2}");
+    assert!(!publish.is_finished() && !later.is_finished(), "producers are answered only once their commit is over");
+    log.released.add_permits(2);
+    assert!(tokio::time::timeout(Duration::from_secs(5), later).await.unwrap().unwrap().is_ok());
     let acknowledged = tokio::time::timeout(Duration::from_secs(5), publish).await.unwrap().unwrap().unwrap();
     assert_eq!(acknowledged.id, streamed.id);
-    assert_eq!(log.store.read_events(0, u64::MAX, &[], 10).await.unwrap().len(), 1, "and the event is in the log");
+    assert_eq!(log.store.read_events(0, u64::MAX, &[], 10).await.unwrap().len(), 2, "and the events are in the log");
 }
