@@ -222,6 +222,18 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets finished notifications, delivery attempts and ended silences from
+    /// before `before_ms`, and incidents that ended before `incidents_before_ms`.
+    pub async fn prune_alerts(&self, before_ms: i64, incidents_before_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM alert_outbox WHERE status <> 'pending' AND done_ms < ?").bind(before_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM alert_delivery WHERE at_ms < ?").bind(before_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM alert_silence WHERE ends_ms < ?").bind(before_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM alert_incident WHERE ended_ms < ?").bind(incidents_before_ms).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The newest delivery attempts, newest first.
     pub async fn deliveries(&self, limit: i64) -> Result<Vec<Delivery>, StoreError> {
         let rows: Vec<DeliveryRow> =
@@ -279,3 +291,6 @@ fn incident((id, rule, subject, started_ms, fired_ms, ended_ms, state, worst, th
         samples: serde_json::from_str(&samples).unwrap_or_default(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -213,7 +213,7 @@ impl Store {
 pub type OnCollected = Box<dyn Fn(&[String]) + Send + Sync>;
 
 /// Every minute until shutdown: roll up, apply retention, prune the event log
-/// and collect orphaned fields and topics. Failures are logged and retried on
+/// and the alert tables, and collect orphaned fields and topics. Failures are logged and retried on
 /// the next pass; they never stop the server.
 pub async fn run(store: Arc<Store>, retention: Retention, on_collected: OnCollected, shutdown: CancellationToken) {
     crate::server::schedule::every(Duration::from_secs(60), &shutdown, || {
@@ -224,6 +224,8 @@ pub async fn run(store: Arc<Store>, retention: Retention, on_collected: OnCollec
                 while !store.roll_up(now).await? && !shutdown.is_cancelled() {}
                 store.apply_retention(now, retention).await?;
                 store.prune_event_log(now.saturating_sub(millis(retention.event_log))).await?;
+                // The outbox and delivery log as long as raw samples, incidents as long as hourly history.
+                store.prune_alerts(now.saturating_sub(millis(retention.raw)), now.saturating_sub(millis(retention.hour))).await?;
                 let collected = store.collect_orphans(now.saturating_sub(millis(retention.raw))).await?;
                 if !collected.is_empty() {
                     tracing::info!(topics = ?collected, "custom topics past retention collected");
