@@ -43,6 +43,12 @@ impl Board {
     }
 
     pub fn update(&self, rule: &str, subject: &str, phase: Phase, since_ms: Option<i64>, value: Option<f64>) {
+        self.set(rule, subject, phase, since_ms, value, None);
+    }
+
+    /// As `update`, and when `not_sent` is given, why the latest notification was held back
+    /// (`Some(None)`: it was sent), under one lock, so a reader never sees half of it.
+    pub fn set(&self, rule: &str, subject: &str, phase: Phase, since_ms: Option<i64>, value: Option<f64>, not_sent: Option<Option<String>>) {
         let Some(template) = self.rules.iter().find(|r| r.rule == rule) else { return };
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         let state = states.entry((rule.to_owned(), subject.to_owned())).or_insert_with(|| AlertState { subject: subject.to_owned(), ..template.clone() });
@@ -50,6 +56,9 @@ impl Board {
         state.since_ms = since_ms;
         if value.is_some() {
             state.value = value;
+        }
+        if let Some(not_sent) = not_sent {
+            state.not_sent = not_sent;
         }
     }
 

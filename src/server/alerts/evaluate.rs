@@ -137,21 +137,25 @@ impl Evaluator {
                 None => Notified::No,
             };
             // The board changes once the transition is handled, so whoever reads it sees the whole of it.
-            self.board.update(&rule.name, &offered.subject, entry.tracker.phase(), entry.tracker.since_ms(), entry.tracker.last_value());
             let in_breach = entry.tracker.phase() != Phase::Ok;
-            match outcome {
-                Notified::No => entry.announced &= in_breach,
+            let not_sent = match outcome {
+                Notified::No => {
+                    entry.announced &= in_breach;
+                    None
+                }
                 Notified::Sent => {
                     entry.last_notified_ms = event.at_ms;
                     entry.announced = in_breach;
-                    self.board.note_not_sent(&rule.name, &offered.subject, None);
+                    Some(None)
                 }
                 Notified::HeldBack(reason) => {
                     entry.last_notified_ms = event.at_ms;
                     entry.announced &= in_breach;
-                    self.board.note_not_sent(&rule.name, &offered.subject, Some(reason));
+                    Some(Some(reason))
                 }
-            }
+            };
+            let tracker = &entry.tracker;
+            self.board.set(&rule.name, &offered.subject, tracker.phase(), tracker.since_ms(), tracker.last_value(), not_sent);
         }
     }
 
