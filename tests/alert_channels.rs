@@ -80,6 +80,29 @@ async fn each_chat_service_gets_its_documented_request() {
     let error = down["error"].as_str().unwrap();
     assert!(error.contains("onnect"), "the exact error: {error}");
     assert_eq!(test_channel(&client, &base, "slack", None).await.0, 401, "test messages need the token");
+
+    let preview = |body: Value, token: Option<&'static str>| {
+        let mut request = client.post(format!("{base}/api/alerts/preview")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }
+    };
+    assert_eq!(preview(json!({ "template": "{{ label }} is {{ value }}" }), None).await.0, 401);
+    let (status, shown) = preview(json!({ "template": "{{ label }} is {{ value }}", "values": { "value": "12.5" } }), Some(TOKEN)).await;
+    assert_eq!((status, shown["text"].as_str()), (200, Some("download is 12.5")));
+    let (status, default) = preview(json!({ "kind": "resolved" }), Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert!(default["text"].as_str().unwrap().starts_with("download back to 41.8 Mbit/s after 38 min"), "{default}");
+    let (status, typo) = preview(json!({ "template": "{{ valeu }}" }), Some(TOKEN)).await;
+    assert_eq!(status, 422, "{typo}");
+    assert!(typo["error"].as_str().unwrap().contains("undefined"), "{typo}");
+    let endless = "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}";
+    assert_eq!(preview(json!({ "template": endless }), Some(TOKEN)).await.0, 422, "a runaway template is cut off");
+    assert_eq!(preview(json!({ "values": { "nope": "1" } }), Some(TOKEN)).await.0, 400);
     assert_eq!(test_channel(&client, &base, "pager", Some(TOKEN)).await.0, 404);
     server.shutdown().await;
 }

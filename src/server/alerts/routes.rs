@@ -122,7 +122,8 @@ struct Preview {
 }
 
 /// Renders a template against a sample, so a rule's text can be tried before it is configured.
-async fn preview(body: Result<Json<PreviewRequest>, JsonRejection>) -> Result<Json<Preview>, ApiError> {
+async fn preview(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<PreviewRequest>, JsonRejection>) -> Result<Json<Preview>, ApiError> {
+    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
     let Json(request) = body.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let mut sample = serde_json::to_value(template::sample()).unwrap_or_default();
     if let Some(kind) = request.kind {

@@ -44,10 +44,16 @@ const SETTLED: &str =
 #[error("the template does not render: {0}")]
 pub struct TemplateError(String);
 
+/// Instructions one render may run: far more than any notification needs.
+const FUEL: u64 = 50_000;
+
 fn environment() -> Environment<'static> {
     let mut environment = Environment::new();
     // A misspelt name is an error at start-up, not an empty gap in a notification.
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
+    // A bounded amount of work per render: a template with loops in loops
+    // (through the preview API, or a config) ends with an error, not a stuck worker.
+    environment.set_fuel(Some(FUEL));
     environment
 }
 
@@ -203,6 +209,8 @@ mod tests {
         assert!(check("{{ valeu }}").unwrap_err().contains("undefined"), "a misspelt name");
         assert!(check("{% if value %}").is_err(), "an unclosed block");
         assert!(check("{% if kind == 'resolved' %}{{ typo }}{% endif %}").is_err(), "a name only one kind reaches");
+        let endless = "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}";
+        assert!(check(endless).unwrap_err().contains("fuel"), "a runaway template stops");
     }
 
     #[test]
