@@ -6,9 +6,14 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::server::alerts::{
-    condition::{parse_duration, Aggregation, Condition},
-    tracker::Judgement,
+use crate::server::{
+    alerts::{
+        channel_config::Channel,
+        condition::{parse_duration, Aggregation, Condition},
+        silence::Window,
+        tracker::Judgement,
+    },
+    config::{invalid, Config, ConfigError},
 };
 
 /// One `[[alert]]` table.
@@ -229,6 +234,66 @@ fn parse_flapping(text: &str) -> Result<(usize, Duration), String> {
         return Err(format!("needs at least 2 changes in a window longer than zero, got {text:?}"));
     }
     Ok((count, window))
+}
+
+/// The alert sections of the config, validated.
+impl Config {
+    /// The notification channels, validated; names must be unique.
+    pub fn checked_channels(&self) -> Result<Vec<Channel>, ConfigError> {
+        let mut channels: Vec<Channel> = Vec::with_capacity(self.channels.len());
+        for table in &self.channels {
+            let channel = table.validate().map_err(|(key, reason)| invalid(key, reason))?;
+            if channels.iter().any(|c| c.name == channel.name) {
+                return Err(invalid("notify.name", format!("{:?} is used by two channels", channel.name)));
+            }
+            channels.push(channel);
+        }
+        Ok(channels)
+    }
+
+    /// The alert rules, validated against the targets, monitors, topics and
+    /// channels they name; names must be unique.
+    pub fn checked_rules(&self) -> Result<Vec<Rule>, ConfigError> {
+        let channels: Vec<String> = self.checked_channels()?.into_iter().map(|c| c.name).collect();
+        let speed_targets: Vec<String> = self.speed.targets().iter().map(|t| t.target.label()).collect();
+        let monitors: Vec<String> = self.monitors.iter().map(|m| m.name.clone()).collect();
+        let known = Known { speed_targets: &speed_targets, monitors: &monitors, topics: &self.topics, channels: &channels };
+        let mut rules: Vec<Rule> = Vec::with_capacity(self.alert_rules.len());
+        for table in &self.alert_rules {
+            let rule = table.validate(&known).map_err(|(key, reason)| invalid(key, reason))?;
+            if rules.iter().any(|r| r.name == rule.name) {
+                return Err(invalid("alert.name", format!("{:?} is used by two rules", rule.name)));
+            }
+            rules.push(rule);
+        }
+        for rule in &rules {
+            check_dependencies(rule, &rules)?;
+        }
+        Ok(rules)
+    }
+
+    /// The maintenance windows, validated against the rules they name.
+    pub fn checked_windows(&self) -> Result<Vec<Window>, ConfigError> {
+        let rules: Vec<String> = self.alert_rules.iter().map(|r| r.name.trim().to_owned()).collect();
+        self.maintenance.iter().map(|table| table.validate(&rules).map_err(|(key, reason)| invalid(key, reason))).collect()
+    }
+}
+
+/// A rule's `depends_on` names another rule, and following the chain never comes back to it.
+fn check_dependencies(rule: &Rule, rules: &[Rule]) -> Result<(), ConfigError> {
+    let mut seen = vec![rule.name.as_str()];
+    let mut next = rule.depends_on.as_deref();
+    while let Some(parent) = next {
+        let Some(found) = rules.iter().find(|r| r.name == parent) else {
+            return Err(invalid("alert.depends_on", format!("rule {:?}: no [[alert]] rule is named {parent:?}", rule.name)));
+        };
+        if seen.contains(&parent) {
+            return Err(invalid("alert.depends_on", format!("rule {:?}: the dependencies go round in a circle through {parent:?}", rule.name)));
+        }
+        seen.push(parent);
+        next = found.depends_on.as_deref();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -14,11 +14,7 @@ pub use crate::server::config::error::{invalid, ConfigError};
 
 pub use crate::server::speed::config::{SpeedConfig, TargetConfig, DEFAULT_TARGET_URL};
 use crate::server::{
-    alerts::{
-        channel_config::{Channel, NotifyConfig},
-        config::{AlertConfig, AlertsConfig, Known, Rule},
-        silence::{MaintenanceConfig, Window},
-    },
+    alerts::{channel_config::NotifyConfig, config::AlertConfig, config::AlertsConfig, silence::MaintenanceConfig},
     events::limits::LimitsConfig,
     monitor::config::{Monitor, MonitorConfig},
     store::config::HistoryConfig,
@@ -217,46 +213,6 @@ impl Config {
         Ok(())
     }
 
-    /// The notification channels, validated; names must be unique.
-    pub fn checked_channels(&self) -> Result<Vec<Channel>, ConfigError> {
-        let mut channels: Vec<Channel> = Vec::with_capacity(self.channels.len());
-        for table in &self.channels {
-            let channel = table.validate().map_err(|(key, reason)| invalid(key, reason))?;
-            if channels.iter().any(|c| c.name == channel.name) {
-                return Err(invalid("notify.name", format!("{:?} is used by two channels", channel.name)));
-            }
-            channels.push(channel);
-        }
-        Ok(channels)
-    }
-
-    /// The alert rules, validated against the targets, monitors, topics and
-    /// channels they name; names must be unique.
-    pub fn checked_rules(&self) -> Result<Vec<Rule>, ConfigError> {
-        let channels: Vec<String> = self.checked_channels()?.into_iter().map(|c| c.name).collect();
-        let speed_targets: Vec<String> = self.speed.targets().iter().map(|t| t.target.label()).collect();
-        let monitors: Vec<String> = self.monitors.iter().map(|m| m.name.clone()).collect();
-        let known = Known { speed_targets: &speed_targets, monitors: &monitors, topics: &self.topics, channels: &channels };
-        let mut rules: Vec<Rule> = Vec::with_capacity(self.alert_rules.len());
-        for table in &self.alert_rules {
-            let rule = table.validate(&known).map_err(|(key, reason)| invalid(key, reason))?;
-            if rules.iter().any(|r| r.name == rule.name) {
-                return Err(invalid("alert.name", format!("{:?} is used by two rules", rule.name)));
-            }
-            rules.push(rule);
-        }
-        for rule in &rules {
-            check_dependencies(rule, &rules)?;
-        }
-        Ok(rules)
-    }
-
-    /// The maintenance windows, validated against the rules they name.
-    pub fn checked_windows(&self) -> Result<Vec<Window>, ConfigError> {
-        let rules: Vec<String> = self.alert_rules.iter().map(|r| r.name.trim().to_owned()).collect();
-        self.maintenance.iter().map(|table| table.validate(&rules).map_err(|(key, reason)| invalid(key, reason))).collect()
-    }
-
     /// The monitors, validated; names must be unique.
     pub fn checked_monitors(&self) -> Result<Vec<Monitor>, ConfigError> {
         let mut monitors: Vec<Monitor> = Vec::with_capacity(self.monitors.len());
@@ -273,23 +229,6 @@ impl Config {
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs_f64(self.sse.heartbeat)
     }
-}
-
-/// A rule's `depends_on` names another rule, and following the chain never comes back to it.
-fn check_dependencies(rule: &Rule, rules: &[Rule]) -> Result<(), ConfigError> {
-    let mut seen = vec![rule.name.as_str()];
-    let mut next = rule.depends_on.as_deref();
-    while let Some(parent) = next {
-        let Some(found) = rules.iter().find(|r| r.name == parent) else {
-            return Err(invalid("alert.depends_on", format!("rule {:?}: no [[alert]] rule is named {parent:?}", rule.name)));
-        };
-        if seen.contains(&parent) {
-            return Err(invalid("alert.depends_on", format!("rule {:?}: the dependencies go round in a circle through {parent:?}", rule.name)));
-        }
-        seen.push(parent);
-        next = found.depends_on.as_deref();
-    }
-    Ok(())
 }
 
 /// Folds toml's multi-line report into one line that names the line number.
