@@ -320,3 +320,35 @@ async fn a_rule_is_held_back_while_the_rule_it_depends_on_fires() {
     assert_eq!(titles(&all)[2], "Firing: few orders");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_confirming_speed_rule_asks_for_a_retest_and_fires_only_after_it() {
+    let hook = Receiver::start(Mode::Accept).await;
+    // Any loopback speed is above zero: every test breaches this rule.
+    let rule = format!(
+        "[speed]\ninterval = 3600\n[[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n\
+         [[alert]]\nname = \"suspiciously fast\"\nseries = \"speed\"\nfield = \"download_mbps\"\ncondition = \"> 0\"\nconfirm = true\nnotify = [\"hook\"]\n",
+        hook.url("/hook")
+    );
+    let server = start(fast_config(&rule), Target::Itself).await;
+    let mut stream = open_stream(&server.url("/api/events?topics=alert,speed"), None).await;
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !seen.iter().any(|kind: &String| kind == "alert:firing") {
+            let event = futures_util::StreamExt::next(&mut stream.events).await.expect("stream stays open");
+            let data: Value = serde_json::from_str(&event.data).unwrap();
+            seen.push(match event.event.as_str() {
+                "alert" => format!("alert:{}", data["kind"].as_str().unwrap()),
+                other => other.to_owned(),
+            });
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no firing within 30 s: {seen:?}"));
+    // The start-up test breaches, the rule asks for a retest at once (the interval is an hour), and that one fires it.
+    let from_confirming: Vec<&str> = seen.iter().map(String::as_str).skip_while(|kind| *kind != "alert:confirming").collect();
+    assert_eq!(from_confirming, ["alert:confirming", "speed", "alert:firing"], "{seen:?}");
+    let sent = hook.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(sent[0].json()["kind"], "firing");
+    server.shutdown().await;
+}

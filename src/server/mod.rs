@@ -50,7 +50,10 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let retention = config.history.retention();
     let alerts = alerts::service::Alerts::new(&config)?;
     let state = AppState::new(config, client, token.clone(), store.clone(), alerts).await?;
-    let wiring = alerts::service::Wiring { hub: state.hub.clone(), store: store.clone(), writer: state.writer.clone(), node: state.config.node.clone() };
+    let (retest, retests) = tokio::sync::mpsc::unbounded_channel();
+    let retest = state.config.speed.enabled.then_some(retest);
+    let wiring =
+        alerts::service::Wiring { hub: state.hub.clone(), store: store.clone(), writer: state.writer.clone(), node: state.config.node.clone(), retest };
     let alert_tasks = state.alerts.start(wiring, token.clone());
     let hub = state.hub.clone();
     let forget: store::maintenance::OnCollected = Box::new(move |topics| hub.forget_topics(topics));
@@ -68,6 +71,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
                 options,
                 measurer,
                 writer: state.writer.clone(),
+                retests: Some(retests),
             };
             Ok::<_, ServeError>(tokio::spawn(sampler.run(token.clone())))
         })

@@ -45,6 +45,9 @@ pub struct AlertConfig {
     pub repeat: Option<String>,
     /// Another rule (a gateway, the uplink): while it fires, this one's notifications are held back.
     pub depends_on: Option<String>,
+    /// Speed rules: run a retest before firing, and fire only if it breaches too.
+    #[serde(default)]
+    pub confirm: bool,
     /// Templates of the notification texts (minijinja); defaults read well on a phone.
     pub message: Option<String>,
     pub recovery_message: Option<String>,
@@ -172,6 +175,9 @@ impl AlertConfig {
         let aggregation = Aggregation::parse(&self.aggregate).map_err(at("alert.aggregate"))?;
         let pending_for = parse_duration(&self.pending_for).map_err(at("alert.for"))?;
         let flapping = self.flapping.as_deref().map(parse_flapping).transpose().map_err(at("alert.flapping"))?;
+        if self.confirm && !matches!(watched, Watched::Speed { .. }) {
+            return Err(at("alert.confirm")("only speed rules can confirm with a retest".to_owned()));
+        }
         let repeat = self.repeat.as_deref().map(parse_duration).transpose().map_err(at("alert.repeat"))?;
         if repeat.is_some_and(|every| every < Duration::from_secs(60)) {
             return Err(at("alert.repeat")("must be at least 1m".to_owned()));
@@ -191,7 +197,7 @@ impl AlertConfig {
             series: self.series.clone(),
             watched,
             field: self.field.clone(),
-            judgement: Judgement { condition, recover, aggregation, pending_for, baseline: self.baseline, flapping },
+            judgement: Judgement { condition, recover, aggregation, pending_for, baseline: self.baseline, flapping, confirm: self.confirm },
             notify: self.notify.clone(),
             repeat,
             depends_on: self.depends_on.clone(),

@@ -40,6 +40,8 @@ pub struct Evaluator {
     pub expiry: Duration,
     /// Maintenance windows from the config.
     pub windows: Arc<Vec<Window>>,
+    /// Asks the speed sampler to test a target again, for rules that confirm.
+    pub retest: Option<mpsc::UnboundedSender<String>>,
 }
 
 /// What became of a transition's notification.
@@ -202,6 +204,12 @@ impl Evaluator {
             worst: transition.worst,
             not_sent: held.as_ref().map(|(_, reason)| reason.clone()),
         };
+        // The next sample of the target decides; ask for it now rather than at the next interval.
+        if transition.kind == "confirming" && matches!(rule.watched, Watched::Speed { .. }) {
+            if let Some(retest) = &self.retest {
+                let _ = retest.send(subject.to_owned());
+            }
+        }
         // Recorded first: whoever reacts to the event finds the incident as it now is.
         if let Err(error) = record::incident(&self.store, rule, subject, transition).await {
             tracing::error!(%error, rule = rule.name, "cannot record the incident");

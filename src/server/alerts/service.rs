@@ -39,6 +39,8 @@ pub struct Wiring {
     pub store: Arc<Store>,
     pub writer: Writer,
     pub node: String,
+    /// Where retests of speed targets are asked for; none when the sampler is off.
+    pub retest: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl Alerts {
@@ -81,6 +83,7 @@ impl Alerts {
                 outbox: self.outbox.clone(),
                 expiry: self.expiry,
                 windows: self.windows.clone(),
+                retest: wiring.retest,
             };
             tasks.push(tokio::spawn(evaluator.run(wiring.hub.tap(), shutdown.clone())));
         }

@@ -31,6 +31,8 @@ pub struct Judgement {
     pub baseline: Option<f64>,
     /// More than this many changes between firing and ok within the window make the rule flap.
     pub flapping: Option<(usize, Duration)>,
+    /// Ask for one more sample (a speed retest) before firing, and fire only if it breaches too.
+    pub confirm: bool,
 }
 
 /// A change of state, with what decided it.
@@ -39,7 +41,7 @@ pub struct Transition {
     pub from: Phase,
     pub to: Phase,
     /// `resolved` when a firing rule recovers, `cleared` when a pending one does,
-    /// `settled` when flapping ends; otherwise the phase entered.
+    /// `settled` when flapping ends, `confirming` when a retest is wanted; otherwise the phase entered.
     pub kind: &'static str,
     pub at_ms: i64,
     /// The aggregated value that decided.
@@ -63,11 +65,22 @@ pub struct Tracker {
     samples: VecDeque<Sample>,
     changes: VecDeque<i64>,
     last_value: Option<f64>,
+    /// Waiting for the sample that confirms a breach.
+    confirming: bool,
 }
 
 impl Default for Tracker {
     fn default() -> Self {
-        Self { phase: Phase::Ok, underlying: Phase::Ok, started_ms: None, worst: None, samples: VecDeque::new(), changes: VecDeque::new(), last_value: None }
+        Self {
+            phase: Phase::Ok,
+            underlying: Phase::Ok,
+            started_ms: None,
+            worst: None,
+            samples: VecDeque::new(),
+            changes: VecDeque::new(),
+            last_value: None,
+            confirming: false,
+        }
     }
 }
 
@@ -135,6 +148,17 @@ impl Tracker {
             }
             (Phase::Ok, Some((_, false))) | (Phase::Flapping, _) => None,
         };
+        // A rule that confirms asks for one more sample first: `confirming` is the request.
+        let next = match next {
+            Some((Phase::Firing, "firing", value)) if rule.confirm && !self.confirming => {
+                self.confirming = true;
+                Some((Phase::Pending, "confirming", value))
+            }
+            other => other,
+        };
+        if matches!(next, Some((Phase::Ok | Phase::Firing, _, _))) {
+            self.confirming = false;
+        }
         let Some((to, kind, value)) = next else {
             // A sample that changes state is a change, so a rule settles only on one that does not.
             if !self.settle(rule, now) {

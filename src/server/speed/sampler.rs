@@ -1,8 +1,9 @@
 //! The speed sampler: measures each target at start-up and then every one of
-//! its intervals, and publishes each result on the `speed` topic.
+//! its intervals, and at once when an alert rule asks for a retest, and
+//! publishes each result on the `speed` topic.
 
 use chrono::Utc;
-use tokio::sync::{watch, Mutex};
+use tokio::sync::{mpsc, watch, Mutex};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -24,12 +25,15 @@ pub struct SpeedSampler {
     pub options: MeasureOptions,
     pub measurer: Measurer,
     pub writer: Writer,
+    /// Targets to test again at once (by label), for alert rules that confirm a breach.
+    pub retests: Option<mpsc::UnboundedReceiver<String>>,
 }
 
 impl SpeedSampler {
     /// Runs until `shutdown` is cancelled: one schedule per target, but one
     /// test at a time, so two tests never share, and so skew, the link.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        let retests = self.retests.take();
         let link = Mutex::new(());
         let this = &self;
         let schedules = self.targets.iter().map(|scheduled| {
@@ -45,7 +49,28 @@ impl SpeedSampler {
                 .await
             }
         });
-        futures_util::future::join_all(schedules).await;
+        let retests = async {
+            let Some(mut retests) = retests else { return };
+            loop {
+                let label = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    label = retests.recv() => match label {
+                        Some(label) => label,
+                        None => return,
+                    },
+                };
+                let Some(scheduled) = this.targets.iter().find(|t| t.target.label() == label) else { continue };
+                // The same one-at-a-time rule as the schedules: a retest waits for a running test.
+                let _turn = link.lock().await;
+                let (progress, _) = watch::channel(Default::default());
+                let measurement = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    measurement = this.measurer.measure(&scheduled.target, &this.options, &progress) => measurement,
+                };
+                this.publish(&scheduled.target, measurement).await;
+            }
+        };
+        futures_util::future::join(futures_util::future::join_all(schedules), retests).await;
     }
 
     async fn publish(&self, target: &SpeedTarget, measurement: Measurement) {

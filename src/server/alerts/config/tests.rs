@@ -40,6 +40,7 @@ fn each_mistake_names_its_key() {
         ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\nmessage = \"{{ nope }}\"\n", "alert.message"),
         ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\nrepeat = \"5s\"\n", "alert.repeat"),
         ("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\nflapping = \"often\"\n", "alert.flapping"),
+        ("series = \"probe\"\nfield = \"up\"\ncondition = \"< 1\"\nconfirm = true\n", "alert.confirm"),
     ];
     for (table, key) in cases {
         let (named, reason) = rule(table).unwrap_err();

@@ -6,7 +6,15 @@ const MINUTE: i64 = 60_000;
 
 fn rule(condition: &str, aggregation: &str, pending_for: Duration) -> Judgement {
     let condition = Condition::parse(condition).unwrap();
-    Judgement { recover: condition.negated(), condition, aggregation: Aggregation::parse(aggregation).unwrap(), pending_for, baseline: None, flapping: None }
+    Judgement {
+        recover: condition.negated(),
+        condition,
+        aggregation: Aggregation::parse(aggregation).unwrap(),
+        pending_for,
+        baseline: None,
+        flapping: None,
+        confirm: false,
+    }
 }
 
 /// Feeds `values` one minute apart; the kinds of the transitions, with the minute they came.
@@ -75,4 +83,15 @@ fn a_percentage_needs_its_baseline() {
     assert_eq!((fired.kind, fired.threshold), ("firing", Some(400.0)));
     assert!(tracker.observe(&rule, Sample { at_ms: MINUTE, value: 420.0 }).is_none(), "above 80% but below the 90% recovery");
     assert_eq!(tracker.observe(&rule, Sample { at_ms: 2 * MINUTE, value: 460.0 }).unwrap().kind, "resolved");
+}
+
+#[test]
+fn a_confirming_rule_fires_only_when_the_retest_breaches_too() {
+    let mut rule = rule("< 100", "last", Duration::ZERO);
+    rule.confirm = true;
+    assert_eq!(run(&rule, &[40.0, 200.0]), [(0, "confirming"), (1, "cleared")], "the retest was fine: no alert");
+    assert_eq!(run(&rule, &[40.0, 30.0, 200.0]), [(0, "confirming"), (1, "firing"), (2, "resolved")]);
+    let mut slow = rule.clone();
+    slow.pending_for = Duration::from_secs(120);
+    assert_eq!(run(&slow, &[40.0, 40.0, 40.0, 40.0]), [(0, "pending"), (2, "confirming"), (3, "firing")], "after its pending time");
 }
