@@ -352,3 +352,26 @@ async fn a_confirming_speed_rule_asks_for_a_retest_and_fires_only_after_it() {
     assert_eq!(sent[0].json()["kind"], "firing");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rule_that_keeps_firing_escalates_and_its_end_reaches_both() {
+    let hook = Receiver::start(Mode::Accept).await;
+    let pager = format!("[[notify]]\nname = \"pager\"\nkind = \"webhook\"\nurl = \"{}\"\n", hook.url("/pager"));
+    let text = format!("{}{pager}", config(&hook, "escalate_after = \"1s\"\nescalate_to = [\"pager\"]\n"));
+    let server = start(fast_config(&text), Target::Refusing).await;
+    let (base, client) = (server.url(""), reqwest::Client::new());
+    publish(&client, &base, 1.0).await;
+    let escalated = hook.wait_for(2, Duration::from_secs(10)).await;
+    let by_path =
+        |received: &[common::receiver::Received]| received.iter().map(|r| (r.path.clone(), r.json()["title"].as_str().unwrap().to_owned())).collect::<Vec<_>>();
+    let seen = by_path(&escalated);
+    assert_eq!(seen[0], ("/hook".to_owned(), "Firing: few orders".to_owned()));
+    assert_eq!(seen[1].0, "/pager", "{seen:?}");
+    assert!(seen[1].1.starts_with("Escalated: few orders has fired for "), "{seen:?}");
+    publish(&client, &base, 50.0).await;
+    let all = hook.wait_for(4, Duration::from_secs(5)).await;
+    let mut ends: Vec<String> = by_path(&all[2..]).into_iter().map(|(path, title)| format!("{path} {}", title.split(" after").next().unwrap())).collect();
+    ends.sort();
+    assert_eq!(ends, ["/hook Resolved: few orders", "/pager Resolved: few orders"]);
+    server.shutdown().await;
+}

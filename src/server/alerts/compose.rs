@@ -34,7 +34,7 @@ pub fn facts(rule: &Rule, transition: &Transition, kind: &str, node: &str) -> Fa
 /// The title and message of a notification of `kind` (`firing`, `resolved`, `reminder`…).
 pub fn text(rule: &Rule, subject: &str, facts: &Facts) -> Result<(String, String), TemplateError> {
     let lasted = facts.started_ms.map(|start| facts.at_ms.saturating_sub(start)).unwrap_or(0);
-    let template_kind = if facts.kind == "reminder" { "firing" } else { facts.kind.as_str() };
+    let template_kind = if matches!(facts.kind.as_str(), "reminder" | "escalated") { "firing" } else { facts.kind.as_str() };
     let context = MessageContext {
         rule: rule.name.clone(),
         kind: template_kind.to_owned(),
@@ -60,6 +60,7 @@ pub fn text(rule: &Rule, subject: &str, facts: &Facts) -> Result<(String, String
         "flapping" => format!("Flapping: {}", rule.name),
         "settled" => format!("Settled: {}", rule.name),
         "reminder" => format!("Still firing: {} for {}", rule.name, template::duration(lasted)),
+        "escalated" => format!("Escalated: {} has fired for {}", rule.name, template::duration(lasted)),
         "test" => format!("Test: {}", rule.name),
         _ => format!("Firing: {}", rule.name),
     };

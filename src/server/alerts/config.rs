@@ -48,6 +48,10 @@ pub struct AlertConfig {
     /// Speed rules: run a retest before firing, and fire only if it breaches too.
     #[serde(default)]
     pub confirm: bool,
+    /// After firing this long, notify `escalate_to` as well.
+    pub escalate_after: Option<String>,
+    #[serde(default)]
+    pub escalate_to: Vec<String>,
     /// Templates of the notification texts (minijinja); defaults read well on a phone.
     pub message: Option<String>,
     pub recovery_message: Option<String>,
@@ -128,6 +132,8 @@ pub struct Rule {
     pub notify: Vec<String>,
     pub repeat: Option<Duration>,
     pub depends_on: Option<String>,
+    /// After firing this long, these channels are told as well.
+    pub escalation: Option<(Duration, Vec<String>)>,
     pub message: Option<String>,
     pub recovery_message: Option<String>,
 }
@@ -182,11 +188,16 @@ impl AlertConfig {
         if repeat.is_some_and(|every| every < Duration::from_secs(60)) {
             return Err(at("alert.repeat")("must be at least 1m".to_owned()));
         }
-        for channel in &self.notify {
+        for (key, channel) in self.notify.iter().map(|c| ("alert.notify", c)).chain(self.escalate_to.iter().map(|c| ("alert.escalate_to", c))) {
             if !known.channels.contains(channel) {
-                return Err(at("alert.notify")(format!("no [[notify]] channel is named {channel:?}")));
+                return Err(at(key)(format!("no [[notify]] channel is named {channel:?}")));
             }
         }
+        let escalation = match (&self.escalate_after, self.escalate_to.is_empty()) {
+            (None, true) => None,
+            (Some(after), false) => Some((parse_duration(after).map_err(at("alert.escalate_after"))?, self.escalate_to.clone())),
+            _ => return Err(at("alert.escalate_to")("escalate_after and escalate_to go together".to_owned())),
+        };
         for (key, template) in [("alert.message", &self.message), ("alert.recovery_message", &self.recovery_message)] {
             if let Some(template) = template {
                 crate::server::alerts::template::check(template).map_err(at(key))?;
@@ -201,6 +212,7 @@ impl AlertConfig {
             notify: self.notify.clone(),
             repeat,
             depends_on: self.depends_on.clone(),
+            escalation,
             message: self.message.clone(),
             recovery_message: self.recovery_message.clone(),
         })

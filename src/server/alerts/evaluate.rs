@@ -14,7 +14,7 @@ use crate::{
             board::{phase_name, Board},
             compose,
             config::{Rule, Watched},
-            record,
+            record, reminders,
             silence::Window,
             store::NewNotification,
             tracker::{Phase, Tracker, Transition},
@@ -26,8 +26,8 @@ use crate::{
     },
 };
 
-/// How often firing rules are checked for a due reminder.
-const REMINDER_TICK: Duration = Duration::from_secs(15);
+/// How often firing rules are checked for a due reminder or escalation.
+const REMINDER_TICK: Duration = Duration::from_secs(1);
 
 pub struct Evaluator {
     pub rules: Arc<Vec<Rule>>,
@@ -55,26 +55,13 @@ enum Notified {
 }
 
 #[derive(Default)]
-struct Entry {
-    tracker: Tracker,
-    last_notified_ms: i64,
+pub(super) struct Entry {
+    pub(super) tracker: Tracker,
+    pub(super) last_notified_ms: i64,
     /// Whether the current breach was notified: only then is its end.
-    announced: bool,
-}
-
-/// A rule's standing state as a transition, for reminders and late notices.
-fn standing(rule: &Rule, tracker: &Tracker, at_ms: i64, kind: &'static str) -> Transition {
-    Transition {
-        from: Phase::Firing,
-        to: Phase::Firing,
-        kind,
-        at_ms,
-        value: tracker.last_value().unwrap_or(f64::NAN),
-        threshold: rule.judgement.condition.threshold(rule.judgement.baseline),
-        started_ms: tracker.since_ms(),
-        worst: None,
-        samples: Vec::new(),
-    }
+    pub(super) announced: bool,
+    /// Whether the current breach went to the escalation channels too.
+    pub(super) escalated: bool,
 }
 
 fn watches(watched: &Watched, source: &Source, subject: &str) -> bool {
@@ -118,7 +105,7 @@ impl Evaluator {
             let Some(index) = self.rules.iter().position(|r| r.name == incident.rule) else { continue };
             let tracker = Tracker::firing_since(incident.started_ms, incident.worst);
             self.board.update(&incident.rule, &incident.subject, Phase::Firing, Some(incident.started_ms), incident.worst);
-            trackers.insert((index, incident.subject), Entry { tracker, last_notified_ms: now_ms(), announced: true });
+            trackers.insert((index, incident.subject), Entry { tracker, last_notified_ms: now_ms(), announced: true, escalated: false });
         }
         trackers
     }
@@ -133,7 +120,7 @@ impl Evaluator {
             let entry = trackers.entry((index, offered.subject.clone())).or_default();
             let transition = entry.tracker.observe(&rule.judgement, crate::server::alerts::condition::Sample { at_ms: event.at_ms, value });
             let outcome = match &transition {
-                Some(transition) => self.on_transition(rule, &offered.subject, transition, entry.announced).await,
+                Some(transition) => self.on_transition(rule, &offered.subject, transition, (entry.announced, entry.escalated)).await,
                 // Firing, and nobody was told (a silence or a parent held it back): tell them once it may go out.
                 None if entry.tracker.phase() == Phase::Firing && !entry.announced => self.announce_late(rule, &offered.subject, entry, event.at_ms).await,
                 None => Notified::No,
@@ -143,16 +130,19 @@ impl Evaluator {
             let not_sent = match outcome {
                 Notified::No => {
                     entry.announced &= in_breach;
+                    entry.escalated &= in_breach;
                     None
                 }
                 Notified::Sent => {
                     entry.last_notified_ms = event.at_ms;
                     entry.announced = in_breach;
+                    entry.escalated &= in_breach;
                     Some(None)
                 }
                 Notified::HeldBack(reason) => {
                     entry.last_notified_ms = event.at_ms;
                     entry.announced &= in_breach;
+                    entry.escalated &= in_breach;
                     Some(Some(reason))
                 }
             };
@@ -166,13 +156,13 @@ impl Evaluator {
         if self.held_back(rule, subject, at_ms).await.is_some() {
             return Notified::No;
         }
-        self.notify(rule, subject, &standing(rule, &entry.tracker, at_ms, "firing"), "firing").await;
+        self.notify(rule, subject, &reminders::standing(rule, &entry.tracker, at_ms, "firing"), "firing").await;
         Notified::Sent
     }
 
     /// Why a notification for `rule` must not go out now, if it must not:
     /// a maintenance window, a silence, or the rule it depends on firing.
-    async fn held_back(&self, rule: &Rule, subject: &str, at_ms: i64) -> Option<(&'static str, String)> {
+    pub(super) async fn held_back(&self, rule: &Rule, subject: &str, at_ms: i64) -> Option<(&'static str, String)> {
         if let Some(window) = self.windows.iter().find(|w| w.covers(&rule.name, at_ms)) {
             return Some(("silenced", format!("silenced by the maintenance window {:?}", window.name)));
         }
@@ -187,7 +177,7 @@ impl Evaluator {
 
     /// Publishes, records and notifies one transition.
     /// The end of a breach nobody was told about is not news: it is recorded, not sent.
-    async fn on_transition(&self, rule: &Rule, subject: &str, transition: &Transition, announced: bool) -> Notified {
+    async fn on_transition(&self, rule: &Rule, subject: &str, transition: &Transition, (announced, escalated): (bool, bool)) -> Notified {
         let ends = transition.kind == "resolved" || (transition.kind == "settled" && transition.to != Phase::Firing);
         let notifies = matches!(transition.kind, "firing" | "resolved" | "flapping" | "settled") && (announced || !ends);
         let held = if notifies { self.held_back(rule, subject, transition.at_ms).await } else { None };
@@ -223,7 +213,9 @@ impl Evaluator {
         }
         match held {
             None => {
-                self.notify(rule, subject, transition, transition.kind).await;
+                // Whoever was escalated to hears how it ended too.
+                let channels = reminders::channels(rule, escalated && ends);
+                self.notify_on(rule, &channels, subject, transition, transition.kind).await;
                 Notified::Sent
             }
             Some((outcome, reason)) => {
@@ -234,7 +226,12 @@ impl Evaluator {
     }
 
     /// Stores one notification per channel of the rule, then wakes the dispatcher.
-    async fn notify(&self, rule: &Rule, subject: &str, transition: &Transition, kind: &str) {
+    pub(super) async fn notify(&self, rule: &Rule, subject: &str, transition: &Transition, kind: &str) {
+        self.notify_on(rule, &rule.notify, subject, transition, kind).await;
+    }
+
+    /// Stores one notification for each of `channels`, then wakes the dispatcher.
+    pub(super) async fn notify_on(&self, rule: &Rule, channels: &[String], subject: &str, transition: &Transition, kind: &str) {
         let facts = compose::facts(rule, transition, kind, &self.node);
         let (title, message) = match compose::text(rule, subject, &facts) {
             Ok(text) => text,
@@ -252,7 +249,7 @@ impl Evaluator {
             }
         };
         let created_ms = now_ms();
-        for channel in &rule.notify {
+        for channel in channels {
             let notification = NewNotification {
                 delivery_id: delivery_id(),
                 channel: channel.clone(),
@@ -269,25 +266,5 @@ impl Evaluator {
             }
         }
         self.outbox.notify_one();
-    }
-
-    /// Reminds about rules still firing, for those that ask to repeat.
-    async fn remind(&self, trackers: &mut HashMap<(usize, String), Entry>) {
-        let now = now_ms();
-        for ((index, subject), entry) in trackers.iter_mut() {
-            let rule = &self.rules[*index];
-            let Some(every) = rule.repeat else { continue };
-            let due = entry.last_notified_ms.saturating_add(i64::try_from(every.as_millis()).unwrap_or(i64::MAX));
-            if entry.tracker.phase() != Phase::Firing || now < due {
-                continue;
-            }
-            if let Some((_, reason)) = self.held_back(rule, subject, now).await {
-                self.board.note_not_sent(&rule.name, subject, Some(reason));
-                continue;
-            }
-            let reminder = standing(rule, &entry.tracker, now, "reminder");
-            self.notify(rule, subject, &reminder, "reminder").await;
-            entry.last_notified_ms = now;
-        }
     }
 }
