@@ -128,7 +128,7 @@ impl Drop for SmtpServer {
     }
 }
 
-async fn smtp_server(dir: &Path) -> Option<SmtpServer> {
+async fn smtp_server(dir: &Path, extra: &[&Path]) -> Option<SmtpServer> {
     let Some(python) = python_with_aiosmtpd() else {
         assert!(std::env::var_os("NETPULSE_REQUIRE_SMTP").is_none(), "aiosmtpd is not installed (pip install aiosmtpd, or apt install python3-aiosmtpd)");
         eprintln!("skipping: aiosmtpd is not installed");
@@ -137,7 +137,9 @@ async fn smtp_server(dir: &Path) -> Option<SmtpServer> {
     let port = common::closed_port().await;
     let maildir = dir.join("maildir");
     let mut child = Command::new(python)
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(&maildir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -197,7 +199,7 @@ async fn wait_for_mail(maildir: &Path, n: usize) -> Vec<(String, String)> {
 #[tokio::test]
 async fn email_goes_through_a_real_smtp_server() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(smtp) = smtp_server(dir.path()).await else { return };
+    let Some(smtp) = smtp_server(dir.path(), &[]).await else { return };
     let config = fast_config(&format!(
         "publish_token = \"{TOKEN}\"\ntopics = [\"sales\"]\n[speed]\nenabled = false\n\
          [[notify]]\nname = \"mail\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsecurity = \"plain\"\nfrom = \"netpulse <netpulse@example.org>\"\nto = [\"ops@example.org\"]\n\
@@ -297,4 +299,45 @@ async fn backtest_replays_stored_history_through_a_rule() {
     let (code, _, err) = netpulse(&["alerts", "backtest", "nope", "--config", path.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("no [[alert]] rule is named \"nope\""), "{err}");
+}
+
+/// A CA, and a certificate for `localhost` that it signed, as PEM files in `dir`: (ca, cert, key).
+fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap().signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, leaf.pem()).unwrap();
+    std::fs::write(&paths.2, leaf_key.serialize_pem()).unwrap();
+    paths
+}
+
+#[tokio::test]
+async fn email_over_starttls_checks_the_servers_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_ca(dir.path());
+    let Some(smtp) = smtp_server(dir.path(), &[Path::new("--tlscert"), &cert, Path::new("--tlskey"), &key]).await else { return };
+    let channel = |name: &str, ca: Option<&Path>| {
+        format!(
+            "[[notify]]\nname = \"{name}\"\nkind = \"email\"\nsmtp_host = \"localhost\"\nsmtp_port = {}\nsecurity = \"starttls\"\nfrom = \"np@example.org\"\nto = [\"ops@example.org\"]\ntimeout = 5\n{}",
+            smtp.port,
+            ca.map(|ca| format!("ca_file = {:?}\n", ca)).unwrap_or_default()
+        )
+    };
+    let config =
+        fast_config(&format!("publish_token = \"{TOKEN}\"\n[speed]\nenabled = false\n{}{}", channel("trusted", Some(&ca)), channel("untrusted", None)));
+    let server = start(config, Target::Refusing).await;
+    let (base, client) = (server.url(""), reqwest::Client::new());
+    let (_, trusted) = test_channel(&client, &base, "trusted", Some(TOKEN)).await;
+    assert_eq!(trusted["delivered"], true, "{trusted}");
+    let mails = wait_for_mail(&smtp.maildir, 1).await;
+    assert!(mails[0].0.contains("Subject: netpulse test notification"));
+    let (_, untrusted) = test_channel(&client, &base, "untrusted", Some(TOKEN)).await;
+    assert_eq!(untrusted["delivered"], false, "a certificate no trusted CA signed is refused: {untrusted}");
+    assert!(untrusted["error"].as_str().unwrap().to_lowercase().contains("certificate"), "{untrusted}");
+    server.shutdown().await;
 }

@@ -42,6 +42,8 @@ pub struct NotifyConfig {
     pub from: Option<String>,
     #[serde(default)]
     pub to: Vec<String>,
+    /// Email: a PEM file of the CA that signed the SMTP server's certificate (an internal mail server).
+    pub ca_file: Option<std::path::PathBuf>,
     /// Seconds one delivery attempt may take.
     #[serde(default = "default_timeout")]
     pub timeout: f64,
@@ -66,7 +68,7 @@ pub enum ChannelKind {
     Discord { url: Url },
     Telegram { api: Url, token: Secret, chat_id: String },
     Gotify { url: Url, token: Secret, priority: Option<u8> },
-    Email { host: String, port: u16, security: Security, credentials: Option<(String, Secret)>, from: String, to: Vec<String> },
+    Email { host: String, port: u16, security: Security, credentials: Option<(String, Secret)>, from: String, to: Vec<String>, ca: Option<Vec<u8>> },
 }
 
 #[derive(Clone, Debug)]
@@ -132,6 +134,7 @@ impl NotifyConfig {
             ("notify.password", self.password.is_some()),
             ("notify.from", self.from.is_some()),
             ("notify.to", !self.to.is_empty()),
+            ("notify.ca_file", self.ca_file.is_some()),
         ];
         let other_keys = [
             ("notify.url", self.url.is_some() && is_email),
@@ -229,7 +232,17 @@ impl NotifyConfig {
             return Err(("notify.to", format!("channel {name:?} needs at least one address in to")));
         }
         let to = self.to.iter().map(|text| address("notify.to", text)).collect::<Result<_, _>>()?;
-        Ok(ChannelKind::Email { host, port, security, credentials, from, to })
+        let ca = match &self.ca_file {
+            None => None,
+            Some(_) if security == Security::Plain => return Err(("notify.ca_file", format!("channel {name:?}: plain SMTP has no TLS to check"))),
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|err| ("notify.ca_file", format!("channel {name:?}: cannot read {}: {err}", path.display())))?;
+                lettre::transport::smtp::client::Certificate::from_pem(&pem)
+                    .map_err(|err| ("notify.ca_file", format!("channel {name:?}: {} is not a PEM certificate: {err}", path.display())))?;
+                Some(pem)
+            }
+        };
+        Ok(ChannelKind::Email { host, port, security, credentials, from, to, ca })
     }
 }
 

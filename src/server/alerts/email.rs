@@ -3,7 +3,10 @@
 
 use lettre::{
     message::{header::ContentType, Mailbox},
-    transport::smtp::authentication::Credentials,
+    transport::smtp::{
+        authentication::Credentials,
+        client::{Certificate, Tls, TlsParameters},
+    },
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 
@@ -13,7 +16,7 @@ use crate::server::alerts::{
 };
 
 pub async fn send(channel: &Channel, note: &Outgoing) -> Result<(), SendError> {
-    let ChannelKind::Email { host, port, security, credentials, from, to } = &channel.kind else {
+    let ChannelKind::Email { host, port, security, credentials, from, to, ca } = &channel.kind else {
         return Err(SendError::Permanent("not an email channel".into()));
     };
     let mailbox = |text: &str| text.parse::<Mailbox>().map_err(|err| SendError::Permanent(format!("{text:?} is not an address: {err}")));
@@ -30,6 +33,15 @@ pub async fn send(channel: &Channel, note: &Outgoing) -> Result<(), SendError> {
     }
     .map_err(|err| SendError::Permanent(format!("cannot reach {host}: {err}")))?;
     let mut builder = builder.port(*port).timeout(Some(channel.timeout));
+    if let Some(pem) = ca.as_deref().filter(|_| *security != Security::Plain) {
+        // The configured CA is trusted besides the public ones, for a server with an internal certificate.
+        let certificate = Certificate::from_pem(pem).map_err(|err| SendError::Permanent(format!("the CA file is not a certificate: {err}")))?;
+        let parameters = TlsParameters::builder(host.clone())
+            .add_root_certificate(certificate)
+            .build_rustls()
+            .map_err(|err| SendError::Permanent(format!("cannot set up TLS for {host}: {err}")))?;
+        builder = builder.tls(if *security == Security::Tls { Tls::Wrapper(parameters) } else { Tls::Required(parameters) });
+    }
     if let Some((user, password)) = credentials {
         builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
     }
