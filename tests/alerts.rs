@@ -4,15 +4,12 @@
 
 mod common;
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::time::Duration;
 
 use common::{
     fast_config, next_event, open_stream,
     receiver::{Mode, Receiver},
-    start, Target,
+    spawn_netpulse, start, wait_until_up, Target,
 };
 use serde_json::{json, Value};
 
@@ -165,20 +162,6 @@ async fn a_receiver_that_is_down_gets_one_digest_when_it_returns() {
     let same_content: Vec<_> = hook.refused().into_iter().filter(|r| r.json()["kind"] == "digest").collect();
     assert!(!same_content.is_empty() && same_content.iter().all(|r| r.header("x-netpulse-delivery") == Some(id)));
     server.shutdown().await;
-}
-
-fn spawn_netpulse(config: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_netpulse")).arg("--config").arg(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
-}
-
-async fn wait_until_up(base: &str) {
-    for _ in 0..100 {
-        if reqwest::get(format!("{base}/api/status")).await.is_ok_and(|r| r.status() == 200) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("netpulse did not come up at {base}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,11 +5,11 @@
 mod common;
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::Duration,
 };
 
-use common::{fast_config, next_event, open_stream, start, Target};
+use common::{fast_config, next_event, open_stream, spawn_netpulse, start, wait_until_up, Target};
 use netpulse::server::store::{
     history::HistoryRequest,
     maintenance::{Retention, HOUR, MINUTE, TEN_MINUTES},
@@ -311,21 +311,6 @@ async fn an_answer_past_the_built_rollups_is_completed_from_raw_samples() {
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         assert!((stats.mean - mean).abs() < 0.001, "bucket at {}: {} vs {mean}", point.t, stats.mean);
     }
-}
-
-/// A netpulse process of its own, so that it can be killed with SIGKILL.
-fn spawn_netpulse(config: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_netpulse")).arg("--config").arg(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
-}
-
-async fn wait_until_up(base: &str) {
-    for _ in 0..100 {
-        if reqwest::get(format!("{base}/api/status")).await.is_ok_and(|r| r.status() == 200) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("netpulse did not come up at {base}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -158,3 +158,20 @@ pub async fn next_event(stream: &mut (impl Stream<Item = Event> + Unpin), name: 
     .await
     .unwrap_or_else(|_| panic!("no {name:?} event within {within:?}"))
 }
+
+/// A netpulse process of its own, so that it can be killed with SIGKILL.
+pub fn spawn_netpulse(config: &std::path::Path) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    Command::new(env!("CARGO_BIN_EXE_netpulse")).arg("--config").arg(config).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+/// Waits (at most 10 s) until the netpulse at `base` answers `/api/status`.
+pub async fn wait_until_up(base: &str) {
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/api/status")).await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("netpulse did not come up at {base}");
+}
