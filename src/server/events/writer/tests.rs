@@ -14,16 +14,24 @@ use crate::server::{
     store::Store,
 };
 
-/// The real store, counting the transactions the writer asks of it.
+/// The real store, counting the transactions the writer asks of it; with a
+/// `gate`, each commit also waits for a permit, as on a stalled disk.
 struct CountingLog {
     store: Store,
     appends: AtomicUsize,
+    gate: Option<tokio::sync::Semaphore>,
 }
 
 impl EventLog for CountingLog {
     fn append<'a>(&'a self, events: &'a [Arc<HubEvent>], lost_through: Option<u64>) -> LogFuture<'a, ()> {
         self.appends.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async move { self.store.append_events(events, lost_through).await.map_err(LogError::from) })
+        Box::pin(async move {
+            let _turn = match &self.gate {
+                Some(gate) => Some(gate.acquire().await.map_err(|_| LogError("closed".into()))?),
+                None => None,
+            };
+            self.store.append_events(events, lost_through).await.map_err(LogError::from)
+        })
     }
     fn replayable_after(&self) -> LogFuture<'_, u64> {
         Box::pin(async move { self.store.replayable_after().await.map_err(LogError::from) })
@@ -40,7 +48,7 @@ async fn writer() -> (Writer, Arc<Hub>, Arc<CountingLog>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), 0).await.unwrap();
     let first = store.replayable_after().await.unwrap() + 1;
-    let log = Arc::new(CountingLog { store, appends: AtomicUsize::new(0) });
+    let log = Arc::new(CountingLog { store, appends: AtomicUsize::new(0), gate: None });
     let hub = Arc::new(Hub::new(HubLimits { replay_events: 100_000, replay_age: Duration::from_secs(3600), queue: 100_000, kept: vec![] }, first - 1));
     (Writer::spawn(hub.clone(), log.clone(), first), hub, log, dir)
 }
@@ -127,35 +135,11 @@ async fn ids_of_unlogged_live_events_are_never_issued_again_after_a_restart() {
     assert!(log.store.read_events(0, u64::MAX, &[], 10).await.unwrap().iter().all(|e| e.topic != "live"), "live is memory-only");
 }
 
-/// A log whose commits take as long as the test says, as on a stalled disk.
-struct StalledLog {
-    store: Store,
-    released: tokio::sync::Semaphore,
-}
-
-impl EventLog for StalledLog {
-    fn append<'a>(&'a self, events: &'a [Arc<HubEvent>], lost_through: Option<u64>) -> LogFuture<'a, ()> {
-        Box::pin(async move {
-            let _turn = self.released.acquire().await.map_err(|_| LogError("closed".into()))?;
-            self.store.append_events(events, lost_through).await.map_err(LogError::from)
-        })
-    }
-    fn replayable_after(&self) -> LogFuture<'_, u64> {
-        Box::pin(async move { self.store.replayable_after().await.map_err(LogError::from) })
-    }
-    fn read_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], limit: usize) -> LogFuture<'a, Vec<Arc<HubEvent>>> {
-        Box::pin(async move { self.store.read_events(after, before, topics, limit).await.map_err(LogError::from) })
-    }
-    fn count_range<'a>(&'a self, after: u64, before: u64, topics: &'a [String], cap: usize) -> LogFuture<'a, usize> {
-        Box::pin(async move { self.store.count_events(after, before, topics, cap).await.map_err(LogError::from) })
-    }
-}
-
 #[tokio::test]
 async fn a_stalled_disk_does_not_hold_up_live_delivery() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), 0).await.unwrap();
-    let log = Arc::new(StalledLog { store, released: tokio::sync::Semaphore::new(0) });
+    let log = Arc::new(CountingLog { store, appends: AtomicUsize::new(0), gate: Some(tokio::sync::Semaphore::new(0)) });
     let hub = Arc::new(Hub::new(HubLimits { replay_events: 100, replay_age: Duration::from_secs(3600), queue: 100, kept: vec![] }, 0));
     let writer = Writer::spawn(hub.clone(), log.clone(), 1);
     let mut live = hub.subscribe(&[], StartFrom::Latest).live;
@@ -173,7 +157,7 @@ async fn a_stalled_disk_does_not_hold_up_live_delivery() {
     let second = tokio::time::timeout(Duration::from_secs(5), live.recv()).await.expect("a later event is delivered too").unwrap();
     assert_eq!(second.data, "{\"n\":2}");
     assert!(!publish.is_finished() && !later.is_finished(), "producers are answered only once their commit is over");
-    log.released.add_permits(2);
+    log.gate.as_ref().unwrap().add_permits(2);
     assert!(tokio::time::timeout(Duration::from_secs(5), later).await.unwrap().unwrap().is_ok());
     let acknowledged = tokio::time::timeout(Duration::from_secs(5), publish).await.unwrap().unwrap().unwrap();
     assert_eq!(acknowledged.id, streamed.id);
