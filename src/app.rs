@@ -16,17 +16,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en">
             <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <title>"netpulse"</title>
-                <meta name="description" content="Live network speed and latency, measured by this netpulse node"/>
-                <meta name="color-scheme" content="dark light"/>
-                <meta name="theme-color" content="#0d1117"/>
-                <link rel="stylesheet" id="leptos" href=stylesheet/>
-                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <link rel="manifest" href="/manifest.webmanifest"/>
-                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
-                <script inner_html=THEME_SCRIPT></script>
+                <CommonHead stylesheet title="netpulse"/>
                 <HydrationScripts options/>
             </head>
             <body>
@@ -34,6 +24,46 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// What every page's head carries.
+#[component]
+fn CommonHead(stylesheet: String, title: &'static str) -> impl IntoView {
+    view! {
+        <meta charset="utf-8"/>
+        <meta name="viewport" content="width=device-width, initial-scale=1"/>
+        <title>{title}</title>
+        <meta name="description" content="Live network speed and latency, measured by this netpulse node"/>
+        <meta name="color-scheme" content="dark light"/>
+        <meta name="theme-color" content="#0d1117"/>
+        <link rel="stylesheet" id="leptos" href=stylesheet/>
+        <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+        <link rel="manifest" href="/manifest.webmanifest"/>
+        <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+        <script inner_html=THEME_SCRIPT></script>
+    }
+}
+
+/// The alerts page as a whole document. Server-rendered only, with no
+/// hydration scripts: it needs no WASM.
+#[cfg(feature = "ssr")]
+pub fn alerts_document(options: &LeptosOptions, data: crate::model::alerts_page::AlertsPageData) -> String {
+    use crate::ui::alerts_page::{AlertsPage, LOCAL_TIME_SCRIPT};
+    let stylesheet = format!("/{}/netpulse.css", options.site_pkg_dir);
+    Owner::new().with(|| {
+        provide_context(data);
+        view! {
+            <!DOCTYPE html>
+            <html lang="en">
+                <head><CommonHead stylesheet title="netpulse alerts"/></head>
+                <body>
+                    <AlertsPage/>
+                    <script inner_html=LOCAL_TIME_SCRIPT></script>
+                </body>
+            </html>
+        }
+        .to_html()
+    })
 }
 
 /// The path being rendered: the request's on the server, the address bar's in the browser.

@@ -64,10 +64,32 @@ pub fn age(ms: f64) -> String {
     }
 }
 
+/// A duration as "45 s", "10 min", "2 h 5 min" or "3 d 4 h".
+pub fn duration(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => match (s / 3600, s % 3600 / 60) {
+            (h, 0) => format!("{h} h"),
+            (h, m) => format!("{h} h {m} min"),
+        },
+        s => match (s / 86_400, s % 86_400 / 3600) {
+            (d, 0) => format!("{d} d"),
+            (d, h) => format!("{d} d {h} h"),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn durations_are_short() {
+        assert_eq!([duration(45_000), duration(600_000), duration(7_500_000), duration(90_000_000)], ["45 s", "10 min", "2 h 5 min", "1 d 1 h"]);
+    }
 
     #[test]
     fn metrics_keep_about_three_significant_digits() {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod alert;
+pub mod alerts_page;
 
 /// The topic every speed test result is published on.
 pub const SPEED_TOPIC: &str = "speed";

@@ -82,3 +82,16 @@ pub struct Delivery {
     /// Above 1 when a digest carried several notifications.
     pub notifications: i64,
 }
+
+/// A silence set through the API or the alerts page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    pub id: i64,
+    /// None: every rule.
+    pub rule: Option<String>,
+    /// None: every subject.
+    pub subject: Option<String>,
+    pub starts_ms: i64,
+    pub ends_ms: i64,
+    pub reason: String,
+}

@@ -104,6 +104,21 @@ impl std::fmt::Debug for ChannelKind {
     }
 }
 
+impl ChannelKind {
+    /// The `kind` key it was configured with.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Webhook { .. } => "webhook",
+            Self::Ntfy { .. } => "ntfy",
+            Self::Slack { .. } => "slack",
+            Self::Discord { .. } => "discord",
+            Self::Telegram { .. } => "telegram",
+            Self::Gotify { .. } => "gotify",
+            Self::Email { .. } => "email",
+        }
+    }
+}
+
 type Invalid = (&'static str, String);
 
 fn http_url(key: &'static str, name: &str, url: Option<&str>) -> Result<Url, Invalid> {

@@ -3,11 +3,14 @@
 
 use std::collections::HashMap;
 
-use crate::server::{
-    alerts::{backtest::backtest, compose::subject_label, routes::test_message, send::send, service::Alerts, template},
-    clock::now_ms,
-    config::cli::{load_config_file, BacktestArgs, NotifyTestArgs},
-    store::Store,
+use crate::{
+    format,
+    server::{
+        alerts::{backtest::backtest, compose::subject_label, routes::test_message, send::send, service::Alerts, template},
+        clock::now_ms,
+        config::cli::{load_config_file, BacktestArgs, NotifyTestArgs},
+        store::Store,
+    },
 };
 
 const DAY_MS: i64 = 86_400_000;
@@ -106,7 +109,7 @@ pub async fn backtest_command(args: BacktestArgs) -> u8 {
         println!(
             "  {}  {:>10}  {}{}{}  {}",
             time(incident.started_ms),
-            template::duration(end - incident.started_ms),
+            format::duration(end - incident.started_ms),
             incident.worst.map(|w| format!("worst {}{}{unit}", template::number(w), if unit.is_empty() { "" } else { " " })).unwrap_or_default(),
             if incident.ended_ms.is_none() { ", still firing" } else { "" },
             if incident.flapped { ", flapped" } else { "" },
@@ -114,7 +117,7 @@ pub async fn backtest_command(args: BacktestArgs) -> u8 {
         );
     }
     for (subject, total) in firing_ms {
-        println!("{}: in breach for {} in all", subject_label(subject), template::duration(total));
+        println!("{}: in breach for {} in all", subject_label(subject), format::duration(total));
     }
     0
 }

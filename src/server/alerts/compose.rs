@@ -2,6 +2,7 @@
 //! message from the rule's template, the facts digests are built from, and a
 //! digest of several notifications that queued while a channel was down.
 
+use crate::format;
 use crate::server::alerts::{
     condition::Comparison,
     config::Rule,
@@ -46,8 +47,8 @@ pub fn text(rule: &Rule, subject: &str, facts: &Facts) -> Result<(String, String
         value: template::number(facts.value),
         threshold: facts.threshold.map(template::number).unwrap_or_default(),
         comparison: rule.judgement.condition.comparison.words().to_owned(),
-        pending_for: if rule.judgement.pending_for.is_zero() { String::new() } else { template::duration(rule.judgement.pending_for.as_millis() as i64) },
-        lasted: template::duration(lasted),
+        pending_for: if rule.judgement.pending_for.is_zero() { String::new() } else { format::duration(rule.judgement.pending_for.as_millis() as i64) },
+        lasted: format::duration(lasted),
         worst: facts.worst.map(template::number).unwrap_or_default(),
     };
     let configured = match template_kind {
@@ -56,11 +57,11 @@ pub fn text(rule: &Rule, subject: &str, facts: &Facts) -> Result<(String, String
     };
     let message = template::render(configured, &context)?;
     let title = match facts.kind.as_str() {
-        "resolved" => format!("Resolved: {} after {}", rule.name, template::duration(lasted)),
+        "resolved" => format!("Resolved: {} after {}", rule.name, format::duration(lasted)),
         "flapping" => format!("Flapping: {}", rule.name),
         "settled" => format!("Settled: {}", rule.name),
-        "reminder" => format!("Still firing: {} for {}", rule.name, template::duration(lasted)),
-        "escalated" => format!("Escalated: {} has fired for {}", rule.name, template::duration(lasted)),
+        "reminder" => format!("Still firing: {} for {}", rule.name, format::duration(lasted)),
+        "escalated" => format!("Escalated: {} has fired for {}", rule.name, format::duration(lasted)),
         "test" => format!("Test: {}", rule.name),
         _ => format!("Firing: {}", rule.name),
     };
@@ -83,7 +84,7 @@ pub fn digest(rule: &str, subject: &str, all: &[Facts], clock: impl Fn(i64) -> S
     let span = if ended { format!("{}–{}", clock(start), clock(last.at_ms)) } else { format!("since {}", clock(start)) };
     let unit = if first.unit.is_empty() { String::new() } else { format!(" {}", first.unit) };
     let worst = worst.map(|w| format!(", worst {}{unit}", template::number(w))).unwrap_or_default();
-    let state = if ended { format!("resolved after {}", template::duration(last.at_ms.saturating_sub(start))) } else { "still firing".to_owned() };
+    let state = if ended { format!("resolved after {}", format::duration(last.at_ms.saturating_sub(start))) } else { "still firing".to_owned() };
     let title = format!("{rule}: {state} ({} notifications in one)", all.len());
     let message = format!("{} {span}{worst} ({} → {})", first.label, first.node, subject_label(subject));
     Some((title, message))

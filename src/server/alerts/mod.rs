@@ -11,6 +11,7 @@ pub mod config;
 pub mod email;
 pub mod evaluate;
 pub mod outbox;
+pub mod page;
 pub mod record;
 pub mod reminders;
 pub mod routes;

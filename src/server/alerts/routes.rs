@@ -144,21 +144,26 @@ async fn preview(State(state): State<AppState>, headers: HeaderMap, body: Result
 }
 
 #[derive(Serialize)]
-struct TestResult {
-    channel: String,
-    delivery_id: String,
-    delivered: bool,
+pub struct TestResult {
+    pub channel: String,
+    pub delivery_id: String,
+    pub delivered: bool,
     /// The exact error when it was not.
-    error: Option<String>,
+    pub error: Option<String>,
 }
 
-/// Sends a test message on a channel now, outside the outbox, and says what happened.
 async fn test_channel(State(state): State<AppState>, Path(channel): Path<String>, headers: HeaderMap) -> Result<Json<TestResult>, ApiError> {
     bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
+    Ok(Json(send_test(&state, channel).await?))
+}
+
+/// Sends a test message on a channel now, outside the outbox, and says what
+/// happened; the API and the alerts page both test here.
+pub async fn send_test(state: &AppState, channel: String) -> Result<TestResult, ApiError> {
     let target = state.alerts.channels.get(&channel).ok_or_else(|| ApiError::NotFound(format!("no [[notify]] channel is named {channel:?}")))?;
     let note = test_message(&state.config.node);
     let outcome = send(target, &note, &state.alerts.http).await;
-    Ok(Json(TestResult { channel, delivery_id: note.delivery_id, delivered: outcome.is_ok(), error: outcome.err().map(|err| err.to_string()) }))
+    Ok(TestResult { channel, delivery_id: note.delivery_id, delivered: outcome.is_ok(), error: outcome.err().map(|err| err.to_string()) })
 }
 
 /// What `notify-test` and the test button send.

@@ -4,9 +4,12 @@
 
 use chrono::{Datelike, NaiveTime, TimeZone, Weekday};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::server::store::{Store, StoreError};
+use crate::{
+    model::alert::Silence,
+    server::store::{Store, StoreError},
+};
 
 /// One `[[maintenance]]` table.
 #[derive(Clone, Debug, Deserialize)]
@@ -83,19 +86,6 @@ impl Window {
             (time >= self.from && day_ok(local.weekday())) || (time < self.to && day_ok(local.weekday().pred()))
         }
     }
-}
-
-/// A silence set through the API.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Silence {
-    pub id: i64,
-    /// None: every rule.
-    pub rule: Option<String>,
-    /// None: every subject.
-    pub subject: Option<String>,
-    pub starts_ms: i64,
-    pub ends_ms: i64,
-    pub reason: String,
 }
 
 type SilenceRow = (i64, Option<String>, Option<String>, i64, i64, String);

@@ -9,12 +9,15 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::server::{
-    alerts::{condition::parse_duration, silence::Silence},
-    clock::now_ms,
-    http::{bearer, error::ApiError},
-    store::StoreError,
-    AppState,
+use crate::{
+    model::alert::Silence,
+    server::{
+        alerts::condition::parse_duration,
+        clock::now_ms,
+        http::{bearer, error::ApiError},
+        store::StoreError,
+        AppState,
+    },
 };
 
 /// The longest a silence may last.
@@ -40,15 +43,15 @@ async fn list(State(state): State<AppState>) -> Result<Json<Silences>, ApiError>
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewSilence {
+pub struct NewSilence {
     /// A rule's name; every rule when absent.
-    rule: Option<String>,
+    pub rule: Option<String>,
     /// A speed target, a monitor or a topic; every subject when absent.
-    subject: Option<String>,
+    pub subject: Option<String>,
     /// How long from now, such as "2h".
     #[serde(rename = "for")]
-    lasting: String,
-    reason: Option<String>,
+    pub lasting: String,
+    pub reason: Option<String>,
 }
 
 async fn create(
@@ -58,6 +61,11 @@ async fn create(
 ) -> Result<(StatusCode, Json<Silence>), ApiError> {
     bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
     let Json(request) = body.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    Ok((StatusCode::CREATED, Json(set_silence(&state, request).await?)))
+}
+
+/// Checks and stores a silence; the API and the alerts page both set them here.
+pub async fn set_silence(state: &AppState, request: NewSilence) -> Result<Silence, ApiError> {
     if let Some(rule) = &request.rule {
         if !state.alerts.board.has_rule(rule) {
             return Err(ApiError::Unprocessable(format!("no [[alert]] rule is named {rule:?}")));
@@ -73,15 +81,20 @@ async fn create(
         return Err(ApiError::bad_request("reason must be at most 500 bytes"));
     }
     let now = now_ms();
-    let silence = state.store.create_silence(request.rule.as_deref(), request.subject.as_deref(), now, now + lasting_ms, &reason).await.map_err(unavailable)?;
-    Ok((StatusCode::CREATED, Json(silence)))
+    state.store.create_silence(request.rule.as_deref(), request.subject.as_deref(), now, now + lasting_ms, &reason).await.map_err(unavailable)
 }
 
 async fn end(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
-    let id: i64 = id.parse().map_err(|_| ApiError::bad_request(format!("a silence id is a whole number, got {id:?}")))?;
+    end_silence(&state, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends a running silence by its id, given as text.
+pub async fn end_silence(state: &AppState, id: &str) -> Result<(), ApiError> {
+    let id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request(format!("a silence id is a whole number, got {id:?}")))?;
     if state.store.end_silence(id, now_ms()).await.map_err(unavailable)? {
-        Ok(StatusCode::NO_CONTENT)
+        Ok(())
     } else {
         Err(ApiError::NotFound(format!("no running silence has id {id}")))
     }

@@ -173,23 +173,6 @@ pub fn number(value: f64) -> String {
     }
 }
 
-/// A duration as "45 s", "10 min", "2 h 5 min" or "3 d 4 h".
-pub fn duration(ms: i64) -> String {
-    let seconds = ms.max(0) / 1000;
-    match seconds {
-        s if s < 60 => format!("{s} s"),
-        s if s < 3600 => format!("{} min", s / 60),
-        s if s < 86_400 => match (s / 3600, s % 3600 / 60) {
-            (h, 0) => format!("{h} h"),
-            (h, m) => format!("{h} h {m} min"),
-        },
-        s => match (s / 86_400, s % 86_400 / 3600) {
-            (d, 0) => format!("{d} d"),
-            (d, h) => format!("{d} d {h} h"),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,8 +197,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_and_durations_are_short() {
+    fn numbers_are_short() {
         assert_eq!([number(41.83), number(100.0), number(0.5), number(941.6), number(12.0)], ["41.8", "100", "0.5", "942", "12"]);
-        assert_eq!([duration(45_000), duration(600_000), duration(7_500_000), duration(90_000_000)], ["45 s", "10 min", "2 h 5 min", "1 d 1 h"]);
     }
 }

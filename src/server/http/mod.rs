@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/publish/{topic}", post(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
         .merge(alerts::routes::routes())
         .merge(alerts::silence_routes::routes())
+        .merge(alerts::page::routes())
         .route("/api/{*rest}", any(unknown_api_route))
         .route("/sw.js", get(pwa::service_worker))
         .nest_service(&format!("/pkg/{}", state.shell.hash), cached(bundle.clone(), pwa::IMMUTABLE))

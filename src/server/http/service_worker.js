@@ -31,6 +31,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   // Streams and measurements must reach the network, never a cache.
   if (url.pathname === "/api/events" || url.pathname.startsWith("/speedtest")) return;
+  // Only the dashboard is kept for offline use; the alerts page is always fresh.
+  if (request.mode === "navigate" && url.pathname !== "/") return;
   if (request.mode === "navigate") {
     event.respondWith(networkFirst(request, SHELL, "/"));
   } else if (DATA_PATHS.includes(url.pathname)) {

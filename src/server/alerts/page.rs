@@ -1,0 +1,210 @@
+//! `/alerts`, the server-rendered alerts page, and the plain form posts its
+//! buttons make. Every action asks the same token check and runs the same
+//! code as its JSON route; a bad form gets the page back with a 4xx and the reason.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{rejection::FormRejection, Form, Query, State},
+    http::StatusCode,
+    response::{Html, IntoResponse, Redirect, Response},
+    routing::{get, post},
+    Router,
+};
+use serde::Deserialize;
+
+use crate::{
+    app::alerts_document,
+    model::alerts_page::{AlertsPageData, ChannelSummary, Notice},
+    server::{
+        alerts::{
+            routes::send_test,
+            silence_routes::{end_silence, set_silence, NewSilence},
+        },
+        clock::now_ms,
+        http::{bearer, error::ApiError},
+        AppState,
+    },
+};
+
+/// Incidents and deliveries per page.
+const PAGE_ROWS: i64 = 50;
+/// The year 9999, the same bound as the history API's.
+const LATEST_MS: i64 = 253_402_300_799_999;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/alerts", get(show))
+        .route("/alerts/silences", post(silence))
+        .route("/alerts/silences/end", post(end))
+        .route("/alerts/test", post(test))
+}
+
+/// The page's fixed confirmations, named in the address after a redirect.
+fn done_text(done: &str) -> Option<&'static str> {
+    match done {
+        "silenced" => Some("Silence set. Transitions it covers are recorded, not sent."),
+        "ended" => Some("Silence ended."),
+        _ => None,
+    }
+}
+
+async fn show(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let parsed = (|| {
+        if let Some(name) = params.keys().find(|name| !matches!(name.as_str(), "to" | "done")) {
+            return Err(ApiError::bad_request(format!("unknown parameter {name:?}; use to or done")));
+        }
+        let to_ms = match params.get("to") {
+            None => now_ms(),
+            Some(raw) => raw
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|ms| (1..=LATEST_MS).contains(ms))
+                .ok_or_else(|| ApiError::bad_request(format!("to must be Unix milliseconds, got {raw:?}")))?,
+        };
+        Ok(to_ms)
+    })();
+    match parsed {
+        Ok(to_ms) => {
+            let notice = params.get("done").and_then(|done| done_text(done)).map(|text| Notice { ok: true, text: text.to_owned() });
+            render(&state, to_ms, notice, StatusCode::OK).await
+        }
+        Err(error) => failed(&state, error).await,
+    }
+}
+
+/// The page with the error's status and its message in the notice.
+async fn failed(state: &AppState, error: ApiError) -> Response {
+    let status = error.status();
+    render(state, now_ms(), Some(Notice { ok: false, text: error.to_string() }), status).await
+}
+
+async fn render(state: &AppState, to_ms: i64, notice: Option<Notice>, status: StatusCode) -> Response {
+    match gather(state, to_ms, notice).await {
+        Ok(data) => (status, Html(alerts_document(&state.leptos_options, data))).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn gather(state: &AppState, to_ms: i64, notice: Option<Notice>) -> Result<AlertsPageData, ApiError> {
+    let unavailable = |error| {
+        tracing::error!(%error, "cannot read alerts for the alerts page");
+        ApiError::Unavailable("the alerts database cannot be read right now".into())
+    };
+    let store = &state.store;
+    let incidents = store.incidents(0, to_ms, PAGE_ROWS).await.map_err(unavailable)?;
+    // A full page may have older ones behind it: those that started before its oldest.
+    let older_to_ms = (incidents.len() as i64 == PAGE_ROWS).then(|| incidents.last().map(|i| i.started_ms)).flatten();
+    let mut channels: Vec<ChannelSummary> =
+        state.alerts.channels.values().map(|c| ChannelSummary { name: c.name.clone(), kind: c.kind.label().to_owned() }).collect();
+    channels.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(AlertsPageData {
+        node: state.config.node.clone(),
+        states: state.alerts.board.list(),
+        incidents,
+        older_to_ms,
+        deliveries: store.deliveries(PAGE_ROWS).await.map_err(unavailable)?,
+        silences: store.silences(now_ms()).await.map_err(unavailable)?,
+        rules: state.alerts.rules.iter().map(|rule| rule.name.clone()).collect(),
+        channels,
+        writes_enabled: state.config.publish_token.is_some(),
+        notice,
+    })
+}
+
+fn authorise(state: &AppState, token: Option<&str>) -> Result<(), ApiError> {
+    bearer::check(state.config.publish_token.as_ref().map(|t| t.expose()), token, "enter the publish token")
+}
+
+/// A form that could not be read, as the page's error.
+fn unreadable(rejection: FormRejection) -> ApiError {
+    ApiError::bad_request(rejection.body_text())
+}
+
+#[derive(Deserialize)]
+struct SilenceForm {
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    subject: String,
+    #[serde(rename = "for")]
+    lasting: String,
+    #[serde(default)]
+    reason: String,
+    token: Option<String>,
+}
+
+/// An empty field means "every": the form cannot leave a field out.
+fn given(text: String) -> Option<String> {
+    let trimmed = text.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+async fn silence(State(state): State<AppState>, form: Result<Form<SilenceForm>, FormRejection>) -> Response {
+    let outcome = async {
+        let Form(form) = form.map_err(unreadable)?;
+        authorise(&state, form.token.as_deref())?;
+        let request = NewSilence { rule: given(form.rule), subject: given(form.subject), lasting: form.lasting, reason: given(form.reason) };
+        set_silence(&state, request).await
+    };
+    match outcome.await {
+        Ok(_) => Redirect::to("/alerts?done=silenced").into_response(),
+        Err(error) => failed(&state, error).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct EndForm {
+    id: String,
+    token: Option<String>,
+}
+
+async fn end(State(state): State<AppState>, form: Result<Form<EndForm>, FormRejection>) -> Response {
+    let outcome = async {
+        let Form(form) = form.map_err(unreadable)?;
+        authorise(&state, form.token.as_deref())?;
+        end_silence(&state, &form.id).await
+    };
+    match outcome.await {
+        Ok(()) => Redirect::to("/alerts?done=ended").into_response(),
+        Err(error) => failed(&state, error).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct TestForm {
+    channel: String,
+    token: Option<String>,
+}
+
+/// Answers with the page itself, which says what the channel did: the
+/// result is not one a later visit should show again.
+async fn test(State(state): State<AppState>, form: Result<Form<TestForm>, FormRejection>) -> Response {
+    let outcome = async {
+        let Form(form) = form.map_err(unreadable)?;
+        authorise(&state, form.token.as_deref())?;
+        send_test(&state, form.channel).await
+    };
+    match outcome.await {
+        Ok(result) => {
+            let notice = match result.error {
+                None => Notice { ok: true, text: format!("Test message delivered on {} (delivery id {}).", result.channel, result.delivery_id) },
+                Some(error) => Notice { ok: false, text: format!("The test message on {} failed: {error}", result.channel) },
+            };
+            render(&state, now_ms(), Some(notice), StatusCode::OK).await
+        }
+        Err(error) => failed(&state, error).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_known_confirmations_are_shown() {
+        assert!(done_text("silenced").is_some());
+        assert!(done_text("<script>").is_none(), "the address cannot put words on the page");
+    }
+}

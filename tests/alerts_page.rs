@@ -1,0 +1,142 @@
+//! The server-rendered alerts page: what it lists after a real incident, and
+//! its form posts, which ask the same token check as the JSON API and answer
+//! a bad form with the page, a 4xx and the reason.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    fast_config,
+    receiver::{Mode, Receiver},
+    start, Target,
+};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "alerts-page-token-0123";
+
+fn config(receiver: &Receiver, token_line: &str) -> String {
+    format!(
+        "{token_line}\ntopics = [\"sales\"]\n[speed]\nenabled = false\n[[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n\
+         [[alert]]\nname = \"few orders\"\nseries = \"topic:sales\"\nfield = \"orders\"\ncondition = \"< 10\"\nnotify = [\"hook\"]\n",
+        receiver.url("/hook")
+    )
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn publish(client: &reqwest::Client, base: &str, orders: f64) {
+    let response = client.post(format!("{base}/api/publish/sales")).bearer_auth(TOKEN).json(&json!({ "orders": orders })).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+}
+
+async fn post_form(client: &reqwest::Client, url: String, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    let response = client.post(url).form(form).send().await.unwrap();
+    let status = response.status().as_u16();
+    let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_owned());
+    (status, location, response.text().await.unwrap())
+}
+
+async fn page(client: &reqwest::Client, url: String) -> (u16, String) {
+    let response = client.get(url).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_page_lists_a_real_incident_and_its_forms_silence_and_test() {
+    let hook = Receiver::start(Mode::Accept).await;
+    let server = start(fast_config(&config(&hook, &format!("publish_token = \"{TOKEN}\""))), Target::Refusing).await;
+    let base = server.url("");
+    let client = client();
+    publish(&client, &base, 3.0).await;
+    // Waited for: a resolution queued behind its firing would go out with it, as one digest.
+    assert_eq!(hook.wait_for(1, Duration::from_secs(5)).await.len(), 1, "fired");
+    publish(&client, &base, 40.0).await;
+    assert_eq!(hook.wait_for(2, Duration::from_secs(5)).await.len(), 2, "fired and resolved");
+    // The delivery log is written just after the receiver answers.
+    let mut html = String::new();
+    for _ in 0..100 {
+        html = page(&client, format!("{base}/alerts")).await.1;
+        if html.matches("data-outcome=\"sent\"").count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(html.matches("data-outcome=\"sent\"").count(), 2, "both deliveries are logged: {html}");
+    assert!(html.contains("<tr data-rule=\"few orders\" data-state=\"resolved\">"), "{html}");
+    assert!(html.contains("3.00 (threshold 10.0)"), "the worst value and the threshold: {html}");
+    assert!(!html.contains("/pkg/netpulse.wasm") && !html.contains("hydrate"), "the page ships no WASM");
+
+    let silences = format!("{base}/alerts/silences");
+    let (status, _, body) = post_form(&client, silences.clone(), &[("rule", "few orders"), ("for", "1h"), ("token", "wrong")]).await;
+    assert_eq!(status, 401);
+    assert!(body.contains("the publish token is wrong"), "{body}");
+    let (status, _, body) = post_form(&client, silences.clone(), &[("rule", "few orders"), ("for", "1h"), ("token", "")]).await;
+    assert_eq!((status, body.contains("enter the publish token")), (401, true));
+    let (status, _, body) = post_form(&client, silences.clone(), &[("rule", "no such rule"), ("for", "1h"), ("token", TOKEN)]).await;
+    assert_eq!((status, body.contains("no [[alert]] rule is named")), (422, true));
+    let (status, _, body) = post_form(&client, silences.clone(), &[("rule", ""), ("for", "forever"), ("token", TOKEN)]).await;
+    assert_eq!((status, body.contains("for: ")), (400, true), "{body}");
+    let (status, _, _) = post_form(&client, silences.clone(), &[("rule", "few orders"), ("token", TOKEN)]).await;
+    assert_eq!(status, 400, "a form without its duration");
+
+    let (status, location, _) =
+        post_form(&client, silences, &[("rule", "few orders"), ("subject", ""), ("for", "1h"), ("reason", "router swap"), ("token", TOKEN)]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/alerts?done=silenced")));
+    let (_, html) = page(&client, format!("{base}/alerts?done=silenced")).await;
+    assert!(html.contains("Silence set."), "{html}");
+    assert!(html.contains("few orders, until "), "{html}");
+    let listed: Value = client.get(format!("{base}/api/alerts/silences")).send().await.unwrap().json().await.unwrap();
+    let silence = &listed["silences"][0];
+    assert_eq!((silence["rule"].as_str(), silence["subject"].as_str(), silence["reason"].as_str()), (Some("few orders"), None, Some("router swap")));
+    let id = silence["id"].to_string();
+
+    let end = format!("{base}/alerts/silences/end");
+    assert_eq!(post_form(&client, end.clone(), &[("id", "x"), ("token", TOKEN)]).await.0, 400);
+    assert_eq!(post_form(&client, end.clone(), &[("id", "999999"), ("token", TOKEN)]).await.0, 404);
+    let (status, location, _) = post_form(&client, end, &[("id", &id), ("token", TOKEN)]).await;
+    assert_eq!((status, location.as_deref()), (303, Some("/alerts?done=ended")));
+    let listed: Value = client.get(format!("{base}/api/alerts/silences")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["silences"], json!([]));
+
+    let test = format!("{base}/alerts/test");
+    let (status, _, body) = post_form(&client, test.clone(), &[("channel", "nope"), ("token", TOKEN)]).await;
+    assert_eq!((status, body.contains("no [[notify]] channel is named")), (404, true));
+    let (status, _, body) = post_form(&client, test.clone(), &[("channel", "hook"), ("token", TOKEN)]).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("Test message delivered on hook"), "{body}");
+    let received = hook.wait_for(3, Duration::from_secs(5)).await;
+    assert_eq!(received[2].json()["kind"], "test");
+    assert!(body.contains(received[2].header("x-netpulse-delivery").unwrap()), "the page names the delivery id the receiver got");
+
+    hook.set_mode(Mode::Refuse);
+    let (status, _, body) = post_form(&client, test, &[("channel", "hook"), ("token", TOKEN)]).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("The test message on hook failed: ") && body.contains("503"), "the exact error: {body}");
+
+    assert_eq!(page(&client, format!("{base}/alerts?to=soon")).await.0, 400);
+    let (status, body) = page(&client, format!("{base}/alerts?page=2")).await;
+    assert_eq!((status, body.contains("unknown parameter")), (400, true));
+    assert!(
+        page(&client, format!("{base}/alerts?done=%3Cb%3Ehi")).await.1.contains("data-testid=\"notice\"").eq(&false),
+        "the address puts no words on the page"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_token_the_actions_are_off() {
+    let hook = Receiver::start(Mode::Accept).await;
+    let server = start(fast_config(&config(&hook, "")), Target::Refusing).await;
+    let client = client();
+    let (status, html) = page(&client, server.url("/alerts")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"writes-off\""), "{html}");
+    assert_eq!(html.matches("<fieldset disabled").count(), 3, "every form is disabled: {html}");
+    let (status, _, body) = post_form(&client, server.url("/alerts/test"), &[("channel", "hook"), ("token", "anything")]).await;
+    assert_eq!((status, body.contains("alert actions are off")), (403, true));
+    assert!(hook.received().is_empty(), "nothing was sent");
+    server.shutdown().await;
+}
