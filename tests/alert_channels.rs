@@ -341,3 +341,53 @@ async fn email_over_starttls_checks_the_servers_certificate() {
     assert!(untrusted["error"].as_str().unwrap().to_lowercase().contains("certificate"), "{untrusted}");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn email_over_implicit_tls_logs_in_and_a_wrong_password_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_ca(dir.path());
+    let Some(python) = python_with_aiosmtpd() else {
+        assert!(std::env::var_os("NETPULSE_REQUIRE_SMTP").is_none(), "aiosmtpd is not installed");
+        return;
+    };
+    let port = common::closed_port().await;
+    let maildir = dir.path().join("maildir");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtps_auth_server.py");
+    let child = Command::new(python)
+        .arg(&script)
+        .args(["localhost", &port.to_string()])
+        .args([&cert, &key, &maildir])
+        .args(["alerts@example.org", "s3cret-pass"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let smtp = SmtpServer { child, port, maildir };
+    let mut listening = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            listening = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(listening, "the SMTPS server did not listen on {port}");
+    let channel = |name: &str, password: &str| {
+        format!(
+            "[[notify]]\nname = \"{name}\"\nkind = \"email\"\nsmtp_host = \"localhost\"\nsmtp_port = {port}\nsecurity = \"tls\"\nusername = \"alerts@example.org\"\npassword = \"{password}\"\nca_file = {ca:?}\nfrom = \"np@example.org\"\nto = [\"ops@example.org\"]\ntimeout = 5\n"
+        )
+    };
+    let config =
+        fast_config(&format!("publish_token = \"{TOKEN}\"\n[speed]\nenabled = false\n{}{}", channel("mail", "s3cret-pass"), channel("wrong", "guess")));
+    let server = start(config, Target::Refusing).await;
+    let (base, client) = (server.url(""), reqwest::Client::new());
+    let (_, sent) = test_channel(&client, &base, "mail", Some(TOKEN)).await;
+    assert_eq!(sent["delivered"], true, "{sent}");
+    let mails = wait_for_mail(&smtp.maildir, 1).await;
+    assert!(mails[0].0.contains("Subject: netpulse test notification"), "{}", mails[0].0);
+    let (_, refused) = test_channel(&client, &base, "wrong", Some(TOKEN)).await;
+    assert_eq!(refused["delivered"], false, "{refused}");
+    let error = refused["error"].as_str().unwrap();
+    assert!(error.contains("535"), "the server's own answer to the wrong password: {error}");
+    assert!(!error.contains("guess"), "the password is not in the error: {error}");
+    server.shutdown().await;
+}
