@@ -129,6 +129,32 @@ async fn m_of_n_ignores_one_bad_sample_and_hysteresis_holds_while_the_value_hove
 }
 
 #[tokio::test]
+async fn a_flapping_rule_notifies_once_stays_quiet_and_says_when_it_settles() {
+    let hook = Receiver::start(Mode::Accept).await;
+    let server = start(fast_config(&config(&hook, "flapping = \"3 in 2s\"\n")), Target::Refusing).await;
+    let (base, client) = (server.url(""), reqwest::Client::new());
+    let kinds = |received: Vec<common::receiver::Received>| received.iter().map(|r| r.json()["kind"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    // Each notification is waited for, so that none goes out in another's digest.
+    for (n, orders) in [5.0, 50.0, 5.0, 50.0].into_iter().enumerate() {
+        publish(&client, &base, orders).await;
+        hook.wait_for(n + 1, Duration::from_secs(5)).await;
+    }
+    assert_eq!(kinds(hook.received()), ["firing", "resolved", "firing", "flapping"], "the fourth change in 2 s is one too many");
+    wait_for_phase(&client, &base, "flapping").await;
+    for orders in [5.0, 50.0, 5.0, 50.0] {
+        publish(&client, &base, orders).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(hook.received().len(), 4, "quiet while it flaps");
+    // A whole window without a change, then a sample that changes nothing: settled.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    publish(&client, &base, 50.0).await;
+    assert_eq!(kinds(hook.wait_for(5, Duration::from_secs(5)).await), ["firing", "resolved", "firing", "flapping", "settled"]);
+    wait_for_phase(&client, &base, "ok").await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_receiver_that_is_down_gets_one_digest_when_it_returns() {
     let hook = Receiver::start(Mode::Refuse).await;
     let server = start(fast_config(&config(&hook, "")), Target::Refusing).await;
