@@ -97,19 +97,29 @@ pub struct ProbeResult {
     pub status_code: Option<u16>,
     /// From the start of the check to the end of the response (or the connect, for TCP).
     pub response_ms: Option<f64>,
+    // The dashboard shows none of the fields marked `skip_deserializing` for
+    // `hydrate`: not reading them keeps their parser out of the WASM bundle.
+    // The server reads them all.
+    #[cfg_attr(feature = "hydrate", serde(default, skip_deserializing))]
     pub dns_ms: Option<f64>,
+    #[cfg_attr(feature = "hydrate", serde(default, skip_deserializing))]
     pub connect_ms: Option<f64>,
+    #[cfg_attr(feature = "hydrate", serde(default, skip_deserializing))]
     pub tls_ms: Option<f64>,
     /// From the request being sent to the first byte of the response.
+    #[cfg_attr(feature = "hydrate", serde(default, skip_deserializing))]
     pub ttfb_ms: Option<f64>,
     /// `HTTP/1.1` or `HTTP/2`, as the last answer came; none for TCP checks.
     #[serde(default)]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub protocol: Option<String>,
     /// Where redirects led, when there were any.
     #[serde(default)]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub final_url: Option<String>,
     /// Redirects followed.
     #[serde(default)]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub redirects: u8,
     pub error: Option<String>,
 }
@@ -153,6 +163,9 @@ pub struct Snapshot {
     /// Every alert rule's state per subject; empty when no rule is configured.
     #[serde(default)]
     pub alerts: Vec<alert::AlertState>,
+    /// Recent finished incidents (at most 200, of the last 30 days), for the charts.
+    #[serde(default)]
+    pub incidents: Vec<alert::IncidentSpan>,
 }
 
 /// How a stream opened with `?envelope=1` (as the dashboard opens it) carries

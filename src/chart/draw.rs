@@ -3,12 +3,15 @@
 //! (`ui::time_chart`); plotters' own legend costs about 10 KB of the gzipped bundle.
 
 use plotters::{
-    coord::Shift,
+    coord::{types::RangedCoordf64, Shift},
     prelude::*,
     style::text_anchor::{HPos, Pos, VPos},
 };
 
 use crate::chart::scale::{time_label, value_ceiling, ChartPoint, ChartSeries, LINE_COLOURS};
+
+/// Incidents are shaded in the danger colour, this opaque.
+const INCIDENT_SHADE: f64 = 0.16;
 
 /// Colours and sizes; pixel sizes are in device pixels.
 #[derive(Clone, Debug)]
@@ -18,6 +21,8 @@ pub struct ChartStyle {
     pub grid: RGBColor,
     /// Line colours: download, upload, latency, jitter, then two more.
     pub lines: [RGBColor; LINE_COLOURS],
+    /// Shades incidents.
+    pub danger: RGBColor,
     /// Device pixels per CSS pixel, so text and lines keep their size on HiDPI screens.
     pub scale: f64,
     /// The viewer's offset from UTC, for axis labels.
@@ -38,6 +43,7 @@ impl ChartStyle {
                 RGBColor(0x39, 0xc5, 0xcf),
                 RGBColor(0xf7, 0x78, 0xba),
             ],
+            danger: RGBColor(0xff, 0x7b, 0x72),
             scale,
             utc_offset_minutes,
         }
@@ -56,6 +62,7 @@ impl ChartStyle {
                 RGBColor(0x1b, 0x7c, 0x83),
                 RGBColor(0xbf, 0x39, 0x89),
             ],
+            danger: RGBColor(0xcf, 0x22, 0x2e),
             scale,
             utc_offset_minutes,
         }
@@ -104,7 +111,7 @@ pub fn draw_line_chart<DB: DrawingBackend>(
         return root.present();
     };
     let span = t1 - t0;
-    let ceiling = value_ceiling(series.max_value());
+    let ceiling = value_ceiling(series.max_marked());
     let mut chart = ChartBuilder::on(root)
         .margin(style.px(PLOT_MARGIN))
         .margin_right(style.px(PLOT_MARGIN_RIGHT))
@@ -128,16 +135,44 @@ pub fn draw_line_chart<DB: DrawingBackend>(
         .bold_line_style(style.grid.mix(0.6))
         .light_line_style(style.grid.mix(0.2))
         .draw()?;
+    let marks = &series.marks;
+    let shade = style.danger.mix(INCIDENT_SHADE).filled();
+    let shown = marks.incidents.iter().filter(|&&(from, to)| from < t1 && to > t0);
+    chart.draw_series(shown.map(|&(from, to)| Rectangle::new([(from.max(t0), 0.0), (to.min(t1), ceiling)], shade)))?;
+    // Dashes drawn as short lines, through the same routine as the data's lines:
+    // plotters' dashed series would add its own code to the bundle.
+    let seconds_per_px = span / f64::from(chart.plotting_area().dim_in_pixel().0.max(1));
+    let (dash, step) = (seconds_per_px * f64::from(style.px(6.0)), seconds_per_px * f64::from(style.px(10.0)));
+    for &(line, v) in &marks.thresholds {
+        let colour = style.lines[(series.first_colour + line) % LINE_COLOURS].stroke_width(style.px(1.5));
+        let mut t = t0;
+        while t < t1 && step > 0.0 {
+            draw_polyline(&mut chart, &[ChartPoint { t, v }, ChartPoint { t: (t + dash).min(t1), v }], colour)?;
+            t += step;
+        }
+    }
     let line_width = style.px(2.0);
     for (colour, line) in series.drawn() {
         let (points, colour) = (&line.points, style.lines[colour]);
-        chart.draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), colour.stroke_width(line_width)))?;
+        draw_polyline(&mut chart, points, colour.stroke_width(line_width))?;
         if points.len() <= MARK_POINTS_UP_TO {
             let radius = style.px(3.0);
             chart.draw_series(points.iter().map(|&ChartPoint { t, v }| Circle::new((t, v), radius, colour.filled())))?;
         }
     }
     root.present()
+}
+
+type TimeChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Every line of a chart goes through here, so the bundle links one routine for them.
+fn draw_polyline<DB: DrawingBackend>(
+    chart: &mut TimeChart<'_, DB>,
+    points: &[ChartPoint],
+    style: ShapeStyle,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart.draw_series(LineSeries::new(points.iter().map(|p| (p.t, p.v)), style))?;
+    Ok(())
 }
 
 fn format_axis_value(value: f64) -> String {
@@ -153,7 +188,7 @@ fn format_axis_value(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::scale::{ChartPoint, Line};
+    use crate::chart::scale::{AlertMarks, ChartPoint, Line};
 
     fn render(series: &ChartSeries, spec: ChartSpec) -> String {
         let mut svg = String::new();
@@ -170,7 +205,7 @@ mod tests {
 
     #[test]
     fn draws_each_series_in_its_colour_with_the_unit() {
-        let svg = render(&ChartSeries { lines: vec![line("Download", 90.0), line("Upload", 20.0)], first_colour: 0 }, SPEED_CHART);
+        let svg = render(&ChartSeries { lines: vec![line("Download", 90.0), line("Upload", 20.0)], first_colour: 0, ..ChartSeries::default() }, SPEED_CHART);
         assert!(svg.contains("Mbit/s"), "unit");
         for colour in ["#3FB950", "#58A6FF"] {
             let strokes = svg.matches(&format!(r#"stroke="{colour}""#)).count();
@@ -180,7 +215,8 @@ mod tests {
 
     #[test]
     fn a_line_without_points_keeps_its_colour_for_the_next() {
-        let series = ChartSeries { lines: vec![Line { name: "Latency".into(), points: Vec::new() }, line("Jitter", 0.5)], first_colour: 2 };
+        let series =
+            ChartSeries { lines: vec![Line { name: "Latency".into(), points: Vec::new() }, line("Jitter", 0.5)], first_colour: 2, ..ChartSeries::default() };
         let svg = render(&series, LATENCY_CHART);
         assert!(svg.contains(">\nms\n<"), "unit");
         assert!(!svg.contains(r##"stroke="#D2A8FF""##), "the empty first line draws nothing");
@@ -197,6 +233,27 @@ mod tests {
                 assert!(css.contains(&declaration), "{theme}: style/main.css lacks `{declaration}`");
             }
         }
+    }
+
+    #[test]
+    fn thresholds_are_dashed_in_their_lines_colour_and_incidents_shaded() {
+        let mut series = ChartSeries { lines: vec![line("Download", 90.0), line("Upload", 20.0)], ..ChartSeries::default() };
+        let start = 1_700_000_000.0;
+        let marks = AlertMarks { thresholds: vec![(0, 300.0)], incidents: vec![(start + 120.0, start + 240.0), (start + 480.0, f64::INFINITY), (0.0, 1.0)] };
+        series = series.with_marks(marks);
+        let svg = render(&series, SPEED_CHART);
+        assert!(
+            svg.contains(">\n500\n<") && !render(&ChartSeries { marks: AlertMarks::default(), ..series.clone() }, SPEED_CHART).contains(">\n500\n<"),
+            "the axis grows to show a threshold above every point"
+        );
+        assert_eq!(svg.matches(r##"stroke="#3FB950""##).count(), 1 + dashes(&svg), "one download line, the rest are the threshold's dashes");
+        assert!(dashes(&svg) > 5, "the threshold is dashed");
+        assert_eq!(svg.matches(r##"opacity="0.16" fill="#FF7B72""##).count(), 2, "two incidents in range are shaded; one long before is not");
+    }
+
+    /// Dash segments: two-point polylines in the download colour.
+    fn dashes(svg: &str) -> usize {
+        svg.lines().filter(|l| l.contains(r##"stroke="#3FB950""##) && l.contains("<polyline") && l.matches(',').count() == 2).count()
     }
 
     #[test]

@@ -111,7 +111,11 @@ mod tests {
 
     fn series() -> ChartSeries {
         let line = |name: &str, points: &[(f64, f64)]| Line { name: name.into(), points: points.iter().map(|&(t, v)| ChartPoint { t, v }).collect() };
-        ChartSeries { lines: vec![line("Download", &[(0.0, 10.0), (60.0, 20.0), (120.0, 30.0)]), line("Upload", &[(0.0, 1.0), (120.0, 3.0)])], first_colour: 0 }
+        ChartSeries {
+            lines: vec![line("Download", &[(0.0, 10.0), (60.0, 20.0), (120.0, 30.0)]), line("Upload", &[(0.0, 1.0), (120.0, 3.0)])],
+            first_colour: 0,
+            ..ChartSeries::default()
+        }
     }
 
     #[test]

@@ -22,12 +22,26 @@ pub struct Line {
 /// more. The stylesheet names them `--line-0` and on; the cards share the first four.
 pub const LINE_COLOURS: usize = 6;
 
+/// What a chart marks for alerts: rules' thresholds as dashed lines in the
+/// colour of the line they watch, and incidents as shaded stretches of time.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertMarks {
+    /// (index of the line, threshold).
+    pub thresholds: Vec<(usize, f64)>,
+    /// (from, to) in seconds since the Unix epoch; `to` is infinite while it lasts.
+    pub incidents: Vec<(f64, f64)>,
+}
+
 /// The lines one chart draws, in legend order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChartSeries {
     pub lines: Vec<Line>,
     /// The first line's colour; the others take the colours after it.
     pub first_colour: usize,
+    pub marks: AlertMarks,
+    /// The first and last test's times, failed ones included, so a stretch
+    /// of failures still has a time axis to be shown on.
+    pub tested: Option<(f64, f64)>,
 }
 
 type Pick = fn(&SpeedSample) -> Option<f64>;
@@ -37,15 +51,17 @@ impl ChartSeries {
     /// zero that was never seen.
     fn from_samples<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>, fields: &[(&'static str, Pick)], first_colour: usize) -> Self {
         let mut lines: Vec<Line> = fields.iter().map(|(name, _)| Line { name: (*name).to_owned(), points: Vec::new() }).collect();
+        let mut tested: Option<(f64, f64)> = None;
         for sample in samples {
             let t = sample.at.timestamp_millis() as f64 / 1000.0;
+            tested = Some(tested.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
             for (line, (_, pick)) in lines.iter_mut().zip(fields) {
                 if let Some(v) = pick(sample) {
                     line.points.push(ChartPoint { t, v });
                 }
             }
         }
-        Self { lines, first_colour }
+        Self { lines, first_colour, marks: AlertMarks::default(), tested }
     }
 
     /// Download and upload, Mbit/s, in the download and upload colours.
@@ -75,7 +91,8 @@ impl ChartSeries {
 
     /// The time span to show; a lone point gets a minute either side.
     pub fn time_range(&self) -> Option<(f64, f64)> {
-        let (lo, hi) = self.all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.t), hi.max(p.t)));
+        let start = self.tested.unwrap_or((f64::INFINITY, f64::NEG_INFINITY));
+        let (lo, hi) = self.all().fold(start, |(lo, hi), p| (lo.min(p.t), hi.max(p.t)));
         if lo > hi {
             return None;
         }
@@ -86,6 +103,28 @@ impl ChartSeries {
         self.all().map(|p| p.v).fold(0.0, f64::max)
     }
 
+    /// The highest value or threshold, so a threshold above every point still shows.
+    pub fn max_marked(&self) -> f64 {
+        self.marks.thresholds.iter().map(|&(_, v)| v).fold(self.max_value(), f64::max)
+    }
+
+    pub fn with_marks(self, marks: AlertMarks) -> Self {
+        Self { marks, ..self }
+    }
+
+    /// The alert marks in words, for the chart's text alternative: empty
+    /// when there are none, else " Alert marks: …" with what is in view.
+    pub fn marks_note(&self) -> String {
+        let Some((t0, t1)) = self.time_range() else { return String::new() };
+        let thresholds = self.marks.thresholds.len();
+        let incidents = self.marks.incidents.iter().filter(|&&(from, to)| from < t1 && to > t0).count();
+        if thresholds + incidents == 0 {
+            return String::new();
+        }
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        format!(" Alert marks: {thresholds} threshold{} dashed, {incidents} incident{} shaded.", plural(thresholds), plural(incidents))
+    }
+
     pub fn point_count(&self) -> usize {
         self.lines.iter().map(|line| line.points.len()).sum()
     }
@@ -93,7 +132,7 @@ impl ChartSeries {
     /// Every line reduced to about `columns` horizontal buckets.
     pub fn decimated(&self, columns: usize) -> Self {
         let lines = self.lines.iter().map(|line| Line { name: line.name.clone(), points: decimate(&line.points, columns) }).collect();
-        Self { lines, first_colour: self.first_colour }
+        Self { lines, first_colour: self.first_colour, marks: self.marks.clone(), tested: self.tested }
     }
 }
 
@@ -186,6 +225,18 @@ mod tests {
     }
 
     #[test]
+    fn failed_tests_keep_the_time_axis_and_marks_are_described() {
+        let samples = [sample(0, None, None), sample(60, None, None), sample(120, Some(40.0), None), sample(180, None, None)];
+        let series = ChartSeries::throughput(&samples);
+        assert_eq!(series.time_range(), Some((0.0, 180.0)), "the failures before and after the one measurement are on the axis");
+        assert_eq!(ChartSeries::throughput(&samples[..2]).time_range(), Some((0.0, 60.0)), "so are failures alone");
+        assert_eq!(series.marks_note(), "");
+        let marked = series.with_marks(AlertMarks { thresholds: vec![(0, 100.0)], incidents: vec![(30.0, 90.0), (150.0, f64::INFINITY), (-500.0, -100.0)] });
+        assert_eq!(marked.marks_note(), " Alert marks: 1 threshold dashed, 2 incidents shaded.");
+        assert_eq!(marked.max_marked(), 100.0, "the threshold is above every point");
+    }
+
+    #[test]
     fn latency_lines_include_loaded_latency_only_where_measured() {
         let mut loaded = sample(60, Some(1.0), Some(1.0));
         (loaded.latency_ms, loaded.jitter_ms, loaded.latency_down_ms, loaded.latency_up_ms) = (Some(9.0), Some(0.5), Some(48.0), Some(95.0));
@@ -206,7 +257,11 @@ mod tests {
         let colours = |series: ChartSeries| series.drawn().map(|(colour, _)| colour).collect::<Vec<_>>();
         assert_eq!(colours(ChartSeries::throughput([&full])), [0, 1], "download, upload");
         assert_eq!(colours(ChartSeries::latency([&full])), [2, 3, 4, 5], "latency, jitter, then the loaded lines");
-        let topic = ChartSeries { lines: (0..8).map(|i| Line { name: i.to_string(), points: vec![ChartPoint { t: 0.0, v: 1.0 }] }).collect(), first_colour: 0 };
+        let topic = ChartSeries {
+            lines: (0..8).map(|i| Line { name: i.to_string(), points: vec![ChartPoint { t: 0.0, v: 1.0 }] }).collect(),
+            first_colour: 0,
+            ..ChartSeries::default()
+        };
         assert_eq!(colours(topic), [0, 1, 2, 3, 4, 5, 0, 1], "more lines than colours wrap around");
     }
 

@@ -2,8 +2,12 @@
 //! each event on the `alert` topic. Pure, so it is tested natively.
 
 use crate::{
-    format,
-    model::{alert::AlertState, Snapshot},
+    chart::scale::AlertMarks,
+    format::{self, escape},
+    model::{
+        alert::{AlertState, IncidentSpan},
+        Snapshot,
+    },
 };
 
 /// What the dashboard reads of an `alert` event (`AlertTransition` without
@@ -23,6 +27,15 @@ pub struct AlertChange {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertBoard {
     states: Vec<AlertState>,
+    /// Finished incidents, for the charts.
+    spans: Vec<IncidentSpan>,
+}
+
+/// Incidents kept for the charts, as the server keeps them.
+const KEPT_SPANS: usize = 200;
+
+fn in_breach(phase: &str) -> bool {
+    phase == "firing" || phase == "flapping"
 }
 
 /// Which phases come first: what needs attention now.
@@ -37,7 +50,7 @@ fn urgency(phase: &str) -> u8 {
 
 impl AlertBoard {
     pub fn from_snapshot(snapshot: &Snapshot) -> Self {
-        Self { states: snapshot.alerts.clone() }
+        Self { states: snapshot.alerts.clone(), spans: snapshot.incidents.clone() }
     }
 
     /// Whether the server has any rule at all.
@@ -53,15 +66,24 @@ impl AlertBoard {
     }
 
     /// Takes a transition; a rule's first subject replaces its "no data yet" row.
+    /// A breach that ends is kept as a finished incident for the charts.
     pub fn apply(&mut self, change: &AlertChange) {
         let Some(template) = self.states.iter().find(|s| s.rule == change.rule).cloned() else { return };
-        let state = match self.states.iter().position(|s| s.rule == change.rule && (s.subject == change.subject || s.subject.is_empty())) {
-            Some(index) => &mut self.states[index],
+        let index = match self.states.iter().position(|s| s.rule == change.rule && (s.subject == change.subject || s.subject.is_empty())) {
+            Some(index) => index,
             None => {
                 self.states.push(template);
-                self.states.last_mut().expect("just pushed")
+                self.states.len() - 1
             }
         };
+        let state = &mut self.states[index];
+        let ended = (in_breach(&state.phase) && change.to == "ok").then_some(state.since_ms).flatten();
+        if let Some(started_ms) = ended {
+            if self.spans.len() >= KEPT_SPANS {
+                self.spans.remove(0);
+            }
+            self.spans.push(IncidentSpan(state.series.clone(), state.field.clone(), started_ms, change.at_ms));
+        }
         state.subject = change.subject.clone();
         state.phase = change.to.clone();
         state.since_ms = if change.to == "ok" { None } else { change.started_ms.or(Some(change.at_ms)) };
@@ -69,6 +91,29 @@ impl AlertBoard {
         if matches!(change.kind.as_str(), "firing" | "resolved" | "flapping" | "settled") {
             state.not_sent = change.not_sent.clone();
         }
+    }
+
+    /// What a speed chart of the `lines` fields marks: the thresholds of the
+    /// speed rules on them, and their incidents, finished or still going, and
+    /// those of rules on `shade_too` (failed tests), which have no line to dash.
+    pub fn speed_marks(&self, lines: &[&str], shade_too: &[&str]) -> AlertMarks {
+        let speed = |series: &str| series == "speed" || series.starts_with("speed:");
+        let line = |series: &str, field: &str| speed(series).then(|| lines.iter().position(|f| *f == field)).flatten();
+        let shaded = |series: &str, field: &str| line(series, field).is_some() || (speed(series) && shade_too.contains(&field));
+        let mut marks = AlertMarks::default();
+        for state in &self.states {
+            if let (Some(index), Some(threshold)) = (line(&state.series, &state.field), state.threshold.filter(|t| t.is_finite())) {
+                if !marks.thresholds.contains(&(index, threshold)) {
+                    marks.thresholds.push((index, threshold));
+                }
+            }
+            if let (true, true, Some(since)) = (shaded(&state.series, &state.field), in_breach(&state.phase), state.since_ms) {
+                marks.incidents.push((since as f64 / 1000.0, f64::INFINITY));
+            }
+        }
+        let finished = self.spans.iter().filter(|IncidentSpan(series, field, ..)| shaded(series, field));
+        marks.incidents.extend(finished.map(|IncidentSpan(_, _, from, to)| (*from as f64 / 1000.0, *to as f64 / 1000.0)));
+        marks
     }
 
     /// The states that are not ok, most urgent first, then the longest-standing.
@@ -87,24 +132,8 @@ pub fn subject_label(subject: &str) -> &str {
     }
 }
 
-/// Text made safe to place in HTML.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A `<time>` in the viewer's zone (UTC, labelled, with none).
-fn time_html(at_ms: i64, prefix: &str, zone: Option<i32>) -> String {
+pub fn time_html(at_ms: i64, prefix: &str, zone: Option<i32>) -> String {
     let at = chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
     format!("<time datetime=\"{}\">{prefix}{}</time>", at.to_rfc3339(), format::wall_time(at, zone))
 }
@@ -178,6 +207,37 @@ mod tests {
         assert_eq!(board.active().len(), 2);
         board.apply(&change("unknown", "x", "firing", "firing", 1));
         assert_eq!(board.active().len(), 2, "a rule the page does not know is ignored");
+    }
+
+    #[test]
+    fn speed_charts_mark_thresholds_and_incidents_of_speed_rules_only() {
+        let mut topic = state("few orders", "");
+        topic.series = "topic:sales".into();
+        topic.field = "orders".into();
+        let mut upload = state("slow upload", "");
+        upload.field = "upload_mbps".into();
+        upload.threshold = Some(20.0);
+        let past = IncidentSpan("speed".into(), "download_mbps".into(), 1_000_000, 2_000_000);
+        let snapshot = Snapshot { alerts: vec![state("slow", ""), upload, topic], incidents: vec![past], ..Snapshot::default() };
+        let mut board = AlertBoard::from_snapshot(&snapshot);
+        let fields = ["download_mbps", "upload_mbps"];
+        assert_eq!(board.speed_marks(&fields, &[]), AlertMarks { thresholds: vec![(0, 100.0), (1, 20.0)], incidents: vec![(1000.0, 2000.0)] });
+        board.apply(&change("slow", "http://a", "firing", "firing", 5_000_000));
+        board.apply(&change("few orders", "sales", "firing", "firing", 5_000_000));
+        assert_eq!(board.speed_marks(&fields, &[]).incidents, [(4940.0, f64::INFINITY), (1000.0, 2000.0)], "a firing speed rule shades until now");
+        board.apply(&change("slow", "http://a", "resolved", "ok", 7_000_000));
+        assert_eq!(board.speed_marks(&fields, &[]).incidents, [(1000.0, 2000.0), (4940.0, 7000.0)], "then from its start to its end");
+        assert_eq!(board.speed_marks(&["latency_ms"], &[]), AlertMarks::default(), "a latency chart has none of these");
+        let mut failing = state("failing", "");
+        failing.field = "failed".into();
+        failing.threshold = Some(1.0);
+        let mut board = AlertBoard::from_snapshot(&Snapshot { alerts: vec![failing], ..Snapshot::default() });
+        board.apply(&change("failing", "http://a", "firing", "firing", 5_000_000));
+        assert_eq!(
+            board.speed_marks(&fields, &["failed"]),
+            AlertMarks { thresholds: vec![], incidents: vec![(4940.0, f64::INFINITY)] },
+            "failed tests shade, with no line"
+        );
     }
 
     #[test]

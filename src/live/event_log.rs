@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use crate::{
-    format,
+    format::{self, escape},
     model::{ProbeResult, SpeedSample, TopicEvent, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
 };
 
@@ -51,6 +51,30 @@ impl EventLog {
     pub fn entries(&self) -> &VecDeque<LogEntry> {
         &self.entries
     }
+
+    /// The entries as list items, newest first, times on the viewer's clock.
+    /// One escaped string rather than a view per entry: each list of views
+    /// adds its own update code to the WASM bundle.
+    pub fn entries_html(&self, zone: Option<i32>) -> String {
+        if self.entries.is_empty() {
+            return "<li class=\"event-empty\">No events yet.</li>".to_owned();
+        }
+        self.entries
+            .iter()
+            .map(|entry| {
+                let at = chrono::DateTime::from_timestamp_millis(entry.at_ms).unwrap_or_default();
+                format!(
+                    "<li class=\"event\" data-testid=\"event\" data-id=\"{}\" data-topic=\"{topic}\"><time datetime=\"{}\">{}</time>\
+                     <span class=\"event-topic\">{topic}</span><span class=\"event-summary\">{}</span></li>",
+                    entry.id,
+                    at.to_rfc3339(),
+                    format::wall_clock(at, zone),
+                    escape(&entry.summary),
+                    topic = escape(&entry.topic),
+                )
+            })
+            .collect()
+    }
 }
 
 /// One line a person can read at a glance.
@@ -96,6 +120,22 @@ mod tests {
 
     fn event(id: u64, topic: &str, data: &str) -> TopicEvent {
         TopicEvent { topic: topic.into(), id, at_ms: 0, data: data.into() }
+    }
+
+    #[test]
+    fn entries_are_escaped_list_items_newest_first() {
+        assert_eq!(EventLog::default().entries_html(None), "<li class=\"event-empty\">No events yet.</li>");
+        let event = |id: u64, data: &str| TopicEvent { id, topic: "sales".into(), at_ms: 0, data: data.into() };
+        let log = EventLog::from_events(&[event(1, r#"{"note": "<b>hi</b>"}"#), event(2, r#"{"orders": 3}"#)]);
+        let html = log.entries_html(None);
+        assert!(
+            html.starts_with(
+                "<li class=\"event\" data-testid=\"event\" data-id=\"2\" data-topic=\"sales\"><time datetime=\"1970-01-01T00:00:00+00:00\">00:00:00 UTC</time>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("&lt;b&gt;hi&lt;/b&gt;") && !html.contains("<b>"), "summaries are escaped: {html}");
+        assert!(log.entries_html(Some(60)).contains(">01:00:00</time>"), "the viewer's clock");
     }
 
     #[test]

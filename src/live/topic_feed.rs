@@ -51,7 +51,7 @@ impl TopicFeed {
                 Line { name: field, points }
             })
             .collect();
-        ChartSeries { lines, first_colour: 0 }
+        ChartSeries { lines, ..ChartSeries::default() }
     }
 }
 

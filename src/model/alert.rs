@@ -9,8 +9,6 @@ pub struct AlertState {
     pub rule: String,
     /// What the rule watches: a speed target, a monitor, or the topic's name.
     pub subject: String,
-    /// Not read by the dashboard, which saves its bundle the code.
-    #[serde(default, skip_deserializing)]
     pub series: String,
     pub field: String,
     pub condition: String,
@@ -19,7 +17,7 @@ pub struct AlertState {
     /// Since when the breach holds, in Unix milliseconds.
     pub since_ms: Option<i64>,
     pub value: Option<f64>,
-    #[serde(default, skip_deserializing)]
+    /// The condition's value: a chart draws it as a line.
     pub threshold: Option<f64>,
     /// Why its latest notification was held back: a silence, a maintenance
     /// window, or the rule it depends on firing.
@@ -95,3 +93,9 @@ pub struct Silence {
     pub ends_ms: i64,
     pub reason: String,
 }
+
+/// A finished incident as a chart shades it: `[series, field, started_ms,
+/// ended_ms]`. An array rather than an object: short on the wire, and
+/// cheap for the dashboard to read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentSpan(pub String, pub String, pub i64, pub i64);

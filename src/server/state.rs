@@ -133,6 +133,7 @@ impl AppState {
             custom,
             log,
             alerts: self.alerts.board.list(),
+            incidents: self.alerts.board.spans(),
         }
     }
 }

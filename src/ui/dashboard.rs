@@ -54,7 +54,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             <StoreBanner initial=snapshot.store/>
             {alerts.with_untracked(|a| a.has_rules()).then(|| view! { <AlertsPanel alerts/> })}
             <RangePicker selected=chosen/>
-            <SpeedSection history chart_samples range status/>
+            <SpeedSection history chart_samples range status alerts/>
             <MonitorTable board trends range/>
             {snapshot.topics.into_iter().map(|topic| view! { <TopicSection topic board=topics/> }).collect_view()}
             <EventLogView log/>

@@ -9,7 +9,7 @@ use crate::{
         scale::ChartSeries,
     },
     format,
-    live::{history::SpeedHistory, range::TimeRange},
+    live::{alerts::AlertBoard, history::SpeedHistory, range::TimeRange},
     model::{SpeedSample, SPEED_TOPIC},
     ui::{
         cards::MetricCard,
@@ -19,19 +19,25 @@ use crate::{
     },
 };
 
+/// The fields each chart draws, in line order, as alert rules name them.
+const THROUGHPUT_FIELDS: [&str; 2] = ["download_mbps", "upload_mbps"];
+const LATENCY_FIELDS: [&str; 4] = ["latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms"];
+
 /// `chart_samples` are what the charts draw for `range`; `status` replaces
-/// their summaries while history loads or when it failed.
+/// their summaries while history loads or when it failed; `alerts` gives the
+/// thresholds and incidents the charts mark.
 #[component]
 pub fn SpeedSection(
     history: RwSignal<SpeedHistory>,
     chart_samples: Memo<Vec<SpeedSample>>,
     range: Memo<TimeRange>,
     status: Signal<Option<String>>,
+    alerts: RwSignal<AlertBoard>,
 ) -> impl IntoView {
     let rooms = use_rooms();
     let content = move || {
         if rooms.is_on(SPEED_TOPIC) {
-            Either::Left(speed_body(history, chart_samples, range, status))
+            Either::Left(speed_body(history, chart_samples, range, status, alerts))
         } else {
             Either::Right(view! { <p class="room-off">"Switched off: this page does not follow speed tests."</p> })
         }
@@ -44,17 +50,25 @@ pub fn SpeedSection(
     }
 }
 
-fn speed_body(history: RwSignal<SpeedHistory>, chart_samples: Memo<Vec<SpeedSample>>, range: Memo<TimeRange>, status: Signal<Option<String>>) -> impl IntoView {
+fn speed_body(
+    history: RwSignal<SpeedHistory>,
+    chart_samples: Memo<Vec<SpeedSample>>,
+    range: Memo<TimeRange>,
+    status: Signal<Option<String>>,
+    alerts: RwSignal<AlertBoard>,
+) -> impl IntoView {
     let latest = Memo::new(move |_| history.with(|h| h.latest().cloned()));
     let previous = Memo::new(move |_| history.with(|h| h.samples().iter().rev().nth(1).cloned()));
     let event_id = Signal::derive(move || history.with(|h| h.last_id()));
     let figure = move |pick: fn(&SpeedSample) -> Option<f64>| Signal::derive(move || latest.with(|s| s.as_ref().and_then(pick)));
     let before = move |pick: fn(&SpeedSample) -> Option<f64>| Signal::derive(move || previous.with(|s| s.as_ref().and_then(pick)));
-    let throughput = Memo::new(move |_| chart_samples.with(|s| ChartSeries::throughput(s)));
-    let latency = Memo::new(move |_| chart_samples.with(|s| ChartSeries::latency(s)));
+    // Failed tests shade the speed chart: there was no throughput then.
+    let throughput =
+        Memo::new(move |_| chart_samples.with(|s| ChartSeries::throughput(s)).with_marks(alerts.with(|a| a.speed_marks(&THROUGHPUT_FIELDS, &["failed"]))));
+    let latency = Memo::new(move |_| chart_samples.with(|s| ChartSeries::latency(s)).with_marks(alerts.with(|a| a.speed_marks(&LATENCY_FIELDS, &[]))));
     let sample_count = Signal::derive(move || chart_samples.with(Vec::len));
-    let speed_text = Signal::derive(move || chart_samples.with(|s| speed_summary(s, range.get(), status.get())));
-    let latency_text = Signal::derive(move || chart_samples.with(|s| latency_summary(s, range.get(), status.get())));
+    let speed_text = Signal::derive(move || chart_samples.with(|s| speed_summary(s, range.get(), status.get())) + &throughput.with(ChartSeries::marks_note));
+    let latency_text = Signal::derive(move || chart_samples.with(|s| latency_summary(s, range.get(), status.get())) + &latency.with(ChartSeries::marks_note));
     view! {
         <div class="cards" role="group" aria-label="Latest speed test">
             <MetricCard label="Download" unit="Mbit/s" key="download" value=figure(|s| s.download_mbps) previous=before(|s| s.download_mbps) event_id/>

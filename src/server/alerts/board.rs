@@ -1,16 +1,31 @@
 //! The current state of every rule for every subject it has seen, as
 //! `GET /api/alerts` and the dashboard show it.
 
-use std::{collections::BTreeMap, sync::Mutex};
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::Mutex,
+};
 
 use crate::{
-    model::alert::AlertState,
-    server::alerts::{config::Rule, tracker::Phase},
+    model::alert::{AlertState, Incident, IncidentSpan},
+    server::{
+        alerts::{config::Rule, tracker::Phase},
+        clock::now_ms,
+    },
 };
+
+/// Finished incidents kept for the charts.
+pub const KEPT_SPANS: usize = 200;
 
 pub struct Board {
     rules: Vec<AlertState>,
     states: Mutex<BTreeMap<(String, String), AlertState>>,
+    /// The latest finished incidents, oldest first.
+    spans: Mutex<VecDeque<IncidentSpan>>,
+}
+
+fn in_breach(phase: &str) -> bool {
+    phase == "firing" || phase == "flapping"
 }
 
 pub fn phase_name(phase: Phase) -> &'static str {
@@ -39,7 +54,7 @@ impl Board {
                 not_sent: None,
             })
             .collect();
-        Self { rules, states: Mutex::default() }
+        Self { rules, states: Mutex::default(), spans: Mutex::default() }
     }
 
     pub fn update(&self, rule: &str, subject: &str, phase: Phase, since_ms: Option<i64>, value: Option<f64>) {
@@ -52,6 +67,11 @@ impl Board {
         let Some(template) = self.rules.iter().find(|r| r.rule == rule) else { return };
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         let state = states.entry((rule.to_owned(), subject.to_owned())).or_insert_with(|| AlertState { subject: subject.to_owned(), ..template.clone() });
+        if in_breach(&state.phase) && phase == Phase::Ok {
+            if let Some(started_ms) = state.since_ms {
+                self.keep_span(IncidentSpan(template.series.clone(), template.field.clone(), started_ms, now_ms()));
+            }
+        }
         state.phase = phase_name(phase).to_owned();
         state.since_ms = since_ms;
         if value.is_some() {
@@ -91,6 +111,27 @@ impl Board {
     pub fn is_firing(&self, rule: &str) -> bool {
         let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         states.range((rule.to_owned(), String::new())..).take_while(|((name, _), _)| name == rule).any(|(_, s)| s.phase == "firing" || s.phase == "flapping")
+    }
+
+    fn keep_span(&self, span: IncidentSpan) {
+        let mut spans = self.spans.lock().unwrap_or_else(|p| p.into_inner());
+        spans.push_back(span);
+        while spans.len() > KEPT_SPANS {
+            spans.pop_front();
+        }
+    }
+
+    /// Takes the finished ones of stored incidents, newest first, as a restart finds them.
+    pub fn remember(&self, incidents: &[Incident]) {
+        for incident in incidents.iter().rev() {
+            let (Some(template), Some(ended_ms)) = (self.rules.iter().find(|r| r.rule == incident.rule), incident.ended_ms) else { continue };
+            self.keep_span(IncidentSpan(template.series.clone(), template.field.clone(), incident.started_ms, ended_ms));
+        }
+    }
+
+    /// The latest finished incidents, oldest first.
+    pub fn spans(&self) -> Vec<IncidentSpan> {
+        self.spans.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
     }
 
     pub fn has_rule(&self, name: &str) -> bool {

@@ -97,6 +97,11 @@ impl Evaluator {
     /// Open incidents are firing rules: a restart resumes them instead of firing again.
     async fn restore(&self) -> HashMap<(usize, String), Entry> {
         let mut trackers = HashMap::new();
+        let now = now_ms();
+        match self.store.incidents(now - 30 * 86_400_000, now, super::board::KEPT_SPANS as i64).await {
+            Ok(recent) => self.board.remember(&recent),
+            Err(error) => tracing::warn!(%error, "cannot read recent incidents; the charts shade only new ones"),
+        }
         let open = self.store.open_incidents().await.unwrap_or_else(|error| {
             tracing::error!(%error, "cannot read open incidents; firing rules may notify again");
             Vec::new()
