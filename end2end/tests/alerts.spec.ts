@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { Netpulse, publish, publishing } from "./netpulse";
+import { freePort, Netpulse, publish, publishing } from "./netpulse";
 
 const rule = `
 [[alert]]
@@ -55,6 +55,52 @@ test("a dashboard with no rules has no alerts panel", async ({ page }) => {
     await server.open(page);
     await expect(page.getByTestId("alerts")).toHaveCount(0);
   } finally {
+    await server.stop();
+  }
+});
+
+test("the speed chart shades a stretch of failed tests and dashes a rule's threshold", async ({ page }, info) => {
+  // Tests fail until a second netpulse starts serving as the target.
+  const targetPort = await freePort();
+  const server = await Netpulse.start({
+    interval: 1,
+    target: `http://127.0.0.1:${targetPort}/speedtest`,
+    extraConfig: `
+[[alert]]
+name = "tests failing"
+series = "speed"
+field = "failed"
+condition = ">= 1"
+
+[[alert]]
+name = "slow download"
+series = "speed"
+field = "download_mbps"
+condition = "< 0.5"
+`,
+  });
+  let target: Netpulse | undefined;
+  try {
+    await server.open(page);
+    const failing = page.getByTestId("alert-row").filter({ hasText: "tests failing" });
+    await expect(failing).toHaveAttribute("data-phase", "firing");
+    target = await Netpulse.start({ port: targetPort });
+    await expect(failing).toHaveCount(0, { timeout: 30_000 });
+    const chart = page.getByTestId("speed-chart");
+    await expect(chart).toHaveAttribute("aria-label", /Alert marks: 1 threshold dashed, 1 incident shaded\.$/);
+    // The canvas really shows it: pixels of the shade (the danger colour at 16% over the panel).
+    const shaded = await chart.evaluate((canvas: HTMLCanvasElement) => {
+      const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+      let count = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if (Math.abs(data[i] - 56) <= 6 && Math.abs(data[i + 1] - 39) <= 6 && Math.abs(data[i + 2] - 46) <= 6) count++;
+      }
+      return count / (data.length / 4);
+    });
+    expect(shaded, "share of the canvas in the incident's shade").toBeGreaterThan(0.01);
+    await page.locator("figure.chart").first().screenshot({ path: info.outputPath(`speed-chart-marks-${info.project.name}.png`) });
+  } finally {
+    await target?.stop();
     await server.stop();
   }
 });
