@@ -158,13 +158,16 @@ impl LiveStream {
                     leptos::logging::warn!("ignoring a probe event that does not parse: {}", event.data);
                 }
             },
-            ALERT_TOPIC => {
-                signals.log.update(|log| log.push(&event));
-                match serde_json::from_str::<crate::live::alerts::AlertChange>(&event.data) {
-                    Ok(change) => signals.alerts.update(|alerts| alerts.apply(&change)),
-                    Err(_) => leptos::logging::warn!("ignoring an alert event that does not parse: {}", event.data),
+            ALERT_TOPIC => match serde_json::from_str::<crate::live::alerts::AlertChange>(&event.data) {
+                Ok(change) => {
+                    signals.log.update(|log| log.push_summarised(&event, || change.summary()));
+                    signals.alerts.update(|alerts| alerts.apply(&change));
                 }
-            }
+                Err(_) => {
+                    signals.log.update(|log| log.push(&event));
+                    leptos::logging::warn!("ignoring an alert event that does not parse: {}", event.data);
+                }
+            },
             _ => {
                 signals.log.update(|log| log.push(&event));
                 signals.topics.update(|topics| {

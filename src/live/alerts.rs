@@ -24,6 +24,14 @@ pub struct AlertChange {
     pub not_sent: Option<String>,
 }
 
+impl AlertChange {
+    /// The event log's line: "few orders firing on sales (3.00)".
+    pub fn summary(&self) -> String {
+        let held = self.not_sent.as_deref().map(|reason| format!("; not sent: {reason}")).unwrap_or_default();
+        format!("{} {} on {} ({}){held}", self.rule, self.kind, subject_label(&self.subject), format::metric(self.value))
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertBoard {
     states: Vec<AlertState>,
@@ -251,6 +259,13 @@ mod tests {
         assert!(html.contains("<span class=\"alert-subject\">nas.lan</span>"), "{html}");
         assert!(html.contains("download_mbps 41.8 (&lt; 100)"), "{html}");
         assert!(html.contains("<time datetime=\"1970-01-01T00:00:00+00:00\">since 1970-01-01 00:00:00 UTC</time>"), "{html}");
+    }
+
+    #[test]
+    fn changes_read_as_one_line() {
+        assert_eq!(change("few orders", "sales", "firing", "firing", 0).summary(), "few orders firing on sales (41.8)");
+        let held = AlertChange { not_sent: Some("silenced".into()), value: None, ..change("slow", "https://nas.lan/", "resolved", "ok", 0) };
+        assert_eq!(held.summary(), "slow resolved on nas.lan (—); not sent: silenced");
     }
 
     #[test]

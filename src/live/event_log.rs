@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 
 use crate::{
     format::{self, escape},
-    model::{ProbeResult, SpeedSample, TopicEvent, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
+    live::alerts::AlertChange,
+    model::{ProbeResult, SpeedSample, TopicEvent, ALERT_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
 };
 
 /// Longest summary, in characters; longer ones end in an ellipsis.
@@ -82,6 +83,7 @@ pub fn summarise(topic: &str, data: &str) -> String {
     let text = match topic {
         SPEED_TOPIC => serde_json::from_str::<SpeedSample>(data).map_or_else(|_| data.to_owned(), |s| speed_summary(&s)),
         PROBE_TOPIC => serde_json::from_str::<ProbeResult>(data).map_or_else(|_| data.to_owned(), |p| probe_summary(&p)),
+        ALERT_TOPIC => serde_json::from_str::<AlertChange>(data).map_or_else(|_| data.to_owned(), |change| change.summary()),
         // Custom topics: their JSON as it came, which is already compact.
         _ => data.to_owned(),
     };
