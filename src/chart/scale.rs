@@ -118,11 +118,16 @@ impl ChartSeries {
         let Some((t0, t1)) = self.time_range() else { return String::new() };
         let thresholds = self.marks.thresholds.len();
         let incidents = self.marks.incidents.iter().filter(|&&(from, to)| from < t1 && to > t0).count();
-        if thresholds + incidents == 0 {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let parts: Vec<String> = [(thresholds, "threshold", "dashed"), (incidents, "incident", "shaded")]
+            .into_iter()
+            .filter(|(n, _, _)| *n > 0)
+            .map(|(n, what, how)| format!("{n} {what}{} {how}", plural(n)))
+            .collect();
+        if parts.is_empty() {
             return String::new();
         }
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
-        format!(" Alert marks: {thresholds} threshold{} dashed, {incidents} incident{} shaded.", plural(thresholds), plural(incidents))
+        format!(" Alert marks: {}.", parts.join(", "))
     }
 
     pub fn point_count(&self) -> usize {
@@ -233,6 +238,8 @@ mod tests {
         assert_eq!(series.marks_note(), "");
         let marked = series.with_marks(AlertMarks { thresholds: vec![(0, 100.0)], incidents: vec![(30.0, 90.0), (150.0, f64::INFINITY), (-500.0, -100.0)] });
         assert_eq!(marked.marks_note(), " Alert marks: 1 threshold dashed, 2 incidents shaded.");
+        let quiet = ChartSeries { marks: AlertMarks { thresholds: vec![(0, 100.0), (1, 20.0)], incidents: vec![] }, ..marked.clone() };
+        assert_eq!(quiet.marks_note(), " Alert marks: 2 thresholds dashed.", "no incidents, no word of them");
         assert_eq!(marked.max_marked(), 100.0, "the threshold is above every point");
     }
 

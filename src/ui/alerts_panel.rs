@@ -15,7 +15,7 @@ pub fn AlertsPanel(alerts: RwSignal<AlertBoard>) -> impl IntoView {
         <section class="alerts" aria-labelledby="alerts-heading" data-testid="alerts">
             <div class="section-head">
                 <h2 id="alerts-heading" class="section-title">"Alerts"</h2>
-                <a class="alerts-link" href="/alerts">"Incidents, deliveries and silences"</a>
+                <a class="alerts-link" href="/alerts" data-testid="alerts-link">"Incidents, deliveries and silences"</a>
             </div>
             <p class="alerts-summary" data-testid="alerts-summary" role="status">{move || alerts.with(summary)}</p>
             <ul class="alert-list" data-testid="alert-list" inner_html=move || alerts.with(|board| rows_html(&board.active(), zone.get()))></ul>
