@@ -188,7 +188,10 @@ fn format_axis_value(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chart::scale::{AlertMarks, ChartPoint, Line};
+    use crate::chart::{
+        marks::AlertMarks,
+        scale::{ChartPoint, Line},
+    };
 
     fn render(series: &ChartSeries, spec: ChartSpec) -> String {
         let mut svg = String::new();

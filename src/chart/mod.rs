@@ -2,4 +2,5 @@
 
 pub mod draw;
 pub mod hover;
+pub mod marks;
 pub mod scale;

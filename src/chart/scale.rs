@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
-use crate::model::SpeedSample;
+use crate::{chart::marks::AlertMarks, model::SpeedSample};
 
 /// One point: seconds since the Unix epoch, and a value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -21,16 +21,6 @@ pub struct Line {
 /// How many line colours there are: download, upload, latency, jitter, and two
 /// more. The stylesheet names them `--line-0` and on; the cards share the first four.
 pub const LINE_COLOURS: usize = 6;
-
-/// What a chart marks for alerts: rules' thresholds as dashed lines in the
-/// colour of the line they watch, and incidents as shaded stretches of time.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct AlertMarks {
-    /// (index of the line, threshold).
-    pub thresholds: Vec<(usize, f64)>,
-    /// (from, to) in seconds since the Unix epoch; `to` is infinite while it lasts.
-    pub incidents: Vec<(f64, f64)>,
-}
 
 /// The lines one chart draws, in legend order.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,7 +81,11 @@ impl ChartSeries {
 
     /// The time span to show; a lone point gets a minute either side.
     pub fn time_range(&self) -> Option<(f64, f64)> {
-        let start = self.tested.unwrap_or((f64::INFINITY, f64::NEG_INFINITY));
+        // Failed tests widen the axis when there is something to show on it:
+        // points, or an incident over those tests. With neither, the chart says it waits.
+        let points = self.lines.iter().any(|line| !line.points.is_empty());
+        let tested = self.tested.filter(|&(lo, hi)| points || self.marks.incidents.iter().any(|&(from, to)| from <= hi && to >= lo));
+        let start = tested.unwrap_or((f64::INFINITY, f64::NEG_INFINITY));
         let (lo, hi) = self.all().fold(start, |(lo, hi), p| (lo.min(p.t), hi.max(p.t)));
         if lo > hi {
             return None;
@@ -101,33 +95,6 @@ impl ChartSeries {
 
     pub fn max_value(&self) -> f64 {
         self.all().map(|p| p.v).fold(0.0, f64::max)
-    }
-
-    /// The highest value or threshold, so a threshold above every point still shows.
-    pub fn max_marked(&self) -> f64 {
-        self.marks.thresholds.iter().map(|&(_, v)| v).fold(self.max_value(), f64::max)
-    }
-
-    pub fn with_marks(self, marks: AlertMarks) -> Self {
-        Self { marks, ..self }
-    }
-
-    /// The alert marks in words, for the chart's text alternative: empty
-    /// when there are none, else " Alert marks: …" with what is in view.
-    pub fn marks_note(&self) -> String {
-        let Some((t0, t1)) = self.time_range() else { return String::new() };
-        let thresholds = self.marks.thresholds.len();
-        let incidents = self.marks.incidents.iter().filter(|&&(from, to)| from < t1 && to > t0).count();
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
-        let parts: Vec<String> = [(thresholds, "threshold", "dashed"), (incidents, "incident", "shaded")]
-            .into_iter()
-            .filter(|(n, _, _)| *n > 0)
-            .map(|(n, what, how)| format!("{n} {what}{} {how}", plural(n)))
-            .collect();
-        if parts.is_empty() {
-            return String::new();
-        }
-        format!(" Alert marks: {}.", parts.join(", "))
     }
 
     pub fn point_count(&self) -> usize {
@@ -227,20 +194,6 @@ mod tests {
         assert_eq!(series.time_range(), Some((0.0, 120.0)));
         assert_eq!(series.max_value(), 12.0);
         assert_eq!(series.point_count(), 3);
-    }
-
-    #[test]
-    fn failed_tests_keep_the_time_axis_and_marks_are_described() {
-        let samples = [sample(0, None, None), sample(60, None, None), sample(120, Some(40.0), None), sample(180, None, None)];
-        let series = ChartSeries::throughput(&samples);
-        assert_eq!(series.time_range(), Some((0.0, 180.0)), "the failures before and after the one measurement are on the axis");
-        assert_eq!(ChartSeries::throughput(&samples[..2]).time_range(), Some((0.0, 60.0)), "so are failures alone");
-        assert_eq!(series.marks_note(), "");
-        let marked = series.with_marks(AlertMarks { thresholds: vec![(0, 100.0)], incidents: vec![(30.0, 90.0), (150.0, f64::INFINITY), (-500.0, -100.0)] });
-        assert_eq!(marked.marks_note(), " Alert marks: 1 threshold dashed, 2 incidents shaded.");
-        let quiet = ChartSeries { marks: AlertMarks { thresholds: vec![(0, 100.0), (1, 20.0)], incidents: vec![] }, ..marked.clone() };
-        assert_eq!(quiet.marks_note(), " Alert marks: 2 thresholds dashed.", "no incidents, no word of them");
-        assert_eq!(marked.max_marked(), 100.0, "the threshold is above every point");
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! each event on the `alert` topic. Pure, so it is tested natively.
 
 use crate::{
-    chart::scale::AlertMarks,
+    chart::marks::AlertMarks,
     format::{self, escape},
     model::{
-        alert::{AlertState, IncidentSpan},
+        alert::{is_speed_series, AlertState, IncidentSpan, KEPT_INCIDENT_SPANS},
         Snapshot,
     },
 };
@@ -39,9 +39,6 @@ pub struct AlertBoard {
     spans: Vec<IncidentSpan>,
 }
 
-/// Incidents kept for the charts, as the server keeps them.
-const KEPT_SPANS: usize = 200;
-
 fn in_breach(phase: &str) -> bool {
     phase == "firing" || phase == "flapping"
 }
@@ -74,20 +71,22 @@ impl AlertBoard {
     }
 
     /// Takes a transition; a rule's first subject replaces its "no data yet" row.
-    /// A breach that ends is kept as a finished incident for the charts.
+    /// A breach that ends (resolved, or settled out of firing) is kept as a
+    /// finished incident for the charts when its rule watches speed.
     pub fn apply(&mut self, change: &AlertChange) {
         let Some(template) = self.states.iter().find(|s| s.rule == change.rule).cloned() else { return };
         let index = match self.states.iter().position(|s| s.rule == change.rule && (s.subject == change.subject || s.subject.is_empty())) {
             Some(index) => index,
             None => {
-                self.states.push(template);
+                // Another subject's row, as this one's would be before its first change.
+                self.states.push(AlertState { phase: "ok".into(), since_ms: None, value: None, not_sent: None, ..template });
                 self.states.len() - 1
             }
         };
         let state = &mut self.states[index];
-        let ended = (in_breach(&state.phase) && change.to == "ok").then_some(state.since_ms).flatten();
-        if let Some(started_ms) = ended {
-            if self.spans.len() >= KEPT_SPANS {
+        let ends = in_breach(&state.phase) && (change.to == "ok" || (change.kind == "settled" && change.to == "pending"));
+        if let (true, true, Some(started_ms)) = (ends, is_speed_series(&state.series), state.since_ms) {
+            if self.spans.len() >= KEPT_INCIDENT_SPANS {
                 self.spans.remove(0);
             }
             self.spans.push(IncidentSpan(state.series.clone(), state.field.clone(), started_ms, change.at_ms));
@@ -105,9 +104,8 @@ impl AlertBoard {
     /// speed rules on them, and their incidents, finished or still going, and
     /// those of rules on `shade_too` (failed tests), which have no line to dash.
     pub fn speed_marks(&self, lines: &[&str], shade_too: &[&str]) -> AlertMarks {
-        let speed = |series: &str| series == "speed" || series.starts_with("speed:");
-        let line = |series: &str, field: &str| speed(series).then(|| lines.iter().position(|f| *f == field)).flatten();
-        let shaded = |series: &str, field: &str| line(series, field).is_some() || (speed(series) && shade_too.contains(&field));
+        let line = |series: &str, field: &str| is_speed_series(series).then(|| lines.iter().position(|f| *f == field)).flatten();
+        let shaded = |series: &str, field: &str| line(series, field).is_some() || (is_speed_series(series) && shade_too.contains(&field));
         let mut marks = AlertMarks::default();
         for state in &self.states {
             if let (Some(index), Some(threshold)) = (line(&state.series, &state.field), state.threshold.filter(|t| t.is_finite())) {
@@ -141,7 +139,7 @@ pub fn subject_label(subject: &str) -> &str {
 }
 
 /// A `<time>` in the viewer's zone (UTC, labelled, with none).
-pub fn time_html(at_ms: i64, prefix: &str, zone: Option<i32>) -> String {
+fn time_html(at_ms: i64, prefix: &str, zone: Option<i32>) -> String {
     let at = chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
     format!("<time datetime=\"{}\">{prefix}{}</time>", at.to_rfc3339(), format::wall_time(at, zone))
 }
@@ -246,6 +244,13 @@ mod tests {
             AlertMarks { thresholds: vec![], incidents: vec![(4940.0, f64::INFINITY)] },
             "failed tests shade, with no line"
         );
+        // A second subject's first change starts from ok, not from the first subject's breach.
+        board.apply(&change("failing", "http://b", "resolved", "ok", 6_000_000));
+        assert_eq!(board.speed_marks(&fields, &["failed"]).incidents.len(), 1, "no span for a subject that never breached");
+        // Flapping that settles into pending ends the incident too.
+        board.apply(&change("failing", "http://a", "flapping", "flapping", 7_000_000));
+        board.apply(&change("failing", "http://a", "settled", "pending", 9_000_000));
+        assert_eq!(board.speed_marks(&fields, &["failed"]).incidents, [(6940.0, 9000.0)], "from the flapping breach's start");
     }
 
     #[test]

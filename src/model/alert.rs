@@ -94,6 +94,16 @@ pub struct Silence {
     pub reason: String,
 }
 
+/// How many finished incidents the snapshot carries for the charts, at most.
+pub const KEPT_INCIDENT_SPANS: usize = 200;
+/// And how far back: 30 days, in milliseconds.
+pub const SPAN_DAYS_MS: i64 = 30 * 86_400_000;
+
+/// Whether a rule's series is a speed series, whose incidents the charts shade.
+pub fn is_speed_series(series: &str) -> bool {
+    series == "speed" || series.starts_with("speed:")
+}
+
 /// A finished incident as a chart shades it: `[series, field, started_ms,
 /// ended_ms]`. An array rather than an object: short on the wire, and
 /// cheap for the dashboard to read.

@@ -9,8 +9,9 @@ pub struct AlertsPageData {
     pub states: Vec<AlertState>,
     /// Newest first.
     pub incidents: Vec<Incident>,
-    /// The `to` of the next, older page of incidents, when there may be one.
-    pub older_to_ms: Option<i64>,
+    /// Where the next, older page of incidents starts (`to` and `before`),
+    /// when there may be one.
+    pub older: Option<(i64, i64)>,
     /// Newest first.
     pub deliveries: Vec<Delivery>,
     pub silences: Vec<Silence>,

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod alerting;
 pub mod receiver;
 
 use std::{net::SocketAddr, time::Duration};

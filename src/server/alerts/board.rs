@@ -7,20 +7,17 @@ use std::{
 };
 
 use crate::{
-    model::alert::{AlertState, Incident, IncidentSpan},
+    model::alert::{is_speed_series, AlertState, Incident, IncidentSpan, KEPT_INCIDENT_SPANS, SPAN_DAYS_MS},
     server::{
         alerts::{config::Rule, tracker::Phase},
         clock::now_ms,
     },
 };
 
-/// Finished incidents kept for the charts.
-pub const KEPT_SPANS: usize = 200;
-
 pub struct Board {
     rules: Vec<AlertState>,
     states: Mutex<BTreeMap<(String, String), AlertState>>,
-    /// The latest finished incidents, oldest first.
+    /// The latest finished incidents of speed rules, oldest first, for the charts.
     spans: Mutex<VecDeque<IncidentSpan>>,
 }
 
@@ -67,11 +64,6 @@ impl Board {
         let Some(template) = self.rules.iter().find(|r| r.rule == rule) else { return };
         let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         let state = states.entry((rule.to_owned(), subject.to_owned())).or_insert_with(|| AlertState { subject: subject.to_owned(), ..template.clone() });
-        if in_breach(&state.phase) && phase == Phase::Ok {
-            if let Some(started_ms) = state.since_ms {
-                self.keep_span(IncidentSpan(template.series.clone(), template.field.clone(), started_ms, now_ms()));
-            }
-        }
         state.phase = phase_name(phase).to_owned();
         state.since_ms = since_ms;
         if value.is_some() {
@@ -110,13 +102,15 @@ impl Board {
     /// Whether `rule` is firing (or flapping) for any subject.
     pub fn is_firing(&self, rule: &str) -> bool {
         let states = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        states.range((rule.to_owned(), String::new())..).take_while(|((name, _), _)| name == rule).any(|(_, s)| s.phase == "firing" || s.phase == "flapping")
+        states.range((rule.to_owned(), String::new())..).take_while(|((name, _), _)| name == rule).any(|(_, s)| in_breach(&s.phase))
     }
 
-    fn keep_span(&self, span: IncidentSpan) {
+    /// Keeps a finished incident of a speed rule (the charts show no other).
+    pub fn keep_finished(&self, rule: &str, started_ms: i64, ended_ms: i64) {
+        let Some(template) = self.rules.iter().find(|r| r.rule == rule && is_speed_series(&r.series)) else { return };
         let mut spans = self.spans.lock().unwrap_or_else(|p| p.into_inner());
-        spans.push_back(span);
-        while spans.len() > KEPT_SPANS {
+        spans.push_back(IncidentSpan(template.series.clone(), template.field.clone(), started_ms, ended_ms));
+        while spans.len() > KEPT_INCIDENT_SPANS {
             spans.pop_front();
         }
     }
@@ -124,17 +118,45 @@ impl Board {
     /// Takes the finished ones of stored incidents, newest first, as a restart finds them.
     pub fn remember(&self, incidents: &[Incident]) {
         for incident in incidents.iter().rev() {
-            let (Some(template), Some(ended_ms)) = (self.rules.iter().find(|r| r.rule == incident.rule), incident.ended_ms) else { continue };
-            self.keep_span(IncidentSpan(template.series.clone(), template.field.clone(), incident.started_ms, ended_ms));
+            if let Some(ended_ms) = incident.ended_ms {
+                self.keep_finished(&incident.rule, incident.started_ms, ended_ms);
+            }
         }
     }
 
-    /// The latest finished incidents, oldest first.
+    /// The kept incidents that ended in the last 30 days, oldest first.
     pub fn spans(&self) -> Vec<IncidentSpan> {
-        self.spans.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+        let since = now_ms() - SPAN_DAYS_MS;
+        self.spans.lock().unwrap_or_else(|p| p.into_inner()).iter().filter(|span| span.3 >= since).cloned().collect()
     }
 
     pub fn has_rule(&self, name: &str) -> bool {
         self.rules.iter().any(|r| r.rule == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::config::Config;
+
+    #[test]
+    fn the_charts_get_speed_incidents_of_the_last_30_days_only() {
+        let config = Config::from_toml(
+            "topics = [\"sales\"]\n[[alert]]\nname = \"slow\"\nseries = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 100\"\n\
+             [[alert]]\nname = \"few\"\nseries = \"topic:sales\"\nfield = \"orders\"\ncondition = \"< 10\"\n",
+        )
+        .unwrap();
+        let board = Board::new(&config.checked_rules().unwrap());
+        let now = now_ms();
+        board.keep_finished("slow", now - 60_000, now - 30_000);
+        board.keep_finished("few", now - 60_000, now - 30_000);
+        board.keep_finished("slow", now - 40 * 86_400_000, now - 31 * 86_400_000);
+        board.keep_finished("gone", now - 60_000, now - 30_000);
+        assert_eq!(board.spans(), [IncidentSpan("speed".into(), "download_mbps".into(), now - 60_000, now - 30_000)]);
+        for n in 0..(KEPT_INCIDENT_SPANS as i64 + 5) {
+            board.keep_finished("slow", now - 1000 + n, now);
+        }
+        assert_eq!(board.spans().len(), KEPT_INCIDENT_SPANS, "at most this many");
     }
 }

@@ -8,7 +8,10 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    model::{alert::AlertTransition, ALERT_TOPIC},
+    model::{
+        alert::{AlertTransition, SPAN_DAYS_MS},
+        ALERT_TOPIC,
+    },
     server::{
         alerts::{
             board::{phase_name, Board},
@@ -98,7 +101,8 @@ impl Evaluator {
     async fn restore(&self) -> HashMap<(usize, String), Entry> {
         let mut trackers = HashMap::new();
         let now = now_ms();
-        match self.store.incidents(now - 30 * 86_400_000, now, super::board::KEPT_SPANS as i64).await {
+        // More than the board keeps: open incidents and other series' are read too, and passed over.
+        match self.store.incidents(now - SPAN_DAYS_MS, now, 1000).await {
             Ok(recent) => self.board.remember(&recent),
             Err(error) => tracing::warn!(%error, "cannot read recent incidents; the charts shade only new ones"),
         }
@@ -206,8 +210,10 @@ impl Evaluator {
             }
         }
         // Recorded first: whoever reacts to the event finds the incident as it now is.
-        if let Err(error) = record::incident(&self.store, rule, subject, transition).await {
-            tracing::error!(%error, rule = rule.name, "cannot record the incident");
+        match record::incident(&self.store, rule, subject, transition).await {
+            Ok(Some((started_ms, ended_ms))) => self.board.keep_finished(&rule.name, started_ms, ended_ms),
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, rule = rule.name, "cannot record the incident"),
         }
         let data = serde_json::to_string(&published).unwrap_or_default();
         if let Err(error) = self.writer.publish(ALERT_TOPIC, &format!("{}|{subject}", rule.name), data).await {

@@ -27,7 +27,7 @@ use crate::{
     },
 };
 
-/// Incidents and deliveries per page.
+/// Incidents per page, and deliveries shown.
 const PAGE_ROWS: i64 = 50;
 /// The year 9999, the same bound as the history API's.
 const LATEST_MS: i64 = 253_402_300_799_999;
@@ -49,27 +49,49 @@ fn done_text(done: &str) -> Option<&'static str> {
     }
 }
 
+/// Where a page of incidents starts: before `to_ms`, or at it with an id below `before_id`.
+#[derive(Clone, Copy)]
+struct Cursor {
+    to_ms: i64,
+    before_id: i64,
+}
+
+impl Cursor {
+    fn newest() -> Self {
+        Self { to_ms: now_ms().saturating_add(1), before_id: i64::MAX }
+    }
+}
+
+/// A whole number in `range` from the query, or the reason it is not.
+fn whole(raw: &str, name: &str, range: std::ops::RangeInclusive<i64>) -> Result<i64, ApiError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| ApiError::bad_request(format!("{name} must be a whole number from {} to {}, got {raw:?}", range.start(), range.end())))
+}
+
+fn parse_query(params: &HashMap<String, String>) -> Result<(Cursor, Option<Notice>), ApiError> {
+    if let Some(name) = params.keys().find(|name| !matches!(name.as_str(), "to" | "before" | "done")) {
+        return Err(ApiError::bad_request(format!("unknown parameter {name:?}; use to, before or done")));
+    }
+    let mut cursor = Cursor::newest();
+    if let Some(raw) = params.get("to") {
+        cursor = Cursor { to_ms: whole(raw, "to", 1..=LATEST_MS)?, before_id: i64::MAX };
+    }
+    if let Some(raw) = params.get("before") {
+        cursor.before_id = whole(raw, "before", 1..=i64::MAX)?;
+    }
+    let notice = match params.get("done") {
+        None => None,
+        Some(done) => Some(done_text(done).ok_or_else(|| ApiError::bad_request(format!("done must be silenced or ended, got {done:?}")))?),
+    };
+    Ok((cursor, notice.map(|text| Notice { ok: true, text: text.to_owned() })))
+}
+
 async fn show(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let parsed = (|| {
-        if let Some(name) = params.keys().find(|name| !matches!(name.as_str(), "to" | "done")) {
-            return Err(ApiError::bad_request(format!("unknown parameter {name:?}; use to or done")));
-        }
-        let to_ms = match params.get("to") {
-            None => now_ms(),
-            Some(raw) => raw
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|ms| (1..=LATEST_MS).contains(ms))
-                .ok_or_else(|| ApiError::bad_request(format!("to must be Unix milliseconds, got {raw:?}")))?,
-        };
-        Ok(to_ms)
-    })();
-    match parsed {
-        Ok(to_ms) => {
-            let notice = params.get("done").and_then(|done| done_text(done)).map(|text| Notice { ok: true, text: text.to_owned() });
-            render(&state, to_ms, notice, StatusCode::OK).await
-        }
+    match parse_query(&params) {
+        Ok((cursor, notice)) => render(&state, cursor, notice, StatusCode::OK).await,
         Err(error) => failed(&state, error).await,
     }
 }
@@ -77,25 +99,30 @@ async fn show(State(state): State<AppState>, Query(params): Query<HashMap<String
 /// The page with the error's status and its message in the notice.
 async fn failed(state: &AppState, error: ApiError) -> Response {
     let status = error.status();
-    render(state, now_ms(), Some(Notice { ok: false, text: error.to_string() }), status).await
+    render(state, Cursor::newest(), Some(Notice { ok: false, text: error.to_string() }), status).await
 }
 
-async fn render(state: &AppState, to_ms: i64, notice: Option<Notice>, status: StatusCode) -> Response {
-    match gather(state, to_ms, notice).await {
-        Ok(data) => (status, Html(alerts_document(&state.leptos_options, data))).into_response(),
-        Err(error) => error.into_response(),
-    }
+async fn render(state: &AppState, cursor: Cursor, notice: Option<Notice>, status: StatusCode) -> Response {
+    let (status, data) = match gather(state, cursor, notice).await {
+        Ok(data) => (status, data),
+        // Still a page: a person reads it, not a program.
+        Err(error) => (
+            error.status(),
+            AlertsPageData { node: state.config.node.clone(), notice: Some(Notice { ok: false, text: error.to_string() }), ..AlertsPageData::default() },
+        ),
+    };
+    (status, Html(alerts_document(&state.leptos_options, data))).into_response()
 }
 
-async fn gather(state: &AppState, to_ms: i64, notice: Option<Notice>) -> Result<AlertsPageData, ApiError> {
+async fn gather(state: &AppState, cursor: Cursor, notice: Option<Notice>) -> Result<AlertsPageData, ApiError> {
     let unavailable = |error| {
         tracing::error!(%error, "cannot read alerts for the alerts page");
         ApiError::Unavailable("the alerts database cannot be read right now".into())
     };
     let store = &state.store;
-    let incidents = store.incidents(0, to_ms, PAGE_ROWS).await.map_err(unavailable)?;
-    // A full page may have older ones behind it: those that started before its oldest.
-    let older_to_ms = (incidents.len() as i64 == PAGE_ROWS).then(|| incidents.last().map(|i| i.started_ms)).flatten();
+    let incidents = store.incidents_before(cursor.to_ms, cursor.before_id, PAGE_ROWS).await.map_err(unavailable)?;
+    // A full page may have older ones behind it.
+    let older = (incidents.len() as i64 == PAGE_ROWS).then(|| incidents.last().map(|i| (i.started_ms, i.id))).flatten();
     let mut channels: Vec<ChannelSummary> =
         state.alerts.channels.values().map(|c| ChannelSummary { name: c.name.clone(), kind: c.kind.label().to_owned() }).collect();
     channels.sort_by(|a, b| a.name.cmp(&b.name));
@@ -103,7 +130,7 @@ async fn gather(state: &AppState, to_ms: i64, notice: Option<Notice>) -> Result<
         node: state.config.node.clone(),
         states: state.alerts.board.list(),
         incidents,
-        older_to_ms,
+        older,
         deliveries: store.deliveries(PAGE_ROWS).await.map_err(unavailable)?,
         silences: store.silences(now_ms()).await.map_err(unavailable)?,
         rules: state.alerts.rules.iter().map(|rule| rule.name.clone()).collect(),
@@ -117,9 +144,14 @@ fn authorise(state: &AppState, token: Option<&str>) -> Result<(), ApiError> {
     bearer::check(state.config.publish_token.as_ref().map(|t| t.expose()), token, "enter the publish token")
 }
 
-/// A form that could not be read, as the page's error.
+/// A form that could not be read, as the page's error: 415 for a body that
+/// is not a form, else 400.
 fn unreadable(rejection: FormRejection) -> ApiError {
-    ApiError::bad_request(rejection.body_text())
+    if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        ApiError::UnsupportedMediaType(rejection.body_text())
+    } else {
+        ApiError::bad_request(rejection.body_text())
+    }
 }
 
 #[derive(Deserialize)]
@@ -192,7 +224,7 @@ async fn test(State(state): State<AppState>, form: Result<Form<TestForm>, FormRe
                 None => Notice { ok: true, text: format!("Test message delivered on {} (delivery id {}).", result.channel, result.delivery_id) },
                 Some(error) => Notice { ok: false, text: format!("The test message on {} failed: {error}", result.channel) },
             };
-            render(&state, now_ms(), Some(notice), StatusCode::OK).await
+            render(&state, Cursor::newest(), Some(notice), StatusCode::OK).await
         }
         Err(error) => failed(&state, error).await,
     }

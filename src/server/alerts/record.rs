@@ -12,8 +12,9 @@ use crate::server::{
     store::{Store, StoreError},
 };
 
-/// Opens, updates or closes the rule's incident for `subject`.
-pub async fn incident(store: &Store, rule: &Rule, subject: &str, t: &Transition) -> Result<(), StoreError> {
+/// Opens, updates or closes the rule's incident for `subject`; when it
+/// closes one, its start and end.
+pub async fn incident(store: &Store, rule: &Rule, subject: &str, t: &Transition) -> Result<Option<(i64, i64)>, StoreError> {
     let decided = Decided { worst: t.worst, threshold: t.threshold, samples: &t.samples };
     let start = t.started_ms.unwrap_or(t.at_ms);
     match (t.kind, t.to) {
@@ -24,11 +25,16 @@ pub async fn incident(store: &Store, rule: &Rule, subject: &str, t: &Transition)
             store.update_incident(&rule.name, subject, "flapping", t.worst, None).await?;
         }
         // Settling anywhere but firing ends the incident: a pending rule opens a new one when it fires.
-        ("resolved", _) | ("settled", Phase::Ok | Phase::Pending) => store.update_incident(&rule.name, subject, "resolved", t.worst, Some(t.at_ms)).await?,
-        ("settled", _) => store.update_incident(&rule.name, subject, "firing", t.worst, None).await?,
+        ("resolved", _) | ("settled", Phase::Ok | Phase::Pending) => {
+            let started = store.update_incident(&rule.name, subject, "resolved", t.worst, Some(t.at_ms)).await?;
+            return Ok(started.map(|started_ms| (started_ms, t.at_ms)));
+        }
+        ("settled", _) => {
+            store.update_incident(&rule.name, subject, "firing", t.worst, None).await?;
+        }
         _ => {}
     }
-    Ok(())
+    Ok(None)
 }
 
 /// A held-back notification goes in the delivery log, one line per channel, and nowhere else.

@@ -76,6 +76,9 @@ pub async fn set_silence(state: &AppState, request: NewSilence) -> Result<Silenc
     if !(1000..=MOST_DAYS * 86_400_000).contains(&lasting_ms) {
         return Err(ApiError::bad_request(format!("for must be 1s to {MOST_DAYS} days, got {:?}", request.lasting)));
     }
+    if request.subject.as_ref().is_some_and(|subject| subject.len() > 2048) {
+        return Err(ApiError::bad_request("subject must be at most 2048 bytes"));
+    }
     let reason = request.reason.unwrap_or_default();
     if reason.len() > 500 {
         return Err(ApiError::bad_request("reason must be at most 500 bytes"));

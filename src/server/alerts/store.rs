@@ -1,10 +1,10 @@
-//! Alerts in SQLite: incidents opened and closed, the outbox that holds each
-//! notification until it is delivered or expires, and the delivery log.
+//! Alerts in SQLite: the outbox that holds each notification until it is
+//! delivered or expires, and the delivery log; incidents are in `incidents`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    model::alert::{AlertSample, Delivery, Incident},
+    model::alert::Delivery,
     server::store::{Store, StoreError},
 };
 
@@ -61,67 +61,8 @@ pub struct Queued {
 
 type QueuedRow = (i64, String, String, String, String, String, String, String, i64, i64);
 type DeliveryRow = (String, String, String, i64, String, Option<String>, i64);
-type IncidentRow = (i64, String, String, i64, i64, Option<i64>, String, Option<f64>, Option<f64>, String);
 
 impl Store {
-    /// Opens an incident, unless one is open for this rule and subject already.
-    pub async fn open_incident(&self, rule: &str, subject: &str, started_ms: i64, fired_ms: i64, decided: &Decided<'_>) -> Result<(), StoreError> {
-        let samples = serde_json::to_string(decided.samples).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
-            "INSERT INTO alert_incident (rule, subject, started_ms, fired_ms, state, worst, threshold, samples) \
-             SELECT ?1, ?2, ?3, ?4, 'firing', ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM alert_incident WHERE rule = ?1 AND subject = ?2 AND ended_ms IS NULL)",
-        )
-        .bind(rule)
-        .bind(subject)
-        .bind(started_ms)
-        .bind(fired_ms)
-        .bind(decided.worst.filter(|w| w.is_finite()))
-        .bind(decided.threshold)
-        .bind(samples)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Sets the open incident's state (and its end, when it is over).
-    pub async fn update_incident(&self, rule: &str, subject: &str, state: &str, worst: Option<f64>, ended_ms: Option<i64>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE alert_incident SET state = ?, worst = coalesce(?, worst), ended_ms = ? WHERE rule = ? AND subject = ? AND ended_ms IS NULL")
-            .bind(state)
-            .bind(worst)
-            .bind(ended_ms)
-            .bind(rule)
-            .bind(subject)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// Incidents still open: what a restarted evaluator resumes as firing.
-    pub async fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        let rows: Vec<IncidentRow> = sqlx::query_as(
-            "SELECT id, rule, subject, started_ms, fired_ms, ended_ms, state, worst, threshold, samples FROM alert_incident WHERE ended_ms IS NULL ORDER BY id",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(|row| incident(row, crate::server::clock::now_ms())).collect())
-    }
-
-    /// Incidents that overlap `from_ms..to_ms`, newest first, at most `limit`.
-    pub async fn incidents(&self, from_ms: i64, to_ms: i64, limit: i64) -> Result<Vec<Incident>, StoreError> {
-        let rows: Vec<IncidentRow> = sqlx::query_as(
-            "SELECT id, rule, subject, started_ms, fired_ms, ended_ms, state, worst, threshold, samples FROM alert_incident \
-             WHERE started_ms < ? AND coalesce(ended_ms, ?) >= ? ORDER BY started_ms DESC, id DESC LIMIT ?",
-        )
-        .bind(to_ms)
-        .bind(i64::MAX)
-        .bind(from_ms)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        let now = crate::server::clock::now_ms();
-        Ok(rows.into_iter().map(|row| incident(row, now)).collect())
-    }
-
     /// Stores a notification. One that joins others still waiting for the same
     /// channel, rule and subject waits with them, so they go out together, in order.
     pub async fn enqueue(&self, notification: &NewNotification) -> Result<(), StoreError> {
@@ -256,13 +197,6 @@ impl Store {
     }
 }
 
-/// What decided an incident: its worst value so far, the threshold, the samples judged.
-pub struct Decided<'a> {
-    pub worst: Option<f64>,
-    pub threshold: Option<f64>,
-    pub samples: &'a [AlertSample],
-}
-
 /// One delivery attempt, as `record_attempt` stores it.
 pub struct Attempt<'a> {
     pub ids: &'a [i64],
@@ -276,21 +210,9 @@ pub struct Attempt<'a> {
     pub retry_at_ms: Option<i64>,
 }
 
-fn incident((id, rule, subject, started_ms, fired_ms, ended_ms, state, worst, threshold, samples): IncidentRow, now_ms: i64) -> Incident {
-    Incident {
-        id,
-        rule,
-        subject,
-        started_ms,
-        fired_ms,
-        ended_ms,
-        duration_ms: ended_ms.unwrap_or(now_ms).saturating_sub(started_ms),
-        state,
-        worst,
-        threshold,
-        samples: serde_json::from_str(&samples).unwrap_or_default(),
-    }
-}
+mod incidents;
+
+pub use incidents::Decided;
 
 #[cfg(test)]
 mod tests;

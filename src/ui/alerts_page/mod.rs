@@ -16,7 +16,7 @@ pub const LOCAL_TIME_SCRIPT: &str = "document.querySelectorAll('time[datetime]')
 #[component]
 pub fn AlertsPage() -> impl IntoView {
     let data = use_context::<AlertsPageData>().unwrap_or_default();
-    let AlertsPageData { node, states, incidents, older_to_ms, deliveries, silences, rules, channels, writes_enabled, notice } = data;
+    let AlertsPageData { node, states, incidents, older, deliveries, silences, rules, channels, writes_enabled, notice } = data;
     view! {
         <header class="topbar">
             <h1 class="brand">"netpulse alerts"</h1>
@@ -27,7 +27,7 @@ pub fn AlertsPage() -> impl IntoView {
             {notice.map(|notice| view! { <NoticeBanner notice/> })}
             <tables::States states/>
             <forms::Actions rules channels silences writes_enabled/>
-            <tables::Incidents incidents older_to_ms/>
+            <tables::Incidents incidents older/>
             <tables::Deliveries deliveries/>
         </main>
     }

@@ -14,10 +14,6 @@ pub fn time_view(at_ms: i64) -> impl IntoView {
     view! { <time datetime=at.to_rfc3339()>{format::wall_time(at, None)}</time> }
 }
 
-fn value_text(value: Option<f64>) -> String {
-    format::metric(value)
-}
-
 #[component]
 pub fn States(states: Vec<AlertState>) -> impl IntoView {
     let empty = states.is_empty();
@@ -38,7 +34,7 @@ pub fn States(states: Vec<AlertState>) -> impl IntoView {
                                 <td data-label="Subject">{if state.subject.is_empty() { "no data yet".to_owned() } else { state.subject }}</td>
                                 <td data-label="State"><span class=badge_class>{state.phase}</span>
                                     {state.not_sent.map(|reason| view! { <span class="monitor-error">{reason}</span> })}</td>
-                                <td class="number" data-label="Value">{value_text(state.value)}</td>
+                                <td class="number" data-label="Value">{format::metric(state.value)}</td>
                                 <td data-label="Since">{state.since_ms.map(time_view)}</td>
                             </tr>
                             }
@@ -53,13 +49,13 @@ pub fn States(states: Vec<AlertState>) -> impl IntoView {
 /// "41.8 (threshold 100)", or the worst value alone.
 fn worst_text(incident: &Incident) -> String {
     match incident.threshold {
-        Some(threshold) => format!("{} (threshold {})", value_text(incident.worst), format::metric(Some(threshold))),
-        None => value_text(incident.worst),
+        Some(threshold) => format!("{} (threshold {})", format::metric(incident.worst), format::metric(Some(threshold))),
+        None => format::metric(incident.worst),
     }
 }
 
 #[component]
-pub fn Incidents(incidents: Vec<Incident>, older_to_ms: Option<i64>) -> impl IntoView {
+pub fn Incidents(incidents: Vec<Incident>, older: Option<(i64, i64)>) -> impl IntoView {
     let empty = incidents.is_empty();
     view! {
         <section aria-labelledby="incidents-heading">
@@ -87,7 +83,7 @@ pub fn Incidents(incidents: Vec<Incident>, older_to_ms: Option<i64>) -> impl Int
                     </tbody>
                 </table>
             </div>
-            {older_to_ms.map(|to| view! { <p><a href=format!("/alerts?to={to}") data-testid="older">"Older incidents"</a></p> })}
+            {older.map(|(to, before)| view! { <p><a href=format!("/alerts?to={to}&before={before}") data-testid="older">"Older incidents"</a></p> })}
         </section>
     }
 }
