@@ -99,6 +99,12 @@ condition = "< 0.5"
     });
     expect(shaded, "share of the canvas in the incident's shade").toBeGreaterThan(0.01);
     await page.locator("figure.chart").first().screenshot({ path: info.outputPath(`speed-chart-marks-${info.project.name}.png`) });
+    // A new visitor's page gets the finished incident from the server's snapshot.
+    const snapshot = (await (await fetch(`${server.url}/api/snapshot`)).json()) as { incidents: [string, string, number, number][] };
+    expect(snapshot.incidents.map(([series, field]) => `${series}/${field}`)).toEqual(["speed/failed"]);
+    await page.reload();
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await expect(chart).toHaveAttribute("aria-label", /Alert marks: 1 threshold dashed, 1 incident shaded\.$/);
   } finally {
     await target?.stop();
     await server.stop();
