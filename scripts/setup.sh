@@ -39,6 +39,8 @@ if [ "${1:-}" = "--test-tools" ]; then
   [ -x /usr/sbin/nginx ] || packages+=(nginx)
   # The dead-peer test builds a network namespace with `ip`.
   command -v ip >/dev/null 2>&1 || packages+=(iproute2)
+  # The metrics test checks /metrics with promtool, which comes with Debian's prometheus.
+  command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
   # The email test's SMTP server: from PyPI when pip may install, else Debian's package.
   if ! python3 -c 'import aiosmtpd' 2>/dev/null && ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
     say "installing aiosmtpd"

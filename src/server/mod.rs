@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod events;
 pub mod http;
+pub mod metrics;
 pub mod monitor;
 pub mod schedule;
 pub mod speed;

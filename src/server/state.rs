@@ -109,16 +109,20 @@ impl AppState {
         })
     }
 
-    /// The state a page renders before its stream connects.
-    pub fn snapshot(&self) -> Snapshot {
-        let (events, last_event_id) = self.hub.recent(SPEED_TOPIC);
-        let probes = self
-            .config
+    /// The latest check of each configured monitor, in config order.
+    pub fn latest_probes(&self) -> Vec<ProbeResult> {
+        self.config
             .monitors
             .iter()
             .filter_map(|monitor| self.hub.latest(PROBE_TOPIC, &monitor.name))
             .filter_map(|event| serde_json::from_str::<ProbeResult>(&event.data).ok())
-            .collect();
+            .collect()
+    }
+
+    /// The state a page renders before its stream connects.
+    pub fn snapshot(&self) -> Snapshot {
+        let (events, last_event_id) = self.hub.recent(SPEED_TOPIC);
+        let probes = self.latest_probes();
         let mut custom: Vec<TopicEvent> = self.config.topics.iter().flat_map(|topic| self.hub.recent(topic).0).map(|event| topic_event(&event)).collect();
         let mut log: Vec<TopicEvent> = self.hub.newest(LOG_LENGTH).iter().map(|event| topic_event(event)).collect();
         trim_to_budget(&mut custom, &mut log);

@@ -30,7 +30,7 @@ use crate::{
         alerts,
         events::{publish, sse},
         http::error::ApiError,
-        speed,
+        metrics, speed,
         state::AppState,
         store,
     },
@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     let compressed = Router::new()
         .route("/api/snapshot", get(snapshot))
         .route("/api/status", get(status::status))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/history", get(store::route::history))
         .route("/api/publish/{topic}", post(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
         .merge(alerts::routes::routes())

@@ -18,8 +18,7 @@ fn each_kind_needs_its_own_keys() {
 
 #[test]
 fn email_defaults_its_port_from_the_security_and_checks_addresses() {
-    let mail =
-        channel("name = \"m\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nfrom = \"netpulse <np@example.org>\"\nto = [\"me@example.org\"]\n").unwrap();
+    let mail = channel("name = \"m\"\nkind = \"email\"\nsmtp_host = \"127.0.0.1\"\nfrom = \"netpulse <np@example.org>\"\nto = [\"me@example.org\"]\n").unwrap();
     assert!(matches!(mail.kind, ChannelKind::Email { port: 587, security: Security::StartTls, .. }));
     let bad = channel("name = \"m\"\nkind = \"email\"\nsmtp_host = \"h\"\nfrom = \"np@example.org\"\nto = [\"not an address\"]\n");
     assert_eq!(bad.unwrap_err().0, "notify.to");

@@ -1,0 +1,140 @@
+//! The metric families, named as Prometheus advises: base units in the name
+//! (seconds, bytes), `_total` for counters, and labels for what varies.
+
+use std::collections::BTreeMap;
+
+use prometheus::{core::Collector, Gauge, GaugeVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
+
+use crate::{
+    model::{ProbeResult, SpeedSample, SPEED_TOPIC},
+    server::AppState,
+};
+
+/// Every state an alert rule can be in, each a series that is 1 for the current one.
+const ALERT_STATES: [&str; 4] = ["ok", "pending", "firing", "flapping"];
+
+/// Adds a collector; the names are fixed here, so only a programming error could clash.
+fn add(registry: &Registry, collector: impl Collector + 'static) {
+    if let Err(error) = registry.register(Box::new(collector)) {
+        tracing::error!(%error, "a metric could not be registered");
+    }
+}
+
+fn gauges(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    let family = GaugeVec::new(Opts::new(name, help), labels).expect("a valid metric name");
+    add(registry, family.clone());
+    family
+}
+
+/// The figures of the latest test of each target.
+fn latest_speed(state: &AppState) -> BTreeMap<String, SpeedSample> {
+    let (events, _) = state.hub.recent(SPEED_TOPIC);
+    events.iter().filter_map(|event| serde_json::from_str::<SpeedSample>(&event.data).ok()).map(|sample| (sample.target.clone(), sample)).collect()
+}
+
+fn speed(registry: &Registry, state: &AppState) {
+    let download = gauges(registry, "netpulse_speed_download_bytes_per_second", "Download rate of the latest speed test.", &["target"]);
+    let upload = gauges(registry, "netpulse_speed_upload_bytes_per_second", "Upload rate of the latest speed test.", &["target"]);
+    let latency = gauges(registry, "netpulse_speed_latency_seconds", "Idle round-trip time of the latest speed test.", &["target"]);
+    let jitter = gauges(registry, "netpulse_speed_jitter_seconds", "Jitter of the idle round trips of the latest speed test.", &["target"]);
+    let loaded = gauges(registry, "netpulse_speed_loaded_latency_seconds", "Round-trip time while downloading or uploading.", &["target", "direction"]);
+    let ok = gauges(registry, "netpulse_speed_test_ok", "1 when the latest speed test succeeded, 0 when it failed.", &["target"]);
+    let at = gauges(registry, "netpulse_speed_last_test_timestamp_seconds", "When the latest speed test finished, in Unix seconds.", &["target"]);
+    let per_second = |mbps: f64| mbps * 1e6 / 8.0;
+    for (target, sample) in latest_speed(state) {
+        let set = |family: &GaugeVec, labels: &[&str], value: Option<f64>| {
+            if let Some(value) = value.filter(|v| v.is_finite()) {
+                family.with_label_values(labels).set(value);
+            }
+        };
+        let target = [target.as_str()];
+        set(&download, &target, sample.download_mbps.map(per_second));
+        set(&upload, &target, sample.upload_mbps.map(per_second));
+        set(&latency, &target, sample.latency_ms.map(|ms| ms / 1000.0));
+        set(&jitter, &target, sample.jitter_ms.map(|ms| ms / 1000.0));
+        set(&loaded, &[target[0], "download"], sample.latency_down_ms.map(|ms| ms / 1000.0));
+        set(&loaded, &[target[0], "upload"], sample.latency_up_ms.map(|ms| ms / 1000.0));
+        set(&ok, &target, Some(if sample.error.is_none() { 1.0 } else { 0.0 }));
+        set(&at, &target, Some(sample.at.timestamp_millis() as f64 / 1000.0));
+    }
+}
+
+fn monitors(registry: &Registry, probes: &[ProbeResult]) {
+    let up = gauges(registry, "netpulse_monitor_up", "1 when the monitor's latest check succeeded, 0 when it failed.", &["monitor"]);
+    let response = gauges(registry, "netpulse_monitor_response_seconds", "Duration of the monitor's latest check, to the end of the response.", &["monitor"]);
+    let phase = gauges(registry, "netpulse_monitor_phase_seconds", "Time the latest check spent in each phase.", &["monitor", "phase"]);
+    let status = gauges(registry, "netpulse_monitor_status_code", "HTTP status of the monitor's latest check.", &["monitor"]);
+    let at = gauges(registry, "netpulse_monitor_last_check_timestamp_seconds", "When the monitor was last checked, in Unix seconds.", &["monitor"]);
+    for probe in probes {
+        let name = probe.monitor.as_str();
+        up.with_label_values(&[name]).set(if probe.up { 1.0 } else { 0.0 });
+        at.with_label_values(&[name]).set(probe.at.timestamp_millis() as f64 / 1000.0);
+        if let Some(ms) = probe.response_ms {
+            response.with_label_values(&[name]).set(ms / 1000.0);
+        }
+        if let Some(code) = probe.status_code {
+            status.with_label_values(&[name]).set(f64::from(code));
+        }
+        for (label, ms) in [("dns", probe.dns_ms), ("connect", probe.connect_ms), ("tls", probe.tls_ms), ("ttfb", probe.ttfb_ms)] {
+            if let Some(ms) = ms {
+                phase.with_label_values(&[name, label]).set(ms / 1000.0);
+            }
+        }
+    }
+}
+
+fn server(registry: &Registry, state: &AppState) {
+    let info = IntGaugeVec::new(Opts::new("netpulse_build_info", "Always 1; the labels say which netpulse this is."), &["version", "node"]).expect("valid");
+    info.with_label_values(&[env!("CARGO_PKG_VERSION"), &state.config.node]).set(1);
+    add(registry, info);
+    let uptime = Gauge::new("netpulse_uptime_seconds", "Time since netpulse started.").expect("valid");
+    uptime.set(state.started.elapsed().as_secs_f64());
+    add(registry, uptime);
+    let published = IntCounter::new("netpulse_events_published_total", "Events published on every topic since start-up.").expect("valid");
+    published.inc_by(state.hub.published());
+    add(registry, published);
+    let counts = state.subscribers.counts();
+    let clients = IntGauge::new("netpulse_stream_clients", "Open event streams.").expect("valid");
+    clients.set(i64::try_from(counts.total).unwrap_or(i64::MAX));
+    add(registry, clients);
+    let per_topic =
+        IntGaugeVec::new(Opts::new("netpulse_stream_subscribers", "Open event streams that follow each topic; * for every topic."), &["topic"]).expect("valid");
+    for (topic, n) in &counts.per_topic {
+        per_topic.with_label_values(&[topic]).set(i64::try_from(*n).unwrap_or(i64::MAX));
+    }
+    add(registry, per_topic);
+    let dropped = IntCounter::new("netpulse_stream_dropped_for_lag_total", "Streams cut off because they fell too far behind.").expect("valid");
+    dropped.inc_by(counts.dropped_for_lag);
+    add(registry, dropped);
+    let health = state.writer.health();
+    let store_ok = IntGauge::new("netpulse_store_ok", "1 while history is being written, 0 when writes fail.").expect("valid");
+    store_ok.set(i64::from(health.ok));
+    add(registry, store_ok);
+    let failed = IntCounter::new("netpulse_store_failed_writes_total", "Events that could not be written to history.").expect("valid");
+    failed.inc_by(health.failed_writes);
+    add(registry, failed);
+}
+
+fn alerts(registry: &Registry, state: &AppState) {
+    let states = IntGaugeVec::new(
+        Opts::new("netpulse_alert_state", "1 for the state each rule is in for each subject, 0 for the others."),
+        &["rule", "subject", "state"],
+    )
+    .expect("valid");
+    for alert in state.alerts.board.list() {
+        for name in ALERT_STATES {
+            states.with_label_values(&[&alert.rule, &alert.subject, name]).set(i64::from(alert.phase == name));
+        }
+    }
+    add(registry, states);
+}
+
+/// A registry with every family, filled from the state as it is now.
+pub fn gather(state: &AppState) -> Registry {
+    let registry = Registry::new();
+    server(&registry, state);
+    speed(&registry, state);
+    monitors(&registry, &state.latest_probes());
+    alerts(&registry, state);
+    registry
+}

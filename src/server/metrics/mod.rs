@@ -1,0 +1,26 @@
+//! `GET /metrics`: netpulse's figures for Prometheus, in its text format,
+//! read from the server's current state at each scrape.
+
+mod families;
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+use prometheus::{Encoder, TextEncoder};
+
+use crate::server::AppState;
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let registry = families::gather(&state);
+    let encoder = TextEncoder::new();
+    let mut body = Vec::new();
+    match encoder.encode(&registry.gather(), &mut body) {
+        Ok(()) => ([(header::CONTENT_TYPE, encoder.format_type())], body).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "cannot encode the metrics");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the metrics could not be encoded").into_response()
+        }
+    }
+}
