@@ -50,7 +50,8 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let store = Arc::new(Store::open(&config.data_dir, config.history.max_size_mb).await?);
     let retention = config.history.retention();
     let alerts = alerts::service::Alerts::new(&config)?;
-    let state = AppState::new(config, client, token.clone(), store.clone(), alerts).await?;
+    let (pushes, waiting) = monitor::push::PushMonitors::new(&monitors);
+    let state = AppState::new(config, client, token.clone(), store.clone(), alerts, pushes).await?;
     let (retest, retests) = tokio::sync::mpsc::unbounded_channel();
     let retest = state.config.speed.enabled.then_some(retest);
     let wiring =
@@ -79,8 +80,10 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
         .transpose()?;
     // One task per monitor: a thousand monitors are a thousand small futures, not threads.
     let tls = monitor::check::tls_connector();
-    let monitor_tasks: Vec<_> =
-        monitors.into_iter().map(|monitor| tokio::spawn(monitor::run::run_monitor(monitor, state.writer.clone(), tls.clone(), token.clone()))).collect();
+    let checked = monitors.into_iter().filter(|monitor| !matches!(monitor.check, monitor::config::Check::Push { .. }));
+    let mut monitor_tasks: Vec<_> =
+        checked.map(|monitor| tokio::spawn(monitor::run::run_monitor(monitor, state.writer.clone(), tls.clone(), token.clone()))).collect();
+    monitor_tasks.extend(waiting.into_iter().map(|waiting| tokio::spawn(monitor::push::run_push_monitor(waiting, state.writer.clone(), token.clone()))));
     let app = http::router(state);
     let stop = token.clone();
     tracing::info!(address = %listener.local_addr()?, "netpulse listening");

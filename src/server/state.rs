@@ -26,6 +26,7 @@ use crate::{
             writer::Writer,
         },
         http::pwa::{self, Shell},
+        monitor::push::PushMonitors,
         speed::payload,
         store::{Store, StoreError},
     },
@@ -55,6 +56,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Alert rules, their states, and the notification channels.
     pub alerts: Arc<Alerts>,
+    /// The push monitors' secrets, for `/api/push/{secret}`.
+    pub pushes: Arc<PushMonitors>,
 }
 
 /// The topics whose newest events pages render from, and how many of each.
@@ -67,7 +70,14 @@ fn kept_topics(config: &Config) -> Vec<(String, usize)> {
 impl AppState {
     /// `client` is what on-demand producers measure with. The hub starts from
     /// the events stored before a restart, and ids continue after them.
-    pub async fn new(config: Config, client: reqwest::Client, shutdown: CancellationToken, store: Arc<Store>, alerts: Alerts) -> Result<Self, StoreError> {
+    pub async fn new(
+        config: Config,
+        client: reqwest::Client,
+        shutdown: CancellationToken,
+        store: Arc<Store>,
+        alerts: Alerts,
+        pushes: PushMonitors,
+    ) -> Result<Self, StoreError> {
         let shell = pwa::shell(&config.site_root);
         let leptos_options = LeptosOptions::builder()
             .output_name("netpulse")
@@ -106,6 +116,7 @@ impl AppState {
             payload: payload::random_block(),
             shutdown,
             alerts: Arc::new(alerts),
+            pushes: Arc::new(pushes),
         })
     }
 

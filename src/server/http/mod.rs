@@ -30,7 +30,7 @@ use crate::{
         alerts,
         events::{publish, sse},
         http::error::ApiError,
-        metrics, speed,
+        metrics, monitor, speed,
         state::AppState,
         store,
     },
@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/snapshot", get(snapshot))
         .route("/api/status", get(status::status))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/push/{secret}", get(monitor::push::push).post(monitor::push::push))
         .route("/api/history", get(store::route::history))
         .route("/api/publish/{topic}", post(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
         .merge(alerts::routes::routes())
@@ -81,8 +82,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/events", get(sse::events))
         .nest("/speedtest", speed::routes::routes())
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
+}
+
+/// The request's span for the logs, with a push monitor's secret left out of its path.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let path = request.uri().path();
+    let shown = if path.starts_with("/api/push/") { "/api/push/[redacted]" } else { path };
+    tracing::debug_span!("request", method = %request.method(), path = %shown)
 }
 
 /// The bundle's files with `cache_control` on what was found; a 404 is never cached for good.

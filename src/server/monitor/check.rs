@@ -75,6 +75,8 @@ async fn run(monitor: &Monitor, tls: &tokio_rustls::TlsConnector, timings: &mut 
             let check = HttpCheck { url, method, expect, keyword: keyword.as_deref(), headers, redirects: *redirects };
             http::run(&check, tls, timings).await
         }
+        // Push monitors are run by `push::run_push_monitor`, never checked.
+        Check::Push { .. } => Err("a push monitor is not checked; it is called".to_owned()),
     }
 }
 

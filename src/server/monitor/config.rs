@@ -5,6 +5,8 @@ use std::{collections::BTreeMap, time::Duration};
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
+use crate::server::config::secret::Secret;
+
 /// One `[[monitor]]` table as written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -13,6 +15,11 @@ pub struct MonitorConfig {
     pub url: Option<String>,
     /// `host:port` for a TCP connect check instead of HTTP.
     pub tcp: Option<String>,
+    /// A secret for a push monitor instead: the monitor is up while
+    /// `/api/push/<secret>` is called at least once every interval plus `grace`.
+    pub push: Option<Secret>,
+    /// Seconds a push may be late; 60 by default.
+    pub grace: Option<f64>,
     #[serde(default = "default_method")]
     pub method: String,
     #[serde(default = "default_interval")]
@@ -88,6 +95,11 @@ pub enum Check {
         host: String,
         port: u16,
     },
+    /// Called, not checked.
+    Push {
+        secret: Secret,
+        grace: Duration,
+    },
 }
 
 impl Monitor {
@@ -96,6 +108,8 @@ impl Monitor {
         match &self.check {
             Check::Http { url, .. } => url.to_string(),
             Check::Tcp { host, port } => format!("tcp://{host}:{port}"),
+            // Never the secret: results, pages and logs show this label.
+            Check::Push { .. } => "push".to_owned(),
         }
     }
 }
@@ -113,9 +127,23 @@ impl MonitorConfig {
         if !(self.timeout > 0.0 && self.timeout <= 300.0) {
             return Err(("monitor.timeout", named(format!("must be above 0 and at most 300 seconds, got {}", self.timeout))));
         }
-        let check = match (&self.url, &self.tcp) {
-            (Some(_), Some(_)) | (None, None) => return Err(("monitor.url", named("set exactly one of url and tcp".to_owned()))),
-            (None, Some(address)) => {
+        if self.grace.is_some() && self.push.is_none() {
+            return Err(("monitor.grace", named("is for push monitors only".to_owned())));
+        }
+        let check = match (&self.url, &self.tcp, &self.push) {
+            (None, None, Some(secret)) => {
+                let text = secret.expose();
+                if text.len() < 16 || text.len() > 128 || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    // The secret is not quoted back: it is a password.
+                    return Err(("monitor.push", named("must be 16 to 128 letters, digits, - or _".to_owned())));
+                }
+                let grace = self.grace.unwrap_or(60.0);
+                if !(0.0..=86_400.0).contains(&grace) {
+                    return Err(("monitor.grace", named(format!("must be 0 to 86400 seconds, got {grace}"))));
+                }
+                Check::Push { secret: secret.clone(), grace: Duration::from_secs_f64(grace) }
+            }
+            (None, Some(address), None) => {
                 let (host, port) = address
                     .rsplit_once(':')
                     .and_then(|(host, port)| Some((host.trim_start_matches('[').trim_end_matches(']'), port.parse::<u16>().ok()?)))
@@ -123,7 +151,7 @@ impl MonitorConfig {
                     .ok_or_else(|| ("monitor.tcp", named(format!("{address:?} is not host:port"))))?;
                 Check::Tcp { host: host.to_owned(), port }
             }
-            (Some(raw), None) => {
+            (Some(raw), None, None) => {
                 let url = Url::parse(raw).map_err(|err| ("monitor.url", named(format!("{raw:?} is not a URL: {err}"))))?;
                 if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                     return Err(("monitor.url", named(format!("{raw:?} must be an http or https URL with a host"))));
@@ -147,6 +175,7 @@ impl MonitorConfig {
                 let redirects = if self.follow_redirects { self.max_redirects } else { 0 };
                 Check::Http { url, method, expect, keyword: self.keyword.clone(), headers, redirects }
             }
+            _ => return Err(("monitor.url", named("set exactly one of url, tcp and push".to_owned()))),
         };
         Ok(Monitor { name: self.name.clone(), check, interval: Duration::from_secs_f64(self.interval), timeout: Duration::from_secs_f64(self.timeout) })
     }
@@ -227,6 +256,9 @@ mod tests {
             ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\nexpect_status = \"abc\"\n", "monitor.expect_status"),
             ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\ninterval = 0\n", "monitor.interval"),
             ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\nheaders = { \"Bad Name\" = \"v\" }\n", "monitor.headers"),
+            ("[monitor]\nname = \"x\"\npush = \"short\"\n", "monitor.push"),
+            ("[monitor]\nname = \"x\"\npush = \"0123456789abcdef\"\nurl = \"http://h/\"\n", "monitor.url"),
+            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\ngrace = 5\n", "monitor.grace"),
         ];
         for (text, key) in cases {
             let (got, reason) = parse(text).validate().unwrap_err();
