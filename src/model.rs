@@ -124,6 +124,10 @@ pub struct ProbeResult {
     #[serde(default)]
     #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
     pub redirects: u8,
+    /// Days until the server's certificate expires, for HTTPS checks whose handshake succeeded.
+    #[serde(default)]
+    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
+    pub cert_days_left: Option<f64>,
     pub error: Option<String>,
 }
 

@@ -133,12 +133,22 @@ struct TlsServer {
 }
 
 async fn tls_server(names: &[&str], alpn: &[&[u8]]) -> TlsServer {
+    tls_server_until(names, alpn, None).await
+}
+
+/// As `tls_server`, with a certificate that expires at the start of `not_after` (UTC).
+async fn tls_server_until(names: &[&str], alpn: &[&[u8]], not_after: Option<chrono::NaiveDate>) -> TlsServer {
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap().signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    let mut leaf_params = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    if let Some(day) = not_after {
+        use chrono::Datelike;
+        leaf_params.not_after = rcgen::date_time_ymd(day.year(), day.month() as u8, day.day() as u8);
+    }
+    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
@@ -190,6 +200,24 @@ async fn https_checks_speak_http2_when_offered_and_trust_only_what_they_should()
     let (result, _) = run(&format!("url = \"https://{}/\"", other.addr), &check::tls_connector_with(other.roots.clone())).await;
     assert!(!result.up);
     assert!(result.error.as_deref().is_some_and(|e| e.starts_with("TLS failure") && e.contains("not valid for name")), "{result:?}");
+}
+
+#[tokio::test]
+async fn https_checks_report_the_days_their_certificate_has_left_and_an_expired_one_is_down() {
+    let today = chrono::Utc::now().date_naive();
+    let soon = tls_server_until(&["127.0.0.1"], &[b"http/1.1"], Some(today + chrono::Days::new(5))).await;
+    let (result, _) = run(&format!("url = \"https://{}/\"", soon.addr), &check::tls_connector_with(soon.roots.clone())).await;
+    assert!(result.up, "{result:?}");
+    let days = result.cert_days_left.expect("days left");
+    assert!(days > 4.0 && days <= 5.0, "expires at the start of the fifth day from today: {days}");
+
+    let past = tls_server_until(&["127.0.0.1"], &[b"http/1.1"], Some(today - chrono::Days::new(1))).await;
+    let (result, _) = run(&format!("url = \"https://{}/\"", past.addr), &check::tls_connector_with(past.roots.clone())).await;
+    assert!(!result.up && result.cert_days_left.is_none(), "{result:?}");
+    assert!(result.error.as_deref().is_some_and(|e| e.starts_with("TLS failure") && e.contains("certificate expired")), "{result:?}");
+
+    let (plain, _) = run("url = \"http://127.0.0.1:9/\"", &check::tls_connector()).await;
+    assert_eq!(plain.cert_days_left, None, "plain HTTP has no certificate");
 }
 
 /// Answers `/here` with a redirect to `away`, and every other path with

@@ -157,6 +157,7 @@ mod tests {
             protocol: None,
             final_url: None,
             redirects: 0,
+            cert_days_left: None,
             error: (!up).then(|| "refused".into()),
         }
     }

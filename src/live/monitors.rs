@@ -53,6 +53,7 @@ mod tests {
             protocol: None,
             final_url: None,
             redirects: 0,
+            cert_days_left: None,
             error: (!up).then(|| "unexpected status 503".into()),
         }
     }

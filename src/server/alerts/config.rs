@@ -119,7 +119,7 @@ pub enum Watched {
 /// The speed fields a rule may watch; `failed` is 1 for a test that failed.
 pub const SPEED_FIELDS: &[&str] = &["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms", "failed"];
 /// The monitor fields; `up` is 1 or 0.
-pub const PROBE_FIELDS: &[&str] = &["up", "response_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "status_code"];
+pub const PROBE_FIELDS: &[&str] = &["up", "response_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "status_code", "cert_days_left"];
 
 /// A validated rule.
 #[derive(Clone, Debug)]

@@ -148,6 +148,7 @@ pub fn label_and_unit(field: &str) -> (String, &'static str) {
         "tls_ms" => ("TLS handshake", "ms"),
         "ttfb_ms" => ("time to first byte", "ms"),
         "status_code" => ("status", ""),
+        "cert_days_left" => ("certificate", "days left"),
         other => return (other.replace('_', " "), ""),
     };
     (label.to_owned(), unit)

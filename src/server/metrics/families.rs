@@ -65,12 +65,17 @@ fn monitors(registry: &Registry, probes: &[ProbeResult]) {
     let phase = gauges(registry, "netpulse_monitor_phase_seconds", "Time the latest check spent in each phase.", &["monitor", "phase"]);
     let status = gauges(registry, "netpulse_monitor_status_code", "HTTP status of the monitor's latest check.", &["monitor"]);
     let at = gauges(registry, "netpulse_monitor_last_check_timestamp_seconds", "When the monitor was last checked, in Unix seconds.", &["monitor"]);
+    let cert =
+        gauges(registry, "netpulse_monitor_cert_expiry_seconds", "Time left until the server's TLS certificate expires; negative once it has.", &["monitor"]);
     for probe in probes {
         let name = probe.monitor.as_str();
         up.with_label_values(&[name]).set(if probe.up { 1.0 } else { 0.0 });
         at.with_label_values(&[name]).set(probe.at.timestamp_millis() as f64 / 1000.0);
         if let Some(ms) = probe.response_ms {
             response.with_label_values(&[name]).set(ms / 1000.0);
+        }
+        if let Some(days) = probe.cert_days_left {
+            cert.with_label_values(&[name]).set(days * 86_400.0);
         }
         if let Some(code) = probe.status_code {
             status.with_label_values(&[name]).set(f64::from(code));

@@ -29,6 +29,7 @@ pub struct Timings {
     pub protocol: Option<&'static str>,
     pub final_url: Option<String>,
     pub redirects: u8,
+    pub cert_days_left: Option<f64>,
 }
 
 pub fn ms_since(start: Instant) -> f64 {
@@ -59,6 +60,7 @@ pub async fn check(monitor: &Monitor, tls: &tokio_rustls::TlsConnector) -> Probe
         protocol: timings.protocol.map(str::to_owned),
         final_url: timings.final_url,
         redirects: timings.redirects,
+        cert_days_left: timings.cert_days_left,
         error: outcome.err(),
     }
 }

@@ -117,9 +117,17 @@ async fn request(
     let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| format!("TLS failure: {host:?} is not a valid server name"))?;
     let stream = tls.connect(name, connected.stream).await.map_err(|err| format!("TLS failure: {err}"))?;
     timings.tls_ms = Some(ms_since(tls_started));
+    timings.cert_days_left = stream.get_ref().1.peer_certificates().and_then(|chain| chain.first()).and_then(|leaf| days_left(leaf, chrono::Utc::now()));
     let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
     let request = build(url, method, headers, h2)?;
     exchange(TokioIo::new(stream), request, h2, timings).await
+}
+
+/// Days from `now` until the certificate's `notAfter`, to the hundredth; negative once it has passed.
+pub fn days_left(der: &[u8], now: chrono::DateTime<chrono::Utc>) -> Option<f64> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
+    let expires = certificate.validity().not_after.timestamp();
+    Some(((expires - now.timestamp()) as f64 / 86_400.0 * 100.0).round() / 100.0)
 }
 
 /// HTTP/2 takes the authority from an absolute URI; HTTP/1.1 a path and a `Host` header.

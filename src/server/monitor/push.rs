@@ -90,6 +90,7 @@ fn result(name: &str, up: bool, error: Option<String>) -> ProbeResult {
         protocol: None,
         final_url: None,
         redirects: 0,
+        cert_days_left: None,
         error,
     }
 }
