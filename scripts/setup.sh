@@ -39,17 +39,19 @@ if [ "${1:-}" = "--test-tools" ]; then
   [ -x /usr/sbin/nginx ] || packages+=(nginx)
   # The dead-peer test builds a network namespace with `ip`.
   command -v ip >/dev/null 2>&1 || packages+=(iproute2)
-  # The metrics test checks /metrics with promtool, which comes with Debian's prometheus.
-  command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+  # The metrics test checks /metrics with promtool, which comes with Debian's prometheus
+  # (installed without its recommends, and kept from starting like nginx, below).
+  minimal=()
+  command -v promtool >/dev/null 2>&1 || minimal+=(prometheus)
   # The email test's SMTP server: from PyPI when pip may install, else Debian's package.
   if ! python3 -c 'import aiosmtpd' 2>/dev/null && ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
     say "installing aiosmtpd"
     python3 -m pip install -q aiosmtpd 2>/dev/null || packages+=(python3-aiosmtpd)
   fi
-  if [ ${#packages[@]} -gt 0 ]; then
-    say "installing ${packages[*]} from Debian's packages"
+  if [ ${#packages[@]} -gt 0 ] || [ ${#minimal[@]} -gt 0 ]; then
+    say "installing ${packages[*]} ${minimal[*]} from Debian's packages"
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-    # The tests run their own nginx; keep the package from starting one as a service.
+    # The tests run their own nginx (and need no prometheus server); keep the packages from starting them as services.
     no_services=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
       no_services=yes
@@ -57,7 +59,8 @@ if [ "${1:-}" = "--test-tools" ]; then
       $sudo chmod +x /usr/sbin/policy-rc.d
     fi
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
+    [ ${#packages[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
+    [ ${#minimal[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${minimal[@]}"
     [ -z "$no_services" ] || $sudo rm -f /usr/sbin/policy-rc.d
   fi
 fi

@@ -63,7 +63,9 @@ async fn a_heartbeat_keeps_it_up_and_silence_marks_it_down() {
     assert_eq!(client.get(format!("{base}/api/push/{SECRET}?status=maybe")).send().await.unwrap().status(), 400);
     let long = "x".repeat(501);
     assert_eq!(client.get(format!("{base}/api/push/{SECRET}?status=down&msg={long}")).send().await.unwrap().status(), 400);
-    assert_eq!(client.get(format!("{base}/api/push/{SECRET}?other=1")).send().await.unwrap().status(), 400);
+    let unknown = client.get(format!("{base}/api/push/{SECRET}?other=1")).send().await.unwrap();
+    assert_eq!(unknown.status(), 400);
+    assert!(unknown.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("other"), "a JSON reason naming the parameter");
 
     for path in ["/api/snapshot", "/api/status", "/metrics", "/", "/api/history?series=probe:backup&last=3600"] {
         let body = client.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();

@@ -83,7 +83,11 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let checked = monitors.into_iter().filter(|monitor| !matches!(monitor.check, monitor::config::Check::Push { .. }));
     let mut monitor_tasks: Vec<_> =
         checked.map(|monitor| tokio::spawn(monitor::run::run_monitor(monitor, state.writer.clone(), tls.clone(), token.clone()))).collect();
-    monitor_tasks.extend(waiting.into_iter().map(|waiting| tokio::spawn(monitor::push::run_push_monitor(waiting, state.writer.clone(), token.clone()))));
+    let latest = state.latest_probes();
+    monitor_tasks.extend(waiting.into_iter().map(|waiting| {
+        let before = latest.iter().find(|probe| probe.monitor == waiting.monitor.name).cloned();
+        tokio::spawn(monitor::push::run_push_monitor(waiting, before, state.writer.clone(), token.clone()))
+    }));
     let app = http::router(state);
     let stop = token.clone();
     tracing::info!(address = %listener.local_addr()?, "netpulse listening");

@@ -16,7 +16,7 @@ pub use crate::server::speed::config::{SpeedConfig, TargetConfig, DEFAULT_TARGET
 use crate::server::{
     alerts::{channel_config::NotifyConfig, config::AlertConfig, config::AlertsConfig, silence::MaintenanceConfig},
     events::limits::LimitsConfig,
-    monitor::config::{Monitor, MonitorConfig},
+    monitor::config::{Check, Monitor, MonitorConfig},
     store::config::HistoryConfig,
 };
 
@@ -221,6 +221,12 @@ impl Config {
             if monitors.iter().any(|m| m.name == monitor.name) {
                 return Err(invalid("monitor.name", format!("{:?} is used by two monitors", monitor.name)));
             }
+            if let Check::Push { secret, .. } = &monitor.check {
+                if monitors.iter().any(|m| matches!(&m.check, Check::Push { secret: other, .. } if other == secret)) {
+                    // The secret is not quoted: it is a password.
+                    return Err(invalid("monitor.push", format!("monitor {:?} has the push secret of another monitor", monitor.name)));
+                }
+            }
             monitors.push(monitor);
         }
         Ok(monitors)
@@ -238,9 +244,11 @@ fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
         Some(span) => {
             let start = span.start.min(text.len());
             let line = text[..start].matches('\n').count() + 1;
-            // Quoting the line names the key even when toml's message does not.
+            // Quoting the line's key names it even when toml's message does not; its
+            // value is left out, since it may be a secret.
             let source = text.lines().nth(line - 1).unwrap_or("").trim();
-            format!("line {line} `{source}`: {message}")
+            let key = source.split_once('=').map_or(source, |(key, _)| key.trim_end());
+            format!("line {line} `{key}`: {message}")
         }
         None => message,
     }
@@ -265,7 +273,7 @@ mod tests {
         let text = "node = \"a\"\n[speed]\nintervl = 5\n";
         let err = Config::from_toml(text).unwrap_err();
         let line = describe_toml_error(text, &err);
-        assert!(line.starts_with("line 3 `intervl = 5`:"), "{line}");
+        assert!(line.starts_with("line 3 `intervl`:"), "{line}");
         assert!(line.contains("intervl"), "{line}");
         assert!(!line.contains('\n'));
     }

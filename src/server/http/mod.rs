@@ -88,9 +88,10 @@ pub fn router(state: AppState) -> Router {
 
 /// The request's span for the logs, with a push monitor's secret left out of its path.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let path = request.uri().path();
-    let shown = if path.starts_with("/api/push/") { "/api/push/[redacted]" } else { path };
-    tracing::debug_span!("request", method = %request.method(), path = %shown)
+    let uri = request.uri();
+    // Also a mistyped `//api/push/…`: the secret is what must not be logged.
+    let shown = if uri.path().contains("/api/push/") { "/api/push/[redacted]".to_owned() } else { uri.to_string() };
+    tracing::debug_span!("request", method = %request.method(), uri = %shown, version = ?request.version())
 }
 
 /// The bundle's files with `cache_control` on what was found; a 404 is never cached for good.

@@ -75,7 +75,8 @@ fn monitors(registry: &Registry, probes: &[ProbeResult]) {
             response.with_label_values(&[name]).set(ms / 1000.0);
         }
         if let Some(days) = probe.cert_days_left {
-            cert.with_label_values(&[name]).set(days * 86_400.0);
+            // Days to the hundredth, counted from the check.
+            cert.with_label_values(&[name]).set((probe.at.timestamp_millis() as f64 / 1000.0 + days * 86_400.0).round());
         }
         if let Some(code) = probe.status_code {
             status.with_label_values(&[name]).set(f64::from(code));

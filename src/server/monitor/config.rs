@@ -121,8 +121,10 @@ impl MonitorConfig {
         if self.name.trim().is_empty() {
             return Err(("monitor.name", "must not be empty".to_owned()));
         }
-        if !(self.interval >= 1.0 && self.interval <= 86_400.0) {
-            return Err(("monitor.interval", named(format!("must be 1 to 86400 seconds, got {}", self.interval))));
+        // A push may be expected weekly or monthly; a check runs at least daily.
+        let longest = if self.push.is_some() { 31.0 * 86_400.0 } else { 86_400.0 };
+        if !(self.interval >= 1.0 && self.interval <= longest) {
+            return Err(("monitor.interval", named(format!("must be 1 to {longest} seconds, got {}", self.interval))));
         }
         if !(self.timeout > 0.0 && self.timeout <= 300.0) {
             return Err(("monitor.timeout", named(format!("must be above 0 and at most 300 seconds, got {}", self.timeout))));
@@ -132,6 +134,14 @@ impl MonitorConfig {
         }
         let check = match (&self.url, &self.tcp, &self.push) {
             (None, None, Some(secret)) => {
+                let checked_only = [
+                    ("monitor.keyword", self.keyword.is_some()),
+                    ("monitor.expect_status", self.expect_status.is_some()),
+                    ("monitor.headers", !self.headers.is_empty()),
+                ];
+                if let Some((key, _)) = checked_only.iter().find(|(_, set)| *set) {
+                    return Err((key, named("is for url monitors; a push monitor is called, not checked".to_owned())));
+                }
                 let text = secret.expose();
                 if text.len() < 16 || text.len() > 128 || !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                     // The secret is not quoted back: it is a password.
@@ -259,6 +269,8 @@ mod tests {
             ("[monitor]\nname = \"x\"\npush = \"short\"\n", "monitor.push"),
             ("[monitor]\nname = \"x\"\npush = \"0123456789abcdef\"\nurl = \"http://h/\"\n", "monitor.url"),
             ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\ngrace = 5\n", "monitor.grace"),
+            ("[monitor]\nname = \"x\"\npush = \"0123456789abcdef\"\nkeyword = \"ok\"\n", "monitor.keyword"),
+            ("[monitor]\nname = \"x\"\npush = \"0123456789abcdef\"\ninterval = 9999999\n", "monitor.interval"),
         ];
         for (text, key) in cases {
             let (got, reason) = parse(text).validate().unwrap_err();

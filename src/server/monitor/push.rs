@@ -5,18 +5,19 @@
 use std::time::Duration;
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{rejection::QueryRejection, Path, Query, State},
     Json,
 };
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{ProbeResult, PROBE_TOPIC},
     server::{
+        clock::now_ms,
         config::secret::Secret,
         events::writer::Writer,
         http::error::ApiError,
@@ -28,11 +29,18 @@ use crate::{
 /// The longest message a push may carry, in bytes.
 const MOST_MESSAGE_BYTES: usize = 500;
 
+/// A call, passed to the monitor's task, which writes every result of its
+/// monitor, so that a call and a missed deadline never race.
+struct Beat {
+    up: bool,
+    error: Option<String>,
+    written: oneshot::Sender<bool>,
+}
+
 struct Entry {
     name: String,
     secret: Secret,
-    /// Counts the calls, so that the monitor's task sees each one.
-    beats: watch::Sender<u64>,
+    beats: mpsc::Sender<Beat>,
 }
 
 /// Every push monitor's secret, for the push route to find its monitor by.
@@ -45,7 +53,7 @@ pub struct PushMonitors {
 pub struct Waiting {
     pub monitor: Monitor,
     pub grace: Duration,
-    pub beats: watch::Receiver<u64>,
+    beats: mpsc::Receiver<Beat>,
 }
 
 impl PushMonitors {
@@ -55,7 +63,7 @@ impl PushMonitors {
         let mut waiting = Vec::new();
         for monitor in monitors {
             let Check::Push { secret, grace } = &monitor.check else { continue };
-            let (beats, receiver) = watch::channel(0);
+            let (beats, receiver) = mpsc::channel(16);
             entries.push(Entry { name: monitor.name.clone(), secret: secret.clone(), beats });
             waiting.push(Waiting { monitor: monitor.clone(), grace: *grace, beats: receiver });
         }
@@ -95,29 +103,59 @@ fn result(name: &str, up: bool, error: Option<String>) -> ProbeResult {
     }
 }
 
-/// Marks a push monitor down each time its interval plus grace passes with no call.
-pub async fn run_push_monitor(waiting: Waiting, writer: Writer, shutdown: CancellationToken) {
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// When the next "down" is due, in Unix ms, after the last result written
+/// (`latest`, from before a restart too): a call gives the interval plus the
+/// grace, a missed deadline the interval. With none yet, counted from `now_ms`.
+fn next_deadline(latest: Option<&ProbeResult>, interval: Duration, grace: Duration, now_ms: i64) -> i64 {
+    match latest {
+        Some(last) if last.error.as_deref().is_some_and(|e| e.starts_with(SILENT)) => last.at.timestamp_millis().saturating_add(millis(interval)),
+        Some(last) => last.at.timestamp_millis().saturating_add(millis(interval + grace)),
+        None => now_ms.saturating_add(millis(interval + grace)),
+    }
+}
+
+/// How a missed deadline's result begins.
+const SILENT: &str = "no push received";
+
+/// Writes the monitor's results: each call as it comes, and "down" whenever its
+/// deadline passes. `latest` is the result the monitor had before a restart.
+pub async fn run_push_monitor(waiting: Waiting, latest: Option<ProbeResult>, writer: Writer, shutdown: CancellationToken) {
     let Waiting { monitor, grace, mut beats } = waiting;
-    let mut wait = monitor.interval + grace;
+    let mut last_call_ms = latest.as_ref().filter(|last| !last.error.as_deref().is_some_and(|e| e.starts_with(SILENT))).map(|last| last.at.timestamp_millis());
+    let mut deadline_ms = next_deadline(latest.as_ref(), monitor.interval, grace, now_ms());
     loop {
-        tokio::select! {
+        // Wall-clock time: a restart or a suspended machine does not push the deadline back.
+        let wait = Duration::from_millis(u64::try_from(deadline_ms.saturating_sub(now_ms())).unwrap_or(0));
+        let written = tokio::select! {
             _ = shutdown.cancelled() => break,
-            changed = beats.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                wait = monitor.interval + grace;
+            beat = beats.recv() => {
+                let Some(Beat { up, error, written }) = beat else { break };
+                let ok = publish(&writer, &result(&monitor.name, up, error)).await;
+                let _ = written.send(ok);
+                last_call_ms = Some(now_ms());
+                monitor.interval + grace
             }
             _ = tokio::time::sleep(wait) => {
-                let silent = humantime::format_duration(Duration::from_secs(wait.as_secs().max(1)));
-                let down = result(&monitor.name, false, Some(format!("no push received for {silent}")));
-                let data = serde_json::to_string(&down).expect("a probe result always serialises");
-                let _ = writer.publish(PROBE_TOPIC, &monitor.name, data).await;
+                let silence = match last_call_ms {
+                    Some(at) => format!("{SILENT} for {}", humantime::format_duration(Duration::from_secs(u64::try_from((now_ms() - at) / 1000).unwrap_or(0)))),
+                    None => format!("{SILENT} in the last {}", humantime::format_duration(monitor.interval)),
+                };
+                publish(&writer, &result(&monitor.name, false, Some(silence))).await;
                 // Still down: said again each interval, as a checked monitor would be.
-                wait = monitor.interval;
+                monitor.interval
             }
-        }
+        };
+        deadline_ms = now_ms().saturating_add(millis(written));
     }
+}
+
+async fn publish(writer: &Writer, result: &ProbeResult) -> bool {
+    let data = serde_json::to_string(result).expect("a probe result always serialises");
+    writer.publish(PROBE_TOPIC, &result.monitor, data).await.is_ok()
 }
 
 #[derive(Deserialize)]
@@ -136,8 +174,13 @@ pub struct PushAck {
 }
 
 /// `GET` or `POST /api/push/{secret}`: a heartbeat.
-pub async fn push(State(state): State<AppState>, Path(secret): Path<String>, Query(query): Query<PushQuery>) -> Result<Json<PushAck>, ApiError> {
+pub async fn push(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    query: Result<Query<PushQuery>, QueryRejection>,
+) -> Result<Json<PushAck>, ApiError> {
     let entry = state.pushes.find(&secret).ok_or_else(|| ApiError::NotFound("no push monitor has this address".to_owned()))?;
+    let Query(query) = query?;
     let up = match query.status.as_deref() {
         None | Some("up") => true,
         Some("down") => false,
@@ -148,8 +191,33 @@ pub async fn push(State(state): State<AppState>, Path(secret): Path<String>, Que
         return Err(ApiError::bad_request(format!("msg must be at most {MOST_MESSAGE_BYTES} bytes")));
     }
     let error = (!up).then(|| message.unwrap_or_else(|| "reported down by its push".to_owned()));
-    let data = serde_json::to_string(&result(&entry.name, up, error)).expect("a probe result always serialises");
-    state.writer.publish(PROBE_TOPIC, &entry.name, data).await.map_err(|_| ApiError::Unavailable("netpulse is shutting down".to_owned()))?;
-    entry.beats.send_modify(|n| *n = n.wrapping_add(1));
+    let (written, answer) = oneshot::channel();
+    let stopping = || ApiError::Unavailable("netpulse is shutting down".to_owned());
+    entry.beats.send(Beat { up, error, written }).await.map_err(|_| stopping())?;
+    if !answer.await.unwrap_or(false) {
+        return Err(stopping());
+    }
     Ok(Json(PushAck { monitor: entry.name.clone(), up }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: i64, error: Option<&str>) -> ProbeResult {
+        ProbeResult { at: chrono::DateTime::from_timestamp_millis(ms).unwrap(), ..result("backup", error.is_none(), error.map(str::to_owned)) }
+    }
+
+    #[test]
+    fn deadlines_follow_the_last_result_even_across_a_restart() {
+        let (interval, grace) = (Duration::from_secs(60), Duration::from_secs(10));
+        assert_eq!(next_deadline(None, interval, grace, 1_000_000), 1_070_000, "from start-up, with the grace");
+        assert_eq!(next_deadline(Some(&at(500_000, None)), interval, grace, 1_000_000), 570_000, "a call long ago: due already");
+        assert_eq!(next_deadline(Some(&at(990_000, Some("disk full"))), interval, grace, 1_000_000), 1_060_000, "a call that reported down is a call");
+        assert_eq!(
+            next_deadline(Some(&at(990_000, Some("no push received for 1m"))), interval, grace, 1_000_000),
+            1_050_000,
+            "after a missed one, an interval"
+        );
+    }
 }
