@@ -43,6 +43,8 @@ if [ "${1:-}" = "--test-tools" ]; then
   # (installed without its recommends, and kept from starting like nginx, below).
   minimal=()
   command -v promtool >/dev/null 2>&1 || minimal+=(prometheus)
+  # The DNS monitor test asks a dnsmasq of its own.
+  [ -x /usr/sbin/dnsmasq ] || minimal+=(dnsmasq)
   # The email test's SMTP server: from PyPI when pip may install, else Debian's package.
   if ! python3 -c 'import aiosmtpd' 2>/dev/null && ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
     say "installing aiosmtpd"
@@ -51,7 +53,7 @@ if [ "${1:-}" = "--test-tools" ]; then
   if [ ${#packages[@]} -gt 0 ] || [ ${#minimal[@]} -gt 0 ]; then
     say "installing ${packages[*]} ${minimal[*]} from Debian's packages"
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
-    # The tests run their own nginx (and need no prometheus server); keep the packages from starting them as services.
+    # The tests run their own nginx and dnsmasq (and need no prometheus server); keep the packages from starting them as services.
     no_services=""
     if [ ! -e /usr/sbin/policy-rc.d ]; then
       no_services=yes

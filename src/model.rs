@@ -128,6 +128,10 @@ pub struct ProbeResult {
     #[serde(default)]
     #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
     pub cert_days_left: Option<f64>,
+    /// A DNS check's answer, its records joined with ", ".
+    #[serde(default)]
+    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
+    pub answer: Option<String>,
     pub error: Option<String>,
 }
 

@@ -158,6 +158,7 @@ mod tests {
             final_url: None,
             redirects: 0,
             cert_days_left: None,
+            answer: None,
             error: (!up).then(|| "refused".into()),
         }
     }

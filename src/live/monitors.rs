@@ -54,6 +54,7 @@ mod tests {
             final_url: None,
             redirects: 0,
             cert_days_left: None,
+            answer: None,
             error: (!up).then(|| "unexpected status 503".into()),
         }
     }

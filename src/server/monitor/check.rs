@@ -11,7 +11,7 @@ use crate::{
     server::{
         monitor::{
             config::{Check, Monitor},
-            connect,
+            connect, dns,
             http::{self, HttpCheck},
         },
         speed::stats::round3,
@@ -30,6 +30,7 @@ pub struct Timings {
     pub final_url: Option<String>,
     pub redirects: u8,
     pub cert_days_left: Option<f64>,
+    pub answer: Option<String>,
 }
 
 pub fn ms_since(start: Instant) -> f64 {
@@ -61,6 +62,7 @@ pub async fn check(monitor: &Monitor, tls: &tokio_rustls::TlsConnector) -> Probe
         final_url: timings.final_url,
         redirects: timings.redirects,
         cert_days_left: timings.cert_days_left,
+        answer: timings.answer,
         error: outcome.err(),
     }
 }
@@ -77,6 +79,7 @@ async fn run(monitor: &Monitor, tls: &tokio_rustls::TlsConnector, timings: &mut 
             let check = HttpCheck { url, method, expect, keyword: keyword.as_deref(), headers, redirects: *redirects };
             http::run(&check, tls, timings).await
         }
+        Check::Dns(dns) => dns::run(dns, monitor.timeout, timings).await,
         // Push monitors are run by `push::run_push_monitor`, never checked.
         Check::Push { .. } => Err("a push monitor is not checked; it is called".to_owned()),
     }

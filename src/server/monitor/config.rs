@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, time::Duration};
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
-use crate::server::config::secret::Secret;
+use crate::server::{config::secret::Secret, monitor::dns::DnsCheck};
 
 /// One `[[monitor]]` table as written.
 #[derive(Clone, Debug, Deserialize)]
@@ -20,6 +20,13 @@ pub struct MonitorConfig {
     pub push: Option<Secret>,
     /// Seconds a push may be late; 60 by default.
     pub grace: Option<f64>,
+    /// A domain name for a DNS check instead, of `record` type (A by default),
+    /// asked of `resolver` (`ip` or `ip:port`; the system's by default); the
+    /// answer must include `expect` when it is set.
+    pub dns: Option<String>,
+    pub record: Option<String>,
+    pub resolver: Option<String>,
+    pub expect: Option<String>,
     #[serde(default = "default_method")]
     pub method: String,
     #[serde(default = "default_interval")]
@@ -95,6 +102,7 @@ pub enum Check {
         host: String,
         port: u16,
     },
+    Dns(DnsCheck),
     /// Called, not checked.
     Push {
         secret: Secret,
@@ -108,6 +116,7 @@ impl Monitor {
         match &self.check {
             Check::Http { url, .. } => url.to_string(),
             Check::Tcp { host, port } => format!("tcp://{host}:{port}"),
+            Check::Dns(dns) => dns.label(),
             // Never the secret: results, pages and logs show this label.
             Check::Push { .. } => "push".to_owned(),
         }
@@ -131,6 +140,26 @@ impl MonitorConfig {
         }
         if self.grace.is_some() && self.push.is_none() {
             return Err(("monitor.grace", named("is for push monitors only".to_owned())));
+        }
+        let dns_only = [("monitor.record", self.record.is_some()), ("monitor.resolver", self.resolver.is_some()), ("monitor.expect", self.expect.is_some())];
+        if let (None, Some((key, _))) = (&self.dns, dns_only.iter().find(|(_, set)| *set)) {
+            return Err((key, named("is for dns monitors only".to_owned())));
+        }
+        if let Some(name) = &self.dns {
+            if self.url.is_some() || self.tcp.is_some() || self.push.is_some() {
+                return Err(("monitor.url", named("set exactly one of url, tcp, dns and push".to_owned())));
+            }
+            if self.keyword.is_some() || self.expect_status.is_some() || !self.headers.is_empty() {
+                return Err(("monitor.dns", named("a dns monitor takes record, resolver and expect, not keyword, expect_status or headers".to_owned())));
+            }
+            let check = DnsCheck::parse(name, self.record.as_deref(), self.resolver.as_deref(), self.expect.as_deref())
+                .map_err(|(key, reason)| (key, named(reason)))?;
+            return Ok(Monitor {
+                name: self.name.clone(),
+                check: Check::Dns(check),
+                interval: Duration::from_secs_f64(self.interval),
+                timeout: Duration::from_secs_f64(self.timeout),
+            });
         }
         let check = match (&self.url, &self.tcp, &self.push) {
             (None, None, Some(secret)) => {
@@ -185,7 +214,7 @@ impl MonitorConfig {
                 let redirects = if self.follow_redirects { self.max_redirects } else { 0 };
                 Check::Http { url, method, expect, keyword: self.keyword.clone(), headers, redirects }
             }
-            _ => return Err(("monitor.url", named("set exactly one of url, tcp and push".to_owned()))),
+            _ => return Err(("monitor.url", named("set exactly one of url, tcp, dns and push".to_owned()))),
         };
         Ok(Monitor { name: self.name.clone(), check, interval: Duration::from_secs_f64(self.interval), timeout: Duration::from_secs_f64(self.timeout) })
     }
@@ -224,58 +253,4 @@ pub fn parse_status_spec(spec: Option<&StatusSpec>) -> Result<Vec<(u16, u16)>, S
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(toml_text: &str) -> MonitorConfig {
-        #[derive(Deserialize)]
-        struct Wrapper {
-            monitor: MonitorConfig,
-        }
-        toml::from_str::<Wrapper>(toml_text).unwrap().monitor
-    }
-
-    #[test]
-    fn defaults_and_status_ranges() {
-        let monitor = parse("[monitor]\nname = \"api\"\nurl = \"http://127.0.0.1:8080/health\"\n").validate().unwrap();
-        assert_eq!(monitor.interval, Duration::from_secs(60));
-        assert_eq!(monitor.timeout, Duration::from_secs(10));
-        let Check::Http { method, expect, .. } = monitor.check else { panic!("http") };
-        assert_eq!(method, Method::GET);
-        assert_eq!(expect, vec![(200, 299)]);
-
-        let list = parse("[monitor]\nname = \"a\"\nurl = \"http://h/\"\nexpect_status = [200, \"300-302\", \"404\"]\n").validate().unwrap();
-        let Check::Http { expect, .. } = list.check else { panic!("http") };
-        assert_eq!(expect, vec![(200, 200), (300, 302), (404, 404)]);
-    }
-
-    #[test]
-    fn tcp_checks_take_host_and_port() {
-        let monitor = parse("[monitor]\nname = \"db\"\ntcp = \"[::1]:5432\"\n").validate().unwrap();
-        assert_eq!(monitor.label(), "tcp://::1:5432");
-        assert!(parse("[monitor]\nname = \"db\"\ntcp = \"nohost\"\n").validate().is_err());
-    }
-
-    #[test]
-    fn errors_name_the_key() {
-        let cases = [
-            ("[monitor]\nname = \"x\"\n", "monitor.url"),
-            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\ntcp = \"h:1\"\n", "monitor.url"),
-            ("[monitor]\nname = \"x\"\nurl = \"ftp://h/\"\n", "monitor.url"),
-            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\nmethod = \"G ET\"\n", "monitor.method"),
-            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\nexpect_status = \"abc\"\n", "monitor.expect_status"),
-            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\ninterval = 0\n", "monitor.interval"),
-            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\nheaders = { \"Bad Name\" = \"v\" }\n", "monitor.headers"),
-            ("[monitor]\nname = \"x\"\npush = \"short\"\n", "monitor.push"),
-            ("[monitor]\nname = \"x\"\npush = \"0123456789abcdef\"\nurl = \"http://h/\"\n", "monitor.url"),
-            ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\ngrace = 5\n", "monitor.grace"),
-            ("[monitor]\nname = \"x\"\npush = \"0123456789abcdef\"\nkeyword = \"ok\"\n", "monitor.keyword"),
-            ("[monitor]\nname = \"x\"\npush = \"0123456789abcdef\"\ninterval = 9999999\n", "monitor.interval"),
-        ];
-        for (text, key) in cases {
-            let (got, reason) = parse(text).validate().unwrap_err();
-            assert_eq!(got, key, "{text}: {reason}");
-            assert!(reason.contains("\"x\""), "names the monitor: {reason}");
-        }
-    }
-}
+mod tests;

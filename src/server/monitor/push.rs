@@ -99,6 +99,7 @@ fn result(name: &str, up: bool, error: Option<String>) -> ProbeResult {
         final_url: None,
         redirects: 0,
         cert_days_left: None,
+        answer: None,
         error,
     }
 }
