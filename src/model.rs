@@ -132,6 +132,20 @@ pub struct ProbeResult {
     #[serde(default)]
     #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
     pub answer: Option<String>,
+    /// A ping check's lost share of echo requests, in percent, and its round
+    /// trips' min, max and mean deviation (`response_ms` is their average).
+    #[serde(default)]
+    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
+    pub loss_pct: Option<f64>,
+    #[serde(default)]
+    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
+    pub rtt_min_ms: Option<f64>,
+    #[serde(default)]
+    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
+    pub rtt_max_ms: Option<f64>,
+    #[serde(default)]
+    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
+    pub rtt_mdev_ms: Option<f64>,
     pub error: Option<String>,
 }
 

@@ -13,57 +13,24 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{fast_config, start_on, Target};
+use common::{
+    fast_config,
+    netns::{ip, Namespace},
+    start_on, Target,
+};
 use serde_json::Value;
 
 const HOST: &str = "198.18.7.1";
 const PEER: &str = "198.18.7.2";
 
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
-}
-
-/// The namespace and the veth pair, removed when dropped.
-struct Namespace {
-    name: String,
-    host_side: String,
-    peer_side: String,
-}
-
-impl Namespace {
-    fn create() -> Option<Self> {
-        let id = std::process::id() % 100_000;
-        let (name, host_side, peer_side) = (format!("np-dead-{id}"), format!("npd{id}h"), format!("npd{id}p"));
-        let namespace = Self { name: name.clone(), host_side: host_side.clone(), peer_side: peer_side.clone() };
-        let steps: [&[&str]; 8] = [
-            &["netns", "add", &name],
-            &["link", "add", &host_side, "type", "veth", "peer", "name", &peer_side],
-            &["link", "set", &peer_side, "netns", &name],
-            &["addr", "add", &format!("{HOST}/30"), "dev", &host_side],
-            &["link", "set", &host_side, "up"],
-            &["-n", &name, "addr", "add", &format!("{PEER}/30"), "dev", &peer_side],
-            &["-n", &name, "link", "set", &peer_side, "up"],
-            &["-n", &name, "link", "set", "lo", "up"],
-        ];
-        steps.iter().all(|step| ip(step)).then_some(namespace)
-    }
-
-    /// A client in the namespace that opens the stream and reads it forever.
-    fn subscriber(&self, port: u16) -> Child {
-        let script = format!(
-            "import socket,sys\ns=socket.create_connection(('{HOST}',{port}))\n\
-             s.sendall(b'GET /api/events HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n\
-             while s.recv(65536): pass\n"
-        );
-        Command::new("ip").args(["netns", "exec", &self.name, "python3", "-c", &script]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        ip(&["link", "del", &self.host_side]);
-        ip(&["netns", "del", &self.name]);
-    }
+/// A client in the namespace that opens the stream and reads it forever.
+fn subscriber(namespace: &Namespace, port: u16) -> Child {
+    let script = format!(
+        "import socket,sys\ns=socket.create_connection(('{HOST}',{port}))\n\
+         s.sendall(b'GET /api/events HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n\
+         while s.recv(65536): pass\n"
+    );
+    Command::new("ip").args(["netns", "exec", &namespace.name, "python3", "-c", &script]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
 }
 
 async fn open_streams(base: &str) -> u64 {
@@ -74,7 +41,7 @@ async fn open_streams(base: &str) -> u64 {
 #[tokio::test]
 async fn a_subscriber_whose_host_vanishes_is_freed_within_a_minute() {
     let required = std::env::var_os("NETPULSE_REQUIRE_NETNS").is_some();
-    let Some(namespace) = Namespace::create() else {
+    let Some(namespace) = Namespace::create("dead", HOST, PEER, 30) else {
         assert!(!required, "cannot create a network namespace (this test needs root and iproute2)");
         eprintln!("skipped: cannot create a network namespace");
         return;
@@ -82,7 +49,7 @@ async fn a_subscriber_whose_host_vanishes_is_freed_within_a_minute() {
     // Heartbeats every second, so the server keeps sending into the void.
     let server = start_on(&format!("{HOST}:0"), fast_config("[sse]\nheartbeat = 1.0\n[speed]\nenabled = false"), Target::Refusing).await;
     let base = format!("http://{}", server.addr);
-    let mut subscriber = namespace.subscriber(server.addr.port());
+    let mut subscriber = subscriber(&namespace, server.addr.port());
     let connected = Instant::now();
     while open_streams(&base).await != 1 {
         assert!(connected.elapsed() < Duration::from_secs(10), "the subscriber in the namespace never connected");

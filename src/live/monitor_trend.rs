@@ -159,6 +159,10 @@ mod tests {
             redirects: 0,
             cert_days_left: None,
             answer: None,
+            loss_pct: None,
+            rtt_min_ms: None,
+            rtt_max_ms: None,
+            rtt_mdev_ms: None,
             error: (!up).then(|| "refused".into()),
         }
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod alerting;
+pub mod netns;
 pub mod receiver;
 
 use std::{net::SocketAddr, time::Duration};

@@ -119,7 +119,8 @@ pub enum Watched {
 /// The speed fields a rule may watch; `failed` is 1 for a test that failed.
 pub const SPEED_FIELDS: &[&str] = &["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms", "failed"];
 /// The monitor fields; `up` is 1 or 0.
-pub const PROBE_FIELDS: &[&str] = &["up", "response_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "status_code", "cert_days_left"];
+pub const PROBE_FIELDS: &[&str] =
+    &["up", "response_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "status_code", "cert_days_left", "loss_pct", "rtt_min_ms", "rtt_max_ms", "rtt_mdev_ms"];
 
 /// A validated rule.
 #[derive(Clone, Debug)]

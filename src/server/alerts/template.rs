@@ -149,6 +149,10 @@ pub fn label_and_unit(field: &str) -> (String, &'static str) {
         "ttfb_ms" => ("time to first byte", "ms"),
         "status_code" => ("status", ""),
         "cert_days_left" => ("certificate", "days left"),
+        "loss_pct" => ("packet loss", "%"),
+        "rtt_min_ms" => ("fastest ping", "ms"),
+        "rtt_max_ms" => ("slowest ping", "ms"),
+        "rtt_mdev_ms" => ("ping deviation", "ms"),
         other => return (other.replace('_', " "), ""),
     };
     (label.to_owned(), unit)

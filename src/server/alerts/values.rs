@@ -47,7 +47,9 @@ pub fn values<'a>(topic: &'a str, data: &str) -> Option<Values<'a>> {
     if let Some(up) = object.get("up").and_then(Value::as_bool) {
         fields.push(("up".to_owned(), f64::from(u8::from(up))));
     }
-    for name in ["response_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "status_code", "cert_days_left"] {
+    for name in
+        ["response_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "status_code", "cert_days_left", "loss_pct", "rtt_min_ms", "rtt_max_ms", "rtt_mdev_ms"]
+    {
         if let Some(value) = number(name) {
             fields.push((name.to_owned(), value));
         }

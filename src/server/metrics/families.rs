@@ -65,14 +65,28 @@ fn monitors(registry: &Registry, probes: &[ProbeResult]) {
     let phase = gauges(registry, "netpulse_monitor_phase_seconds", "Time the latest check spent in each phase.", &["monitor", "phase"]);
     let status = gauges(registry, "netpulse_monitor_status_code", "HTTP status of the monitor's latest check.", &["monitor"]);
     let at = gauges(registry, "netpulse_monitor_last_check_timestamp_seconds", "When the monitor was last checked, in Unix seconds.", &["monitor"]);
-    let cert =
-        gauges(registry, "netpulse_monitor_cert_expiry_seconds", "Time left until the server's TLS certificate expires; negative once it has.", &["monitor"]);
+    let cert = gauges(
+        registry,
+        "netpulse_monitor_cert_expiry_timestamp_seconds",
+        "When the HTTPS server's certificate expires, in Unix seconds, to within 15 minutes.",
+        &["monitor"],
+    );
+    let loss = gauges(registry, "netpulse_monitor_ping_loss_ratio", "Share of the latest ping check's echo requests that got no reply.", &["monitor"]);
+    let rtt = gauges(registry, "netpulse_monitor_ping_rtt_seconds", "Round trips of the latest ping check: min, max and mean deviation.", &["monitor", "stat"]);
     for probe in probes {
         let name = probe.monitor.as_str();
         up.with_label_values(&[name]).set(if probe.up { 1.0 } else { 0.0 });
         at.with_label_values(&[name]).set(probe.at.timestamp_millis() as f64 / 1000.0);
         if let Some(ms) = probe.response_ms {
             response.with_label_values(&[name]).set(ms / 1000.0);
+        }
+        if let Some(pct) = probe.loss_pct {
+            loss.with_label_values(&[name]).set(pct / 100.0);
+        }
+        for (stat, ms) in [("min", probe.rtt_min_ms), ("max", probe.rtt_max_ms), ("mdev", probe.rtt_mdev_ms)] {
+            if let Some(ms) = ms {
+                rtt.with_label_values(&[name, stat]).set(ms / 1000.0);
+            }
         }
         if let Some(days) = probe.cert_days_left {
             // Days to the hundredth, counted from the check.

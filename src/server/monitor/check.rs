@@ -13,6 +13,7 @@ use crate::{
             config::{Check, Monitor},
             connect, dns,
             http::{self, HttpCheck},
+            ping::{self, PingStats},
         },
         speed::stats::round3,
     },
@@ -31,6 +32,7 @@ pub struct Timings {
     pub redirects: u8,
     pub cert_days_left: Option<f64>,
     pub answer: Option<String>,
+    pub ping: Option<PingStats>,
 }
 
 pub fn ms_since(start: Instant) -> f64 {
@@ -53,7 +55,8 @@ pub async fn check(monitor: &Monitor, tls: &tokio_rustls::TlsConnector) -> Probe
         at: Utc::now(),
         up,
         status_code: timings.status_code,
-        response_ms: up.then(|| ms_since(started)),
+        // A ping's response time is its average round trip, not the time the whole run took.
+        response_ms: up.then(|| timings.ping.map_or_else(|| ms_since(started), |p| p.avg_ms)),
         dns_ms: timings.dns_ms,
         connect_ms: timings.connect_ms,
         tls_ms: timings.tls_ms,
@@ -63,6 +66,10 @@ pub async fn check(monitor: &Monitor, tls: &tokio_rustls::TlsConnector) -> Probe
         redirects: timings.redirects,
         cert_days_left: timings.cert_days_left,
         answer: timings.answer,
+        loss_pct: timings.ping.map(|p| p.loss_pct),
+        rtt_min_ms: timings.ping.filter(|p| p.loss_pct < 100.0).map(|p| p.min_ms),
+        rtt_max_ms: timings.ping.filter(|p| p.loss_pct < 100.0).map(|p| p.max_ms),
+        rtt_mdev_ms: timings.ping.filter(|p| p.loss_pct < 100.0).map(|p| p.mdev_ms),
         error: outcome.err(),
     }
 }
@@ -80,6 +87,7 @@ async fn run(monitor: &Monitor, tls: &tokio_rustls::TlsConnector, timings: &mut 
             http::run(&check, tls, timings).await
         }
         Check::Dns(dns) => dns::run(dns, monitor.timeout, timings).await,
+        Check::Ping(ping) => ping::run(ping, monitor.timeout, timings).await,
         // Push monitors are run by `push::run_push_monitor`, never checked.
         Check::Push { .. } => Err("a push monitor is not checked; it is called".to_owned()),
     }

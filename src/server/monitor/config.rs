@@ -5,7 +5,10 @@ use std::{collections::BTreeMap, time::Duration};
 use reqwest::{Method, Url};
 use serde::Deserialize;
 
-use crate::server::{config::secret::Secret, monitor::dns::DnsCheck};
+use crate::server::{
+    config::secret::Secret,
+    monitor::{dns::DnsCheck, ping::PingCheck},
+};
 
 /// One `[[monitor]]` table as written.
 #[derive(Clone, Debug, Deserialize)]
@@ -27,6 +30,10 @@ pub struct MonitorConfig {
     pub record: Option<String>,
     pub resolver: Option<String>,
     pub expect: Option<String>,
+    /// A host to ping instead: `count` echo requests (3), `ping_interval` seconds apart (1).
+    pub ping: Option<String>,
+    pub count: Option<u16>,
+    pub ping_interval: Option<f64>,
     #[serde(default = "default_method")]
     pub method: String,
     #[serde(default = "default_interval")]
@@ -103,6 +110,7 @@ pub enum Check {
         port: u16,
     },
     Dns(DnsCheck),
+    Ping(PingCheck),
     /// Called, not checked.
     Push {
         secret: Secret,
@@ -117,6 +125,7 @@ impl Monitor {
             Check::Http { url, .. } => url.to_string(),
             Check::Tcp { host, port } => format!("tcp://{host}:{port}"),
             Check::Dns(dns) => dns.label(),
+            Check::Ping(ping) => ping.label(),
             // Never the secret: results, pages and logs show this label.
             Check::Push { .. } => "push".to_owned(),
         }
@@ -145,9 +154,21 @@ impl MonitorConfig {
         if let (None, Some((key, _))) = (&self.dns, dns_only.iter().find(|(_, set)| *set)) {
             return Err((key, named("is for dns monitors only".to_owned())));
         }
+        let ping_only = [("monitor.count", self.count.is_some()), ("monitor.ping_interval", self.ping_interval.is_some())];
+        if let (None, Some((key, _))) = (&self.ping, ping_only.iter().find(|(_, set)| *set)) {
+            return Err((key, named("is for ping monitors only".to_owned())));
+        }
+        let timeout = Duration::from_secs_f64(self.timeout);
+        if let Some(host) = &self.ping {
+            if self.url.is_some() || self.tcp.is_some() || self.push.is_some() || self.dns.is_some() {
+                return Err(("monitor.url", named("set exactly one of url, tcp, dns, ping and push".to_owned())));
+            }
+            let check = PingCheck::parse(host, self.count, self.ping_interval, timeout).map_err(|(key, reason)| (key, named(reason)))?;
+            return Ok(Monitor { name: self.name.clone(), check: Check::Ping(check), interval: Duration::from_secs_f64(self.interval), timeout });
+        }
         if let Some(name) = &self.dns {
             if self.url.is_some() || self.tcp.is_some() || self.push.is_some() {
-                return Err(("monitor.url", named("set exactly one of url, tcp, dns and push".to_owned())));
+                return Err(("monitor.url", named("set exactly one of url, tcp, dns, ping and push".to_owned())));
             }
             if self.keyword.is_some() || self.expect_status.is_some() || !self.headers.is_empty() {
                 return Err(("monitor.dns", named("a dns monitor takes record, resolver and expect, not keyword, expect_status or headers".to_owned())));
@@ -214,7 +235,7 @@ impl MonitorConfig {
                 let redirects = if self.follow_redirects { self.max_redirects } else { 0 };
                 Check::Http { url, method, expect, keyword: self.keyword.clone(), headers, redirects }
             }
-            _ => return Err(("monitor.url", named("set exactly one of url, tcp, dns and push".to_owned()))),
+            _ => return Err(("monitor.url", named("set exactly one of url, tcp, dns, ping and push".to_owned()))),
         };
         Ok(Monitor { name: self.name.clone(), check, interval: Duration::from_secs_f64(self.interval), timeout: Duration::from_secs_f64(self.timeout) })
     }

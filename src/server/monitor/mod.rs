@@ -1,5 +1,5 @@
-//! Endpoint monitors: their config, one HTTP, TCP or DNS check (connecting,
-//! the HTTP exchange, the DNS query), the loop that runs each monitor on its interval, and push
+//! Endpoint monitors: their config, one HTTP, TCP, DNS or ping check
+//! (connecting, the HTTP exchange, the DNS query, ICMP echo), the loop that runs each monitor on its interval, and push
 //! monitors, which are called instead of checked.
 
 pub mod check;
@@ -7,5 +7,6 @@ pub mod config;
 pub mod connect;
 pub mod dns;
 pub mod http;
+pub mod ping;
 pub mod push;
 pub mod run;

@@ -100,6 +100,10 @@ fn result(name: &str, up: bool, error: Option<String>) -> ProbeResult {
         redirects: 0,
         cert_days_left: None,
         answer: None,
+        loss_pct: None,
+        rtt_min_ms: None,
+        rtt_max_ms: None,
+        rtt_mdev_ms: None,
         error,
     }
 }
