@@ -92,7 +92,7 @@ impl SpeedSample {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProbeResult {
     pub monitor: String,
-    /// The URL, or `tcp://host:port` for a TCP check.
+    /// The URL, or `tcp://host:port`, `dns://resolver/name TYPE`, `icmp://host` or `push`.
     pub url: String,
     #[serde(deserialize_with = "rfc3339")]
     pub at: DateTime<Utc>,

@@ -84,6 +84,9 @@ async fn dns_checks_time_the_query_report_the_answer_and_hold_it_to_what_is_expe
     assert!(!result.up && result.answer.is_none(), "{result:?}");
     assert!(result.error.as_deref().is_some_and(|e| e.starts_with("DNS: ")), "{result:?}");
 
+    let (result, _) = run(&format!("dns = \"nas.netpulse.test\"\nrecord = \"TXT\"\n{resolver}")).await;
+    assert!(result.answer.as_deref().is_some_and(|a| a.contains("backups ok")), "the record's text: {result:?}");
+
     // A resolver that never answers: down once the timeout has passed, not hung.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let address = silent.local_addr().unwrap();

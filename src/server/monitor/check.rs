@@ -1,5 +1,6 @@
 //! One endpoint check, as the Flask status-monitor design describes it: an HTTP
-//! request or a TCP connect, timed phase by phase, that never fails.
+//! request, a TCP connect, a DNS query or a run of pings, timed phase by phase,
+//! that never fails.
 
 use std::sync::Arc;
 

@@ -163,6 +163,14 @@ impl MonitorConfig {
             if self.url.is_some() || self.tcp.is_some() || self.push.is_some() || self.dns.is_some() {
                 return Err(("monitor.url", named("set exactly one of url, tcp, dns, ping and push".to_owned())));
             }
+            let checked_only = [
+                ("monitor.keyword", self.keyword.is_some()),
+                ("monitor.expect_status", self.expect_status.is_some()),
+                ("monitor.headers", !self.headers.is_empty()),
+            ];
+            if let Some((key, _)) = checked_only.iter().find(|(_, set)| *set) {
+                return Err((key, named("is for url monitors only".to_owned())));
+            }
             let check = PingCheck::parse(host, self.count, self.ping_interval, timeout).map_err(|(key, reason)| (key, named(reason)))?;
             return Ok(Monitor { name: self.name.clone(), check: Check::Ping(check), interval: Duration::from_secs_f64(self.interval), timeout });
         }
@@ -170,8 +178,13 @@ impl MonitorConfig {
             if self.url.is_some() || self.tcp.is_some() || self.push.is_some() {
                 return Err(("monitor.url", named("set exactly one of url, tcp, dns, ping and push".to_owned())));
             }
-            if self.keyword.is_some() || self.expect_status.is_some() || !self.headers.is_empty() {
-                return Err(("monitor.dns", named("a dns monitor takes record, resolver and expect, not keyword, expect_status or headers".to_owned())));
+            let checked_only = [
+                ("monitor.keyword", self.keyword.is_some()),
+                ("monitor.expect_status", self.expect_status.is_some()),
+                ("monitor.headers", !self.headers.is_empty()),
+            ];
+            if let Some((key, _)) = checked_only.iter().find(|(_, set)| *set) {
+                return Err((key, named("is for url monitors only".to_owned())));
             }
             let check = DnsCheck::parse(name, self.record.as_deref(), self.resolver.as_deref(), self.expect.as_deref())
                 .map_err(|(key, reason)| (key, named(reason)))?;

@@ -4,9 +4,9 @@
 use std::{net::SocketAddr, str::FromStr, time::Duration};
 
 use hickory_resolver::{
-    config::{NameServerConfigGroup, ResolverConfig},
+    config::{NameServerConfigGroup, ResolveHosts, ResolverConfig},
     name_server::TokioConnectionProvider,
-    proto::rr::RecordType,
+    proto::rr::{Name, RecordType},
     Resolver, TokioResolver,
 };
 use tokio::time::Instant;
@@ -30,7 +30,8 @@ impl DnsCheck {
     /// From the `[[monitor]]` keys `dns`, `record`, `resolver` and `expect`; the key a mistake is in.
     pub fn parse(name: &str, record: Option<&str>, resolver: Option<&str>, expect: Option<&str>) -> Result<Self, (&'static str, String)> {
         let name = name.trim().trim_end_matches('.');
-        if name.is_empty() || name.len() > 253 {
+        let valid = !name.is_empty() && name.len() <= 253 && !name.contains([' ', '/', ':']) && Name::from_utf8(name).is_ok();
+        if !valid {
             return Err(("monitor.dns", format!("must be a domain name, got {name:?}")));
         }
         let wanted = record.unwrap_or("A").trim().to_ascii_uppercase();
@@ -56,7 +57,8 @@ impl DnsCheck {
     }
 }
 
-/// Asks once, with no cache and no retry, so the time is one resolution's.
+/// Asks once, with no cache, no retry and not `/etc/hosts`, so the time is one
+/// resolution's and the answer the resolver's.
 pub async fn run(check: &DnsCheck, timeout: Duration, timings: &mut Timings) -> Result<(), String> {
     let mut builder = match check.resolver {
         Some(addr) => {
@@ -66,7 +68,8 @@ pub async fn run(check: &DnsCheck, timeout: Duration, timings: &mut Timings) -> 
         None => TokioResolver::builder_tokio().map_err(|err| format!("cannot read the system's resolver configuration: {err}"))?,
     };
     let options = builder.options_mut();
-    (options.cache_size, options.attempts, options.timeout) = (0, 1, timeout);
+    // `attempts` counts retries after the first query.
+    (options.cache_size, options.attempts, options.timeout, options.use_hosts_file) = (0, 0, timeout, ResolveHosts::Never);
     let resolver = builder.build();
     let started = Instant::now();
     let lookup = resolver.lookup(check.name.as_str(), check.record).await.map_err(|err| format!("DNS: {err}"))?;
@@ -74,10 +77,26 @@ pub async fn run(check: &DnsCheck, timeout: Duration, timings: &mut Timings) -> 
     let answers: Vec<String> = lookup.iter().map(|data| data.to_string().trim_end_matches('.').to_owned()).collect();
     timings.answer = Some(answers.join(", "));
     match &check.expect {
-        Some(expected) if !answers.iter().any(|answer| answer.trim_matches('"') == expected.as_str()) => {
+        Some(expected) if !answers.iter().any(|answer| answer_matches(check.record, answer, expected)) => {
             Err(format!("the answer ({}) does not include {expected}", answers.join(", ")))
         }
         _ => Ok(()),
+    }
+}
+
+/// Whether one record of the answer is what `expected` names: the same address
+/// however written, a name in any case, an MX's host or a CAA's value alone, or
+/// the record as printed, quotes aside.
+fn answer_matches(record: RecordType, answer: &str, expected: &str) -> bool {
+    let unquoted = |text: &str| text.replace('"', "");
+    match record {
+        RecordType::A | RecordType::AAAA => answer.parse::<std::net::IpAddr>().ok().is_some_and(|ip| expected.parse().ok() == Some(ip)),
+        RecordType::CNAME | RecordType::NS | RecordType::PTR => answer.eq_ignore_ascii_case(expected),
+        RecordType::MX | RecordType::CAA => {
+            let last = answer.rsplit(' ').next().unwrap_or(answer);
+            unquoted(answer).eq_ignore_ascii_case(&unquoted(expected)) || unquoted(last).trim_end_matches('.').eq_ignore_ascii_case(&unquoted(expected))
+        }
+        _ => unquoted(answer) == unquoted(expected),
     }
 }
 
@@ -86,11 +105,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn answers_match_by_what_they_are() {
+        assert!(answer_matches(RecordType::AAAA, "fd00::7", "fd00:0::7"), "one address, two spellings");
+        assert!(!answer_matches(RecordType::A, "198.18.0.7", "198.18.0.8"));
+        assert!(answer_matches(RecordType::CNAME, "NAS.lan", "nas.lan"));
+        assert!(answer_matches(RecordType::MX, "10 mail.example.org", "mail.example.org"));
+        assert!(answer_matches(RecordType::CAA, "0 issue \"letsencrypt.org\"", "letsencrypt.org"));
+        assert!(answer_matches(RecordType::TXT, "backups ok", "\"backups ok\""));
+    }
+
+    #[test]
     fn keys_are_checked_and_name_themselves() {
         let check = DnsCheck::parse("nas.lan.", Some("aaaa"), Some("127.0.0.1:5353"), Some("fd00::7")).unwrap();
         assert_eq!((check.name.as_str(), check.record, check.label()), ("nas.lan", RecordType::AAAA, "dns://127.0.0.1:5353/nas.lan AAAA".to_owned()));
         assert_eq!(DnsCheck::parse("nas.lan", None, Some("9.9.9.9"), None).unwrap().resolver, Some("9.9.9.9:53".parse().unwrap()));
         assert_eq!(DnsCheck::parse("", None, None, None).unwrap_err().0, "monitor.dns");
+        assert_eq!(DnsCheck::parse("http://x", None, None, None).unwrap_err().0, "monitor.dns");
         assert_eq!(DnsCheck::parse("a.lan", Some("BOGUS"), None, None).unwrap_err().0, "monitor.record");
         assert_eq!(DnsCheck::parse("a.lan", None, Some("dns.lan"), None).unwrap_err().0, "monitor.resolver");
     }

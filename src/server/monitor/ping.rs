@@ -7,6 +7,10 @@ use surge_ping::{Client, Config, PingIdentifier, PingSequence, SurgeError, ICMP}
 
 use crate::server::{monitor::check::Timings, speed::stats::round3};
 
+/// The shortest and longest a reply is waited for.
+const REPLY_WAIT_LEAST: Duration = Duration::from_millis(500);
+const REPLY_WAIT_MOST: Duration = Duration::from_secs(1);
+
 #[derive(Clone, Debug)]
 pub struct PingCheck {
     pub host: String,
@@ -41,8 +45,10 @@ impl PingCheck {
             return Err(("monitor.ping_interval", format!("must be 0.2 to 10 seconds, got {spacing}")));
         }
         let spacing = Duration::from_secs_f64(spacing);
-        if spacing * u32::from(count - 1) >= timeout {
-            return Err(("monitor.timeout", format!("must be longer than count × ping_interval ({:?})", spacing * u32::from(count - 1))));
+        // Room for the gaps, and half a second for each reply.
+        let needed = spacing * u32::from(count - 1) + REPLY_WAIT_LEAST * u32::from(count);
+        if timeout < needed {
+            return Err(("monitor.timeout", format!("must be at least (count - 1) × ping_interval + count × 0.5 s, here {:.1} s", needed.as_secs_f64())));
         }
         Ok(Self { host: host.to_owned(), count, spacing })
     }
@@ -79,21 +85,22 @@ async fn address(host: &str) -> Result<IpAddr, String> {
 }
 
 /// Sends `count` echo requests, each waiting at most a second for its reply, and
-/// less when the check's `timeout` would not hold them all. Up when any reply came.
+/// less when what is left of the check's `timeout` would not hold them all.
+/// Up when any reply came. The figures are kept after each request, so a
+/// check cut off by its timeout still says what it measured.
 pub async fn run(check: &PingCheck, timeout: Duration, timings: &mut Timings) -> Result<(), String> {
+    let started = tokio::time::Instant::now();
     let ip = address(&check.host).await?;
     let kind = if ip.is_ipv4() { ICMP::V4 } else { ICMP::V6 };
-    let client = Client::new(&Config::builder().kind(kind).build()).map_err(|err| {
-        format!(
+    let client = Client::new(&Config::builder().kind(kind).build()).map_err(|err| match err.kind() {
+        std::io::ErrorKind::PermissionDenied => format!(
             "cannot open an ICMP socket ({err}): unprivileged pings need the sysctl net.ipv4.ping_group_range \
              to include netpulse's group, or netpulse needs CAP_NET_RAW"
-        )
+        ),
+        _ => format!("cannot open an ICMP socket: {err}"),
     })?;
     let mut pinger = client.pinger(ip, PingIdentifier(rand::random())).await;
-    // Every reply is waited for within the check's timeout: what the spacing leaves, less a
-    // tenth for the rest of the check, shared out.
-    let left = timeout.saturating_sub(check.spacing * u32::from(check.count - 1)) * 9 / 10;
-    pinger.timeout((left / u32::from(check.count)).min(Duration::from_secs(1)));
+    let deadline = started + timeout;
     let payload = [0u8; 56];
     let mut replies = Vec::with_capacity(usize::from(check.count));
     let mut failure = None;
@@ -101,14 +108,17 @@ pub async fn run(check: &PingCheck, timeout: Duration, timings: &mut Timings) ->
         if seq > 0 {
             tokio::time::sleep(check.spacing).await;
         }
+        // What is left, less the gaps still to come, shared by the replies still to come.
+        let to_come = u32::from(check.count - seq);
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now()).saturating_sub(check.spacing * (to_come - 1));
+        pinger.timeout((left / to_come).min(REPLY_WAIT_MOST));
         match pinger.ping(PingSequence(seq), &payload).await {
             Ok((_, rtt)) => replies.push(rtt.as_secs_f64() * 1000.0),
             Err(SurgeError::Timeout { .. }) => {}
             Err(err) => failure = Some(err.to_string()),
         }
+        timings.ping = Some(stats(seq + 1, &replies));
     }
-    let figures = stats(check.count, &replies);
-    timings.ping = Some(figures);
     match (replies.is_empty(), failure) {
         (false, _) => Ok(()),
         (true, Some(err)) => Err(format!("ping failed: {err}")),
@@ -137,5 +147,6 @@ mod tests {
         assert_eq!(PingCheck::parse("gw", Some(0), None, ten).unwrap_err().0, "monitor.count");
         assert_eq!(PingCheck::parse("gw", None, Some(0.01), ten).unwrap_err().0, "monitor.ping_interval");
         assert_eq!(PingCheck::parse("gw", Some(20), Some(1.0), ten).unwrap_err().0, "monitor.timeout");
+        assert_eq!(PingCheck::parse("gw", Some(3), Some(1.0), Duration::from_secs(3)).unwrap_err().0, "monitor.timeout", "2 s of gaps and 1.5 s of replies");
     }
 }

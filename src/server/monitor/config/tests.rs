@@ -48,6 +48,10 @@ fn errors_name_the_key() {
         ("[monitor]\nname = \"x\"\ndns = \"nas.lan\"\nrecord = \"BOGUS\"\n", "monitor.record"),
         ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\nresolver = \"127.0.0.1\"\n", "monitor.resolver"),
         ("[monitor]\nname = \"x\"\ndns = \"nas.lan\"\ntcp = \"h:1\"\n", "monitor.url"),
+        ("[monitor]\nname = \"x\"\ndns = \"nas.lan\"\nkeyword = \"ok\"\n", "monitor.keyword"),
+        ("[monitor]\nname = \"x\"\nping = \"gw\"\nheaders = { A = \"b\" }\n", "monitor.headers"),
+        ("[monitor]\nname = \"x\"\nurl = \"http://h/\"\ncount = 3\n", "monitor.count"),
+        ("[monitor]\nname = \"x\"\nping = \"gw\"\nurl = \"http://h/\"\n", "monitor.url"),
         ("[monitor]\nname = \"x\"\npush = \"0123456789abcdef\"\ninterval = 9999999\n", "monitor.interval"),
     ];
     for (text, key) in cases {
