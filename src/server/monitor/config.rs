@@ -158,51 +158,34 @@ impl MonitorConfig {
         if let (None, Some((key, _))) = (&self.ping, ping_only.iter().find(|(_, set)| *set)) {
             return Err((key, named("is for ping monitors only".to_owned())));
         }
+        let kinds = [self.url.is_some(), self.tcp.is_some(), self.dns.is_some(), self.ping.is_some(), self.push.is_some()];
+        if kinds.iter().filter(|set| **set).count() != 1 {
+            return Err(("monitor.url", named("set exactly one of url, tcp, dns, ping and push".to_owned())));
+        }
+        // Checked-only keys with no default: a dns, ping or push monitor that sets one is told so.
+        let url_only = [
+            ("monitor.keyword", self.keyword.is_some()),
+            ("monitor.expect_status", self.expect_status.is_some()),
+            ("monitor.headers", !self.headers.is_empty()),
+        ];
+        let url_only = url_only.iter().find(|(_, set)| *set).map(|(key, _)| *key);
         let timeout = Duration::from_secs_f64(self.timeout);
+        let interval = Duration::from_secs_f64(self.interval);
+        if let (Some(key), true) = (url_only, self.dns.is_some() || self.ping.is_some()) {
+            return Err((key, named("is for url monitors only".to_owned())));
+        }
         if let Some(host) = &self.ping {
-            if self.url.is_some() || self.tcp.is_some() || self.push.is_some() || self.dns.is_some() {
-                return Err(("monitor.url", named("set exactly one of url, tcp, dns, ping and push".to_owned())));
-            }
-            let checked_only = [
-                ("monitor.keyword", self.keyword.is_some()),
-                ("monitor.expect_status", self.expect_status.is_some()),
-                ("monitor.headers", !self.headers.is_empty()),
-            ];
-            if let Some((key, _)) = checked_only.iter().find(|(_, set)| *set) {
-                return Err((key, named("is for url monitors only".to_owned())));
-            }
             let check = PingCheck::parse(host, self.count, self.ping_interval, timeout).map_err(|(key, reason)| (key, named(reason)))?;
-            return Ok(Monitor { name: self.name.clone(), check: Check::Ping(check), interval: Duration::from_secs_f64(self.interval), timeout });
+            return Ok(Monitor { name: self.name.clone(), check: Check::Ping(check), interval, timeout });
         }
         if let Some(name) = &self.dns {
-            if self.url.is_some() || self.tcp.is_some() || self.push.is_some() {
-                return Err(("monitor.url", named("set exactly one of url, tcp, dns, ping and push".to_owned())));
-            }
-            let checked_only = [
-                ("monitor.keyword", self.keyword.is_some()),
-                ("monitor.expect_status", self.expect_status.is_some()),
-                ("monitor.headers", !self.headers.is_empty()),
-            ];
-            if let Some((key, _)) = checked_only.iter().find(|(_, set)| *set) {
-                return Err((key, named("is for url monitors only".to_owned())));
-            }
             let check = DnsCheck::parse(name, self.record.as_deref(), self.resolver.as_deref(), self.expect.as_deref())
                 .map_err(|(key, reason)| (key, named(reason)))?;
-            return Ok(Monitor {
-                name: self.name.clone(),
-                check: Check::Dns(check),
-                interval: Duration::from_secs_f64(self.interval),
-                timeout: Duration::from_secs_f64(self.timeout),
-            });
+            return Ok(Monitor { name: self.name.clone(), check: Check::Dns(check), interval, timeout });
         }
         let check = match (&self.url, &self.tcp, &self.push) {
             (None, None, Some(secret)) => {
-                let checked_only = [
-                    ("monitor.keyword", self.keyword.is_some()),
-                    ("monitor.expect_status", self.expect_status.is_some()),
-                    ("monitor.headers", !self.headers.is_empty()),
-                ];
-                if let Some((key, _)) = checked_only.iter().find(|(_, set)| *set) {
+                if let Some(key) = url_only {
                     return Err((key, named("is for url monitors; a push monitor is called, not checked".to_owned())));
                 }
                 let text = secret.expose();
@@ -248,9 +231,10 @@ impl MonitorConfig {
                 let redirects = if self.follow_redirects { self.max_redirects } else { 0 };
                 Check::Http { url, method, expect, keyword: self.keyword.clone(), headers, redirects }
             }
+            // Exactly one kind is set (checked above): url, tcp or push.
             _ => return Err(("monitor.url", named("set exactly one of url, tcp, dns, ping and push".to_owned()))),
         };
-        Ok(Monitor { name: self.name.clone(), check, interval: Duration::from_secs_f64(self.interval), timeout: Duration::from_secs_f64(self.timeout) })
+        Ok(Monitor { name: self.name.clone(), check, interval, timeout })
     }
 }
 
