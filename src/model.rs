@@ -89,7 +89,7 @@ impl SpeedSample {
 /// A target that is down or slow is a normal result: `up` is false and
 /// `error` says why. Timings are `None` where the check did not get that far
 /// or the protocol has no such phase (no `tls_ms` over plain HTTP).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProbeResult {
     pub monitor: String,
     /// The URL, or `tcp://host:port`, `dns://resolver/name TYPE`, `icmp://host` or `push`.

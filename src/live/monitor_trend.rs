@@ -150,20 +150,8 @@ mod tests {
             up,
             status_code: up.then_some(200),
             response_ms,
-            dns_ms: None,
-            connect_ms: None,
-            tls_ms: None,
-            ttfb_ms: None,
-            protocol: None,
-            final_url: None,
-            redirects: 0,
-            cert_days_left: None,
-            answer: None,
-            loss_pct: None,
-            rtt_min_ms: None,
-            rtt_max_ms: None,
-            rtt_mdev_ms: None,
             error: (!up).then(|| "refused".into()),
+            ..ProbeResult::default()
         }
     }
 

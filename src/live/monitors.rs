@@ -46,20 +46,10 @@ mod tests {
             up,
             status_code: Some(if up { 200 } else { 503 }),
             response_ms: Some(1.0),
-            dns_ms: None,
             connect_ms: Some(0.1),
-            tls_ms: None,
             ttfb_ms: Some(0.5),
-            protocol: None,
-            final_url: None,
-            redirects: 0,
-            cert_days_left: None,
-            answer: None,
-            loss_pct: None,
-            rtt_min_ms: None,
-            rtt_max_ms: None,
-            rtt_mdev_ms: None,
             error: (!up).then(|| "unexpected status 503".into()),
+            ..ProbeResult::default()
         }
     }
 

@@ -84,28 +84,7 @@ impl PushMonitors {
 }
 
 fn result(name: &str, up: bool, error: Option<String>) -> ProbeResult {
-    ProbeResult {
-        monitor: name.to_owned(),
-        url: "push".to_owned(),
-        at: Utc::now(),
-        up,
-        status_code: None,
-        response_ms: None,
-        dns_ms: None,
-        connect_ms: None,
-        tls_ms: None,
-        ttfb_ms: None,
-        protocol: None,
-        final_url: None,
-        redirects: 0,
-        cert_days_left: None,
-        answer: None,
-        loss_pct: None,
-        rtt_min_ms: None,
-        rtt_max_ms: None,
-        rtt_mdev_ms: None,
-        error,
-    }
+    ProbeResult { monitor: name.to_owned(), url: "push".to_owned(), at: Utc::now(), up, error, ..ProbeResult::default() }
 }
 
 fn millis(duration: Duration) -> i64 {
