@@ -86,12 +86,24 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The request's span for the logs, with a push monitor's secret left out of its path.
+/// A request's URI as the logs show it: a push monitor's address (also a
+/// mistyped `//api/push/…`) without its secret. Written only when a span is
+/// recorded, so a request logged at no level costs no string.
+struct LoggedUri<'a>(&'a axum::http::Uri);
+
+impl std::fmt::Display for LoggedUri<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.path().contains("/api/push/") {
+            f.write_str("/api/push/[redacted]")
+        } else {
+            self.0.fmt(f)
+        }
+    }
+}
+
+/// The request's span for the logs.
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let uri = request.uri();
-    // Also a mistyped `//api/push/…`: the secret is what must not be logged.
-    let shown = if uri.path().contains("/api/push/") { "/api/push/[redacted]".to_owned() } else { uri.to_string() };
-    tracing::debug_span!("request", method = %request.method(), uri = %shown, version = ?request.version())
+    tracing::debug_span!("request", method = %request.method(), uri = %LoggedUri(request.uri()), version = ?request.version())
 }
 
 /// The bundle's files with `cache_control` on what was found; a 404 is never cached for good.
@@ -105,4 +117,17 @@ fn cached(
         }
         response
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LoggedUri;
+
+    #[test]
+    fn logged_uris_never_carry_a_push_secret() {
+        let shown = |uri: &str| LoggedUri(&uri.parse().unwrap()).to_string();
+        assert_eq!(shown("/api/push/backup-job-0123456789?status=down"), "/api/push/[redacted]");
+        assert_eq!(shown("//api/push/backup-job-0123456789"), "/api/push/[redacted]");
+        assert_eq!(shown("/api/history?series=speed&last=60"), "/api/history?series=speed&last=60");
+    }
 }

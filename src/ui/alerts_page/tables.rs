@@ -14,17 +14,37 @@ pub fn time_view(at_ms: i64) -> impl IntoView {
     view! { <time datetime=at.to_rfc3339()>{format::wall_time(at, None)}</time> }
 }
 
+/// A titled section with a table, or what to say when it has no rows.
+#[component]
+fn TableSection(
+    /// Names the heading and, as `data-testid`, the table.
+    id: &'static str,
+    title: &'static str,
+    /// Shown instead of the table when there are no rows.
+    empty: Option<&'static str>,
+    headers: &'static [&'static str],
+    children: Children,
+) -> impl IntoView {
+    let (labelled_by, heading) = (format!("{id}-heading"), format!("{id}-heading"));
+    view! {
+        <section aria-labelledby=labelled_by>
+            <h2 id=heading class="section-title">{title}</h2>
+            {empty.map(|text| view! { <p class="room-off">{text}</p> })}
+            <div class="table-scroll" hidden=empty.is_some()>
+                <table class="monitor-table" data-testid=id>
+                    <thead><tr>{headers.iter().map(|header| view! { <th scope="col">{*header}</th> }).collect_view()}</tr></thead>
+                    <tbody>{children()}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
 #[component]
 pub fn States(states: Vec<AlertState>) -> impl IntoView {
-    let empty = states.is_empty();
+    let empty = states.is_empty().then_some("No [[alert]] rules are configured.");
     view! {
-        <section aria-labelledby="states-heading">
-            <h2 id="states-heading" class="section-title">"Rules now"</h2>
-            {empty.then(|| view! { <p class="room-off">"No [[alert]] rules are configured."</p> })}
-            <div class="table-scroll" hidden=empty>
-                <table class="monitor-table" data-testid="states">
-                    <thead><tr><th scope="col">"Rule"</th><th scope="col">"Subject"</th><th scope="col">"State"</th><th scope="col">"Value"</th><th scope="col">"Since"</th></tr></thead>
-                    <tbody>
+        <TableSection id="states" title="Rules now" empty headers=&["Rule", "Subject", "State", "Value", "Since"]>
                         {states.into_iter().map(|state| {
                             let (rule, phase) = (state.rule.clone(), state.phase.clone());
                             let badge_class = format!("phase-badge phase-{}", state.phase);
@@ -39,10 +59,7 @@ pub fn States(states: Vec<AlertState>) -> impl IntoView {
                             </tr>
                             }
                         }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        </section>
+        </TableSection>
     }
 }
 
@@ -56,15 +73,9 @@ fn worst_text(incident: &Incident) -> String {
 
 #[component]
 pub fn Incidents(incidents: Vec<Incident>, older: Option<(i64, i64)>) -> impl IntoView {
-    let empty = incidents.is_empty();
+    let empty = incidents.is_empty().then_some("No incidents in this range.");
     view! {
-        <section aria-labelledby="incidents-heading">
-            <h2 id="incidents-heading" class="section-title">"Incidents"</h2>
-            {empty.then(|| view! { <p class="room-off" data-testid="no-incidents">"No incidents in this range."</p> })}
-            <div class="table-scroll" hidden=empty>
-                <table class="monitor-table" data-testid="incidents">
-                    <thead><tr><th scope="col">"Rule"</th><th scope="col">"Subject"</th><th scope="col">"Started"</th><th scope="col">"Lasted"</th><th scope="col">"Worst"</th><th scope="col">"State"</th></tr></thead>
-                    <tbody>
+        <TableSection id="incidents" title="Incidents" empty headers=&["Rule", "Subject", "Started", "Lasted", "Worst", "State"]>
                         {incidents.into_iter().map(|incident| {
                             let worst = worst_text(&incident);
                             let open = incident.ended_ms.is_none();
@@ -80,25 +91,16 @@ pub fn Incidents(incidents: Vec<Incident>, older: Option<(i64, i64)>) -> impl In
                                 </tr>
                             }
                         }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-            {older.map(|(to, before)| view! { <p><a href=format!("/alerts?to={to}&before={before}") data-testid="older">"Older incidents"</a></p> })}
-        </section>
+        </TableSection>
+        {older.map(|(to, before)| view! { <p><a href=format!("/alerts?to={to}&before={before}") data-testid="older">"Older incidents"</a></p> })}
     }
 }
 
 #[component]
 pub fn Deliveries(deliveries: Vec<Delivery>) -> impl IntoView {
-    let empty = deliveries.is_empty();
+    let empty = deliveries.is_empty().then_some("Nothing has been sent yet.");
     view! {
-        <section aria-labelledby="deliveries-heading">
-            <h2 id="deliveries-heading" class="section-title">"Delivery log"</h2>
-            {empty.then(|| view! { <p class="room-off">"Nothing has been sent yet."</p> })}
-            <div class="table-scroll" hidden=empty>
-                <table class="monitor-table" data-testid="deliveries">
-                    <thead><tr><th scope="col">"When"</th><th scope="col">"Channel"</th><th scope="col">"Rule"</th><th scope="col">"Outcome"</th><th scope="col">"Delivery id"</th></tr></thead>
-                    <tbody>
+        <TableSection id="deliveries" title="Delivery log" empty headers=&["When", "Channel", "Rule", "Outcome", "Delivery id"]>
                         {deliveries.into_iter().map(|delivery| {
                             let outcome = match delivery.notifications {
                                 n if n > 1 => format!("{} (digest of {n})", delivery.outcome),
@@ -115,9 +117,6 @@ pub fn Deliveries(deliveries: Vec<Delivery>) -> impl IntoView {
                                 </tr>
                             }
                         }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        </section>
+        </TableSection>
     }
 }
