@@ -25,6 +25,8 @@ test("the alerts panel shows a breach live, is server-rendered while it lasts, a
     await expect(row).toContainText("orders 3.00 (< 10)");
     await expect(panel.getByTestId("alerts-summary")).toHaveText("1 firing");
     await expect(row.locator("time")).toHaveText(/^since \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    // The event log says it in words, not as the event's JSON.
+    await expect(page.getByTestId("event-log").locator('[data-topic="alert"]').first()).toContainText("few orders firing on sales (3.00)");
 
     // The page a new visitor gets already carries the firing row.
     const html = await (await request.get(server.url)).text();
