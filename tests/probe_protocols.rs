@@ -1,20 +1,15 @@
 //! What an HTTP(S) check does on the way to its answer, against real servers
-//! on loopback: redirects, bodies read only as far as needed, a connect that
+//! on loopback: redirects, body rules (JSON assertions, keywords), bodies read only as far as needed, a connect that
 //! moves past an address that never answers, and HTTPS with a test CA over
 //! HTTP/2 and HTTP/1.1.
 
 mod common;
 
 use std::{
-    convert::Infallible,
     net::SocketAddr,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use netpulse::{
     model::ProbeResult,
     server::monitor::{
@@ -62,6 +57,9 @@ async fn redirecting_server() -> SocketAddr {
                     "/b" => format!("HTTP/1.1 302 Found\r\nLocation: http://{addr}/c?x=1\r\nContent-Length: 0\r\n\r\n"),
                     "/c?x=1" => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_owned(),
                     "/loop" => "HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n".to_owned(),
+                    "/health" => json_reply(r#"{"status":"ok","lag":2,"disks":[{"free":40},{"free":12}]}"#),
+                    "/degraded" => json_reply(r#"{"status":"degraded","lag":9,"error":"replica behind"}"#),
+                    "/gateway" => "HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\n<h1>Bad Gateway</h1>".to_owned(),
                     "/slow-body" => "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n<html>status: healthy".to_owned(),
                     _ => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_owned(),
                 };
@@ -91,6 +89,29 @@ async fn redirects_are_followed_to_the_final_answer_and_reported() {
     assert_eq!((result.up, result.error.as_deref()), (false, Some("unexpected status 301")));
     let (result, _) = run(&format!("url = \"http://{addr}/a\"\nfollow_redirects = false\nexpect_status = \"301\""), &tls).await;
     assert!(result.up && result.redirects == 0 && result.final_url.is_none(), "{result:?}");
+}
+
+fn json_reply(body: &str) -> String {
+    format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+}
+
+#[tokio::test]
+async fn json_assertions_and_absent_keywords_judge_the_body() {
+    let addr = redirecting_server().await;
+    let tls = check::tls_connector();
+    let rules = "json = [{ path = \"$.status\", equals = \"ok\" }, { path = \"$.lag\", below = 5 }, { path = \"$.disks[*].free\", above = 10 }]";
+    let (healthy, _) = run(&format!("url = \"http://{addr}/health\"\n{rules}\nkeyword_absent = \"error\""), &tls).await;
+    assert!(healthy.up, "{healthy:?}");
+
+    let (degraded, _) = run(&format!("url = \"http://{addr}/degraded\"\n{rules}"), &tls).await;
+    assert_eq!((degraded.up, degraded.error.as_deref()), (false, Some("$.status is \"degraded\", expected \"ok\"")));
+    assert_eq!(degraded.status_code, Some(200), "the status was fine; the body was not");
+
+    let (erring, _) = run(&format!("url = \"http://{addr}/degraded\"\nkeyword_absent = \"error\""), &tls).await;
+    assert_eq!(erring.error.as_deref(), Some("keyword \"error\" found in the response body, which must not contain it"));
+
+    let (html, _) = run(&format!("url = \"http://{addr}/gateway\"\n{rules}"), &tls).await;
+    assert!(html.error.as_deref().is_some_and(|e| e.starts_with("the response body is not JSON")), "{html:?}");
 }
 
 #[tokio::test]
@@ -127,65 +148,16 @@ async fn a_connect_moves_past_an_address_that_never_answers() {
 }
 
 /// A test CA and an HTTPS server signed by it, offering `alpn`.
-struct TlsServer {
-    addr: SocketAddr,
-    roots: rustls::RootCertStore,
-}
-
-async fn tls_server(names: &[&str], alpn: &[&[u8]]) -> TlsServer {
-    tls_server_until(names, alpn, None).await
-}
-
-/// As `tls_server`, with a certificate that expires at the start of `not_after` (UTC).
-async fn tls_server_until(names: &[&str], alpn: &[&[u8]], not_after: Option<chrono::NaiveDate>) -> TlsServer {
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let mut leaf_params = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
-    if let Some(day) = not_after {
-        use chrono::Datelike;
-        leaf_params.not_after = rcgen::date_time_ymd(day.year(), day.month() as u8, day.day() as u8);
-    }
-    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], key)
-        .unwrap();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(stream) = acceptor.accept(stream).await else { return };
-                let service =
-                    hyper::service::service_fn(|_| async { Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"secure and well")))) });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
-            });
-        }
-    });
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.der().clone()).unwrap();
-    TlsServer { addr, roots }
-}
-
 #[tokio::test]
 async fn https_checks_speak_http2_when_offered_and_trust_only_what_they_should() {
-    let h2 = tls_server(&["127.0.0.1"], &[b"h2", b"http/1.1"]).await;
+    let h2 = common::tls::tls_server(&["127.0.0.1"], &[b"h2", b"http/1.1"]).await;
     let trusting = check::tls_connector_with(h2.roots.clone());
     let (result, _) = run(&format!("url = \"https://{}/\"\nkeyword = \"well\"", h2.addr), &trusting).await;
     assert!(result.up, "{result:?}");
     assert_eq!(result.protocol.as_deref(), Some("HTTP/2"));
     assert!(result.tls_ms.is_some() && result.ttfb_ms.is_some(), "{result:?}");
 
-    let h1 = tls_server(&["127.0.0.1"], &[b"http/1.1"]).await;
+    let h1 = common::tls::tls_server(&["127.0.0.1"], &[b"http/1.1"]).await;
     let (result, _) = run(&format!("url = \"https://{}/\"", h1.addr), &check::tls_connector_with(h1.roots.clone())).await;
     assert!(result.up, "{result:?}");
     assert_eq!(result.protocol.as_deref(), Some("HTTP/1.1"));
@@ -196,7 +168,7 @@ async fn https_checks_speak_http2_when_offered_and_trust_only_what_they_should()
     assert!(result.error.as_deref().is_some_and(|e| e.starts_with("TLS failure") && e.contains("UnknownIssuer")), "{result:?}");
 
     // A certificate for another name is refused even from a trusted CA.
-    let other = tls_server(&["other.test"], &[b"h2"]).await;
+    let other = common::tls::tls_server(&["other.test"], &[b"h2"]).await;
     let (result, _) = run(&format!("url = \"https://{}/\"", other.addr), &check::tls_connector_with(other.roots.clone())).await;
     assert!(!result.up);
     assert!(result.error.as_deref().is_some_and(|e| e.starts_with("TLS failure") && e.contains("not valid for name")), "{result:?}");
@@ -205,15 +177,17 @@ async fn https_checks_speak_http2_when_offered_and_trust_only_what_they_should()
 #[tokio::test]
 async fn https_checks_report_the_days_their_certificate_has_left_and_an_expired_one_is_down() {
     let today = chrono::Utc::now().date_naive();
-    let soon = tls_server_until(&["127.0.0.1"], &[b"http/1.1"], Some(today + chrono::Days::new(5))).await;
+    let soon = common::tls::tls_server_until(&["127.0.0.1"], &[b"http/1.1"], Some(today + chrono::Days::new(5))).await;
     let (result, _) = run(&format!("url = \"https://{}/\"", soon.addr), &check::tls_connector_with(soon.roots.clone())).await;
     assert!(result.up, "{result:?}");
     let days = result.cert_days_left.expect("days left");
     assert!(days > 4.0 && days <= 5.0, "expires at the start of the fifth day from today: {days}");
 
-    let past = tls_server_until(&["127.0.0.1"], &[b"http/1.1"], Some(today - chrono::Days::new(1))).await;
+    let past = common::tls::tls_server_until(&["127.0.0.1"], &[b"http/1.1"], Some(today - chrono::Days::new(1))).await;
     let (result, _) = run(&format!("url = \"https://{}/\"", past.addr), &check::tls_connector_with(past.roots.clone())).await;
-    assert!(!result.up && result.cert_days_left.is_none(), "{result:?}");
+    assert!(!result.up, "{result:?}");
+    let days = result.cert_days_left.expect("an expired certificate still shows how long ago it expired");
+    assert!((-2.0..=-1.0).contains(&days), "expired at the start of yesterday: {days}");
     assert!(result.error.as_deref().is_some_and(|e| e.starts_with("TLS failure") && e.contains("certificate expired")), "{result:?}");
 
     let (plain, _) = run("url = \"http://127.0.0.1:9/\"", &check::tls_connector()).await;

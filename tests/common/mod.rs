@@ -5,6 +5,7 @@
 pub mod alerting;
 pub mod netns;
 pub mod receiver;
+pub mod tls;
 
 use std::{net::SocketAddr, time::Duration};
 

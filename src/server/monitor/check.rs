@@ -1,5 +1,5 @@
 //! One endpoint check, as the Flask status-monitor design describes it: an HTTP
-//! request, a TCP connect, a DNS query or a run of pings, timed phase by phase,
+//! request, a TCP connect, a TLS handshake, a DNS query or a run of pings, timed phase by phase,
 //! that never fails.
 
 use std::sync::Arc;
@@ -12,9 +12,9 @@ use crate::{
     server::{
         monitor::{
             config::{Check, Monitor},
-            connect, dns,
-            http::{self, HttpCheck},
+            connect, dns, http,
             ping::{self, PingStats},
+            tls,
         },
         speed::stats::round3,
     },
@@ -83,10 +83,8 @@ async fn run(monitor: &Monitor, tls: &tokio_rustls::TlsConnector, timings: &mut 
             timings.connect_ms = Some(round3(connected.connect_ms));
             Ok(())
         }
-        Check::Http { url, method, expect, keyword, headers, redirects } => {
-            let check = HttpCheck { url, method, expect, keyword: keyword.as_deref(), headers, redirects: *redirects };
-            http::run(&check, tls, timings).await
-        }
+        Check::Http(spec) => http::run(spec, tls, timings).await,
+        Check::Tls(check) => tls::run(check, tls, timings).await,
         Check::Dns(dns) => dns::run(dns, monitor.timeout, timings).await,
         Check::Ping(ping) => ping::run(ping, monitor.timeout, timings).await,
         // Push monitors are run by `push::run_push_monitor`, never checked.

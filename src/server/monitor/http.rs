@@ -1,9 +1,8 @@
 //! One HTTP(S) check: the request, redirects followed to the final answer,
-//! HTTP/2 where the TLS server offers it, and the body read only as far as a
-//! keyword needs (not at all without one).
+//! HTTP/2 where the TLS server offers it, and the body judged by its rules.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::Empty;
 use hyper::{header, Method, Request, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use reqwest::Url;
@@ -11,33 +10,21 @@ use tokio::time::Instant;
 
 use crate::server::monitor::{
     check::{ms_since, Timings},
-    connect,
+    config::HttpSpec,
+    connect, tls,
 };
-
-/// Most of a body read when looking for a keyword.
-pub const MAX_KEYWORD_BODY: usize = 1 << 20;
 
 /// Headers that carry credentials, dropped when a redirect leaves the origin.
 const CREDENTIALS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
 
-/// What an HTTP check asks, as its monitor configures it.
-pub struct HttpCheck<'a> {
-    pub url: &'a Url,
-    pub method: &'a Method,
-    pub expect: &'a [(u16, u16)],
-    pub keyword: Option<&'a str>,
-    pub headers: &'a [(String, String)],
-    pub redirects: u8,
-}
-
 /// Runs the check to its final answer and judges it; timings are those of the final request.
-pub async fn run(check: &HttpCheck<'_>, tls: &tokio_rustls::TlsConnector, timings: &mut Timings) -> Result<(), String> {
+pub async fn run(check: &HttpSpec, tls: &tokio_rustls::TlsConnector, timings: &mut Timings) -> Result<(), String> {
     let mut url = check.url.clone();
     let mut method = check.method.clone();
     let mut headers: Vec<(String, String)> = check.headers.to_vec();
     let mut hops = 0;
     let response = loop {
-        let response = request(&url, &method, &headers, tls, timings).await?;
+        let response = request(&url, &method, &headers, check.min_days_left, tls, timings).await?;
         let status = response.status();
         let location = response.headers().get(header::LOCATION).and_then(|value| value.to_str().ok()).map(str::to_owned);
         let (true, Some(location)) = (status.is_redirection() && check.redirects > 0, location) else { break response };
@@ -65,31 +52,7 @@ pub async fn run(check: &HttpCheck<'_>, tls: &tokio_rustls::TlsConnector, timing
     if !check.expect.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status)) {
         return Err(format!("unexpected status {status}"));
     }
-    match check.keyword {
-        // Without a keyword the body is never read: the status is the answer.
-        None => Ok(()),
-        Some(keyword) => find_keyword(response.into_body(), keyword).await,
-    }
-}
-
-/// Reads the body until `keyword` shows up, at most [`MAX_KEYWORD_BODY`] of it.
-async fn find_keyword(mut body: hyper::body::Incoming, keyword: &str) -> Result<(), String> {
-    let needle = keyword.as_bytes();
-    let mut seen: Vec<u8> = Vec::new();
-    while seen.len() < MAX_KEYWORD_BODY {
-        let Some(frame) = body.frame().await else { break };
-        let frame = frame.map_err(|err| describe_hyper_error(&err))?;
-        let Some(data) = frame.data_ref() else { continue };
-        // Only the new bytes, and the tail a keyword could straddle, are searched again.
-        let from = seen.len().saturating_sub(needle.len().saturating_sub(1));
-        let room = MAX_KEYWORD_BODY - seen.len();
-        seen.extend_from_slice(&data[..data.len().min(room)]);
-        if seen[from..].windows(needle.len()).any(|window| window == needle) {
-            return Ok(());
-        }
-    }
-    let read = if seen.len() >= MAX_KEYWORD_BODY { " (the first 1 MiB)" } else { "" };
-    Err(format!("keyword {keyword:?} missing from the response body{read}"))
+    check.body.judge(response.into_body()).await
 }
 
 /// One request to `url` on a new connection; the answer's head, with the body unread.
@@ -97,6 +60,7 @@ async fn request(
     url: &Url,
     method: &Method,
     headers: &[(String, String)],
+    min_days_left: Option<f64>,
     tls: &tokio_rustls::TlsConnector,
     timings: &mut Timings,
 ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
@@ -113,21 +77,10 @@ async fn request(
         let request = build(url, method, headers, false)?;
         return exchange(TokioIo::new(connected.stream), request, false, timings).await;
     }
-    let tls_started = Instant::now();
-    let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| format!("TLS failure: {host:?} is not a valid server name"))?;
-    let stream = tls.connect(name, connected.stream).await.map_err(|err| format!("TLS failure: {err}"))?;
-    timings.tls_ms = Some(ms_since(tls_started));
-    timings.cert_days_left = stream.get_ref().1.peer_certificates().and_then(|chain| chain.first()).and_then(|leaf| days_left(leaf, chrono::Utc::now()));
+    let stream = tls::handshake(connected.stream, &host, min_days_left, tls, timings).await?;
     let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
     let request = build(url, method, headers, h2)?;
     exchange(TokioIo::new(stream), request, h2, timings).await
-}
-
-/// Days from `now` until the certificate's `notAfter`, to the hundredth; negative once it has passed.
-pub fn days_left(der: &[u8], now: chrono::DateTime<chrono::Utc>) -> Option<f64> {
-    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
-    let expires = certificate.validity().not_after.timestamp();
-    Some(((expires - now.timestamp()) as f64 / 86_400.0 * 100.0).round() / 100.0)
 }
 
 /// HTTP/2 takes the authority from an absolute URI; HTTP/1.1 a path and a `Host` header.
@@ -178,7 +131,7 @@ where
     Ok(response)
 }
 
-fn describe_hyper_error(err: &hyper::Error) -> String {
+pub fn describe_hyper_error(err: &hyper::Error) -> String {
     let mut source: Option<&dyn std::error::Error> = Some(err);
     while let Some(current) = source {
         if let Some(io) = current.downcast_ref::<std::io::Error>() {
