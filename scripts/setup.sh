@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing netpulse needs, skipping what is already there.
-# Usage: scripts/setup.sh [--test-tools]   (--test-tools also installs Debian's Chromium,
-# nginx and iproute2, which the browser, nginx proxy and dead-peer tests need)
+# Usage: scripts/setup.sh [--test-tools]   (--test-tools also installs what the integration
+# and browser tests run against: Debian's Chromium, nginx, iproute2, prometheus (promtool) and
+# dnsmasq, aiosmtpd, and schemathesis in a virtualenv under target/tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +51,11 @@ if [ "${1:-}" = "--test-tools" ]; then
     say "installing aiosmtpd"
     python3 -m pip install -q aiosmtpd 2>/dev/null || packages+=(python3-aiosmtpd)
   fi
+  # The OpenAPI test runs schemathesis, from PyPI, in a virtualenv of its own (Debian's venv module may need its package).
+  st_venv=target/tools/schemathesis
+  if [ ! -x "$st_venv/bin/st" ] && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    packages+=(python3-venv)
+  fi
   if [ ${#packages[@]} -gt 0 ] || [ ${#minimal[@]} -gt 0 ]; then
     say "installing ${packages[*]} ${minimal[*]} from Debian's packages"
     if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
@@ -64,5 +70,11 @@ if [ "${1:-}" = "--test-tools" ]; then
     [ ${#packages[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
     [ ${#minimal[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${minimal[@]}"
     [ -z "$no_services" ] || $sudo rm -f /usr/sbin/policy-rc.d
+  fi
+  if [ ! -x "$st_venv/bin/st" ]; then
+    say "installing schemathesis in $st_venv"
+    rm -rf "$st_venv"
+    python3 -m venv "$st_venv"
+    "$st_venv/bin/pip" install -q schemathesis
   fi
 fi

@@ -36,6 +36,7 @@ pub const RESERVED_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC, ALE
 /// A figure is `None` when it was not measured, either because that phase
 /// failed or because an earlier phase failed; `error` then says why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SpeedSample {
     /// The netpulse instance that ran the test.
     pub node: String,
@@ -90,6 +91,7 @@ impl SpeedSample {
 /// `error` says why. Timings are `None` where the check did not get that far
 /// or the protocol has no such phase (no `tls_ms` over plain HTTP).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProbeResult {
     pub monitor: String,
     /// The URL, or `tcp://host:port`, `dns://resolver/name TYPE`, `icmp://host` or `push`.
@@ -151,6 +153,7 @@ pub struct ProbeResult {
 
 /// One round trip on the `live` topic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LiveLatency {
     pub target: String,
     #[serde(deserialize_with = "rfc3339")]
@@ -161,6 +164,7 @@ pub struct LiveLatency {
 
 /// What a page needs to render before its live stream connects.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Snapshot {
     pub node: String,
     /// The id of the newest event the server has published; a stream that
@@ -210,6 +214,7 @@ pub fn open_envelope(text: &str) -> Option<(i64, &str)> {
 
 /// One published event as a snapshot carries it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TopicEvent {
     pub topic: String,
     pub id: u64,
@@ -221,6 +226,7 @@ pub struct TopicEvent {
 
 /// The history store's state, as `/api/status` and the dashboard show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StoreHealth {
     /// False once a write has failed, until one succeeds again.
     pub ok: bool,
@@ -238,6 +244,7 @@ impl Default for StoreHealth {
 
 /// Body of every JSON error response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApiErrorBody {
     pub error: String,
 }

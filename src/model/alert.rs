@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A rule's state for one subject, as `GET /api/alerts` lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AlertState {
     pub rule: String,
     /// What the rule watches: a speed target, a monitor, or the topic's name.
@@ -26,6 +27,7 @@ pub struct AlertState {
 
 /// A change of a rule's state: the data of an event on the `alert` topic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AlertTransition {
     pub rule: String,
     pub subject: String,
@@ -44,6 +46,7 @@ pub struct AlertTransition {
 
 /// One breach of a rule, from `GET /api/alerts/history`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Incident {
     pub id: i64,
     pub rule: String,
@@ -61,6 +64,7 @@ pub struct Incident {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AlertSample {
     pub at_ms: i64,
     pub value: f64,
@@ -68,6 +72,7 @@ pub struct AlertSample {
 
 /// One delivery attempt, from `GET /api/alerts/deliveries`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Delivery {
     pub delivery_id: String,
     pub channel: String,
@@ -83,6 +88,7 @@ pub struct Delivery {
 
 /// A silence set through the API or the alerts page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Silence {
     pub id: i64,
     /// None: every rule.
@@ -109,3 +115,26 @@ pub fn is_speed_series(series: &str) -> bool {
 /// cheap for the dashboard to read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IncidentSpan(pub String, pub String, pub i64, pub i64);
+
+/// Described by hand: a derived schema would call each item an object.
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for IncidentSpan {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ArrayItems, ObjectBuilder, Type};
+        let item = |kind: Type, description: &str| ObjectBuilder::new().schema_type(kind).description(Some(description)).build();
+        ArrayBuilder::new()
+            .description(Some("A finished incident: [series, field, started_ms, ended_ms]"))
+            .prefix_items([
+                item(Type::String, "The rule's series"),
+                item(Type::String, "The rule's field"),
+                item(Type::Integer, "Start, in ms since the Unix epoch"),
+                item(Type::Integer, "End, in ms since the Unix epoch"),
+            ])
+            .items(ArrayItems::False)
+            .min_items(Some(4))
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for IncidentSpan {}

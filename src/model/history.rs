@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// One field's figures over one history bucket (or one raw sample, where `n` is 1).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HistoryStats {
     pub n: i64,
     pub min: f64,
@@ -14,6 +15,7 @@ pub struct HistoryStats {
 
 /// One point of `GET /api/history`: a bucket's start and each field's figures.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HistoryPoint {
     /// Start of the bucket (or the sample's time), in ms since the Unix epoch.
     pub t: i64,
@@ -49,6 +51,7 @@ impl<'de> Deserialize<'de> for HistoryPoint {
 
 /// The answer of `GET /api/history`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct History {
     pub series: String,
     /// `raw`, `1m`, `10m` or `1h`: what the points were computed from.

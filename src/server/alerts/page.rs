@@ -8,10 +8,9 @@ use axum::{
     extract::{rejection::FormRejection, Form, Query, State},
     http::StatusCode,
     response::{Html, IntoResponse, Redirect, Response},
-    routing::{get, post},
-    Router,
 };
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::alerts_document,
@@ -32,12 +31,8 @@ const PAGE_ROWS: i64 = 50;
 /// The year 9999, the same bound as the history API's.
 const LATEST_MS: i64 = 253_402_300_799_999;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/alerts", get(show))
-        .route("/alerts/silences", post(silence))
-        .route("/alerts/silences/end", post(end))
-        .route("/alerts/test", post(test))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show)).routes(routes!(silence)).routes(routes!(end)).routes(routes!(test))
 }
 
 /// The page's fixed confirmations, named in the address after a redirect.
@@ -89,6 +84,19 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(Cursor, Option<Notic
     Ok((cursor, notice.map(|text| Notice { ok: true, text: text.to_owned() })))
 }
 
+/// The alerts page: rule states, incidents (paged by `to` and `before`), deliveries, silences and channels.
+#[utoipa::path(
+    get,
+    path = "/alerts",
+    operation_id = "alerts_page",
+    tag = "pages",
+    params(
+        ("to" = Option<i64>, Query, description = "Older incidents: those that started before this ms time", minimum = 1),
+        ("before" = Option<i64>, Query, description = "With `to`: and those at it with a lower id", minimum = 0),
+        ("done" = Option<String>, Query, description = "A confirmation to show: silenced or ended"),
+    ),
+    responses((status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String), (status = 400, description = "The page, saying which parameter is wrong", content_type = "text/html; charset=utf-8", body = String))
+)]
 async fn show(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
     match parse_query(&params) {
         Ok((cursor, notice)) => render(&state, cursor, notice, StatusCode::OK).await,
@@ -154,7 +162,7 @@ fn unreadable(rejection: FormRejection) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SilenceForm {
     #[serde(default)]
     rule: String,
@@ -173,6 +181,15 @@ fn given(text: String) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
+/// The page's silence form.
+#[utoipa::path(
+    post,
+    path = "/alerts/silences",
+    operation_id = "alerts_page_silence",
+    tag = "pages",
+    request_body(content = SilenceForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Set; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String))
+)]
 async fn silence(State(state): State<AppState>, form: Result<Form<SilenceForm>, FormRejection>) -> Response {
     let outcome = async {
         let Form(form) = form.map_err(unreadable)?;
@@ -186,12 +203,21 @@ async fn silence(State(state): State<AppState>, form: Result<Form<SilenceForm>, 
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct EndForm {
     id: String,
     token: Option<String>,
 }
 
+/// The page's button that ends a silence.
+#[utoipa::path(
+    post,
+    path = "/alerts/silences/end",
+    operation_id = "alerts_page_end_silence",
+    tag = "pages",
+    request_body(content = EndForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Ended; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String))
+)]
 async fn end(State(state): State<AppState>, form: Result<Form<EndForm>, FormRejection>) -> Response {
     let outcome = async {
         let Form(form) = form.map_err(unreadable)?;
@@ -204,7 +230,7 @@ async fn end(State(state): State<AppState>, form: Result<Form<EndForm>, FormReje
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TestForm {
     channel: String,
     token: Option<String>,
@@ -212,6 +238,14 @@ struct TestForm {
 
 /// Answers with the page itself, which says what the channel did: the
 /// result is not one a later visit should show again.
+#[utoipa::path(
+    post,
+    path = "/alerts/test",
+    operation_id = "alerts_page_test",
+    tag = "pages",
+    request_body(content = TestForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The page, saying what the channel did", content_type = "text/html; charset=utf-8", body = String), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String))
+)]
 async fn test(State(state): State<AppState>, form: Result<Form<TestForm>, FormRejection>) -> Response {
     let outcome = async {
         let Form(form) = form.map_err(unreadable)?;

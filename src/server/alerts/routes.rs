@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use axum::{
     extract::{rejection::JsonRejection, Path, Query, State},
     http::HeaderMap,
-    routing::{get, post},
-    Json, Router,
+    Json,
 };
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     model::alert::{AlertState, Delivery, Incident},
@@ -30,13 +30,8 @@ const DAY_MS: i64 = 86_400_000;
 /// Most incidents or deliveries one answer carries.
 const MAX_LIMIT: i64 = 1000;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/alerts", get(states))
-        .route("/api/alerts/history", get(history))
-        .route("/api/alerts/deliveries", get(deliveries))
-        .route("/api/alerts/preview", post(preview))
-        .route("/api/notify/{channel}/test", post(test_channel))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(states)).routes(routes!(history)).routes(routes!(deliveries)).routes(routes!(preview)).routes(routes!(test_channel))
 }
 
 fn unavailable(error: StoreError) -> ApiError {
@@ -44,11 +39,13 @@ fn unavailable(error: StoreError) -> ApiError {
     ApiError::Unavailable("the alerts database cannot be read right now".into())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct States {
     alerts: Vec<AlertState>,
 }
 
+/// Every rule's state per subject.
+#[utoipa::path(get, path = "/api/alerts", tag = "alerts", responses((status = 200, description = "Rule states", body = States)))]
 async fn states(State(state): State<AppState>) -> Json<States> {
     Json(States { alerts: state.alerts.board.list() })
 }
@@ -70,7 +67,8 @@ fn check_names(params: &HashMap<String, String>, allowed: &[&str]) -> Result<(),
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = IncidentHistory)]
 struct History {
     from_ms: i64,
     to_ms: i64,
@@ -78,6 +76,18 @@ struct History {
 }
 
 /// Incidents overlapping `from..to` (milliseconds; the last 30 days by default), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/alerts/history",
+    operation_id = "alert_history",
+    tag = "alerts",
+    params(
+        ("from" = Option<i64>, Query, description = "ms since the Unix epoch; 30 days before `to` by default", minimum = 0),
+        ("to" = Option<i64>, Query, description = "ms since the Unix epoch; now by default", minimum = 0),
+        ("limit" = Option<i64>, Query, description = "Most incidents (1-1000, default 100)", minimum = 1, maximum = 1000),
+    ),
+    responses((status = 200, description = "Incidents, newest first", body = History), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody))
+)]
 async fn history(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Json<History>, ApiError> {
     check_names(&params, &["from", "to", "limit"])?;
     // The same bounds as /api/history: years 1970 to 9999.
@@ -93,18 +103,26 @@ async fn history(State(state): State<AppState>, Query(params): Query<HashMap<Str
     Ok(Json(History { from_ms, to_ms, incidents }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Deliveries {
     deliveries: Vec<Delivery>,
 }
 
+/// The delivery log, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/alerts/deliveries",
+    tag = "alerts",
+    params(("limit" = Option<i64>, Query, description = "Most deliveries (1-1000, default 100)", minimum = 1, maximum = 1000)),
+    responses((status = 200, description = "Delivery attempts", body = Deliveries), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody))
+)]
 async fn deliveries(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Deliveries>, ApiError> {
     check_names(&params, &["limit"])?;
     let limit = number(&params, "limit", 100, 1..=MAX_LIMIT)?;
     Ok(Json(Deliveries { deliveries: state.store.deliveries(limit).await.map_err(unavailable)? }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PreviewRequest {
     /// A template to try; the default for `kind` when absent.
@@ -116,12 +134,25 @@ struct PreviewRequest {
     values: HashMap<String, String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Preview {
     text: String,
 }
 
 /// Renders a template against a sample, so a rule's text can be tried before it is configured.
+#[utoipa::path(
+    post,
+    path = "/api/alerts/preview",
+    tag = "alerts",
+    request_body = PreviewRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The rendered text", body = Preview),
+        (status = 400, description = "A bad body, kind or value name", body = crate::model::ApiErrorBody),
+        (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody),
+        (status = 422, description = "The template does not render (or ran out of fuel)", body = crate::model::ApiErrorBody),
+    )
+)]
 async fn preview(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<PreviewRequest>, JsonRejection>) -> Result<Json<Preview>, ApiError> {
     bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
     let Json(request) = body.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
@@ -143,7 +174,7 @@ async fn preview(State(state): State<AppState>, headers: HeaderMap, body: Result
     Ok(Json(Preview { text }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TestResult {
     pub channel: String,
     pub delivery_id: String,
@@ -152,6 +183,15 @@ pub struct TestResult {
     pub error: Option<String>,
 }
 
+/// Sends a test message on a `[[notify]]` channel now (bearer token).
+#[utoipa::path(
+    post,
+    path = "/api/notify/{channel}/test",
+    tag = "alerts",
+    params(("channel" = String, Path, description = "A [[notify]] channel's name")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "What happened; `delivered: false` carries the receiver's error", body = TestResult), (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody), (status = 404, description = "No such channel", body = crate::model::ApiErrorBody))
+)]
 async fn test_channel(State(state): State<AppState>, Path(channel): Path<String>, headers: HeaderMap) -> Result<Json<TestResult>, ApiError> {
     bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
     Ok(Json(send_test(&state, channel).await?))

@@ -4,10 +4,10 @@
 use axum::{
     extract::{rejection::JsonRejection, Path, State},
     http::{HeaderMap, StatusCode},
-    routing::{delete, get},
-    Json, Router,
+    Json,
 };
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     model::alert::Silence,
@@ -23,8 +23,8 @@ use crate::{
 /// The longest a silence may last.
 const MOST_DAYS: i64 = 90;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/alerts/silences", get(list).post(create)).route("/api/alerts/silences/{id}", delete(end))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(end))
 }
 
 fn unavailable(error: StoreError) -> ApiError {
@@ -32,16 +32,18 @@ fn unavailable(error: StoreError) -> ApiError {
     ApiError::Unavailable("the alerts database cannot be reached right now".into())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Silences {
     silences: Vec<Silence>,
 }
 
+/// The running silences.
+#[utoipa::path(get, path = "/api/alerts/silences", operation_id = "silences", tag = "alerts", responses((status = 200, description = "Running silences", body = Silences)))]
 async fn list(State(state): State<AppState>) -> Result<Json<Silences>, ApiError> {
     Ok(Json(Silences { silences: state.store.silences(now_ms()).await.map_err(unavailable)? }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSilence {
     /// A rule's name; every rule when absent.
@@ -54,6 +56,21 @@ pub struct NewSilence {
     pub reason: Option<String>,
 }
 
+/// Silences a rule, a subject or everything for a while (bearer token).
+#[utoipa::path(
+    post,
+    path = "/api/alerts/silences",
+    operation_id = "create_silence",
+    tag = "alerts",
+    request_body = NewSilence,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The silence", body = Silence),
+        (status = 400, description = "A bad body or duration", body = crate::model::ApiErrorBody),
+        (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody),
+        (status = 422, description = "No such rule", body = crate::model::ApiErrorBody),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -87,6 +104,16 @@ pub async fn set_silence(state: &AppState, request: NewSilence) -> Result<Silenc
     state.store.create_silence(request.rule.as_deref(), request.subject.as_deref(), now, now + lasting_ms, &reason).await.map_err(unavailable)
 }
 
+/// Ends a running silence early (bearer token).
+#[utoipa::path(
+    delete,
+    path = "/api/alerts/silences/{id}",
+    operation_id = "end_silence",
+    tag = "alerts",
+    params(("id" = i64, Path, description = "The silence's id")),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Ended"), (status = 400, description = "Not a whole number", body = crate::model::ApiErrorBody), (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody), (status = 404, description = "No running silence has this id", body = crate::model::ApiErrorBody))
+)]
 async fn end(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
     end_silence(&state, &id).await?;

@@ -18,12 +18,27 @@ use crate::server::{
 /// Largest body a publisher may send.
 pub const MAX_BODY: usize = 64 * 1024;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Published {
     id: u64,
     topic: String,
 }
 
+/// Publishes one JSON object on a custom topic (bearer token).
+#[utoipa::path(
+    post,
+    path = "/api/publish/{topic}",
+    tag = "stream",
+    params(("topic" = String, Path, description = "A custom topic: 1-64 letters, digits, - _ or .")),
+    request_body(content = Object, content_type = "application/json", description = "Any JSON object, at most 64 KiB"),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Published; the event's id", body = Published),
+        (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody),
+        (status = 413, description = "The body is over 64 KiB", body = crate::model::ApiErrorBody),
+        (status = 422, description = "Past a configured limit on topics or fields", body = crate::model::ApiErrorBody),
+    )
+)]
 pub async fn publish(
     State(state): State<AppState>,
     Path(topic): Path<String>,

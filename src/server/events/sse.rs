@@ -29,8 +29,10 @@ use crate::server::{
 /// What a refused client is told to wait before trying again.
 const RETRY_AFTER_SECS: u64 = 5;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// Comma-separated topics; every built-in and declared topic by default.
     topics: Option<String>,
     /// For a first connect that should resume, since `EventSource` cannot set headers.
     #[serde(rename = "lastEventId")]
@@ -39,6 +41,18 @@ pub struct EventsQuery {
     envelope: Option<String>,
 }
 
+/// The live event stream (Server-Sent Events): each event's type is its topic and its id a position to resume from.
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "stream",
+    params(EventsQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id, as a browser does on reconnect")),
+    responses(
+        (status = 200, description = "An endless stream of `event:`, `id:` and `data:` frames, with heartbeats", content_type = "text/event-stream", body = String),
+        (status = 400, description = "An unknown topic or a bad event id", body = crate::model::ApiErrorBody),
+        (status = 429, description = "Too many streams; retry after the Retry-After seconds", body = crate::model::ApiErrorBody),
+    )
+)]
 pub async fn events(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

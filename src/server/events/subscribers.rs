@@ -45,7 +45,7 @@ pub struct Subscribers {
 }
 
 /// Counts of the moment, as `/api/status` reports them.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ConnectionCounts {
     pub total: usize,
     pub per_topic: BTreeMap<String, usize>,

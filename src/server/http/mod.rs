@@ -4,6 +4,7 @@
 pub mod bearer;
 pub mod error;
 pub mod listener;
+pub mod openapi;
 pub mod pwa;
 pub mod status;
 
@@ -11,7 +12,7 @@ use axum::http::{header, HeaderValue};
 use axum::http::{Response, StatusCode};
 use axum::{
     extract::{DefaultBodyLimit, State},
-    routing::{any, get, post},
+    routing::{any, get},
     Json, Router,
 };
 use leptos::prelude::provide_context;
@@ -21,6 +22,10 @@ use tower_http::{
     compression::CompressionLayer,
     services::{fs::ServeFileSystemResponseBody, ServeDir},
     trace::TraceLayer,
+};
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt},
+    routes,
 };
 
 use crate::{
@@ -36,6 +41,8 @@ use crate::{
     },
 };
 
+/// What the dashboard renders before its stream connects: recent samples, the latest checks, alert states.
+#[utoipa::path(get, path = "/api/snapshot", tag = "dashboard", responses((status = 200, description = "The snapshot", body = Snapshot)))]
 async fn snapshot(State(state): State<AppState>) -> Json<Snapshot> {
     Json(state.snapshot())
 }
@@ -53,6 +60,31 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed("this route does not take that method; see the README for the list".to_owned())
 }
 
+/// Routes whose answers may be compressed: the JSON API, metrics and the alerts page.
+fn compressed_api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(snapshot))
+        .routes(routes!(status::status))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(monitor::push::push))
+        .routes(routes!(store::route::history))
+        .routes(routes!(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
+        .routes(routes!(openapi::openapi_json))
+        .merge(alerts::routes::routes())
+        .merge(alerts::silence_routes::routes())
+        .merge(alerts::page::routes())
+}
+
+/// Routes never compressed: the event stream and the speed-test endpoints.
+fn streaming_api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(sse::events)).nest("/speedtest", speed::routes::routes())
+}
+
+/// Every documented route, for the OpenAPI document.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    compressed_api().merge(streaming_api())
+}
+
 /// The whole HTTP surface: API, speed-test target endpoints, the dashboard and its assets.
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
@@ -60,16 +92,9 @@ pub fn router(state: AppState) -> Router {
     // Compressed on the fly unless already compressed; never the event stream nor
     // `/speedtest`, which are routed after this layer: measurements see the bytes
     // they ask for, and streams carry no compressor state.
-    let compressed = Router::new()
-        .route("/api/snapshot", get(snapshot))
-        .route("/api/status", get(status::status))
-        .route("/metrics", get(metrics::metrics))
-        .route("/api/push/{secret}", get(monitor::push::push).post(monitor::push::push))
-        .route("/api/history", get(store::route::history))
-        .route("/api/publish/{topic}", post(publish::publish).layer(DefaultBodyLimit::max(publish::MAX_BODY)))
-        .merge(alerts::routes::routes())
-        .merge(alerts::silence_routes::routes())
-        .merge(alerts::page::routes())
+    let (compressed, _) = compressed_api().split_for_parts();
+    let (streaming, _) = streaming_api().split_for_parts();
+    let compressed = compressed
         .route("/api/{*rest}", any(unknown_api_route))
         .route("/sw.js", get(pwa::service_worker))
         .nest_service(&format!("/pkg/{}", state.shell.hash), cached(bundle.clone(), pwa::IMMUTABLE))
@@ -79,8 +104,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new());
     compressed
         // Never compressed, nor wrapped in the compressor's body: a stream lives long and holds its state.
-        .route("/api/events", get(sse::events))
-        .nest("/speedtest", speed::routes::routes())
+        .merge(streaming)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)

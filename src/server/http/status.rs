@@ -8,7 +8,7 @@ use crate::{
     server::{events::subscribers::ConnectionCounts, AppState},
 };
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Status {
     version: &'static str,
     node: String,
@@ -20,12 +20,14 @@ pub struct Status {
     store: StoreHealth,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Limits {
     max_connections: usize,
     max_per_client: usize,
 }
 
+/// What the event stream is doing: connections per topic, events published, the store's health.
+#[utoipa::path(get, path = "/api/status", tag = "stream", responses((status = 200, description = "The stream's state", body = Status)))]
 pub async fn status(State(state): State<AppState>) -> Json<Status> {
     let limits = state.subscribers.limits();
     Json(Status {

@@ -142,22 +142,31 @@ async fn publish(writer: &Writer, result: &ProbeResult) -> bool {
     writer.publish(PROBE_TOPIC, &result.monitor, data).await.is_ok()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PushQuery {
     /// `up` (the default) or `down`.
+    #[param(pattern = "^(up|down)$")]
     status: Option<String>,
     /// Why, for a push that reports down; shown as the check's error.
     msg: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PushAck {
     monitor: String,
     up: bool,
 }
 
 /// `GET` or `POST /api/push/{secret}`: a heartbeat.
+#[utoipa::path(
+    method(get, post),
+    path = "/api/push/{secret}",
+    tag = "monitors",
+    params(("secret" = String, Path, description = "The push monitor's secret"), PushQuery),
+    responses((status = 200, description = "Recorded as the monitor's latest result", body = PushAck), (status = 404, description = "No push monitor has this secret", body = crate::model::ApiErrorBody))
+)]
 pub async fn push(
     State(state): State<AppState>,
     Path(secret): Path<String>,

@@ -9,10 +9,11 @@ use axum::{
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
     routing::get,
-    Json, Router,
+    Json,
 };
 use futures_util::StreamExt;
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::server::{http::error::ApiError, speed::payload, AppState};
 
@@ -23,16 +24,20 @@ pub const MAX_DOWN_BYTES: u64 = 1 << 30;
 /// Pieces handed to the socket; small enough to keep memory flat, large enough to be cheap.
 const PIECE: usize = 256 * 1024;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/garbage", get(garbage))
+/// Paths other clients know these endpoints by (LibreSpeed's `.php`, Cloudflare's
+/// `__up`), each answered as its original; the API document lists them alike.
+pub const ALIASES: &[(&str, &str)] = &[("/garbage", "/garbage.php"), ("/empty", "/empty.php"), ("/empty", "/__up"), ("/getIP", "/getIP.php")];
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(garbage))
+        .routes(routes!(empty, preflight))
+        .routes(routes!(client_ip))
+        .routes(routes!(down))
         .route("/garbage.php", get(garbage))
-        .route("/empty", get(empty).post(empty).options(preflight))
         .route("/empty.php", get(empty).post(empty).options(preflight))
-        .route("/getIP", get(client_ip))
-        .route("/getIP.php", get(client_ip))
-        .route("/__down", get(down))
         .route("/__up", get(empty).post(empty).options(preflight))
+        .route("/getIP.php", get(client_ip))
         .fallback(unknown_speedtest_route)
 }
 
@@ -40,11 +45,15 @@ async fn unknown_speedtest_route() -> ApiError {
     ApiError::NotFound("no such speed-test endpoint; see the README for the list".to_owned())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TargetQuery {
+    /// MiB of data for `garbage` (default 4, at most 1024).
     #[serde(rename = "ckSize")]
     ck_size: Option<String>,
+    /// Bytes of data for `__down` (at most 1 GiB).
     bytes: Option<String>,
+    /// Present: answer with CORS headers, for a browser client on another origin.
     cors: Option<String>,
 }
 
@@ -80,6 +89,10 @@ fn random_body(state: &AppState, total: u64, cors: bool) -> Response {
 }
 
 /// `ckSize` MiB of random data (default 4, at most 1024).
+#[utoipa::path(get, path = "/garbage", tag = "speedtest", params(TargetQuery), responses(
+    (status = 200, description = "Random bytes, never compressed", content_type = "application/octet-stream", body = Vec<u8>),
+    (status = 400, description = "ckSize is not a whole number up to 1024", body = crate::model::ApiErrorBody),
+))]
 async fn garbage(State(state): State<AppState>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let chunks = parse_count("ckSize", query.ck_size.as_deref(), 4, MAX_CHUNKS)?;
@@ -87,6 +100,10 @@ async fn garbage(State(state): State<AppState>, query: Result<Query<TargetQuery>
 }
 
 /// Exactly `bytes` bytes of random data.
+#[utoipa::path(get, path = "/__down", tag = "speedtest", params(TargetQuery), responses(
+    (status = 200, description = "Random bytes, never compressed", content_type = "application/octet-stream", body = Vec<u8>),
+    (status = 400, description = "bytes is not a whole number up to 1 GiB", body = crate::model::ApiErrorBody),
+))]
 async fn down(State(state): State<AppState>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let bytes = parse_count("bytes", query.bytes.as_deref(), 0, MAX_DOWN_BYTES)?;
@@ -95,6 +112,7 @@ async fn down(State(state): State<AppState>, query: Result<Query<TargetQuery>, a
 
 /// Reads and discards the request body, then answers with no body: both the
 /// upload sink and the ping endpoint.
+#[utoipa::path(method(get, post), path = "/empty", tag = "speedtest", params(TargetQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Anything; read and discarded"), responses((status = 200, description = "Empty")))]
 async fn empty(query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>, body: Body) -> Response {
     let cors = query.map(|Query(q)| q.cors.is_some()).unwrap_or(false);
     let mut chunks = body.into_data_stream();
@@ -105,13 +123,15 @@ async fn empty(query: Result<Query<TargetQuery>, axum::extract::rejection::Query
     response
 }
 
+/// CORS preflight for browser clients on another origin.
+#[utoipa::path(options, path = "/empty", tag = "speedtest", responses((status = 200, description = "Empty, with CORS headers")))]
 async fn preflight() -> Response {
     let mut response = ().into_response();
     no_store(response.headers_mut(), true);
     response
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 struct ClientIp {
     #[serde(rename = "processedString")]
     processed: String,
@@ -120,6 +140,7 @@ struct ClientIp {
 }
 
 /// The caller's address, in the JSON shape LibreSpeed clients parse.
+#[utoipa::path(get, path = "/getIP", tag = "speedtest", params(TargetQuery), responses((status = 200, description = "The caller's address", body = ClientIp)))]
 async fn client_ip(ConnectInfo(peer): ConnectInfo<SocketAddr>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Response {
     let cors = query.map(|Query(q)| q.cors.is_some()).unwrap_or(false);
     let mut response = Json(ClientIp { processed: peer.ip().to_canonical().to_string(), raw_isp_info: String::new() }).into_response();

@@ -115,6 +115,27 @@ pub fn parse_request(params: &HashMap<String, String>, config: &Config, now_ms: 
     Ok(HistoryRequest { series, from_ms, to_ms, step_s })
 }
 
+/// A series over a time range: raw samples or rollup buckets, as JSON or CSV.
+#[utoipa::path(
+    get,
+    path = "/api/history",
+    tag = "history",
+    params(
+        ("series" = String, Query, description = "speed, speed:<target URL>, probe:<monitor name> or topic:<name>"),
+        ("from" = Option<String>, Query, description = "Start, inclusive: ms since the Unix epoch or RFC 3339; 24 h before `to` by default"),
+        ("to" = Option<String>, Query, description = "End, exclusive: ms since the Unix epoch or RFC 3339; now by default"),
+        ("last" = Option<i64>, Query, description = "Seconds before `to`, instead of `from`", minimum = 1),
+        ("step" = Option<i64>, Query, description = "Bucket width in seconds (whole minutes from 60 up); chosen from the range by default", minimum = 1),
+        ("format" = Option<String>, Query, description = "json (default) or csv"),
+    ),
+    responses(
+        (status = 200, description = "The series' points", content(
+            (crate::model::History = "application/json"),
+            (String = "text/csv; charset=utf-8"),
+        )),
+        (status = 400, description = "A parameter is missing, unknown or out of range", body = crate::model::ApiErrorBody),
+    )
+)]
 pub async fn history(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
     let csv = match params.get("format").map(String::as_str) {
         None | Some("json") => false,
