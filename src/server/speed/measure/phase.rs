@@ -31,6 +31,15 @@ pub struct Meter {
     bytes: AtomicU64,
     reserved: AtomicU64,
     budget: u64,
+    /// Upload sockets, whose acknowledged bytes are added at each sample.
+    uploads: std::sync::Mutex<Vec<WatchedSocket>>,
+}
+
+/// An upload socket, the bytes written to it, and how many of them are counted.
+pub struct WatchedSocket {
+    pub fd: std::os::fd::RawFd,
+    pub written: Arc<AtomicU64>,
+    pub counted: u64,
 }
 
 impl Meter {
@@ -47,6 +56,37 @@ impl Meter {
     /// Counts `n` bytes; false once the budget is spent, so the stream stops.
     pub fn add(&self, n: u64) -> bool {
         self.bytes.fetch_add(n, Ordering::Relaxed) + n < self.budget
+    }
+
+    /// Counts what the peers of the watched upload sockets have acknowledged since the last time.
+    pub fn refresh(&self) {
+        let mut uploads = self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for socket in uploads.iter_mut() {
+            self.count_acknowledged(socket);
+        }
+    }
+
+    fn count_acknowledged(&self, socket: &mut WatchedSocket) {
+        let Some(queued) = super::upload::unacknowledged(socket.fd) else { return };
+        let acknowledged = socket.written.load(Ordering::Relaxed).saturating_sub(queued);
+        if acknowledged > socket.counted {
+            self.add(acknowledged - socket.counted);
+            socket.counted = acknowledged;
+        }
+    }
+
+    /// Watches an upload socket until [`Meter::unwatch`]; its fd must stay open until then.
+    pub fn watch(&self, fd: std::os::fd::RawFd, written: Arc<AtomicU64>) {
+        self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(WatchedSocket { fd, written, counted: 0 });
+    }
+
+    /// Counts a socket a last time and forgets it, before it closes.
+    pub fn unwatch(&self, fd: std::os::fd::RawFd) {
+        let mut uploads = self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(at) = uploads.iter().position(|socket| socket.fd == fd) {
+            let mut socket = uploads.swap_remove(at);
+            self.count_acknowledged(&mut socket);
+        }
     }
 
     pub fn remaining(&self) -> u64 {
@@ -83,7 +123,7 @@ impl PhaseRun<'_> {
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         let options = self.options;
-        let meter = Arc::new(Meter { bytes: AtomicU64::new(0), reserved: AtomicU64::new(0), budget: self.budget });
+        let meter = Arc::new(Meter { bytes: AtomicU64::new(0), reserved: AtomicU64::new(0), budget: self.budget, uploads: Default::default() });
         let stop = CancellationToken::new();
         let started = Instant::now();
         let mut streams = JoinSet::new();
@@ -108,6 +148,7 @@ impl PhaseRun<'_> {
                 }
             }
             let elapsed = started.elapsed();
+            meter.refresh();
             trace.push(elapsed, meter.total());
             self.progress.send_replace(Progress { phase: self.phase, mbps: trace.goodput(options.grace).map(stats::round3), bytes: trace.bytes() });
             let out_of_time = elapsed >= options.duration;

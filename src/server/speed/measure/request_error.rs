@@ -22,6 +22,11 @@ pub fn describe_request_error(err: &reqwest::Error, timeout: Duration) -> String
     if err.is_timeout() {
         return format!("timed out after {} ms{at}", timeout.as_millis());
     }
+    describe_error(err, &at, timeout)
+}
+
+/// The same one-line reason for any error, `at` naming the host.
+pub fn describe_error(err: &(dyn std::error::Error + 'static), at: &str, timeout: Duration) -> String {
     let mut chain = Vec::new();
     let mut source: Option<&dyn std::error::Error> = Some(err);
     while let Some(current) = source {
