@@ -86,8 +86,14 @@ fn packet_socket(interface: &str) -> io::Result<OwnedFd> {
 /// Frames on their way in one direction, oldest first, each with the time it may leave.
 #[derive(Default)]
 struct Held {
-    frames: Mutex<(VecDeque<(Instant, Vec<u8>)>, usize)>,
+    queue: Mutex<Queue>,
     ready: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    frames: VecDeque<(Instant, Vec<u8>)>,
+    bytes: usize,
 }
 
 #[derive(Default)]
@@ -105,13 +111,13 @@ fn receive(from: Arc<OwnedFd>, held: Arc<Held>, delay: Duration, queue_bytes: us
             continue;
         }
         let frame = buffer[..read as usize].to_vec();
-        let mut frames = held.frames.lock().unwrap();
-        if frames.1 + frame.len() > queue_bytes {
+        let mut queue = held.queue.lock().unwrap();
+        if queue.bytes + frame.len() > queue_bytes {
             counts.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        frames.1 += frame.len();
-        frames.0.push_back((Instant::now() + delay, frame));
+        queue.bytes += frame.len();
+        queue.frames.push_back((Instant::now() + delay, frame));
         held.ready.notify_one();
     }
 }
@@ -119,15 +125,15 @@ fn receive(from: Arc<OwnedFd>, held: Arc<Held>, delay: Duration, queue_bytes: us
 fn send(to: Arc<OwnedFd>, held: Arc<Held>, counts: Arc<Counts>, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
         let (due, frame) = {
-            let mut frames = held.frames.lock().unwrap();
-            while frames.0.is_empty() {
-                frames = held.ready.wait_timeout(frames, Duration::from_millis(100)).unwrap().0;
+            let mut queue = held.queue.lock().unwrap();
+            while queue.frames.is_empty() {
+                queue = held.ready.wait_timeout(queue, Duration::from_millis(100)).unwrap().0;
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
             }
-            let (due, frame) = frames.0.pop_front().expect("not empty");
-            frames.1 -= frame.len();
+            let (due, frame) = queue.frames.pop_front().expect("not empty");
+            queue.bytes -= frame.len();
             (due, frame)
         };
         // Every frame is held equally long, so the oldest is always the next due.
@@ -162,7 +168,9 @@ fn main() {
     for fd in [&a, &b] {
         let timeout = libc::timeval { tv_sec: 0, tv_usec: 200_000 };
         // SAFETY: sets a plain option from a value on the stack.
-        unsafe { libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&timeout as *const libc::timeval).cast(), size_of::<libc::timeval>() as u32) };
+        unsafe {
+            libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&timeout as *const libc::timeval).cast(), size_of::<libc::timeval>() as u32)
+        };
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

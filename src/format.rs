@@ -97,6 +97,16 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// What a check's own kind adds to its row: a certificate's days left, a
+/// ping's loss or a DNS answer (a check is one kind, so at most one is set).
+pub fn probe_detail(cert_days_left: Option<f64>, loss_pct: Option<f64>, answer: Option<&str>) -> Option<String> {
+    let certificate = cert_days_left.map(|days| match days < 0.0 {
+        true => format!("certificate expired {} days ago", metric(Some(-days))),
+        false => format!("certificate: {} days left", metric(Some(days))),
+    });
+    certificate.or_else(|| loss_pct.map(|pct| format!("{}% packet loss", metric(Some(pct))))).or_else(|| answer.map(|text| format!("answer: {text}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +133,15 @@ mod tests {
         assert_eq!(delta(Some(90.0), Some(194.5)).as_deref(), Some("−104"));
         assert_eq!(delta(Some(1.0), Some(1.0)).as_deref(), Some("±0"));
         assert_eq!(delta(Some(1.0), None), None);
+    }
+
+    #[test]
+    fn a_check_s_own_figure_reads_as_one_phrase() {
+        assert_eq!(probe_detail(Some(41.52), None, None).as_deref(), Some("certificate: 41.5 days left"));
+        assert_eq!(probe_detail(Some(-2.4), None, None).as_deref(), Some("certificate expired 2.40 days ago"));
+        assert_eq!(probe_detail(None, Some(33.333), None).as_deref(), Some("33.3% packet loss"));
+        assert_eq!(probe_detail(None, None, Some("192.168.1.20")).as_deref(), Some("answer: 192.168.1.20"));
+        assert_eq!(probe_detail(None, None, None), None);
     }
 
     #[test]

@@ -126,18 +126,15 @@ pub struct ProbeResult {
     #[serde(default)]
     #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
     pub redirects: u8,
-    /// Days until the server's certificate expires, for HTTPS checks whose handshake succeeded.
+    /// Days until the server's certificate expires, for TLS and HTTPS checks; negative once it has.
     #[serde(default)]
-    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
     pub cert_days_left: Option<f64>,
     /// A DNS check's answer, its records joined with ", ".
     #[serde(default)]
-    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
     pub answer: Option<String>,
     /// A ping check's lost share of echo requests, in percent, and its round
     /// trips' min, max and mean deviation (`response_ms` is their average).
     #[serde(default)]
-    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
     pub loss_pct: Option<f64>,
     #[serde(default)]
     #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]

@@ -82,3 +82,25 @@ async fn nothing_listening_is_a_normal_down_result() {
     assert!(!result.up && result.cert_days_left.is_none() && result.tls_ms.is_none(), "{result:?}");
     assert!(result.error.is_some_and(|e| e.contains("refused")));
 }
+
+#[tokio::test]
+async fn the_dashboard_says_how_long_ago_a_certificate_expired() {
+    // The server trusts Mozilla's roots only; an expired certificate is refused for its date first.
+    let expired = common::tls::tls_server_until(&["127.0.0.1"], &[], Some(in_days(-3))).await;
+    let config = common::fast_config(&format!("[speed]\nenabled = false\n[[monitor]]\nname = \"old cert\"\ntls = \"{}\"\ninterval = 1\n", expired.addr));
+    let server = common::start(config, common::Target::Refusing).await;
+    let mut probe = serde_json::Value::Null;
+    for _ in 0..50 {
+        let snapshot: serde_json::Value = reqwest::get(server.url("/api/snapshot")).await.unwrap().json().await.unwrap();
+        probe = snapshot["probes"][0].clone();
+        if !probe.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(probe["up"], false, "{probe}");
+    assert!(probe["cert_days_left"].as_f64().is_some_and(|days| days < -3.0), "{probe}");
+    let page = reqwest::get(server.url("/")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("certificate expired 3."), "the monitor's row says how long ago");
+    server.shutdown().await;
+}

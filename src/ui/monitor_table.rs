@@ -78,6 +78,7 @@ fn monitor_row(result: &ProbeResult, trends: RwSignal<Trends>, range: Memo<TimeR
             <td>
                 <span class=badge>{label}</span>
                 {result.error.clone().map(|error| view! { <span class="monitor-error">{error}</span> })}
+                {format::probe_detail(result.cert_days_left, result.loss_pct, result.answer.as_deref()).map(|detail| view! { <span class="monitor-detail">{detail}</span> })}
             </td>
             <td data-label="Code">{result.status_code.map_or_else(|| "—".to_owned(), |code| code.to_string())}</td>
             <td class="response-cell" data-label="Response">

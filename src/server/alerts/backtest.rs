@@ -9,15 +9,20 @@ use crate::server::{
         config::{Rule, Watched},
         tracker::{Phase, Tracker},
     },
-    store::{fields::from_milli, Store, StoreError},
+    store::{
+        fields::{from_milli, PROBE_FIELDS, SPEED_FIELDS},
+        Store, StoreError,
+    },
 };
 
 /// The fields kept as history, which a backtest can replay.
-pub const REPLAYABLE: &[&str] = &["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms", "up", "response_ms"];
+fn replayable() -> impl Iterator<Item = &'static str> {
+    SPEED_FIELDS.iter().chain(["up"].iter()).chain(PROBE_FIELDS).copied()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestError {
-    #[error("{0:?} is not kept as history, so it cannot be replayed; fields that can: {list}", list = REPLAYABLE.join(", "))]
+    #[error("{0:?} is not kept as history, so it cannot be replayed; fields that can: {list}", list = replayable().collect::<Vec<_>>().join(", "))]
     NotKept(String),
     #[error("history database: {0}")]
     Store(#[from] StoreError),
@@ -53,7 +58,7 @@ fn series_filter(watched: &Watched) -> (String, bool) {
 
 pub async fn backtest(store: &Store, rule: &Rule, from_ms: i64, to_ms: i64) -> Result<Backtest, BacktestError> {
     let custom = matches!(rule.watched, Watched::Topic { .. });
-    if !custom && !REPLAYABLE.contains(&rule.field.as_str()) {
+    if !custom && !replayable().any(|field| field == rule.field) {
         return Err(BacktestError::NotKept(rule.field.clone()));
     }
     let (series, prefix) = series_filter(&rule.watched);

@@ -8,6 +8,11 @@ use crate::model::{PROBE_TOPIC, SPEED_TOPIC};
 /// The speed fields kept as history, in the order charts list them.
 pub const SPEED_FIELDS: &[&str] = &["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms"];
 
+/// A check's numbers kept as history besides `up`: timings, a certificate's days
+/// left and a ping's loss and round trips, where the monitor's kind has them.
+pub const PROBE_FIELDS: &[&str] =
+    &["response_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "cert_days_left", "loss_pct", "rtt_min_ms", "rtt_max_ms", "rtt_mdev_ms"];
+
 /// One series' numbers from one event.
 #[derive(Debug, PartialEq)]
 pub struct SeriesValues {
@@ -36,9 +41,7 @@ pub fn series_values(topic: &str, data: &str) -> Vec<SeriesValues> {
             if let Some(up) = object.get("up").and_then(Value::as_bool) {
                 values.push(("up".to_owned(), if up { 1.0 } else { 0.0 }));
             }
-            if let Some(ms) = number("response_ms") {
-                values.push(("response_ms".to_owned(), ms));
-            }
+            values.extend(PROBE_FIELDS.iter().filter_map(|name| Some((name.to_string(), number(name)?))));
             vec![SeriesValues { series: format!("probe:{monitor}"), values }]
         }
         _ if crate::model::BUILTIN_TOPICS.contains(&topic) => Vec::new(),
@@ -83,11 +86,17 @@ mod tests {
     }
 
     #[test]
-    fn probes_record_up_and_response_time() {
+    fn probes_record_up_their_timings_and_their_kind_s_own_figures() {
         let down = series_values("probe", r#"{"monitor":"web","up":false,"response_ms":null}"#);
         assert_eq!(down, vec![SeriesValues { series: "probe:web".into(), values: vec![("up".into(), 0.0)] }]);
-        let up = series_values("probe", r#"{"monitor":"web","up":true,"response_ms":12.5}"#);
-        assert_eq!(up[0].values, vec![("up".into(), 1.0), ("response_ms".into(), 12.5)]);
+        let up = series_values("probe", r#"{"monitor":"web","up":true,"response_ms":12.5,"status_code":200}"#);
+        assert_eq!(up[0].values, vec![("up".into(), 1.0), ("response_ms".into(), 12.5)], "a status code is not a measure");
+        let tls = series_values("probe", r#"{"monitor":"cert","up":true,"response_ms":30.1,"tls_ms":21.0,"cert_days_left":-2.5}"#);
+        let names: Vec<_> = tls[0].values.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        assert_eq!(names, [("up", 1.0), ("response_ms", 30.1), ("tls_ms", 21.0), ("cert_days_left", -2.5)]);
+        let ping =
+            series_values("probe", r#"{"monitor":"gw","up":true,"response_ms":1.2,"loss_pct":33.3,"rtt_min_ms":1.0,"rtt_max_ms":1.5,"rtt_mdev_ms":0.2}"#);
+        assert_eq!(ping[0].values.len(), 6);
     }
 
     #[test]

@@ -220,3 +220,19 @@ pub async fn round_trip(client: &Client, url: &Url, timeout: Duration) -> Result
     }
     Ok(started.elapsed())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_request_is_a_stream_s_share_of_the_budget_within_what_the_target_serves() {
+        let netpulse = download_request_max(TargetKind::Netpulse);
+        assert_eq!(request_bytes(netpulse, 500_000_000, 4), 125_000_000, "the default budget's download half over four streams");
+        assert_eq!(request_bytes(netpulse, u64::MAX / 2, 4), 1 << 30, "no budget: a netpulse target's largest request");
+        assert_eq!(request_bytes(download_request_max(TargetKind::Cloudflare), 500_000_000, 4), 25_000_000);
+        assert_eq!(request_bytes(upload_request_max(TargetKind::Librespeed), 500_000_000, 4), 32 << 20);
+        assert_eq!(request_bytes(netpulse, 1_000, 4), 1 << 20, "never below 1 MiB; the budget itself still caps what is sent");
+        assert_eq!(request_bytes(netpulse, 8 << 20, 0), 8 << 20, "no division by zero streams");
+    }
+}
