@@ -241,13 +241,17 @@ for case in cases:
     shaped = float(case.split()[0]) if case != "loopback" else None
     for direction in ("download", "upload"):
         i, n = runs(case, "iperf3", direction), runs(case, "netpulse", direction)
+        if not i or not n:
+            print(f"| {case} | {direction} | no figure from {'iperf3' if not i else 'netpulse'} in any run | | | | |")
+            continue
         im, nm = statistics.mean(i), statistics.mean(n)
         of_shaped = lambda m: f"{m / shaped:.3f}" if shaped else "–"
         print(f"| {case} | {direction} | {im:,.1f} ({cv(i):.1f}%) | {nm:,.1f} ({cv(n):.1f}%) | {nm / im:.3f} | {of_shaped(im)} | {of_shaped(nm)} |")
 shaped_cases = [c for c in cases if c != "loopback"]
 if shaped_cases:
-    ratios = [statistics.mean(runs(c, "netpulse", d)) / statistics.mean(runs(c, "iperf3", d)) for c in shaped_cases for d in ("download", "upload")]
-    cvs = [cv(runs(c, "netpulse", d)) for c in shaped_cases for d in ("download", "upload")]
+    measured = [(c, d) for c in shaped_cases for d in ("download", "upload") if runs(c, "netpulse", d) and runs(c, "iperf3", d)]
+    ratios = [statistics.mean(runs(c, "netpulse", d)) / statistics.mean(runs(c, "iperf3", d)) for c, d in measured] or [float("nan")]
+    cvs = [cv(runs(c, "netpulse", d)) for c, d in measured] or [float("nan")]
     print()
     if failed:
         print(f"{len(failed)} runs gave no figure and are left out: " + ", ".join(f"{r['case']} {r['tool']} {r['direction']} run {r['run']}" for r in failed) + ".")

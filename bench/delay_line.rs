@@ -105,9 +105,14 @@ struct Counts {
 fn receive(from: Arc<OwnedFd>, held: Arc<Held>, delay: Duration, queue_bytes: usize, counts: Arc<Counts>, stop: Arc<AtomicBool>) {
     let mut buffer = vec![0u8; MAX_FRAME];
     while !stop.load(Ordering::Relaxed) {
-        // SAFETY: reads into a buffer of the length passed.
-        let read = unsafe { libc::recv(from.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len(), 0) };
+        // SAFETY: reads into a buffer of the length passed. MSG_TRUNC makes it return a frame's
+        // whole length, so one too long for the buffer is dropped instead of sent cut short.
+        let read = unsafe { libc::recv(from.as_raw_fd(), buffer.as_mut_ptr().cast(), buffer.len(), libc::MSG_TRUNC) };
         if read <= 0 {
+            continue;
+        }
+        if read as usize > buffer.len() {
+            counts.dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
         let frame = buffer[..read as usize].to_vec();
@@ -168,9 +173,13 @@ fn main() {
     for fd in [&a, &b] {
         let timeout = libc::timeval { tv_sec: 0, tv_usec: 200_000 };
         // SAFETY: sets a plain option from a value on the stack.
-        unsafe {
+        let set = unsafe {
             libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&timeout as *const libc::timeval).cast(), size_of::<libc::timeval>() as u32)
         };
+        if set != 0 {
+            eprintln!("delay-line: cannot set a receive timeout: {}", io::Error::last_os_error());
+            std::process::exit(2);
+        }
     }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

@@ -75,6 +75,6 @@ if [ "${1:-}" = "--test-tools" ]; then
     say "installing schemathesis in $st_venv"
     rm -rf "$st_venv"
     python3 -m venv "$st_venv"
-    "$st_venv/bin/pip" install -q schemathesis
+    "$st_venv/bin/pip" install -q schemathesis==4.32.5
   fi
 fi

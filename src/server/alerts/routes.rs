@@ -86,7 +86,7 @@ struct History {
         ("to" = Option<i64>, Query, description = "ms since the Unix epoch; now by default", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Most incidents (1-1000, default 100)", minimum = 1, maximum = 1000),
     ),
-    responses((status = 200, description = "Incidents, newest first", body = History), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody))
+    responses((status = 200, description = "Incidents, newest first", body = History), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
 )]
 async fn history(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Json<History>, ApiError> {
     check_names(&params, &["from", "to", "limit"])?;
@@ -114,7 +114,7 @@ struct Deliveries {
     path = "/api/alerts/deliveries",
     tag = "alerts",
     params(("limit" = Option<i64>, Query, description = "Most deliveries (1-1000, default 100)", minimum = 1, maximum = 1000)),
-    responses((status = 200, description = "Delivery attempts", body = Deliveries), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody))
+    responses((status = 200, description = "Delivery attempts", body = Deliveries), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
 )]
 async fn deliveries(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Deliveries>, ApiError> {
     check_names(&params, &["limit"])?;
@@ -150,6 +150,7 @@ struct Preview {
         (status = 200, description = "The rendered text", body = Preview),
         (status = 400, description = "A bad body, kind or value name", body = crate::model::ApiErrorBody),
         (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody),
+        (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody),
         (status = 422, description = "The template does not render (or ran out of fuel)", body = crate::model::ApiErrorBody),
     )
 )]
@@ -190,7 +191,7 @@ pub struct TestResult {
     tag = "alerts",
     params(("channel" = String, Path, description = "A [[notify]] channel's name")),
     security(("bearer" = [])),
-    responses((status = 200, description = "What happened; `delivered: false` carries the receiver's error", body = TestResult), (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody), (status = 404, description = "No such channel", body = crate::model::ApiErrorBody))
+    responses((status = 200, description = "What happened; `delivered: false` carries the receiver's error", body = TestResult), (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody), (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody), (status = 404, description = "No such channel", body = crate::model::ApiErrorBody))
 )]
 async fn test_channel(State(state): State<AppState>, Path(channel): Path<String>, headers: HeaderMap) -> Result<Json<TestResult>, ApiError> {
     bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;

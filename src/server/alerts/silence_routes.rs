@@ -38,7 +38,7 @@ struct Silences {
 }
 
 /// The running silences.
-#[utoipa::path(get, path = "/api/alerts/silences", operation_id = "silences", tag = "alerts", responses((status = 200, description = "Running silences", body = Silences)))]
+#[utoipa::path(get, path = "/api/alerts/silences", operation_id = "silences", tag = "alerts", responses((status = 200, description = "Running silences", body = Silences), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody)))]
 async fn list(State(state): State<AppState>) -> Result<Json<Silences>, ApiError> {
     Ok(Json(Silences { silences: state.store.silences(now_ms()).await.map_err(unavailable)? }))
 }
@@ -68,7 +68,9 @@ pub struct NewSilence {
         (status = 201, description = "The silence", body = Silence),
         (status = 400, description = "A bad body or duration", body = crate::model::ApiErrorBody),
         (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody),
+        (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody),
         (status = 422, description = "No such rule", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody),
     )
 )]
 async fn create(
@@ -112,7 +114,7 @@ pub async fn set_silence(state: &AppState, request: NewSilence) -> Result<Silenc
     tag = "alerts",
     params(("id" = i64, Path, description = "The silence's id")),
     security(("bearer" = [])),
-    responses((status = 204, description = "Ended"), (status = 400, description = "Not a whole number", body = crate::model::ApiErrorBody), (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody), (status = 404, description = "No running silence has this id", body = crate::model::ApiErrorBody))
+    responses((status = 204, description = "Ended"), (status = 400, description = "Not a whole number", body = crate::model::ApiErrorBody), (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody), (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody), (status = 404, description = "No running silence has this id", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
 )]
 async fn end(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;

@@ -34,9 +34,12 @@ struct Published {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Published; the event's id", body = Published),
+        (status = 400, description = "A reserved or malformed topic, or a body that is not one JSON object", body = crate::model::ApiErrorBody),
+        (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody),
         (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody),
         (status = 413, description = "The body is over 64 KiB", body = crate::model::ApiErrorBody),
         (status = 422, description = "Past a configured limit on topics or fields", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody),
     )
 )]
 pub async fn publish(

@@ -41,6 +41,9 @@ pub struct JsonAssertion {
 impl JsonAssertion {
     pub fn parse(config: &JsonAssertionConfig) -> Result<Self, String> {
         let path = JsonPath::parse(&config.path).map_err(|err| format!("{:?} is not a JSONPath: {err}", config.path))?;
+        if [config.above, config.below].into_iter().flatten().any(|bound| !bound.is_finite()) {
+            return Err(format!("{:?}: above and below must be finite numbers", config.path));
+        }
         let expect = match (&config.equals, config.above, config.below) {
             (Some(value), None, None) => Expect::Equals(value.clone()),
             (None, above, below) if above.is_some() || below.is_some() => Expect::Within { above, below },

@@ -165,7 +165,12 @@ pub struct PushAck {
     path = "/api/push/{secret}",
     tag = "monitors",
     params(("secret" = String, Path, description = "The push monitor's secret"), PushQuery),
-    responses((status = 200, description = "Recorded as the monitor's latest result", body = PushAck), (status = 404, description = "No push monitor has this secret", body = crate::model::ApiErrorBody))
+    responses(
+        (status = 200, description = "Recorded as the monitor's latest result", body = PushAck),
+        (status = 400, description = "A bad status, an over-long msg or an unknown parameter", body = crate::model::ApiErrorBody),
+        (status = 404, description = "No push monitor has this secret", body = crate::model::ApiErrorBody),
+        (status = 503, description = "netpulse is shutting down", body = crate::model::ApiErrorBody),
+    )
 )]
 pub async fn push(
     State(state): State<AppState>,

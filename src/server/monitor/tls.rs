@@ -34,9 +34,12 @@ impl TlsCheck {
         let Some(port) = port.filter(|_| !host.is_empty() && !host.contains('/') && !host.contains(char::is_whitespace)) else {
             return Err(("monitor.tls", format!("{address:?} is not host or host:port")));
         };
-        let server_name = server_name.unwrap_or(host).to_owned();
+        let (key, server_name) = match server_name {
+            Some(name) => ("monitor.server_name", name.to_owned()),
+            None => ("monitor.tls", host.to_owned()),
+        };
         if ServerName::try_from(server_name.as_str()).is_err() {
-            return Err(("monitor.server_name", format!("{server_name:?} is not a host name or IP address")));
+            return Err((key, format!("{server_name:?} is not a host name or IP address")));
         }
         check_min_days(min_days_left)?;
         Ok(Self { host: host.to_owned(), port, server_name, min_days_left })
@@ -131,6 +134,7 @@ mod tests {
         assert_eq!(TlsCheck::parse("h:0", None, None).unwrap_err().0, "monitor.tls");
         assert_eq!(TlsCheck::parse("https://h/", None, None).unwrap_err().0, "monitor.tls");
         assert_eq!(TlsCheck::parse("h", Some("not a name"), None).unwrap_err().0, "monitor.server_name");
+        assert_eq!(TlsCheck::parse("a b", None, None).unwrap_err().0, "monitor.tls", "a bad host is the address's fault");
         assert_eq!(TlsCheck::parse("h", None, Some(-1.0)).unwrap_err().0, "monitor.min_days_left");
     }
 

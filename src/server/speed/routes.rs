@@ -8,7 +8,7 @@ use axum::{
     extract::{ConnectInfo, Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, MethodRouter},
     Json,
 };
 use futures_util::StreamExt;
@@ -29,16 +29,22 @@ const PIECE: usize = 256 * 1024;
 pub const ALIASES: &[(&str, &str)] = &[("/garbage", "/garbage.php"), ("/empty", "/empty.php"), ("/empty", "/__up"), ("/getIP", "/getIP.php")];
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let documented = OpenApiRouter::new()
         .routes(routes!(garbage))
         .routes(routes!(empty, preflight))
         .routes(routes!(client_ip))
         .routes(routes!(down))
-        .route("/garbage.php", get(garbage))
-        .route("/empty.php", get(empty).post(empty).options(preflight))
-        .route("/__up", get(empty).post(empty).options(preflight))
-        .route("/getIP.php", get(client_ip))
-        .fallback(unknown_speedtest_route)
+        .fallback(unknown_speedtest_route);
+    ALIASES.iter().fold(documented, |router, (path, alias)| router.route(alias, answered_as(path)))
+}
+
+/// The handlers of a documented path, for its aliases.
+fn answered_as(path: &str) -> MethodRouter<AppState> {
+    match path {
+        "/garbage" => get(garbage),
+        "/getIP" => get(client_ip),
+        _ => get(empty).post(empty).options(preflight),
+    }
 }
 
 async fn unknown_speedtest_route() -> ApiError {
@@ -112,7 +118,7 @@ async fn down(State(state): State<AppState>, query: Result<Query<TargetQuery>, a
 
 /// Reads and discards the request body, then answers with no body: both the
 /// upload sink and the ping endpoint.
-#[utoipa::path(method(get, post), path = "/empty", tag = "speedtest", params(TargetQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Anything; read and discarded"), responses((status = 200, description = "Empty")))]
+#[utoipa::path(method(get, post), path = "/empty", tag = "speedtest", params(("cors" = Option<String>, Query, description = "Present: answer with CORS headers")), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Anything; read and discarded"), responses((status = 200, description = "Empty")))]
 async fn empty(query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>, body: Body) -> Response {
     let cors = query.map(|Query(q)| q.cors.is_some()).unwrap_or(false);
     let mut chunks = body.into_data_stream();
@@ -140,7 +146,7 @@ struct ClientIp {
 }
 
 /// The caller's address, in the JSON shape LibreSpeed clients parse.
-#[utoipa::path(get, path = "/getIP", tag = "speedtest", params(TargetQuery), responses((status = 200, description = "The caller's address", body = ClientIp)))]
+#[utoipa::path(get, path = "/getIP", tag = "speedtest", params(("cors" = Option<String>, Query, description = "Present: answer with CORS headers")), responses((status = 200, description = "The caller's address", body = ClientIp)))]
 async fn client_ip(ConnectInfo(peer): ConnectInfo<SocketAddr>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Response {
     let cors = query.map(|Query(q)| q.cors.is_some()).unwrap_or(false);
     let mut response = Json(ClientIp { processed: peer.ip().to_canonical().to_string(), raw_isp_info: String::new() }).into_response();

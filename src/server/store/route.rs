@@ -134,6 +134,7 @@ pub fn parse_request(params: &HashMap<String, String>, config: &Config, now_ms: 
             (String = "text/csv; charset=utf-8"),
         )),
         (status = 400, description = "A parameter is missing, unknown or out of range", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody),
     )
 )]
 pub async fn history(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, ApiError> {

@@ -54,4 +54,6 @@ fn assertions_as_written_name_what_is_wrong() {
     assert!(assertion("$.a", None, None, None).unwrap_err().contains("needs either equals"));
     assert!(assertion("$.a", Some(Value::from(1)), Some(0.0), None).unwrap_err().contains("needs either equals"));
     assert!(assertion("$.a", None, Some(5.0), Some(5.0)).unwrap_err().contains("leaves nothing"));
+    assert!(assertion("$.a", None, Some(f64::NAN), None).unwrap_err().contains("finite"));
+    assert!(assertion("$.a", None, None, Some(f64::INFINITY)).unwrap_err().contains("finite"));
 }

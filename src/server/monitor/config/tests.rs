@@ -28,6 +28,10 @@ fn defaults_and_status_ranges() {
     let json = "[monitor]\nname = \"a\"\nurl = \"https://h/\"\nmin_days_left = 14\njson = [{ path = \"$.status\", equals = \"ok\" }, { path = \"$.lag\", below = 5 }]\n";
     let Check::Http(spec) = parse(json).validate().unwrap().check else { panic!("http") };
     assert_eq!((spec.body.json.len(), spec.min_days_left), (2, Some(14.0)));
+
+    let secret = parse("[monitor]\nname = \"a\"\nurl = \"http://h/\"\nheaders = { Authorization = \"Bearer s3cret-token\" }\n").validate().unwrap();
+    let shown = format!("{secret:?}");
+    assert!(shown.contains("Authorization: [redacted]") && !shown.contains("s3cret-token"), "{shown}");
 }
 
 #[test]

@@ -10,8 +10,8 @@ use crate::server::monitor::{
     tls::check_min_days,
 };
 
-/// What an HTTP(S) check asks, validated.
-#[derive(Clone, Debug)]
+/// What an HTTP(S) check asks, validated. Its `Debug` leaves header values out: they may be credentials.
+#[derive(Clone)]
 pub struct HttpSpec {
     pub url: Url,
     pub method: Method,
@@ -36,6 +36,20 @@ pub enum StatusSpec {
 pub enum StatusItem {
     Code(u16),
     Text(String),
+}
+
+impl std::fmt::Debug for HttpSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSpec")
+            .field("url", &self.url.as_str())
+            .field("method", &self.method)
+            .field("expect", &self.expect)
+            .field("body", &self.body)
+            .field("headers", &self.headers.iter().map(|(name, _)| format!("{name}: [redacted]")).collect::<Vec<_>>())
+            .field("redirects", &self.redirects)
+            .field("min_days_left", &self.min_days_left)
+            .finish()
+    }
 }
 
 impl HttpSpec {

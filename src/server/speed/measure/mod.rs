@@ -87,6 +87,8 @@ pub struct Progress {
 pub fn measurement_client(timeout: Duration, idle_per_host: usize) -> reqwest::Result<Client> {
     Client::builder()
         .http1_only()
+        // Direct, like the uploads: a test through an HTTP proxy would measure the proxy.
+        .no_proxy()
         .connect_timeout(timeout)
         .pool_max_idle_per_host(idle_per_host)
         .user_agent(concat!("netpulse/", env!("CARGO_PKG_VERSION")))

@@ -33,16 +33,22 @@ pub struct Meter {
     budget: u64,
     /// Upload sockets, whose acknowledged bytes are added at each sample.
     uploads: std::sync::Mutex<Vec<WatchedSocket>>,
+    next_watch: AtomicU64,
 }
 
-/// An upload socket, the bytes written to it, and how many of them are counted.
-pub struct WatchedSocket {
-    pub fd: std::os::fd::RawFd,
-    pub written: Arc<AtomicU64>,
-    pub counted: u64,
+/// An upload socket (a descriptor of its own), the bytes written to it, and how many are counted.
+struct WatchedSocket {
+    id: u64,
+    socket: std::os::fd::OwnedFd,
+    written: Arc<AtomicU64>,
+    counted: u64,
 }
 
 impl Meter {
+    pub fn new(budget: u64) -> Self {
+        Self { bytes: AtomicU64::new(0), reserved: AtomicU64::new(0), budget, uploads: Default::default(), next_watch: AtomicU64::new(0) }
+    }
+
     /// Claims up to `want` bytes of the budget for one request; 0 once it is all claimed.
     pub fn reserve(&self, want: u64) -> u64 {
         let mut claimed = 0;
@@ -67,7 +73,7 @@ impl Meter {
     }
 
     fn count_acknowledged(&self, socket: &mut WatchedSocket) {
-        let Some(queued) = super::upload::unacknowledged(socket.fd) else { return };
+        let Some(queued) = super::upload::unacknowledged(std::os::fd::AsFd::as_fd(&socket.socket)) else { return };
         let acknowledged = socket.written.load(Ordering::Relaxed).saturating_sub(queued);
         if acknowledged > socket.counted {
             self.add(acknowledged - socket.counted);
@@ -75,15 +81,22 @@ impl Meter {
         }
     }
 
-    /// Watches an upload socket until [`Meter::unwatch`]; its fd must stay open until then.
-    pub fn watch(&self, fd: std::os::fd::RawFd, written: Arc<AtomicU64>) {
-        self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(WatchedSocket { fd, written, counted: 0 });
+    /// Watches an upload socket until [`Meter::unwatch`] with the id this returns.
+    pub fn watch(&self, socket: std::os::fd::OwnedFd, written: Arc<AtomicU64>) -> u64 {
+        let id = self.next_watch.fetch_add(1, Ordering::Relaxed);
+        self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(WatchedSocket { id, socket, written, counted: 0 });
+        id
     }
 
-    /// Counts a socket a last time and forgets it, before it closes.
-    pub fn unwatch(&self, fd: std::os::fd::RawFd) {
+    #[cfg(test)]
+    pub fn uploads_watched(&self) -> usize {
+        self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len()
+    }
+
+    /// Counts a socket a last time and forgets it.
+    pub fn unwatch(&self, id: u64) {
         let mut uploads = self.uploads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(at) = uploads.iter().position(|socket| socket.fd == fd) {
+        if let Some(at) = uploads.iter().position(|socket| socket.id == id) {
             let mut socket = uploads.swap_remove(at);
             self.count_acknowledged(&mut socket);
         }
@@ -123,7 +136,7 @@ impl PhaseRun<'_> {
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         let options = self.options;
-        let meter = Arc::new(Meter { bytes: AtomicU64::new(0), reserved: AtomicU64::new(0), budget: self.budget, uploads: Default::default() });
+        let meter = Arc::new(Meter::new(self.budget));
         let stop = CancellationToken::new();
         let started = Instant::now();
         let mut streams = JoinSet::new();

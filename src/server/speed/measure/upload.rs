@@ -3,13 +3,13 @@
 //! unacknowledged, `SIOCOUTQ`), read at each sample. Counting bytes as they are
 //! handed to the socket instead runs ahead by whatever the send buffer holds,
 //! and TCP grows that buffer while a test runs: by up to 5% at 1 Gbit/s and
-//! 100 ms RTT. Counting only when the client writes lags by what a blocked
-//! writer waits for, which read 1-2% high at 200 Mbit/s.
+//! 100 ms RTT. Reading the count only when the client writes was off by what
+//! accrued while a blocked writer waited: 1.3% high at 200 Mbit/s.
 
 use std::{
     convert::Infallible,
     io,
-    os::fd::{AsRawFd, RawFd},
+    os::fd::{AsFd, AsRawFd, BorrowedFd},
     pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -31,9 +31,12 @@ use tokio::{
 };
 use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 
-use crate::server::speed::{
-    measure::{phase::Meter, request_error::describe_error},
-    payload,
+use crate::server::{
+    monitor::connect,
+    speed::{
+        measure::{phase::Meter, request_error::describe_error},
+        payload,
+    },
 };
 
 /// Bodies are written in pieces of this size.
@@ -45,29 +48,37 @@ struct AckCounted {
     inner: TcpStream,
     meter: Arc<Meter>,
     written: Arc<AtomicU64>,
+    watch: u64,
 }
 
 impl AckCounted {
-    fn new(inner: TcpStream, meter: Arc<Meter>) -> Self {
+    fn new(inner: TcpStream, meter: Arc<Meter>) -> io::Result<Self> {
         let written = Arc::new(AtomicU64::new(0));
-        meter.watch(inner.as_raw_fd(), written.clone());
-        Self { inner, meter, written }
+        // The meter holds its own descriptor of the socket, so it can never read a closed or reused one.
+        let watch = meter.watch(inner.as_fd().try_clone_to_owned()?, written.clone());
+        Ok(Self { inner, meter, written, watch })
     }
 }
 
 impl Drop for AckCounted {
     fn drop(&mut self) {
-        // Runs before `inner` closes, so the meter never reads a closed (or reused) fd.
-        self.meter.unwatch(self.inner.as_raw_fd());
+        self.meter.unwatch(self.watch);
     }
 }
 
-/// Bytes written to a TCP socket that its peer has not acknowledged yet (`SIOCOUTQ`).
-pub fn unacknowledged(fd: RawFd) -> Option<u64> {
+/// Bytes written to a TCP socket that its peer has not acknowledged yet (Linux's `SIOCOUTQ`).
+#[cfg(target_os = "linux")]
+pub(super) fn unacknowledged(socket: BorrowedFd<'_>) -> Option<u64> {
     let mut queued: libc::c_int = 0;
-    // SAFETY: SIOCOUTQ writes one int; the caller keeps `fd` open.
-    let asked = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+    // SAFETY: SIOCOUTQ writes one int; `socket` is open for as long as it is borrowed.
+    let asked = unsafe { libc::ioctl(socket.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
     (asked == 0).then_some(queued.max(0) as u64)
+}
+
+/// Elsewhere, bytes count as they are written.
+#[cfg(not(target_os = "linux"))]
+pub(super) fn unacknowledged(_socket: BorrowedFd<'_>) -> Option<u64> {
+    Some(0)
 }
 
 impl AsyncRead for AckCounted {
@@ -119,10 +130,11 @@ pub async fn upload(
     let at = format!(" ({host}:{port})");
     let fail = |err: &(dyn std::error::Error + 'static)| describe_error(err, &at, timeout);
     let work = async {
-        let connecting = tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port)));
-        let stream = connecting.await.map_err(|_| format!("timed out after {} ms{at}", timeout.as_millis()))?.map_err(|err| fail(&err))?;
+        // The monitors' connect: each address in turn, IPv6 and IPv4 interleaved, the next after 250 ms.
+        let connecting = tokio::time::timeout(timeout, connect::connect(&host, port));
+        let stream = connecting.await.map_err(|_| format!("timed out after {} ms{at}", timeout.as_millis()))?.map_err(|reason| format!("{reason}{at}"))?.stream;
         let _ = stream.set_nodelay(true);
-        let counted = AckCounted::new(stream, meter.clone());
+        let counted = AckCounted::new(stream, meter.clone()).map_err(|err| fail(&err))?;
         if url.scheme() == "https" {
             let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| format!("TLS failure{at}: invalid server name"))?;
             let shaking = tokio::time::timeout(timeout, tls.connect(name, counted));
@@ -136,6 +148,10 @@ pub async fn upload(
         _ = stop.cancelled() => Ok(()),
         outcome = work => outcome,
     }
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
 async fn requests<I>(
@@ -162,13 +178,24 @@ where
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_owned(),
     };
+    // A target URL's `user:password@` is sent as Basic auth, as the download's client sends it.
+    let credentials = (!url.username().is_empty()).then(|| {
+        use base64::Engine;
+        let decoded = |part: &str| percent_decode(part);
+        let pair = format!("{}:{}", decoded(url.username()), decoded(url.password().unwrap_or_default()));
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+    });
     loop {
         let size = meter.reserve(request_bytes);
         if size == 0 {
             return Ok(());
         }
         let pieces = futures_util::stream::iter(payload::slices(block, size, UPLOAD_PIECE)).map(|piece| Ok::<_, Infallible>(Frame::data(piece)));
-        let request = Request::post(path.as_str())
+        let mut request = Request::post(path.as_str());
+        if let Some(credentials) = &credentials {
+            request = request.header(header::AUTHORIZATION, credentials.as_str());
+        }
+        let request = request
             .header(header::HOST, authority.as_str())
             .header(header::USER_AGENT, concat!("netpulse/", env!("CARGO_PKG_VERSION")))
             .header(header::CONTENT_TYPE, "application/octet-stream")
@@ -182,5 +209,43 @@ where
         }
         // The answer is empty or short; read it so the connection can carry the next request.
         response.into_body().collect().await.map_err(|err| fail(&err))?;
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_meter_counts_what_the_peer_acknowledged_not_what_was_written() {
+        let listening = tokio::net::TcpSocket::new_v4().unwrap();
+        // A small receive buffer, so that written bytes wait unacknowledged in the sender's queue.
+        listening.set_recv_buffer_size(16 * 1024).unwrap();
+        listening.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = listening.listen(1).unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let meter = Arc::new(Meter::new(u64::MAX));
+        let mut counted = AckCounted::new(client, meter.clone()).unwrap();
+        let chunk = vec![7u8; 64 * 1024];
+        let mut written = 0usize;
+        for _ in 0..200 {
+            match tokio::time::timeout(Duration::from_millis(50), counted.write(&chunk)).await {
+                Ok(Ok(n)) => written += n,
+                _ => break,
+            }
+        }
+        meter.refresh();
+        let before = meter.remaining();
+        assert!(u64::MAX - before < written as u64, "what the server has not taken is not counted yet");
+        let mut sink = vec![0u8; written];
+        tokio::time::timeout(Duration::from_secs(5), server.read_exact(&mut sink)).await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        meter.refresh();
+        assert_eq!(u64::MAX - meter.remaining(), written as u64, "once read, every byte is acknowledged and counted");
+        drop(counted);
+        assert!(meter.uploads_watched() == 0, "a dropped stream is no longer watched");
     }
 }
