@@ -95,7 +95,11 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(Cursor, Option<Notic
         ("before" = Option<i64>, Query, description = "With `to`: and those at it with a lower id", minimum = 0),
         ("done" = Option<String>, Query, description = "A confirmation to show: silenced or ended"),
     ),
-    responses((status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String), (status = 400, description = "The page, saying which parameter is wrong", content_type = "text/html; charset=utf-8", body = String))
+    responses(
+        (status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String),
+        (status = 400, description = "The page, saying which parameter is wrong", content_type = "text/html; charset=utf-8", body = String),
+        (status = 503, description = "The page, saying the alerts database cannot be read", content_type = "text/html; charset=utf-8", body = String),
+    )
 )]
 async fn show(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
     match parse_query(&params) {
@@ -188,7 +192,7 @@ fn given(text: String) -> Option<String> {
     operation_id = "alerts_page_silence",
     tag = "pages",
     request_body(content = SilenceForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "Set; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String))
+    responses((status = 303, description = "Set; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String), (status = 503, description = "The page, saying the alerts database cannot be reached", content_type = "text/html; charset=utf-8", body = String))
 )]
 async fn silence(State(state): State<AppState>, form: Result<Form<SilenceForm>, FormRejection>) -> Response {
     let outcome = async {
@@ -216,7 +220,7 @@ struct EndForm {
     operation_id = "alerts_page_end_silence",
     tag = "pages",
     request_body(content = EndForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 303, description = "Ended; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String))
+    responses((status = 303, description = "Ended; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String), (status = 503, description = "The page, saying the alerts database cannot be reached", content_type = "text/html; charset=utf-8", body = String))
 )]
 async fn end(State(state): State<AppState>, form: Result<Form<EndForm>, FormRejection>) -> Response {
     let outcome = async {
@@ -244,7 +248,7 @@ struct TestForm {
     operation_id = "alerts_page_test",
     tag = "pages",
     request_body(content = TestForm, content_type = "application/x-www-form-urlencoded"),
-    responses((status = 200, description = "The page, saying what the channel did", content_type = "text/html; charset=utf-8", body = String), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String))
+    responses((status = 200, description = "The page, saying what the channel did", content_type = "text/html; charset=utf-8", body = String), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String), (status = 503, description = "The page, saying the alerts database cannot be reached", content_type = "text/html; charset=utf-8", body = String))
 )]
 async fn test(State(state): State<AppState>, form: Result<Form<TestForm>, FormRejection>) -> Response {
     let outcome = async {

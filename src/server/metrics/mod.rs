@@ -13,7 +13,10 @@ use prometheus::{Encoder, TextEncoder};
 use crate::server::AppState;
 
 /// The latest figures in the Prometheus text format (0.0.4).
-#[utoipa::path(get, path = "/metrics", tag = "metrics", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain; version=0.0.4", body = String)))]
+#[utoipa::path(get, path = "/metrics", tag = "metrics", responses(
+    (status = 200, description = "Prometheus text exposition", content_type = "text/plain; version=0.0.4", body = String),
+    (status = 500, description = "The figures could not be encoded (logged)", content_type = "text/plain; charset=utf-8", body = String),
+))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let registry = families::gather(&state);
     let encoder = TextEncoder::new();

@@ -57,8 +57,9 @@ pub struct MonitorConfig {
     /// Assertions on a JSON body, each a JSONPath with `equals`, `above` or `below`.
     #[serde(default)]
     pub json: Vec<JsonAssertionConfig>,
+    /// Request headers; their values are kept out of `Debug`, since they may be credentials.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Secret>,
     /// Follow 3xx answers with a `Location` to the final one (true by default).
     pub follow_redirects: Option<bool>,
     /// Most redirects followed before the check is down (10 by default).

@@ -169,7 +169,7 @@ pub struct PushAck {
         (status = 200, description = "Recorded as the monitor's latest result", body = PushAck),
         (status = 400, description = "A bad status, an over-long msg or an unknown parameter", body = crate::model::ApiErrorBody),
         (status = 404, description = "No push monitor has this secret", body = crate::model::ApiErrorBody),
-        (status = 503, description = "netpulse is shutting down", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The result could not be written, or netpulse is shutting down", body = crate::model::ApiErrorBody),
     )
 )]
 pub async fn push(

@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(TlsCheck::parse("h:0", None, None).unwrap_err().0, "monitor.tls");
         assert_eq!(TlsCheck::parse("https://h/", None, None).unwrap_err().0, "monitor.tls");
         assert_eq!(TlsCheck::parse("h", Some("not a name"), None).unwrap_err().0, "monitor.server_name");
-        assert_eq!(TlsCheck::parse("a b", None, None).unwrap_err().0, "monitor.tls", "a bad host is the address's fault");
+        assert_eq!(TlsCheck::parse("exa$mple", None, None).unwrap_err().0, "monitor.tls", "a bad host is the address's fault");
         assert_eq!(TlsCheck::parse("h", None, Some(-1.0)).unwrap_err().0, "monitor.min_days_left");
     }
 

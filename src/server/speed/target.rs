@@ -22,6 +22,14 @@ pub struct SpeedTarget {
     pub kind: TargetKind,
 }
 
+/// A URL as results, logs and errors show it: a `user:password@` is left out.
+pub fn shown(url: &Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.to_string()
+}
+
 impl SpeedTarget {
     pub fn parse(url: &str, kind: TargetKind) -> Result<Self, String> {
         let mut base = Url::parse(url).map_err(|err| format!("{url:?} is not a URL: {err}"))?;
@@ -38,9 +46,9 @@ impl SpeedTarget {
         Ok(Self { base, kind })
     }
 
-    /// The base URL as the user wrote it, normalised; results carry it.
+    /// The base URL as the user wrote it, normalised, without credentials; results carry it.
     pub fn label(&self) -> String {
-        self.base.as_str().trim_end_matches('/').to_owned()
+        shown(&self.base).trim_end_matches('/').to_owned()
     }
 
     fn endpoint(&self, name: &str) -> Url {
@@ -95,6 +103,8 @@ mod tests {
     fn netpulse_endpoints_hang_off_the_base_path() {
         let t = SpeedTarget::parse("http://127.0.0.1:3000/speedtest/", TargetKind::Netpulse).unwrap();
         assert_eq!(t.label(), "http://127.0.0.1:3000/speedtest");
+        let private = SpeedTarget::parse("https://me:s3cret@speed.lan/speedtest", TargetKind::Netpulse).unwrap();
+        assert_eq!(private.label(), "https://speed.lan/speedtest", "credentials never reach results");
         assert_eq!(t.download_url(3 << 20).as_str(), "http://127.0.0.1:3000/speedtest/garbage?ckSize=3");
         assert_eq!(t.download_url(1).as_str(), "http://127.0.0.1:3000/speedtest/garbage?ckSize=1");
         assert_eq!(t.upload_url().as_str(), "http://127.0.0.1:3000/speedtest/empty");

@@ -29,7 +29,9 @@ fn defaults_and_status_ranges() {
     let Check::Http(spec) = parse(json).validate().unwrap().check else { panic!("http") };
     assert_eq!((spec.body.json.len(), spec.min_days_left), (2, Some(14.0)));
 
-    let secret = parse("[monitor]\nname = \"a\"\nurl = \"http://h/\"\nheaders = { Authorization = \"Bearer s3cret-token\" }\n").validate().unwrap();
+    let written = parse("[monitor]\nname = \"a\"\nurl = \"http://h/\"\nheaders = { Authorization = \"Bearer s3cret-token\" }\n");
+    assert!(!format!("{written:?}").contains("s3cret-token"), "nor as written");
+    let secret = written.validate().unwrap();
     let shown = format!("{secret:?}");
     assert!(shown.contains("Authorization: [redacted]") && !shown.contains("s3cret-token"), "{shown}");
 }

@@ -65,7 +65,7 @@ impl HttpSpec {
             .map_err(|_| ("monitor.method", format!("{method_text:?} is not an HTTP method")))?;
         let expect = parse_status_spec(config.expect_status.as_ref()).map_err(|reason| ("monitor.expect_status", reason))?;
         for (name, value) in &config.headers {
-            let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok() && reqwest::header::HeaderValue::from_str(value).is_ok();
+            let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok() && reqwest::header::HeaderValue::from_str(value.expose()).is_ok();
             if !valid {
                 return Err(("monitor.headers", format!("header {name:?} is not a valid HTTP header")));
             }
@@ -89,7 +89,7 @@ impl HttpSpec {
             method,
             expect,
             body: BodyRules { keyword: config.keyword.clone(), keyword_absent: config.keyword_absent.clone(), json },
-            headers: config.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            headers: config.headers.iter().map(|(k, v)| (k.clone(), v.expose().to_owned())).collect(),
             redirects: if config.follow_redirects.unwrap_or(true) { max_redirects } else { 0 },
             min_days_left: config.min_days_left,
         })

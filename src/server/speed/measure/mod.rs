@@ -218,7 +218,7 @@ pub async fn round_trip(client: &Client, url: &Url, timeout: Duration) -> Result
     };
     let status = bounded(timeout, exchange).await?;
     if !status.is_success() {
-        return Err(format!("unexpected status {} from {url}", status.as_u16()));
+        return Err(format!("unexpected status {} from {}", status.as_u16(), crate::server::speed::target::shown(url)));
     }
     Ok(started.elapsed())
 }

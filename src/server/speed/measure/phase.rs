@@ -73,8 +73,10 @@ impl Meter {
     }
 
     fn count_acknowledged(&self, socket: &mut WatchedSocket) {
+        // `written` first: a write landing before the ioctl then reads as unacknowledged, never the reverse.
+        let written = socket.written.load(Ordering::Acquire);
         let Some(queued) = super::upload::unacknowledged(std::os::fd::AsFd::as_fd(&socket.socket)) else { return };
-        let acknowledged = socket.written.load(Ordering::Relaxed).saturating_sub(queued);
+        let acknowledged = written.saturating_sub(queued);
         if acknowledged > socket.counted {
             self.add(acknowledged - socket.counted);
             socket.counted = acknowledged;

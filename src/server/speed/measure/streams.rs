@@ -28,7 +28,7 @@ pub async fn download(
             let url = target.download_url(size);
             let mut response = bounded(timeout, client.get(url.clone()).send()).await?;
             if !response.status().is_success() {
-                return Err(format!("unexpected status {} from {url}", response.status().as_u16()));
+                return Err(format!("unexpected status {} from {}", response.status().as_u16(), crate::server::speed::target::shown(&url)));
             }
             loop {
                 match response.chunk().await {

@@ -90,7 +90,7 @@ impl AsyncRead for AckCounted {
 impl AsyncWrite for AckCounted {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let written = ready!(Pin::new(&mut self.inner).poll_write(cx, buf))?;
-        self.written.fetch_add(written as u64, Ordering::Relaxed);
+        self.written.fetch_add(written as u64, Ordering::Release);
         Poll::Ready(Ok(written))
     }
 
@@ -132,7 +132,15 @@ pub async fn upload(
     let work = async {
         // The monitors' connect: each address in turn, IPv6 and IPv4 interleaved, the next after 250 ms.
         let connecting = tokio::time::timeout(timeout, connect::connect(&host, port));
-        let stream = connecting.await.map_err(|_| format!("timed out after {} ms{at}", timeout.as_millis()))?.map_err(|reason| format!("{reason}{at}"))?.stream;
+        let stream = connecting
+            .await
+            .map_err(|_| format!("timed out after {} ms{at}", timeout.as_millis()))?
+            .map_err(|reason| match reason.starts_with("DNS lookup") {
+                // The same words as the download's; the connect's other reasons already name the address.
+                true => format!("DNS lookup failed{at}"),
+                false => reason,
+            })?
+            .stream;
         let _ = stream.set_nodelay(true);
         let counted = AckCounted::new(stream, meter.clone()).map_err(|err| fail(&err))?;
         if url.scheme() == "https" {
@@ -179,7 +187,7 @@ where
         None => url.host_str().unwrap_or_default().to_owned(),
     };
     // A target URL's `user:password@` is sent as Basic auth, as the download's client sends it.
-    let credentials = (!url.username().is_empty()).then(|| {
+    let credentials = (!url.username().is_empty() || url.password().is_some()).then(|| {
         use base64::Engine;
         let decoded = |part: &str| percent_decode(part);
         let pair = format!("{}:{}", decoded(url.username()), decoded(url.password().unwrap_or_default()));
@@ -205,7 +213,7 @@ where
         sender.ready().await.map_err(|err| fail(&err))?;
         let response = sender.send_request(request).await.map_err(|err| fail(&err))?;
         if !response.status().is_success() {
-            return Err(format!("unexpected status {} from {url}", response.status().as_u16()));
+            return Err(format!("unexpected status {} from {}", response.status().as_u16(), crate::server::speed::target::shown(url)));
         }
         // The answer is empty or short; read it so the connection can carry the next request.
         response.into_body().collect().await.map_err(|err| fail(&err))?;
@@ -242,8 +250,14 @@ mod tests {
         assert!(u64::MAX - before < written as u64, "what the server has not taken is not counted yet");
         let mut sink = vec![0u8; written];
         tokio::time::timeout(Duration::from_secs(5), server.read_exact(&mut sink)).await.unwrap().unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        meter.refresh();
+        // Acknowledgements may be delayed: wait for them, within a bound.
+        for _ in 0..100 {
+            meter.refresh();
+            if u64::MAX - meter.remaining() == written as u64 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         assert_eq!(u64::MAX - meter.remaining(), written as u64, "once read, every byte is acknowledged and counted");
         drop(counted);
         assert!(meter.uploads_watched() == 0, "a dropped stream is no longer watched");
