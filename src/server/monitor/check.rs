@@ -99,11 +99,16 @@ pub fn tls_connector() -> tokio_rustls::TlsConnector {
 
 /// Checks that trust `roots` (a private CA, say), offering HTTP/2 and HTTP/1.1.
 pub fn tls_connector_with(roots: rustls::RootCertStore) -> tokio_rustls::TlsConnector {
+    tls_connector_offering(roots, &[b"h2", b"http/1.1"])
+}
+
+/// A connector that trusts `roots` and offers `protocols` by ALPN, most preferred first.
+pub fn tls_connector_offering(roots: rustls::RootCertStore, protocols: &[&[u8]]) -> tokio_rustls::TlsConnector {
     let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = protocols.iter().map(|protocol| protocol.to_vec()).collect();
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }

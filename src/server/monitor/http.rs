@@ -83,8 +83,8 @@ async fn request(
     exchange(TokioIo::new(stream), request, h2, timings).await
 }
 
-/// HTTP/2 takes the authority from an absolute URI; HTTP/1.1 a path and a `Host` header.
-fn build(url: &Url, method: &Method, headers: &[(String, String)], h2: bool) -> Result<Request<Empty<Bytes>>, String> {
+/// A URL's path with its query, and its `host[:port]`: what an HTTP/1.1 request line and `Host` carry.
+pub fn path_and_authority(url: &Url) -> (String, String) {
     let path = match url.query() {
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
@@ -93,6 +93,12 @@ fn build(url: &Url, method: &Method, headers: &[(String, String)], h2: bool) -> 
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_owned(),
     };
+    (path, authority)
+}
+
+/// HTTP/2 takes the authority from an absolute URI; HTTP/1.1 a path and a `Host` header.
+fn build(url: &Url, method: &Method, headers: &[(String, String)], h2: bool) -> Result<Request<Empty<Bytes>>, String> {
+    let (path, authority) = path_and_authority(url);
     // A configured Host (a virtual host checked by address) replaces the URL's, in HTTP/2 as the authority.
     let host = headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("host")).map_or(authority, |(_, value)| value.clone());
     let mut request =

@@ -32,7 +32,7 @@ use tokio::{
 use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 
 use crate::server::{
-    monitor::connect,
+    monitor::{check, connect, http},
     speed::{
         measure::{phase::Meter, request_error::describe_error},
         payload,
@@ -105,14 +105,7 @@ impl AsyncWrite for AckCounted {
 
 /// HTTPS uploads trust Mozilla's roots, as the other requests do, and speak HTTP/1.1.
 pub fn tls_connector() -> tokio_rustls::TlsConnector {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    check::tls_connector_offering(rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() }, &[b"http/1.1"])
 }
 
 /// Runs POSTs of `request_bytes` (as the budget allows) to `url` on one connection until stopped.
@@ -178,19 +171,11 @@ where
     // Its errors reach the requests below. Stopped with the stream, so that a
     // stopped upload neither sends on nor keeps its socket watched.
     let _connection = AbortOnDropHandle::new(tokio::spawn(connection));
-    let path = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    };
-    let authority = match url.port() {
-        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-        None => url.host_str().unwrap_or_default().to_owned(),
-    };
+    let (path, authority) = http::path_and_authority(url);
     // A target URL's `user:password@` is sent as Basic auth, as the download's client sends it.
     let credentials = (!url.username().is_empty() || url.password().is_some()).then(|| {
         use base64::Engine;
-        let decoded = |part: &str| percent_decode(part);
-        let pair = format!("{}:{}", decoded(url.username()), decoded(url.password().unwrap_or_default()));
+        let pair = format!("{}:{}", percent_decode(url.username()), percent_decode(url.password().unwrap_or_default()));
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
     });
     loop {
