@@ -4,11 +4,10 @@
 
 use leptos::{either::Either, prelude::*};
 
-use crate::ui::{dashboard::DashboardPage, theme, viewer_zone};
-
-/// Applies a stored theme before the first paint, so a light-theme user never
-/// sees a dark flash while the WASM loads.
-const THEME_SCRIPT: &str = "try{var t=localStorage.getItem('netpulse-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
+use crate::{
+    inline_scripts::THEME_SCRIPT,
+    ui::{dashboard::DashboardPage, theme, viewer_zone},
+};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let stylesheet = format!("/{}/netpulse.css", options.site_pkg_dir);
@@ -48,7 +47,7 @@ fn CommonHead(stylesheet: String, title: &'static str) -> impl IntoView {
 /// hydration scripts: it needs no WASM.
 #[cfg(feature = "ssr")]
 pub fn alerts_document(options: &LeptosOptions, data: crate::model::alerts_page::AlertsPageData) -> String {
-    use crate::ui::alerts_page::{AlertsPage, LOCAL_TIME_SCRIPT};
+    use crate::{inline_scripts::LOCAL_TIME_SCRIPT, ui::alerts_page::AlertsPage};
     let stylesheet = format!("/{}/netpulse.css", options.site_pkg_dir);
     Owner::new().with(|| {
         provide_context(data);
@@ -60,6 +59,24 @@ pub fn alerts_document(options: &LeptosOptions, data: crate::model::alerts_page:
                     <AlertsPage/>
                     <script inner_html=LOCAL_TIME_SCRIPT></script>
                 </body>
+            </html>
+        }
+        .to_html()
+    })
+}
+
+/// The sign-in or setup page as a whole document, server-rendered only.
+#[cfg(feature = "ssr")]
+pub fn auth_document(options: &LeptosOptions, data: crate::model::auth_page::AuthPageData) -> String {
+    use crate::ui::auth_pages::AuthPage;
+    let stylesheet = format!("/{}/netpulse.css", options.site_pkg_dir);
+    Owner::new().with(|| {
+        provide_context(data);
+        view! {
+            <!DOCTYPE html>
+            <html lang="en">
+                <head><CommonHead stylesheet title="netpulse: sign in"/></head>
+                <body><AuthPage/></body>
             </html>
         }
         .to_html()

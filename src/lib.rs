@@ -5,6 +5,7 @@ pub mod app;
 pub mod chart;
 pub mod client;
 pub mod format;
+pub mod inline_scripts;
 pub mod live;
 pub mod model;
 #[cfg(feature = "ssr")]

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{error::ErrorKind, Parser};
 use netpulse::server::{
-    self, alerts,
-    config::cli::{AlertsCommand, Cli, Command},
+    self, alerts, auth,
+    config::cli::{AlertsCommand, Cli, Command, TokenCommand, UserCommand},
     speed::command,
 };
 
@@ -31,6 +31,8 @@ fn main() -> ExitCode {
         Command::Measure(args) => return measure(args),
         Command::NotifyTest(args) => return once(alerts::command::notify_test(args)),
         Command::Alerts(AlertsCommand::Backtest(args)) => return once(alerts::command::backtest_command(args)),
+        Command::User(UserCommand::Add(args)) => return once(auth::cli::user_add(args)),
+        Command::Token(TokenCommand::Add(args)) => return once(auth::cli::token_add(args)),
     };
     let config = match args.load_config() {
         Ok(config) => config,
@@ -54,8 +56,14 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(default_filter: &str) {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colours only on a terminal, not in a journal or a file.
+        .with_ansi(std::io::stderr().is_terminal())
+        // A closed stderr (a log reader gone) must not bring the server down:
+        // reporting the failed write would itself panic.
+        .log_internal_errors(false)
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()))
         .init();
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod alert;
 pub mod alerts_page;
+pub mod auth_page;
 mod history;
 
 pub use history::{History, HistoryPoint, HistoryStats};

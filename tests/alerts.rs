@@ -112,10 +112,11 @@ async fn kill_9_mid_delivery_resends_with_the_same_id_and_does_not_fire_again() 
     let base = format!("http://127.0.0.1:{port}");
     let path = dir.path().join("netpulse.toml");
     let text = format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nsite_root = {:?}\n{}",
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nsite_root = {:?}\n{}\n{}",
         dir.path().join("data"),
         common::built_site(dir.path()),
-        config(&hook, "")
+        config(&hook, ""),
+        common::OPEN_READ
     );
     std::fs::write(&path, text).unwrap();
     let client = reqwest::Client::new();

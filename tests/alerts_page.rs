@@ -72,9 +72,9 @@ async fn the_page_lists_a_real_incident_and_its_forms_silence_and_test() {
     let silences = format!("{base}/alerts/silences");
     let (status, _, body) = post_form(&client, silences.clone(), &[("rule", "few orders"), ("for", "1h"), ("token", "wrong")]).await;
     assert_eq!(status, 401);
-    assert!(body.contains("the publish token is wrong"), "{body}");
+    assert!(body.contains("the bearer token is unknown, revoked or expired"), "{body}");
     let (status, _, body) = post_form(&client, silences.clone(), &[("rule", "few orders"), ("for", "1h"), ("token", "")]).await;
-    assert_eq!((status, body.contains("enter the publish token")), (401, true));
+    assert_eq!((status, body.contains("sign in, or send a bearer token, to silence alerts")), (401, true));
     let (status, _, body) = post_form(&client, silences.clone(), &[("rule", "no such rule"), ("for", "1h"), ("token", TOKEN)]).await;
     assert_eq!((status, body.contains("no [[alert]] rule is named")), (422, true));
     let (status, _, body) = post_form(&client, silences.clone(), &[("rule", ""), ("for", "forever"), ("token", TOKEN)]).await;
@@ -129,16 +129,16 @@ async fn the_page_lists_a_real_incident_and_its_forms_silence_and_test() {
 }
 
 #[tokio::test]
-async fn without_a_token_the_actions_are_off() {
+async fn a_visitor_needs_a_token_to_act() {
     let hook = Receiver::start(Mode::Accept).await;
     let server = start(fast_config(&config(&hook, "")), Target::Refusing).await;
     let client = client();
     let (status, html) = page(&client, server.url("/alerts")).await;
     assert_eq!(status, 200);
-    assert!(html.contains("data-testid=\"writes-off\""), "{html}");
-    assert_eq!(html.matches("<fieldset disabled").count(), 3, "every form is disabled: {html}");
+    assert!(html.contains("data-testid=\"token-needed\"") && html.contains("href=\"/login?next=/alerts\""), "{html}");
+    assert_eq!(html.matches("name=\"token\"").count(), 3, "every form asks for a token: {html}");
     let (status, _, body) = post_form(&client, server.url("/alerts/test"), &[("channel", "hook"), ("token", "anything")]).await;
-    assert_eq!((status, body.contains("alert actions are off")), (403, true));
+    assert_eq!((status, body.contains("the bearer token is unknown")), (401, true));
     assert!(hook.received().is_empty(), "nothing was sent");
     server.shutdown().await;
 }

@@ -62,11 +62,14 @@ async fn publishing_is_authorised_validated_and_delivered_verbatim() {
 }
 
 #[tokio::test]
-async fn publishing_is_off_without_a_token() {
+async fn an_unknown_token_never_publishes() {
     let server = start(fast_config("[speed]\ninterval = 3600"), Target::Refusing).await;
     let (code, message) = error_of(publish(&server, "sales", "{}", Some(TOKEN)).await).await;
-    assert_eq!(code, 403);
-    assert!(message.contains("publish_token"), "{message}");
+    assert_eq!(code, 401, "no publish_token is set, so this is no token at all");
+    assert!(message.contains("unknown, revoked or expired"), "{message}");
+    let (code, message) = error_of(publish(&server, "sales", "{}", None).await).await;
+    assert_eq!(code, 401);
+    assert!(message.contains("sign in, or send a bearer token, to publish on topic:sales"), "{message}");
     server.shutdown().await;
 }
 

@@ -322,9 +322,10 @@ async fn a_client_resumes_across_kill_9_with_every_event_in_order() {
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nsite_root = {:?}\npublish_token = \"{TOKEN}\"\n[speed]\nenabled = false\n",
+            "listen = \"127.0.0.1:{port}\"\ndata_dir = {:?}\nsite_root = {:?}\npublish_token = \"{TOKEN}\"\n[speed]\nenabled = false\n{}",
             dir.path().join("data"),
             common::built_site(dir.path()),
+            common::OPEN_READ,
         ),
     )
     .unwrap();

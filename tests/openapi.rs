@@ -8,8 +8,15 @@ mod common;
 use std::{process::Command, time::Duration};
 
 use common::{closed_port, fast_config, start, Target};
+use netpulse::server::{
+    auth::{access::Scopes, secrets},
+    store::Store,
+};
 
 const TOKEN: &str = "openapi-test-token";
+
+/// An admin's token, so that the admin routes are exercised too.
+const ADMIN_TOKEN: &str = "np_openapi-admin-token";
 
 /// schemathesis's `st`: `NETPULSE_SCHEMATHESIS`, the virtualenv `cargo make setup-test` makes, or the PATH.
 fn schemathesis() -> Option<String> {
@@ -21,17 +28,19 @@ fn schemathesis() -> Option<String> {
 #[tokio::test]
 async fn the_document_describes_the_live_api_and_schemathesis_finds_no_fault() {
     let refused = closed_port().await;
-    let server = start(
-        fast_config(&format!(
-            "publish_token = \"{TOKEN}\"\ntopics = [\"sales\"]\n[speed]\ninterval = 3600\n\
+    let data = tempfile::tempdir().unwrap();
+    let store = Store::open(data.path(), 0).await.unwrap();
+    store.add_token("schemathesis", &secrets::digest(ADMIN_TOKEN), &Scopes::parse("admin").unwrap(), "test", 0, None).await.unwrap();
+    drop(store);
+    let mut config = fast_config(&format!(
+        "publish_token = \"{TOKEN}\"\ntopics = [\"sales\"]\n[speed]\ninterval = 3600\n\
              [[monitor]]\nname = \"gone\"\ntcp = \"127.0.0.1:{refused}\"\ninterval = 1\n\
              [[monitor]]\nname = \"backup\"\npush = \"backup-0123456789abcdef\"\ninterval = 3600\n\
              [[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:{refused}/hook\"\n\
              [[alert]]\nname = \"gone is down\"\nseries = \"probe:gone\"\nfield = \"up\"\ncondition = \"< 1\"\nnotify = [\"hook\"]\n"
-        )),
-        Target::Itself,
-    )
-    .await;
+    ));
+    config.data_dir = data.path().to_owned();
+    let server = start(config, Target::Itself).await;
     let response = reqwest::get(server.url("/api/openapi.json")).await.unwrap();
     assert_eq!((response.status().as_u16(), response.headers()["content-type"].to_str().unwrap()), (200, "application/json"));
     let doc: serde_json::Value = response.json().await.unwrap();
@@ -58,7 +67,7 @@ async fn the_document_describes_the_live_api_and_schemathesis_finds_no_fault() {
     let report = tempfile::tempdir().unwrap();
     let run = tokio::process::Command::new(st)
         .args(["run", &schema, "--url", &base, "--checks", checks, "--max-examples", "25", "--seed", "1", "--mode", "all"])
-        .args(["--exclude-path", "/api/events", "--request-timeout", "10", "--no-color", "--header", &format!("Authorization: Bearer {TOKEN}")])
+        .args(["--exclude-path", "/api/events", "--request-timeout", "10", "--no-color", "--header", &format!("Authorization: Bearer {ADMIN_TOKEN}")])
         // Big speed-test downloads are valid but slow; the schema allows them.
         .args(["--generation-codec", "utf-8", "--workers", "2"])
         .current_dir(report.path())

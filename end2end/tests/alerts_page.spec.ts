@@ -76,15 +76,15 @@ notify = ["phone"]
     await silence.getByLabel("Rule").selectOption("few orders");
     await silence.getByLabel("For").selectOption("1h");
     await silence.getByLabel("Reason").fill("router swap");
-    await silence.getByLabel("Publish token").fill("not-the-token");
+    await silence.getByLabel("API token").fill("not-the-token");
     await silence.getByRole("button", { name: "Silence" }).click();
-    await expect(page.getByTestId("notice")).toHaveText("the publish token is wrong");
+    await expect(page.getByTestId("notice")).toHaveText("the bearer token is unknown, revoked or expired");
     await expect(page.getByTestId("silences").locator("li")).toHaveCount(0);
 
     // The page that answered is a fresh one: the form is filled again.
     await silence.getByLabel("Rule").selectOption("few orders");
     await silence.getByLabel("Reason").fill("router swap");
-    await silence.getByLabel("Publish token").fill(PUBLISH_TOKEN);
+    await silence.getByLabel("API token").fill(PUBLISH_TOKEN);
     await silence.getByRole("button", { name: "Silence" }).click();
     await expect(page.getByTestId("notice")).toContainText("Silence set.");
     await expect(page.getByTestId("silences").locator("li")).toHaveCount(1);
@@ -93,14 +93,14 @@ notify = ["phone"]
 
     const tester = page.getByTestId("test-form");
     await tester.getByLabel("Channel").selectOption("phone");
-    await tester.getByLabel("Publish token").fill(PUBLISH_TOKEN);
+    await tester.getByLabel("API token").fill(PUBLISH_TOKEN);
     await tester.getByRole("button", { name: "Send a test message" }).click();
     await expect(page.getByTestId("notice")).toContainText("Test message delivered on phone");
     await expect.poll(() => hook.received.length).toBe(3);
     expect(hook.received[2].body.kind).toBe("test");
 
     const ender = page.getByTestId("end-silence-form");
-    await ender.getByLabel("Publish token").fill(PUBLISH_TOKEN);
+    await ender.getByLabel("API token").fill(PUBLISH_TOKEN);
     await ender.getByRole("button", { name: "End silence" }).click();
     await expect(page.getByTestId("notice")).toHaveText("Silence ended.");
     await expect(page.getByTestId("silences").locator("li")).toHaveCount(0);

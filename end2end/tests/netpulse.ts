@@ -51,6 +51,8 @@ export interface ServerOptions {
   siteRoot?: string;
   /** History database directory; a fresh temporary one by default. Reuse it to restart with the same history. */
   dataDir?: string;
+  /** Whether visitors may read everything (an `[[access]]` rule); true by default. */
+  openRead?: boolean;
 }
 
 export class Netpulse {
@@ -88,6 +90,7 @@ export class Netpulse {
         `[sse]`,
         `retry_ms = 500`,
         (options.extraConfig ?? "").replaceAll("{port}", String(port)),
+        options.openRead === false ? "" : `[[access]]\nwho = "anonymous"\nseries = "*"\nallow = "read"`,
       ].join("\n"),
     );
     const target = options.target ?? `http://127.0.0.1:${port}/speedtest`;

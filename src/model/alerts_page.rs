@@ -17,8 +17,8 @@ pub struct AlertsPageData {
     pub silences: Vec<Silence>,
     pub rules: Vec<String>,
     pub channels: Vec<ChannelSummary>,
-    /// Whether a publish token is configured; the forms need it.
-    pub writes_enabled: bool,
+    /// The reader may not act as signed in, so the forms ask for a token with `operate`.
+    pub needs_token: bool,
     /// What the last action did.
     pub notice: Option<Notice>,
 }

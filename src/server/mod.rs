@@ -2,6 +2,7 @@
 //! the entry point that tests and `main` use.
 
 pub mod alerts;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod events;
@@ -51,7 +52,9 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let retention = config.history.retention();
     let alerts = alerts::service::Alerts::new(&config)?;
     let (pushes, waiting) = monitor::push::PushMonitors::new(&monitors);
-    let state = AppState::new(config, client, token.clone(), store.clone(), alerts, pushes).await?;
+    let auth = auth::Auth::new(&config)?;
+    let state = AppState::new(config, client, token.clone(), store.clone(), alerts, pushes, auth).await?;
+    auth::setup::enter_if_needed(&state).await?;
     let (retest, retests) = tokio::sync::mpsc::unbounded_channel();
     let retest = state.config.speed.enabled.then_some(retest);
     let wiring =

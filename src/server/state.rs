@@ -13,9 +13,13 @@ use leptos::prelude::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    model::{ProbeResult, Snapshot, TopicEvent, LIVE_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
+    model::{ProbeResult, Snapshot, TopicEvent, ALERT_TOPIC, LIVE_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
     server::{
         alerts::service::Alerts,
+        auth::{
+            access::{series_of, Caller},
+            Auth,
+        },
         clock::{self, now_ms},
         config::Config,
         events::{
@@ -58,6 +62,8 @@ pub struct AppState {
     pub alerts: Arc<Alerts>,
     /// The push monitors' secrets, for `/api/push/{secret}`.
     pub pushes: Arc<PushMonitors>,
+    /// Access rules, sign-in and the revocations streams follow.
+    pub auth: Arc<Auth>,
 }
 
 /// The topics whose newest events pages render from, and how many of each.
@@ -77,6 +83,7 @@ impl AppState {
         store: Arc<Store>,
         alerts: Alerts,
         pushes: PushMonitors,
+        auth: Auth,
     ) -> Result<Self, StoreError> {
         let shell = pwa::shell(&config.site_root);
         let leptos_options = LeptosOptions::builder()
@@ -117,6 +124,7 @@ impl AppState {
             shutdown,
             alerts: Arc::new(alerts),
             pushes: Arc::new(pushes),
+            auth: Arc::new(auth),
         })
     }
 
@@ -130,25 +138,31 @@ impl AppState {
             .collect()
     }
 
-    /// The state a page renders before its stream connects.
-    pub fn snapshot(&self) -> Snapshot {
+    /// The state a page renders before its stream connects, holding only
+    /// what `caller` may read: a series it may not read is absent, not hidden.
+    pub fn snapshot(&self, caller: &Caller) -> Snapshot {
+        let access = &self.auth.access;
+        let readable = |topic: &str, key: &str| access.may_read(caller, &series_of(topic, key));
         let (events, last_event_id) = self.hub.recent(SPEED_TOPIC);
-        let probes = self.latest_probes();
-        let mut custom: Vec<TopicEvent> = self.config.topics.iter().flat_map(|topic| self.hub.recent(topic).0).map(|event| topic_event(&event)).collect();
-        let mut log: Vec<TopicEvent> = self.hub.newest(LOG_LENGTH).iter().map(|event| topic_event(event)).collect();
+        let probes = self.latest_probes().into_iter().filter(|probe| readable(PROBE_TOPIC, &probe.monitor)).collect();
+        let topics: Vec<String> = self.config.topics.iter().filter(|topic| readable(topic, "")).cloned().collect();
+        let mut custom: Vec<TopicEvent> = topics.iter().flat_map(|topic| self.hub.recent(topic).0).map(|event| topic_event(&event)).collect();
+        let mut log: Vec<TopicEvent> =
+            self.hub.newest(LOG_LENGTH).iter().filter(|event| readable(&event.topic, &event.key)).map(|event| topic_event(event)).collect();
         trim_to_budget(&mut custom, &mut log);
+        let alerts_readable = readable(ALERT_TOPIC, "");
         Snapshot {
             node: self.config.node.clone(),
             last_event_id,
             max_points: self.config.ui.points,
-            speed: events.iter().filter_map(|event| serde_json::from_str(&event.data).ok()).collect(),
+            speed: events.iter().filter(|event| readable(SPEED_TOPIC, &event.key)).filter_map(|event| serde_json::from_str(&event.data).ok()).collect(),
             probes,
             store: self.writer.health(),
-            topics: self.config.topics.clone(),
+            topics,
             custom,
             log,
-            alerts: self.alerts.board.list(),
-            incidents: self.alerts.board.spans(),
+            alerts: if alerts_readable { self.alerts.board.list() } else { Vec::new() },
+            incidents: if alerts_readable { self.alerts.board.spans() } else { Vec::new() },
         }
     }
 }

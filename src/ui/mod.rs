@@ -2,6 +2,7 @@
 
 pub mod alerts_page;
 pub mod alerts_panel;
+pub mod auth_pages;
 pub mod cards;
 pub mod connection_badge;
 pub mod dashboard;

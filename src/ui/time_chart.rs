@@ -74,9 +74,10 @@ pub fn TimeChart(
         hover.get().map(|(hover, x, y)| {
             let offset = utc_offset_minutes();
             let flip = canvas.get_untracked().is_some_and(|c| x > f64::from(c.client_width()) / 2.0);
-            let style = if flip { format!("right: calc(100% - {x:.0}px + 0.75rem); top: {y:.0}px") } else { format!("left: {x:.0}px; top: {y:.0}px") };
+            // Set property by property: the page's CSP allows no inline style attribute.
+            let (left, right) = if flip { (None, Some(format!("calc(100% - {x:.0}px + 0.75rem)"))) } else { (Some(format!("{x:.0}px")), None) };
             view! {
-                <div class="chart-tooltip" role="status" data-testid=format!("{testid}-tooltip") style=style>
+                <div class="chart-tooltip" role="status" data-testid=format!("{testid}-tooltip") style:left=left style:right=right style:top=format!("{y:.0}px")>
                     <time>{time_label(hover.t, 0.0, offset)}</time>
                     <span class="tooltip-values" inner_html=values_html(&hover.values, unit)></span>
                 </div>

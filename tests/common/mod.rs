@@ -57,8 +57,18 @@ pub enum Target {
     Refusing,
 }
 
-/// A config for fast tests: short transfers, and the given overrides in TOML.
+/// The access rule that lets visitors read everything: most tests read as a
+/// visitor would on a dashboard opened to the LAN.
+pub const OPEN_READ: &str = "\n[[access]]\nwho = \"anonymous\"\nseries = \"*\"\nallow = \"read\"\n";
+
+/// A config for fast tests: short transfers, the given overrides in TOML,
+/// and reads open to visitors.
 pub fn fast_config(extra_toml: &str) -> Config {
+    secured_config(&format!("{extra_toml}\n{OPEN_READ}"))
+}
+
+/// As [`fast_config`], with access as netpulse's default: visitors see nothing.
+pub fn secured_config(extra_toml: &str) -> Config {
     let text = format!("node = \"test-node\"\n{extra_toml}\n",);
     let mut config = Config::from_toml(&text).expect("test config parses");
     config.speed.duration = 0.6;

@@ -1,5 +1,5 @@
 //! `/alerts`, the server-rendered alerts page, and the plain form posts its
-//! buttons make. Every action asks the same token check and runs the same
+//! buttons make. Every action asks the same access check and runs the same
 //! code as its JSON route; a bad form gets the page back with a 4xx and the reason.
 
 use std::collections::HashMap;
@@ -15,13 +15,18 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     app::alerts_document,
     model::alerts_page::{AlertsPageData, ChannelSummary, Notice},
+    model::ALERT_TOPIC,
     server::{
         alerts::{
             routes::send_test,
             silence_routes::{end_silence, set_silence, NewSilence},
         },
+        auth::{
+            access::{Action, Caller},
+            guard::{form_caller, require, require_operate},
+        },
         clock::now_ms,
-        http::{bearer, error::ApiError},
+        http::error::ApiError,
         AppState,
     },
 };
@@ -97,25 +102,41 @@ fn parse_query(params: &HashMap<String, String>) -> Result<(Cursor, Option<Notic
     ),
     responses(
         (status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String),
+        (status = 303, description = "A visitor who may not read alerts: to the sign-in page"),
         (status = 400, description = "The page, saying which parameter is wrong", content_type = "text/html; charset=utf-8", body = String),
+        (status = 401, description = "The page, saying the session or token no longer works", content_type = "text/html; charset=utf-8", body = String),
+        (status = 403, description = "The page, saying the caller may not read alerts", content_type = "text/html; charset=utf-8", body = String),
         (status = 503, description = "The page, saying the alerts database cannot be read", content_type = "text/html; charset=utf-8", body = String),
     )
 )]
-async fn show(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn show(State(state): State<AppState>, caller: Result<Caller, ApiError>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let caller = match caller {
+        Ok(caller) => caller,
+        Err(_) => Caller::Anonymous,
+    };
+    if caller == Caller::Anonymous && !state.auth.access.may_read(&caller, ALERT_TOPIC) {
+        return Redirect::to("/login?next=/alerts").into_response();
+    }
     match parse_query(&params) {
-        Ok((cursor, notice)) => render(&state, cursor, notice, StatusCode::OK).await,
-        Err(error) => failed(&state, error).await,
+        Ok((cursor, notice)) => render(&state, &caller, cursor, notice, StatusCode::OK).await,
+        Err(error) => failed(&state, &caller, error).await,
     }
 }
 
 /// The page with the error's status and its message in the notice.
-async fn failed(state: &AppState, error: ApiError) -> Response {
+async fn failed(state: &AppState, caller: &Caller, error: ApiError) -> Response {
     let status = error.status();
-    render(state, Cursor::newest(), Some(Notice { ok: false, text: error.to_string() }), status).await
+    render(state, caller, Cursor::newest(), Some(Notice { ok: false, text: error.to_string() }), status).await
 }
 
-async fn render(state: &AppState, cursor: Cursor, notice: Option<Notice>, status: StatusCode) -> Response {
-    let (status, data) = match gather(state, cursor, notice).await {
+/// The page, with what it shows only for a caller who may read alerts.
+async fn render(state: &AppState, caller: &Caller, cursor: Cursor, notice: Option<Notice>, status: StatusCode) -> Response {
+    let gathered = match require(state, caller, ALERT_TOPIC, Action::Read) {
+        Ok(()) => gather(state, caller, cursor, notice).await,
+        Err(refused) if notice.is_none() => Err(refused),
+        Err(_) => Ok(AlertsPageData { node: state.config.node.clone(), notice, ..AlertsPageData::default() }),
+    };
+    let (status, data) = match gathered {
         Ok(data) => (status, data),
         // Still a page: a person reads it, not a program.
         Err(error) => (
@@ -126,7 +147,7 @@ async fn render(state: &AppState, cursor: Cursor, notice: Option<Notice>, status
     (status, Html(alerts_document(&state.leptos_options, data))).into_response()
 }
 
-async fn gather(state: &AppState, cursor: Cursor, notice: Option<Notice>) -> Result<AlertsPageData, ApiError> {
+async fn gather(state: &AppState, caller: &Caller, cursor: Cursor, notice: Option<Notice>) -> Result<AlertsPageData, ApiError> {
     let unavailable = |error| {
         tracing::error!(%error, "cannot read alerts for the alerts page");
         ApiError::Unavailable("the alerts database cannot be read right now".into())
@@ -147,13 +168,15 @@ async fn gather(state: &AppState, cursor: Cursor, notice: Option<Notice>) -> Res
         silences: store.silences(now_ms()).await.map_err(unavailable)?,
         rules: state.alerts.rules.iter().map(|rule| rule.name.clone()).collect(),
         channels,
-        writes_enabled: state.config.publish_token.is_some(),
+        // A token typed into the forms works as well as an editor's session.
+        needs_token: !caller.may_operate(),
         notice,
     })
 }
 
-fn authorise(state: &AppState, token: Option<&str>) -> Result<(), ApiError> {
-    bearer::check(state.config.publish_token.as_ref().map(|t| t.expose()), token, "enter the publish token")
+/// The caller of a form may act: an editor's or admin's session, or a token typed into the form.
+async fn authorise(state: &AppState, session: Result<Caller, ApiError>, token: Option<&str>) -> Result<(), ApiError> {
+    require_operate(&form_caller(state, session, token).await?)
 }
 
 /// A form that could not be read, as the page's error: 415 for a body that
@@ -194,16 +217,17 @@ fn given(text: String) -> Option<String> {
     request_body(content = SilenceForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Set; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String), (status = 503, description = "The page, saying the alerts database cannot be reached", content_type = "text/html; charset=utf-8", body = String))
 )]
-async fn silence(State(state): State<AppState>, form: Result<Form<SilenceForm>, FormRejection>) -> Response {
+async fn silence(State(state): State<AppState>, session: Result<Caller, ApiError>, form: Result<Form<SilenceForm>, FormRejection>) -> Response {
+    let caller = session.as_ref().cloned().unwrap_or(Caller::Anonymous);
     let outcome = async {
         let Form(form) = form.map_err(unreadable)?;
-        authorise(&state, form.token.as_deref())?;
+        authorise(&state, session, form.token.as_deref()).await?;
         let request = NewSilence { rule: given(form.rule), subject: given(form.subject), lasting: form.lasting, reason: given(form.reason) };
         set_silence(&state, request).await
     };
     match outcome.await {
         Ok(_) => Redirect::to("/alerts?done=silenced").into_response(),
-        Err(error) => failed(&state, error).await,
+        Err(error) => failed(&state, &caller, error).await,
     }
 }
 
@@ -222,15 +246,16 @@ struct EndForm {
     request_body(content = EndForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Ended; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String), (status = 503, description = "The page, saying the alerts database cannot be reached", content_type = "text/html; charset=utf-8", body = String))
 )]
-async fn end(State(state): State<AppState>, form: Result<Form<EndForm>, FormRejection>) -> Response {
+async fn end(State(state): State<AppState>, session: Result<Caller, ApiError>, form: Result<Form<EndForm>, FormRejection>) -> Response {
+    let caller = session.as_ref().cloned().unwrap_or(Caller::Anonymous);
     let outcome = async {
         let Form(form) = form.map_err(unreadable)?;
-        authorise(&state, form.token.as_deref())?;
+        authorise(&state, session, form.token.as_deref()).await?;
         end_silence(&state, &form.id).await
     };
     match outcome.await {
         Ok(()) => Redirect::to("/alerts?done=ended").into_response(),
-        Err(error) => failed(&state, error).await,
+        Err(error) => failed(&state, &caller, error).await,
     }
 }
 
@@ -250,10 +275,11 @@ struct TestForm {
     request_body(content = TestForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "The page, saying what the channel did", content_type = "text/html; charset=utf-8", body = String), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String), (status = 503, description = "The page, saying the alerts database cannot be reached", content_type = "text/html; charset=utf-8", body = String))
 )]
-async fn test(State(state): State<AppState>, form: Result<Form<TestForm>, FormRejection>) -> Response {
+async fn test(State(state): State<AppState>, session: Result<Caller, ApiError>, form: Result<Form<TestForm>, FormRejection>) -> Response {
+    let caller = session.as_ref().cloned().unwrap_or(Caller::Anonymous);
     let outcome = async {
         let Form(form) = form.map_err(unreadable)?;
-        authorise(&state, form.token.as_deref())?;
+        authorise(&state, session, form.token.as_deref()).await?;
         send_test(&state, form.channel).await
     };
     match outcome.await {
@@ -262,9 +288,9 @@ async fn test(State(state): State<AppState>, form: Result<Form<TestForm>, FormRe
                 None => Notice { ok: true, text: format!("Test message delivered on {} (delivery id {}).", result.channel, result.delivery_id) },
                 Some(error) => Notice { ok: false, text: format!("The test message on {} failed: {error}", result.channel) },
             };
-            render(&state, Cursor::newest(), Some(notice), StatusCode::OK).await
+            render(&state, &caller, Cursor::newest(), Some(notice), StatusCode::OK).await
         }
-        Err(error) => failed(&state, error).await,
+        Err(error) => failed(&state, &caller, error).await,
     }
 }
 

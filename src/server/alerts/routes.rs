@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use axum::{
     extract::{rejection::JsonRejection, Path, Query, State},
-    http::HeaderMap,
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -13,14 +12,19 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     model::alert::{AlertState, Delivery, Incident},
+    model::ALERT_TOPIC,
     server::{
         alerts::{
             evaluate::delivery_id,
             send::{send, Outgoing},
             template::{self, MessageContext},
         },
+        auth::{
+            access::{Action, Caller},
+            guard::{require, require_operate},
+        },
         clock::now_ms,
-        http::{bearer, error::ApiError},
+        http::error::ApiError,
         store::StoreError,
         AppState,
     },
@@ -45,9 +49,10 @@ struct States {
 }
 
 /// Every rule's state per subject.
-#[utoipa::path(get, path = "/api/alerts", tag = "alerts", responses((status = 200, description = "Rule states", body = States)))]
-async fn states(State(state): State<AppState>) -> Json<States> {
-    Json(States { alerts: state.alerts.board.list() })
+#[utoipa::path(get, path = "/api/alerts", tag = "alerts", responses((status = 200, description = "Rule states", body = States), (status = 401, description = "Not signed in, and visitors may not read alerts", body = crate::model::ApiErrorBody), (status = 403, description = "The caller may not read alerts", body = crate::model::ApiErrorBody)))]
+async fn states(State(state): State<AppState>, caller: Caller) -> Result<Json<States>, ApiError> {
+    require(&state, &caller, ALERT_TOPIC, Action::Read)?;
+    Ok(Json(States { alerts: state.alerts.board.list() }))
 }
 
 /// A whole number query parameter within `range`, or `default`.
@@ -86,9 +91,10 @@ struct History {
         ("to" = Option<i64>, Query, description = "ms since the Unix epoch; now by default", minimum = 0),
         ("limit" = Option<i64>, Query, description = "Most incidents (1-1000, default 100)", minimum = 1, maximum = 1000),
     ),
-    responses((status = 200, description = "Incidents, newest first", body = History), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
+    responses((status = 200, description = "Incidents, newest first", body = History), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody), (status = 401, description = "Not signed in, and visitors may not read alerts", body = crate::model::ApiErrorBody), (status = 403, description = "The caller may not read alerts", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
 )]
-async fn history(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Json<History>, ApiError> {
+async fn history(State(state): State<AppState>, caller: Caller, Query(params): Query<HashMap<String, String>>) -> Result<Json<History>, ApiError> {
+    require(&state, &caller, ALERT_TOPIC, Action::Read)?;
     check_names(&params, &["from", "to", "limit"])?;
     // The same bounds as /api/history: years 1970 to 9999.
     const LATEST: i64 = 253_402_300_799_999;
@@ -114,9 +120,10 @@ struct Deliveries {
     path = "/api/alerts/deliveries",
     tag = "alerts",
     params(("limit" = Option<i64>, Query, description = "Most deliveries (1-1000, default 100)", minimum = 1, maximum = 1000)),
-    responses((status = 200, description = "Delivery attempts", body = Deliveries), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
+    responses((status = 200, description = "Delivery attempts", body = Deliveries), (status = 400, description = "A parameter is unknown or out of range", body = crate::model::ApiErrorBody), (status = 401, description = "Not signed in, and visitors may not read alerts", body = crate::model::ApiErrorBody), (status = 403, description = "The caller may not read alerts", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
 )]
-async fn deliveries(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Json<Deliveries>, ApiError> {
+async fn deliveries(State(state): State<AppState>, caller: Caller, Query(params): Query<HashMap<String, String>>) -> Result<Json<Deliveries>, ApiError> {
+    require(&state, &caller, ALERT_TOPIC, Action::Read)?;
     check_names(&params, &["limit"])?;
     let limit = number(&params, "limit", 100, 1..=MAX_LIMIT)?;
     Ok(Json(Deliveries { deliveries: state.store.deliveries(limit).await.map_err(unavailable)? }))
@@ -149,13 +156,13 @@ struct Preview {
     responses(
         (status = 200, description = "The rendered text", body = Preview),
         (status = 400, description = "A bad body, kind or value name", body = crate::model::ApiErrorBody),
-        (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody),
-        (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in, or a session or token that no longer works", body = crate::model::ApiErrorBody),
+        (status = 403, description = "Signed in, but this caller may not do this", body = crate::model::ApiErrorBody),
         (status = 422, description = "The template does not render (or ran out of fuel)", body = crate::model::ApiErrorBody),
     )
 )]
-async fn preview(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<PreviewRequest>, JsonRejection>) -> Result<Json<Preview>, ApiError> {
-    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
+async fn preview(caller: Caller, body: Result<Json<PreviewRequest>, JsonRejection>) -> Result<Json<Preview>, ApiError> {
+    require_operate(&caller)?;
     let Json(request) = body.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let mut sample = serde_json::to_value(template::sample()).unwrap_or_default();
     if let Some(kind) = request.kind {
@@ -184,17 +191,17 @@ pub struct TestResult {
     pub error: Option<String>,
 }
 
-/// Sends a test message on a `[[notify]]` channel now (bearer token).
+/// Sends a test message on a `[[notify]]` channel now (an editor, an admin, or a token with `operate`).
 #[utoipa::path(
     post,
     path = "/api/notify/{channel}/test",
     tag = "alerts",
     params(("channel" = String, Path, description = "A [[notify]] channel's name")),
     security(("bearer" = [])),
-    responses((status = 200, description = "What happened; `delivered: false` carries the receiver's error", body = TestResult), (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody), (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody), (status = 404, description = "No such channel", body = crate::model::ApiErrorBody))
+    responses((status = 200, description = "What happened; `delivered: false` carries the receiver's error", body = TestResult), (status = 401, description = "Not signed in, or a session or token that no longer works", body = crate::model::ApiErrorBody), (status = 403, description = "Signed in, but this caller may not do this", body = crate::model::ApiErrorBody), (status = 404, description = "No such channel", body = crate::model::ApiErrorBody))
 )]
-async fn test_channel(State(state): State<AppState>, Path(channel): Path<String>, headers: HeaderMap) -> Result<Json<TestResult>, ApiError> {
-    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
+async fn test_channel(State(state): State<AppState>, Path(channel): Path<String>, caller: Caller) -> Result<Json<TestResult>, ApiError> {
+    require_operate(&caller)?;
     Ok(Json(send_test(&state, channel).await?))
 }
 

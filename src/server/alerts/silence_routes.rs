@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{rejection::JsonRejection, Path, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -11,10 +11,15 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     model::alert::Silence,
+    model::ALERT_TOPIC,
     server::{
         alerts::condition::parse_duration,
+        auth::{
+            access::{Action, Caller},
+            guard::{require, require_operate},
+        },
         clock::now_ms,
-        http::{bearer, error::ApiError},
+        http::error::ApiError,
         store::StoreError,
         AppState,
     },
@@ -38,8 +43,9 @@ struct Silences {
 }
 
 /// The running silences.
-#[utoipa::path(get, path = "/api/alerts/silences", operation_id = "silences", tag = "alerts", responses((status = 200, description = "Running silences", body = Silences), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody)))]
-async fn list(State(state): State<AppState>) -> Result<Json<Silences>, ApiError> {
+#[utoipa::path(get, path = "/api/alerts/silences", operation_id = "silences", tag = "alerts", responses((status = 200, description = "Running silences", body = Silences), (status = 401, description = "Not signed in, and visitors may not read alerts", body = crate::model::ApiErrorBody), (status = 403, description = "The caller may not read alerts", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody)))]
+async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Silences>, ApiError> {
+    require(&state, &caller, ALERT_TOPIC, Action::Read)?;
     Ok(Json(Silences { silences: state.store.silences(now_ms()).await.map_err(unavailable)? }))
 }
 
@@ -56,7 +62,7 @@ pub struct NewSilence {
     pub reason: Option<String>,
 }
 
-/// Silences a rule, a subject or everything for a while (bearer token).
+/// Silences a rule, a subject or everything for a while (an editor, an admin, or a token with `operate`).
 #[utoipa::path(
     post,
     path = "/api/alerts/silences",
@@ -67,18 +73,14 @@ pub struct NewSilence {
     responses(
         (status = 201, description = "The silence", body = Silence),
         (status = 400, description = "A bad body or duration", body = crate::model::ApiErrorBody),
-        (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody),
-        (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in, or a session or token that no longer works", body = crate::model::ApiErrorBody),
+        (status = 403, description = "Signed in, but this caller may not do this", body = crate::model::ApiErrorBody),
         (status = 422, description = "No such rule", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody),
     )
 )]
-async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<NewSilence>, JsonRejection>,
-) -> Result<(StatusCode, Json<Silence>), ApiError> {
-    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
+async fn create(State(state): State<AppState>, caller: Caller, body: Result<Json<NewSilence>, JsonRejection>) -> Result<(StatusCode, Json<Silence>), ApiError> {
+    require_operate(&caller)?;
     let Json(request) = body.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     Ok((StatusCode::CREATED, Json(set_silence(&state, request).await?)))
 }
@@ -106,7 +108,7 @@ pub async fn set_silence(state: &AppState, request: NewSilence) -> Result<Silenc
     state.store.create_silence(request.rule.as_deref(), request.subject.as_deref(), now, now + lasting_ms, &reason).await.map_err(unavailable)
 }
 
-/// Ends a running silence early (bearer token).
+/// Ends a running silence early (an editor, an admin, or a token with `operate`).
 #[utoipa::path(
     delete,
     path = "/api/alerts/silences/{id}",
@@ -114,10 +116,10 @@ pub async fn set_silence(state: &AppState, request: NewSilence) -> Result<Silenc
     tag = "alerts",
     params(("id" = i64, Path, description = "The silence's id")),
     security(("bearer" = [])),
-    responses((status = 204, description = "Ended"), (status = 400, description = "Not a whole number", body = crate::model::ApiErrorBody), (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody), (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody), (status = 404, description = "No running silence has this id", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
+    responses((status = 204, description = "Ended"), (status = 400, description = "Not a whole number", body = crate::model::ApiErrorBody), (status = 401, description = "Not signed in, or a session or token that no longer works", body = crate::model::ApiErrorBody), (status = 403, description = "Signed in, but this caller may not do this", body = crate::model::ApiErrorBody), (status = 404, description = "No running silence has this id", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
 )]
-async fn end(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
+async fn end(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    require_operate(&caller)?;
     end_silence(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

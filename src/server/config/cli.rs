@@ -30,6 +30,60 @@ pub enum Command {
     /// Alert rules: `backtest` replays stored history through a rule.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Accounts: `add` creates one (the password from a prompt, or stdin when piped).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens: `add` makes a scoped token and prints it once.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account: 0 created, 1 not (the name is taken, the database fails), 2 bad flags or config.
+    Add(UserAddArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a scoped API token and print it once: 0 made, 1 not, 2 bad flags or config.
+    Add(TokenAddArgs),
+}
+
+/// Where a command that edits accounts finds the database.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// TOML config file.
+    #[arg(long, env = "NETPULSE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Directory of the database [default: the config's data_dir].
+    #[arg(long, env = "NETPULSE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// The account's name: letters, digits, '.', '_', '-' or '@'.
+    pub name: String,
+    /// admin, editor or viewer.
+    #[arg(long, value_parser = ["admin", "editor", "viewer"])]
+    pub role: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenAddArgs {
+    /// The token's name, as rules (`token:<name>`) and the audit log call it.
+    pub name: String,
+    /// Space-separated scopes: read:<pattern>, publish:<pattern>, operate, admin.
+    #[arg(long)]
+    pub scopes: String,
+    /// Days until it stops working [default: never].
+    #[arg(long, value_name = "DAYS")]
+    pub expires_days: Option<f64>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]

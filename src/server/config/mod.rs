@@ -15,6 +15,7 @@ pub use crate::server::config::error::{invalid, ConfigError};
 pub use crate::server::speed::config::{SpeedConfig, TargetConfig, DEFAULT_TARGET_URL};
 use crate::server::{
     alerts::{channel_config::NotifyConfig, config::AlertConfig, config::AlertsConfig, silence::MaintenanceConfig},
+    auth::{access::AccessRuleConfig, config::AuthConfig},
     events::limits::LimitsConfig,
     monitor::config::{Check, Monitor, MonitorConfig},
     store::config::HistoryConfig,
@@ -52,6 +53,10 @@ pub struct Config {
     pub channels: Vec<NotifyConfig>,
     /// Recurring windows in which alerts are recorded but not sent.
     pub maintenance: Vec<MaintenanceConfig>,
+    /// Sign-in and sessions.
+    pub auth: AuthConfig,
+    /// Who may read or publish which series, one `[[access]]` table each.
+    pub access: Vec<AccessRuleConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -103,6 +108,8 @@ impl Default for Config {
             alert_rules: Vec::new(),
             channels: Vec::new(),
             maintenance: Vec::new(),
+            auth: AuthConfig::default(),
+            access: Vec::new(),
         }
     }
 }
@@ -210,6 +217,8 @@ impl Config {
         self.alerts.retry().map_err(|(key, reason)| invalid(key, reason))?;
         self.checked_rules()?;
         self.checked_windows()?;
+        self.auth.validate()?;
+        crate::server::auth::config::checked_access(&self.access)?;
         Ok(())
     }
 

@@ -1,9 +1,9 @@
-//! `POST /api/publish/{topic}`: custom topics, authorised by the operator's bearer token.
+//! `POST /api/publish/{topic}`: custom topics, by editors, admins and tokens with `publish:<pattern>`.
 
 use axum::{
     body::Bytes,
     extract::{rejection::BytesRejection, Path, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::server::{
     events::{limits, topics},
-    http::{bearer, error::ApiError},
+    http::error::ApiError,
     AppState,
 };
 
@@ -24,7 +24,7 @@ struct Published {
     topic: String,
 }
 
-/// Publishes one JSON object on a custom topic (bearer token).
+/// Publishes one JSON object on a custom topic (an editor, an admin, or a token with `publish:topic:<name>`).
 #[utoipa::path(
     post,
     path = "/api/publish/{topic}",
@@ -35,8 +35,8 @@ struct Published {
     responses(
         (status = 202, description = "Published; the event's id", body = Published),
         (status = 400, description = "A reserved or malformed topic, or a body that is not one JSON object", body = crate::model::ApiErrorBody),
-        (status = 403, description = "Publishing and alert actions are off: no publish_token is set", body = crate::model::ApiErrorBody),
-        (status = 401, description = "No valid bearer token", body = crate::model::ApiErrorBody),
+        (status = 403, description = "Signed in, but this caller may not do this", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in, or a session or token that no longer works", body = crate::model::ApiErrorBody),
         (status = 413, description = "The body is over 64 KiB", body = crate::model::ApiErrorBody),
         (status = 422, description = "Past a configured limit on topics or fields", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody),
@@ -45,10 +45,10 @@ struct Published {
 pub async fn publish(
     State(state): State<AppState>,
     Path(topic): Path<String>,
-    headers: HeaderMap,
+    caller: crate::server::auth::access::Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    bearer::authorise(state.config.publish_token.as_ref().map(|t| t.expose()), &headers)?;
+    crate::server::auth::guard::require(&state, &caller, &crate::server::auth::access::series_of(&topic, ""), crate::server::auth::access::Action::Publish)?;
     topics::check_publishable(&topic)?;
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(format!("the body must be at most {MAX_BODY} bytes")),

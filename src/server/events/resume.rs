@@ -26,16 +26,26 @@ pub fn reset_frame(resume_from: u64) -> Bytes {
     sse_frame::event("reset", Some(resume_from), r#"{"reason":"the requested id can no longer be replayed; reload the current state"}"#)
 }
 
-fn frames(events: &[Arc<HubEvent>], enveloped: bool) -> Vec<Bytes> {
-    events.iter().map(|e| e.frame_for(enveloped)).collect()
+/// Which events a subscriber may be sent: the access decision, asked of the
+/// backlog and the log replay as of the live feed.
+pub type EventFilter = Arc<dyn Fn(&HubEvent) -> bool + Send + Sync>;
+
+fn frames(events: &[Arc<HubEvent>], enveloped: bool, allowed: &EventFilter) -> Vec<Bytes> {
+    events.iter().filter(|e| allowed(e)).map(|e| e.frame_for(enveloped)).collect()
 }
 
 /// The backlog as frames, oldest first, enveloped or as published.
-pub fn backlog_frames(backlog: Backlog, topics: Vec<String>, log: Arc<dyn EventLog>, enveloped: bool) -> impl Stream<Item = Bytes> + Send {
+pub fn backlog_frames(
+    backlog: Backlog,
+    topics: Vec<String>,
+    log: Arc<dyn EventLog>,
+    enveloped: bool,
+    allowed: EventFilter,
+) -> impl Stream<Item = Bytes> + Send {
     match backlog {
-        Backlog::Events(events) => stream::iter(frames(&events, enveloped)).left_stream(),
+        Backlog::Events(events) => stream::iter(frames(&events, enveloped, &allowed)).left_stream(),
         Backlog::Reset { resume_from } => stream::iter(vec![reset_frame(resume_from)]).left_stream(),
-        Backlog::FromLog { after, before, then, newest } => from_log(Gap { after, before, newest, enveloped }, then, topics, log).right_stream(),
+        Backlog::FromLog { after, before, then, newest } => from_log(Gap { after, before, newest, enveloped }, then, topics, log, allowed).right_stream(),
     }
 }
 
@@ -63,10 +73,10 @@ async fn replayable(log: &dyn EventLog, after: u64, before: u64, topics: &[Strin
     Ok(log.count_range(after, before, topics, MAX_LOG_REPLAY + 1).await? <= MAX_LOG_REPLAY)
 }
 
-fn from_log(gap: Gap, then: Vec<Arc<HubEvent>>, topics: Vec<String>, log: Arc<dyn EventLog>) -> impl Stream<Item = Bytes> + Send {
+fn from_log(gap: Gap, then: Vec<Arc<HubEvent>>, topics: Vec<String>, log: Arc<dyn EventLog>, allowed: EventFilter) -> impl Stream<Item = Bytes> + Send {
     let Gap { after, before, newest, enveloped } = gap;
     stream::unfold(Page::Check(then), move |page| {
-        let (log, topics) = (log.clone(), topics.clone());
+        let (log, topics, allowed) = (log.clone(), topics.clone(), allowed.clone());
         async move {
             match page {
                 Page::Check(then) => match replayable(log.as_ref(), after, before, &topics).await {
@@ -80,15 +90,15 @@ fn from_log(gap: Gap, then: Vec<Arc<HubEvent>>, topics: Vec<String>, log: Arc<dy
                 Page::Read { after, then } => match log.read_range(after, before, &topics, PAGE).await {
                     Ok(events) if events.len() == PAGE => {
                         let next = events.last().map_or(before, |e| e.id);
-                        Some((frames(&events, enveloped), Page::Read { after: next, then }))
+                        Some((frames(&events, enveloped, &allowed), Page::Read { after: next, then }))
                     }
-                    Ok(events) => Some((frames(&events, enveloped), Page::Window(then))),
+                    Ok(events) => Some((frames(&events, enveloped, &allowed), Page::Window(then))),
                     Err(error) => {
                         tracing::warn!(%error, "reading the event log failed midway; the client is reset");
                         Some((vec![reset_frame(newest)], Page::Done))
                     }
                 },
-                Page::Window(then) => Some((frames(&then, enveloped), Page::Done)),
+                Page::Window(then) => Some((frames(&then, enveloped, &allowed), Page::Done)),
                 Page::Done => None,
             }
         }
@@ -112,7 +122,7 @@ mod tests {
 
     async fn frames_after(store: Arc<Store>, after: u64, before: u64) -> Vec<Bytes> {
         let backlog = Backlog::FromLog { after, before, then: Vec::new(), newest: before - 1 };
-        backlog_frames(backlog, vec!["sales".into()], store, false).collect().await
+        backlog_frames(backlog, vec!["sales".into()], store, false, Arc::new(|_: &HubEvent| true)).collect().await
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! `GET /api/events`: hub events as Server-Sent Events, with topic filtering,
 //! resume through `Last-Event-ID` (from the log when the window is not enough),
-//! heartbeats and proxy-safe headers.
+//! heartbeats and proxy-safe headers. Each subscriber is sent only what it may
+//! read, replays included, and its stream ends when its credentials do.
 
 use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -15,15 +16,23 @@ use futures_util::{stream, Stream, StreamExt};
 use serde::Deserialize;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
-use crate::server::{
-    events::hub::{StartFrom, Subscription},
-    events::log::EventLog,
-    events::resume,
-    events::sse_frame,
-    events::subscribers::{Refusal, Subscribers},
-    events::topics::KnownTopics,
-    http::error::ApiError,
-    AppState,
+use crate::{
+    model::BUILTIN_TOPICS,
+    server::{
+        auth::{
+            access::{topic_series, Action, Caller},
+            guard::require,
+            stream::{credentials_end, event_filter},
+        },
+        events::hub::{StartFrom, Subscription},
+        events::log::EventLog,
+        events::resume::{self, EventFilter},
+        events::sse_frame,
+        events::subscribers::{Refusal, Subscribers},
+        events::topics::KnownTopics,
+        http::error::ApiError,
+        AppState,
+    },
 };
 
 /// What a refused client is told to wait before trying again.
@@ -50,18 +59,28 @@ pub struct EventsQuery {
     responses(
         (status = 200, description = "An endless stream of `event:`, `id:` and `data:` frames, with heartbeats", content_type = "text/event-stream", body = String),
         (status = 400, description = "An unknown topic or a bad event id", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in and visitors may read nothing, or a session or token that no longer works", body = crate::model::ApiErrorBody),
+        (status = 403, description = "A custom topic the caller may not read", body = crate::model::ApiErrorBody),
         (status = 429, description = "Too many streams; retry after the Retry-After seconds", body = crate::model::ApiErrorBody),
     )
 )]
 pub async fn events(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
+    if !state.auth.access.reads_anything(&caller) {
+        return Err(ApiError::Unauthorized("sign in, or send a bearer token, to follow the stream".to_owned()));
+    }
     let known = KnownTopics { declared: &state.config.topics, hub: &state.hub };
     let topics = known.parse_subscription(query.topics.as_deref())?;
+    // A custom topic asked for by name must be readable; built-in ones are filtered per event.
+    for topic in topics.iter().filter(|topic| !BUILTIN_TOPICS.contains(&topic.as_str())) {
+        require(&state, &caller, &topic_series(topic), Action::Read)?;
+    }
     let header_id =
         headers.get("last-event-id").map(|value| value.to_str().map_err(|_| ApiError::bad_request("Last-Event-ID must be a whole number"))).transpose()?;
     // The header is what a browser sends when it reconnects, so it is the newer of the two.
@@ -79,9 +98,19 @@ pub async fn events(
         ApiError::TooManyConnections { message: message.to_owned(), retry_after_secs: RETRY_AFTER_SECS }
     })?;
     let subscription = state.hub.subscribe(&topics, start);
-    let frames = event_frames(subscription, topics, state.config.sse.retry_ms, state.subscribers.clone(), state.log.clone(), enveloped);
+    let allowed = event_filter(&state.auth, &caller);
+    let feed = Feed { retry_ms: state.config.sse.retry_ms, subscribers: state.subscribers.clone(), log: state.log.clone(), enveloped, allowed };
+    let frames = event_frames(subscription, topics, feed);
     let shutdown = state.shutdown.clone().cancelled_owned();
-    let body = with_heartbeats(frames, state.config.heartbeat()).take_until(shutdown).map(move |frame| {
+    // Ends within moments of a sign-out, a revoked token or a changed role; the reconnect then gets 401.
+    let revoked = credentials_end(state.auth.clone(), caller);
+    let ended = async move {
+        tokio::select! {
+            () = shutdown => {}
+            () = revoked => {}
+        }
+    };
+    let body = with_heartbeats(frames, state.config.heartbeat()).take_until(ended).map(move |frame| {
         // The stream owns the admission, so the slot frees when the client goes.
         let _held = &admission;
         Ok::<_, Infallible>(frame)
@@ -105,15 +134,18 @@ pub fn parse_start(last_event_id: Option<&str>) -> Result<StartFrom, ApiError> {
 /// The `retry:` line, the backlog, then the live feed until the subscriber
 /// falls too far behind (it then reconnects and resumes). Every frame was
 /// encoded once at publish time; here it is only shared.
-fn event_frames(
-    subscription: Subscription,
-    topics: Vec<String>,
+/// How a subscriber's frames are made.
+struct Feed {
     retry_ms: u64,
     subscribers: Arc<Subscribers>,
     log: Arc<dyn EventLog>,
     enveloped: bool,
-) -> impl Stream<Item = Bytes> {
-    let backlog = resume::backlog_frames(subscription.backlog, topics.clone(), log, enveloped);
+    allowed: EventFilter,
+}
+
+fn event_frames(subscription: Subscription, topics: Vec<String>, feed: Feed) -> impl Stream<Item = Bytes> {
+    let Feed { retry_ms, subscribers, log, enveloped, allowed } = feed;
+    let backlog = resume::backlog_frames(subscription.backlog, topics.clone(), log, enveloped, allowed.clone());
     let live = BroadcastStream::new(subscription.live)
         .take_while(move |received| {
             if received.is_err() {
@@ -122,7 +154,7 @@ fn event_frames(
             std::future::ready(received.is_ok())
         })
         .filter_map(move |received| {
-            let frame = received.ok().filter(|e| topics.is_empty() || topics.iter().any(|t| *t == e.topic)).map(|e| e.frame_for(enveloped));
+            let frame = received.ok().filter(|e| (topics.is_empty() || topics.iter().any(|t| *t == e.topic)) && allowed(e)).map(|e| e.frame_for(enveloped));
             std::future::ready(frame)
         });
     stream::once(std::future::ready(sse_frame::retry(retry_ms))).chain(backlog).chain(live)

@@ -1,7 +1,6 @@
 //! The HTTP surface: the router that joins every capability's routes, the
 //! accept loop, API errors, status, the snapshot route and the PWA files.
 
-pub mod bearer;
 pub mod error;
 pub mod listener;
 pub mod openapi;
@@ -15,7 +14,7 @@ use axum::{
     routing::{any, get},
     Json, Router,
 };
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower::{util::MapResponse, ServiceExt};
 use tower_http::{
@@ -33,6 +32,7 @@ use crate::{
     model::Snapshot,
     server::{
         alerts,
+        auth::{self, access::Caller},
         events::{publish, sse},
         http::error::ApiError,
         metrics, monitor, speed,
@@ -42,18 +42,29 @@ use crate::{
 };
 
 /// What the dashboard renders before its stream connects: recent samples, the latest checks, alert states.
-#[utoipa::path(get, path = "/api/snapshot", tag = "dashboard", responses((status = 200, description = "The snapshot", body = Snapshot)))]
-async fn snapshot(State(state): State<AppState>) -> Json<Snapshot> {
-    Json(state.snapshot())
+#[utoipa::path(get, path = "/api/snapshot", tag = "dashboard", responses((status = 200, description = "The snapshot, holding only what the caller may read", body = Snapshot), (status = 401, description = "A session or token that no longer works", body = crate::model::ApiErrorBody)))]
+async fn snapshot(State(state): State<AppState>, caller: Caller) -> Json<Snapshot> {
+    Json(state.snapshot(&caller))
 }
 
 async fn unknown_api_route() -> ApiError {
     ApiError::NotFound("no such API route; see the README for the list".to_owned())
 }
 
-/// Gives each page render the current snapshot, so components never reach into server state.
+/// Gives each page render the snapshot its caller may read, so components
+/// never reach into server state, and sets the page's policy with its nonce.
 fn snapshot_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
-    move || provide_context(state.snapshot())
+    move || {
+        let parts = use_context::<axum::http::request::Parts>();
+        let (caller, _signed_out) = auth::caller::page_caller(parts.as_ref());
+        provide_context(state.snapshot(&caller));
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            let nonce = leptos::nonce::use_nonce().map(|nonce| nonce.to_string());
+            if let Ok(policy) = HeaderValue::from_str(&auth::headers::page_policy(nonce.as_deref())) {
+                response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+            }
+        }
+    }
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -73,6 +84,9 @@ fn compressed_api() -> OpenApiRouter<AppState> {
         .merge(alerts::routes::routes())
         .merge(alerts::silence_routes::routes())
         .merge(alerts::page::routes())
+        .merge(auth::routes::routes())
+        .merge(auth::users::routes())
+        .merge(auth::pages::routes())
 }
 
 /// Routes never compressed: the event stream and the speed-test endpoints.
@@ -106,6 +120,8 @@ pub fn router(state: AppState) -> Router {
         // Never compressed, nor wrapped in the compressor's body: a stream lives long and holds its state.
         .merge(streaming)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::caller::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::headers::protective_headers))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
@@ -119,6 +135,8 @@ impl std::fmt::Display for LoggedUri<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.0.path().contains("/api/push/") {
             f.write_str("/api/push/[redacted]")
+        } else if self.0.path().starts_with("/setup") && self.0.query().is_some() {
+            f.write_str("/setup?[redacted]")
         } else {
             self.0.fmt(f)
         }
@@ -153,5 +171,6 @@ mod tests {
         assert_eq!(shown("/api/push/backup-job-0123456789?status=down"), "/api/push/[redacted]");
         assert_eq!(shown("//api/push/backup-job-0123456789"), "/api/push/[redacted]");
         assert_eq!(shown("/api/history?series=speed&last=60"), "/api/history?series=speed&last=60");
+        assert_eq!(shown("/setup?key=one-time-key"), "/setup?[redacted]");
     }
 }

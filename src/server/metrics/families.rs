@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use prometheus::{core::Collector, Gauge, GaugeVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
 
 use crate::{
-    model::{ProbeResult, SpeedSample, SPEED_TOPIC},
-    server::AppState,
+    model::{ProbeResult, SpeedSample, ALERT_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
+    server::{
+        auth::access::{series_of, topic_series, Caller},
+        AppState,
+    },
 };
 
 /// Every state an alert rule can be in, each a series that is 1 for the current one.
@@ -27,12 +30,17 @@ fn gauges(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Gauge
 }
 
 /// The figures of the latest test of each target.
-fn latest_speed(state: &AppState) -> BTreeMap<String, SpeedSample> {
+fn latest_speed(state: &AppState, caller: &Caller) -> BTreeMap<String, SpeedSample> {
     let (events, _) = state.hub.recent(SPEED_TOPIC);
-    events.iter().filter_map(|event| serde_json::from_str::<SpeedSample>(&event.data).ok()).map(|sample| (sample.target.clone(), sample)).collect()
+    events
+        .iter()
+        .filter(|event| state.auth.access.may_read(caller, &series_of(SPEED_TOPIC, &event.key)))
+        .filter_map(|event| serde_json::from_str::<SpeedSample>(&event.data).ok())
+        .map(|sample| (sample.target.clone(), sample))
+        .collect()
 }
 
-fn speed(registry: &Registry, state: &AppState) {
+fn speed(registry: &Registry, state: &AppState, caller: &Caller) {
     let download = gauges(registry, "netpulse_speed_download_bytes_per_second", "Download rate of the latest speed test.", &["target"]);
     let upload = gauges(registry, "netpulse_speed_upload_bytes_per_second", "Upload rate of the latest speed test.", &["target"]);
     let latency = gauges(registry, "netpulse_speed_latency_seconds", "Idle round-trip time of the latest speed test.", &["target"]);
@@ -41,7 +49,7 @@ fn speed(registry: &Registry, state: &AppState) {
     let ok = gauges(registry, "netpulse_speed_test_ok", "1 when the latest speed test succeeded, 0 when it failed.", &["target"]);
     let at = gauges(registry, "netpulse_speed_last_test_timestamp_seconds", "When the latest speed test finished, in Unix seconds.", &["target"]);
     let per_second = |mbps: f64| mbps * 1e6 / 8.0;
-    for (target, sample) in latest_speed(state) {
+    for (target, sample) in latest_speed(state, caller) {
         let set = |family: &GaugeVec, labels: &[&str], value: Option<f64>| {
             if let Some(value) = value.filter(|v| v.is_finite()) {
                 family.with_label_values(labels).set(value);
@@ -103,7 +111,7 @@ fn monitors(registry: &Registry, probes: &[ProbeResult]) {
     }
 }
 
-fn server(registry: &Registry, state: &AppState) {
+fn server(registry: &Registry, state: &AppState, caller: &Caller) {
     let info = IntGaugeVec::new(Opts::new("netpulse_build_info", "Always 1; the labels say which netpulse this is."), &["version", "node"]).expect("valid");
     info.with_label_values(&[env!("CARGO_PKG_VERSION"), &state.config.node]).set(1);
     add(registry, info);
@@ -119,7 +127,8 @@ fn server(registry: &Registry, state: &AppState) {
     add(registry, clients);
     let per_topic =
         IntGaugeVec::new(Opts::new("netpulse_stream_subscribers", "Open event streams that follow each topic; * for every topic."), &["topic"]).expect("valid");
-    for (topic, n) in &counts.per_topic {
+    let shown = |topic: &str| topic == "*" || state.auth.access.may_read(caller, &topic_series(topic));
+    for (topic, n) in counts.per_topic.iter().filter(|(topic, _)| shown(topic)) {
         per_topic.with_label_values(&[topic]).set(i64::try_from(*n).unwrap_or(i64::MAX));
     }
     add(registry, per_topic);
@@ -150,11 +159,15 @@ fn alerts(registry: &Registry, state: &AppState) {
 }
 
 /// A registry with every family, filled from the state as it is now.
-pub fn gather(state: &AppState) -> Registry {
+pub fn gather(state: &AppState, caller: &Caller) -> Registry {
     let registry = Registry::new();
-    server(&registry, state);
-    speed(&registry, state);
-    monitors(&registry, &state.latest_probes());
-    alerts(&registry, state);
+    let access = &state.auth.access;
+    server(&registry, state, caller);
+    speed(&registry, state, caller);
+    let probes: Vec<ProbeResult> = state.latest_probes().into_iter().filter(|p| access.may_read(caller, &series_of(PROBE_TOPIC, &p.monitor))).collect();
+    monitors(&registry, &probes);
+    if access.may_read(caller, ALERT_TOPIC) {
+        alerts(&registry, state);
+    }
     registry
 }

@@ -11,6 +11,10 @@ use axum::{
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::server::{
+    auth::{
+        access::{Action, Caller},
+        guard::require,
+    },
     clock::now_ms,
     config::Config,
     events::topics,
@@ -134,10 +138,12 @@ pub fn parse_request(params: &HashMap<String, String>, config: &Config, now_ms: 
             (String = "text/csv; charset=utf-8"),
         )),
         (status = 400, description = "A parameter is missing, unknown or out of range", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in (or a session or token that no longer works), and visitors may not read the series", body = crate::model::ApiErrorBody),
+        (status = 403, description = "The caller may not read the series", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody),
     )
 )]
-pub async fn history(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
+pub async fn history(State(state): State<AppState>, caller: Caller, Query(params): Query<HashMap<String, String>>) -> Result<Response, ApiError> {
     let csv = match params.get("format").map(String::as_str) {
         None | Some("json") => false,
         Some("csv") => true,
@@ -145,6 +151,7 @@ pub async fn history(State(state): State<AppState>, Query(params): Query<HashMap
     };
     let now = now_ms();
     let request = parse_request(&params, &state.config, now)?;
+    require(&state, &caller, &request.series, Action::Read)?;
     let store = &state.store;
     let history = store.history(&request, state.config.history.retention(), now).await.map_err(|err| {
         tracing::error!(%err, "history query failed");

@@ -1,5 +1,6 @@
 //! The alerts page's actions: silence a rule, end a silence, test a channel.
-//! Plain HTML forms, each asking for the publish token until accounts arrive.
+//! Plain HTML forms that act for a signed-in editor or admin, and otherwise ask
+//! for a token with the `operate` scope.
 
 use leptos::prelude::*;
 
@@ -7,36 +8,40 @@ use super::tables::time_view;
 use crate::model::{alert::Silence, alerts_page::ChannelSummary};
 
 #[component]
-fn TokenField(id: &'static str) -> impl IntoView {
-    view! {
-        <label class="field" for=id>"Publish token"
-            <input id=id name="token" type="password" autocomplete="current-password" required/>
-        </label>
-    }
+fn TokenField(id: &'static str, needed: bool) -> impl IntoView {
+    needed.then(|| {
+        view! {
+            <label class="field" for=id>"API token"
+                <input id=id name="token" type="password" autocomplete="off" required/>
+            </label>
+        }
+    })
 }
 
 #[component]
-pub fn Actions(rules: Vec<String>, channels: Vec<ChannelSummary>, silences: Vec<Silence>, writes_enabled: bool) -> impl IntoView {
+pub fn Actions(rules: Vec<String>, channels: Vec<ChannelSummary>, silences: Vec<Silence>, needs_token: bool) -> impl IntoView {
     view! {
         <section aria-labelledby="actions-heading">
             <h2 id="actions-heading" class="section-title">"Silences and tests"</h2>
-            {(!writes_enabled).then(|| view! {
-                <p class="room-off" data-testid="writes-off">"These actions are off: set publish_token in the config or --publish-token."</p>
+            {needs_token.then(|| view! {
+                <p class="room-off" data-testid="token-needed">
+                    <a href="/login?next=/alerts">"Sign in"</a>" as an editor or admin, or enter an API token with the operate scope."
+                </p>
             })}
             <div class="action-grid">
-                <SilenceForm rules writes_enabled/>
-                <RunningSilences silences writes_enabled/>
-                <TestForm channels writes_enabled/>
+                <SilenceForm rules needs_token/>
+                <RunningSilences silences needs_token/>
+                <TestForm channels needs_token/>
             </div>
         </section>
     }
 }
 
 #[component]
-fn SilenceForm(rules: Vec<String>, writes_enabled: bool) -> impl IntoView {
+fn SilenceForm(rules: Vec<String>, needs_token: bool) -> impl IntoView {
     view! {
         <form class="action" method="post" action="/alerts/silences" data-testid="silence-form">
-            <fieldset disabled=!writes_enabled>
+            <fieldset>
                 <legend>"Silence"</legend>
                 <label class="field" for="silence-rule">"Rule"
                     <select id="silence-rule" name="rule">
@@ -55,7 +60,7 @@ fn SilenceForm(rules: Vec<String>, writes_enabled: bool) -> impl IntoView {
                 <label class="field" for="silence-reason">"Reason"
                     <input id="silence-reason" name="reason" type="text" maxlength="500"/>
                 </label>
-                <TokenField id="silence-token"/>
+                <TokenField id="silence-token" needed=needs_token/>
                 <button type="submit">"Silence"</button>
             </fieldset>
         </form>
@@ -72,12 +77,12 @@ fn silence_scope(silence: &Silence) -> String {
 }
 
 #[component]
-fn RunningSilences(silences: Vec<Silence>, writes_enabled: bool) -> impl IntoView {
+fn RunningSilences(silences: Vec<Silence>, needs_token: bool) -> impl IntoView {
     let empty = silences.is_empty();
     let options = silences.clone();
     view! {
         <form class="action" method="post" action="/alerts/silences/end" data-testid="end-silence-form">
-            <fieldset disabled=!writes_enabled || empty>
+            <fieldset disabled=empty>
                 <legend>"Running silences"</legend>
                 {empty.then(|| view! { <p class="muted">"None."</p> })}
                 <ul class="silence-list" data-testid="silences">
@@ -95,7 +100,7 @@ fn RunningSilences(silences: Vec<Silence>, writes_enabled: bool) -> impl IntoVie
                         {options.into_iter().map(|silence| view! { <option value=silence.id>{silence_scope(&silence)}</option> }).collect_view()}
                     </select>
                 </label>
-                <TokenField id="end-token"/>
+                <TokenField id="end-token" needed=needs_token/>
                 <button type="submit">"End silence"</button>
             </fieldset>
         </form>
@@ -103,11 +108,11 @@ fn RunningSilences(silences: Vec<Silence>, writes_enabled: bool) -> impl IntoVie
 }
 
 #[component]
-fn TestForm(channels: Vec<ChannelSummary>, writes_enabled: bool) -> impl IntoView {
+fn TestForm(channels: Vec<ChannelSummary>, needs_token: bool) -> impl IntoView {
     let empty = channels.is_empty();
     view! {
         <form class="action" method="post" action="/alerts/test" data-testid="test-form">
-            <fieldset disabled=!writes_enabled || empty>
+            <fieldset disabled=empty>
                 <legend>"Test a channel"</legend>
                 {empty.then(|| view! { <p class="muted">"No [[notify]] channels are configured."</p> })}
                 <label class="field" for="test-channel" hidden=empty>"Channel"
@@ -115,7 +120,7 @@ fn TestForm(channels: Vec<ChannelSummary>, writes_enabled: bool) -> impl IntoVie
                         {channels.into_iter().map(|channel| { let label = format!("{} ({})", channel.name, channel.kind); view! { <option value=channel.name>{label}</option> } }).collect_view()}
                     </select>
                 </label>
-                <TokenField id="test-token"/>
+                <TokenField id="test-token" needed=needs_token/>
                 <button type="submit">"Send a test message"</button>
             </fieldset>
         </form>

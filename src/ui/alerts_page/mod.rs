@@ -9,14 +9,10 @@ use leptos::prelude::*;
 
 use crate::model::alerts_page::{AlertsPageData, Notice};
 
-/// Rewrites each `<time>` into the viewer's own zone and format; without
-/// scripts the page reads in UTC, labelled.
-pub const LOCAL_TIME_SCRIPT: &str = "document.querySelectorAll('time[datetime]').forEach(function(t){var d=new Date(t.getAttribute('datetime'));if(!isNaN(d))t.textContent=d.toLocaleString()})";
-
 #[component]
 pub fn AlertsPage() -> impl IntoView {
     let data = use_context::<AlertsPageData>().unwrap_or_default();
-    let AlertsPageData { node, states, incidents, older, deliveries, silences, rules, channels, writes_enabled, notice } = data;
+    let AlertsPageData { node, states, incidents, older, deliveries, silences, rules, channels, needs_token, notice } = data;
     view! {
         <header class="topbar">
             <h1 class="brand">"netpulse alerts"</h1>
@@ -26,7 +22,7 @@ pub fn AlertsPage() -> impl IntoView {
         <main class="dashboard alerts-page">
             {notice.map(|notice| view! { <NoticeBanner notice/> })}
             <tables::States states/>
-            <forms::Actions rules channels silences writes_enabled/>
+            <forms::Actions rules channels silences needs_token/>
             <tables::Incidents incidents older/>
             <tables::Deliveries deliveries/>
         </main>

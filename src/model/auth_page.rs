@@ -1,0 +1,25 @@
+//! What the server-rendered sign-in and setup pages show.
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuthPageData {
+    pub node: String,
+    pub form: AuthForm,
+    /// Where to go after signing in: a path on this server.
+    pub next: String,
+    /// The one-time setup key, carried by the setup form.
+    pub setup_key: String,
+    /// Why the last attempt failed, or what to do.
+    pub error: Option<String>,
+    /// The name typed last, so a failed attempt need not retype it.
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthForm {
+    #[default]
+    SignIn,
+    /// Creating the first admin.
+    Setup,
+    /// netpulse waits for its first admin and this visitor has no setup key.
+    AwaitingSetup,
+}

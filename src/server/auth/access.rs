@@ -1,0 +1,337 @@
+//! Who may read or publish which series: the access rules, the callers they
+//! name, and `Access::may`, the one decision every page, route and stream asks.
+
+use std::{fmt, str::FromStr};
+
+use serde::Deserialize;
+
+use crate::model::{ALERT_TOPIC, LIVE_TOPIC, PROBE_TOPIC, SPEED_TOPIC};
+
+/// An account's role: what it may do beyond the access rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Reads every series unless a rule denies it.
+    Viewer,
+    /// Also publishes, silences alerts and runs a test now.
+    Editor,
+    /// Everything, users and tokens included; no rule denies an admin.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Editor, Role::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Editor => "editor",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        Role::ALL.into_iter().find(|role| role.as_str() == raw).ok_or_else(|| format!("{raw:?} is not a role: admin, editor or viewer"))
+    }
+}
+
+/// What a caller wants to do with a series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    Publish,
+}
+
+/// A series pattern: `*` matches any run of characters, and a bare family
+/// (`speed`, `probe`, `topic`) matches every series in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern(String);
+
+impl Pattern {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > 200 || raw.chars().any(char::is_control) {
+            return Err(format!("{raw:?} is not a series pattern such as speed, probe:web-*, topic:sales or *"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn matches(&self, series: &str) -> bool {
+        glob(self.0.as_bytes(), series.as_bytes())
+            || (!self.0.contains(':') && series.split_once(':').is_some_and(|(family, _)| glob(self.0.as_bytes(), family.as_bytes())))
+    }
+}
+
+/// Whether `text` matches `pattern`, where `*` is any run of bytes.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    // The classic greedy matcher with one backtrack point: linear in practice, never exponential.
+    let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some(p);
+            mark = t;
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some(s) = star {
+            p = s + 1;
+            mark += 1;
+            t = mark;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&b| b == b'*')
+}
+
+/// The series an event belongs to, as rules name it: `speed:<target>` (the
+/// live round trips to a target too), `probe:<monitor>`, `alert`, `topic:<name>`.
+pub fn series_of(topic: &str, key: &str) -> String {
+    match topic {
+        SPEED_TOPIC | LIVE_TOPIC => format!("speed:{key}"),
+        PROBE_TOPIC => format!("probe:{key}"),
+        ALERT_TOPIC => ALERT_TOPIC.to_owned(),
+        custom => format!("topic:{custom}"),
+    }
+}
+
+/// The series that stand for a whole topic, for counts per topic: a caller
+/// sees a topic's count only if it may read every series of the topic.
+pub fn topic_series(topic: &str) -> String {
+    series_of(topic, "*")
+}
+
+/// Whom a rule is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// A visitor with no session and no token.
+    Anonymous,
+    Role(Role),
+    User(String),
+    Token(String),
+}
+
+impl FromStr for Who {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        let wrong = || format!("{raw:?} is not anonymous, role:<admin|editor|viewer>, user:<name> or token:<name>");
+        match raw.split_once(':') {
+            None if raw == "anonymous" => Ok(Who::Anonymous),
+            Some(("role", role)) => role.parse().map(Who::Role).map_err(|_| wrong()),
+            Some(("user", name)) if valid_name(name) => Ok(Who::User(name.to_owned())),
+            Some(("token", name)) if valid_name(name) => Ok(Who::Token(name.to_owned())),
+            _ => Err(wrong()),
+        }
+    }
+}
+
+/// User and token names: 1 to 64 letters, digits, `.`, `_`, `-` or `@`.
+pub fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+}
+
+/// What a rule allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Grant {
+    Read,
+    Publish,
+    Deny,
+}
+
+/// One `[[access]]` table as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessRuleConfig {
+    pub who: String,
+    pub series: String,
+    pub allow: Grant,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessRule {
+    pub who: Who,
+    pub series: Pattern,
+    pub grant: Grant,
+}
+
+impl AccessRuleConfig {
+    pub fn parse(&self) -> Result<AccessRule, String> {
+        Ok(AccessRule { who: self.who.parse()?, series: Pattern::parse(&self.series)?, grant: self.allow })
+    }
+}
+
+/// What a token may do, from its scopes: `read:<pattern>`, `publish:<pattern>`,
+/// `operate` (silence, test now, test a channel) and `admin`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scopes {
+    pub read: Vec<Pattern>,
+    pub publish: Vec<Pattern>,
+    pub operate: bool,
+    pub admin: bool,
+}
+
+impl Scopes {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut scopes = Scopes::default();
+        for scope in raw.split([' ', ',']).filter(|s| !s.is_empty()) {
+            match scope.split_once(':') {
+                None if scope == "admin" => scopes.admin = true,
+                None if scope == "operate" => scopes.operate = true,
+                Some(("read", pattern)) => scopes.read.push(Pattern::parse(pattern)?),
+                Some(("publish", pattern)) => scopes.publish.push(Pattern::parse(pattern)?),
+                _ => return Err(format!("{scope:?} is not a scope: read:<pattern>, publish:<pattern>, operate or admin")),
+            }
+        }
+        if scopes == Scopes::default() {
+            return Err("a token needs at least one scope: read:<pattern>, publish:<pattern>, operate or admin".to_owned());
+        }
+        Ok(scopes)
+    }
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        parts.extend(self.read.iter().map(|p| format!("read:{}", p.as_str())));
+        parts.extend(self.publish.iter().map(|p| format!("publish:{}", p.as_str())));
+        parts.extend(self.operate.then(|| "operate".to_owned()));
+        parts.extend(self.admin.then(|| "admin".to_owned()));
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// Who is asking, once their session or token has been checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    /// A signed-in account; `session` is the session's row, absent for a
+    /// trusted proxy's login, and `expires_ms` when it stops working.
+    User {
+        name: String,
+        role: Role,
+        session: Option<i64>,
+        expires_ms: Option<i64>,
+    },
+    Token {
+        id: i64,
+        name: String,
+        scopes: Scopes,
+        expires_ms: Option<i64>,
+    },
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Caller::User { role: Role::Admin, .. }) || matches!(self, Caller::Token { scopes, .. } if scopes.admin)
+    }
+
+    /// Silencing alerts, running a test now, sending a test notification.
+    pub fn may_operate(&self) -> bool {
+        match self {
+            Caller::User { role, .. } => *role >= Role::Editor,
+            Caller::Token { scopes, .. } => scopes.operate || scopes.admin,
+            Caller::Anonymous => false,
+        }
+    }
+
+    /// How the audit log and the page name the caller.
+    pub fn label(&self) -> String {
+        match self {
+            Caller::Anonymous => "anonymous".to_owned(),
+            Caller::User { name, .. } => format!("user:{name}"),
+            Caller::Token { name, .. } => format!("token:{name}"),
+        }
+    }
+}
+
+/// The access rules, in one table.
+#[derive(Clone, Debug, Default)]
+pub struct Access {
+    rules: Vec<AccessRule>,
+}
+
+impl Access {
+    pub fn new(rules: Vec<AccessRule>) -> Self {
+        Self { rules }
+    }
+
+    /// Whether the caller may read anything at all: a visitor with no rule is told to sign in.
+    pub fn reads_anything(&self, caller: &Caller) -> bool {
+        match caller {
+            Caller::Anonymous => self.anonymous_reads_anything(),
+            Caller::Token { .. } | Caller::User { .. } => true,
+        }
+    }
+
+    /// Whether anonymous visitors may read anything at all.
+    pub fn anonymous_reads_anything(&self) -> bool {
+        self.rules.iter().any(|rule| rule.who == Who::Anonymous && rule.grant == Grant::Read)
+    }
+
+    /// The decision. Admins may do anything. Otherwise the most specific rules
+    /// that name the series and the action decide (a user's or token's own,
+    /// then its role's, then for visitors the anonymous ones), a deny winning
+    /// among equals; with none, a role's default (viewers read, editors also
+    /// publish) or a token's scopes. Visitors get nothing by default.
+    pub fn may(&self, caller: &Caller, series: &str, action: Action) -> bool {
+        if caller.is_admin() {
+            return true;
+        }
+        // Level 0 is the caller's own rules (or, for visitors, the anonymous ones), level 1 its role's.
+        let level_of = |who: &Who| match (who, caller) {
+            (Who::Anonymous, Caller::Anonymous) => Some(0),
+            (Who::User(named), Caller::User { name, .. }) | (Who::Token(named), Caller::Token { name, .. }) if named == name => Some(0),
+            (Who::Role(named), Caller::User { role, .. }) if named == role => Some(1),
+            _ => None,
+        };
+        let mut decided: [Option<bool>; 2] = [None, None];
+        for rule in &self.rules {
+            let relevant = matches!((rule.grant, action), (Grant::Deny, _) | (Grant::Read, Action::Read) | (Grant::Publish, Action::Publish));
+            let Some(level) = level_of(&rule.who).filter(|_| relevant && rule.series.matches(series)) else { continue };
+            decided[level] = Some(decided[level].unwrap_or(true) && rule.grant != Grant::Deny);
+        }
+        if let Some(allowed) = decided[0].or(decided[1]) {
+            return allowed;
+        }
+        match (caller, action) {
+            (Caller::Anonymous, _) => false,
+            (Caller::User { .. }, Action::Read) => true,
+            (Caller::User { role, .. }, Action::Publish) => *role >= Role::Editor,
+            (Caller::Token { scopes, .. }, Action::Read) => scopes.read.iter().any(|p| p.matches(series)),
+            (Caller::Token { scopes, .. }, Action::Publish) => scopes.publish.iter().any(|p| p.matches(series)),
+        }
+    }
+
+    /// Whether the caller reads every series, so a stream need not ask per
+    /// event: admins, and accounts no rule names (viewers read by default).
+    pub fn reads_everything(&self, caller: &Caller) -> bool {
+        match caller {
+            _ if caller.is_admin() => true,
+            Caller::User { name, role, .. } => !self.rules.iter().any(|rule| rule.who == Who::User(name.clone()) || rule.who == Who::Role(*role)),
+            _ => false,
+        }
+    }
+
+    pub fn may_read(&self, caller: &Caller, series: &str) -> bool {
+        self.may(caller, series, Action::Read)
+    }
+}
+
+#[cfg(test)]
+mod tests;

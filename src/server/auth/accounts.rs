@@ -1,0 +1,256 @@
+//! Accounts in SQLite: users, sessions, API tokens and the audit log. Session
+//! and token secrets are kept only as their SHA-256.
+
+use serde::Serialize;
+
+use crate::server::{
+    auth::access::{Role, Scopes},
+    store::{Store, StoreError},
+};
+
+/// A stored user, without the password.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct UserRow {
+    pub name: String,
+    pub role: String,
+    pub created_ms: i64,
+}
+
+/// A session found by its secret.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub id: i64,
+    pub user: String,
+    pub role: Role,
+    pub expires_ms: i64,
+}
+
+/// A stored token, without its secret.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    /// Space-separated scopes.
+    pub scopes: String,
+    pub created_by: String,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+    pub last_used_ms: Option<i64>,
+}
+
+/// A token's row as the query returns it.
+type TokenRowTuple = (i64, String, String, String, i64, Option<i64>, Option<i64>);
+
+/// A token found by its secret.
+#[derive(Clone, Debug)]
+pub struct FoundToken {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Scopes,
+    pub expires_ms: Option<i64>,
+}
+
+/// One audit log entry.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+    pub address: String,
+}
+
+/// Whether an insert broke a uniqueness rule: the name is taken.
+fn is_conflict(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// What adding a row can meet besides a database fault.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    #[error("the name is taken")]
+    Taken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn role_of(raw: &str) -> Result<Role, StoreError> {
+    raw.parse().map_err(StoreError::Corrupt)
+}
+
+impl Store {
+    pub async fn user_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM account_user").fetch_one(self.pool()).await?)
+    }
+
+    pub async fn add_user(&self, name: &str, password_hash: &str, role: Role, now_ms: i64) -> Result<(), AddError> {
+        let insert = sqlx::query("INSERT INTO account_user (name, password_hash, role, created_ms) VALUES (?, ?, ?, ?)")
+            .bind(name)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(now_ms)
+            .execute(self.pool())
+            .await;
+        match insert {
+            Ok(_) => Ok(()),
+            Err(error) if is_conflict(&error) => Err(AddError::Taken),
+            Err(error) => Err(AddError::Store(error.into())),
+        }
+    }
+
+    /// The user's password hash and role.
+    pub async fn user_password(&self, name: &str) -> Result<Option<(String, Role)>, StoreError> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT password_hash, role FROM account_user WHERE name = ?").bind(name).fetch_optional(self.pool()).await?;
+        row.map(|(hash, role)| Ok((hash, role_of(&role)?))).transpose()
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT name, role, created_ms FROM account_user ORDER BY name").fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().map(|(name, role, created_ms)| UserRow { name, role, created_ms }).collect())
+    }
+
+    /// Changes a user's role; false when there is no such user.
+    pub async fn set_role(&self, name: &str, role: Role) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE account_user SET role = ? WHERE name = ?").bind(role.as_str()).bind(name).execute(self.pool()).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE account_user SET password_hash = ? WHERE name = ?").bind(password_hash).bind(name).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Removes a user and, with it, their sessions; false when there is none.
+    pub async fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM account_user WHERE name = ?").bind(name).execute(self.pool()).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn admin_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM account_user WHERE role = 'admin'").fetch_one(self.pool()).await?)
+    }
+
+    pub async fn create_session(&self, secret_hash: &[u8], user: &str, now_ms: i64, expires_ms: i64, address: &str) -> Result<i64, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO account_session (secret_hash, user, created_ms, expires_ms, last_seen_ms, address) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(secret_hash)
+        .bind(user)
+        .bind(now_ms)
+        .bind(expires_ms)
+        .bind(now_ms)
+        .bind(address)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// The unexpired session with this secret.
+    pub async fn session(&self, secret_hash: &[u8], now_ms: i64) -> Result<Option<SessionRow>, StoreError> {
+        let row: Option<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT s.id, s.user, u.role, s.expires_ms FROM account_session s JOIN account_user u ON u.name = s.user \
+             WHERE s.secret_hash = ? AND s.expires_ms > ?",
+        )
+        .bind(secret_hash)
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|(id, user, role, expires_ms)| Ok(SessionRow { id, user, role: role_of(&role)?, expires_ms })).transpose()
+    }
+
+    pub async fn delete_session(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM account_session WHERE id = ?").bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user, say after a password or role change.
+    pub async fn delete_sessions_of(&self, user: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM account_session WHERE user = ?").bind(user).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn add_token(
+        &self,
+        name: &str,
+        secret_hash: &[u8],
+        scopes: &Scopes,
+        created_by: &str,
+        now_ms: i64,
+        expires_ms: Option<i64>,
+    ) -> Result<i64, AddError> {
+        let insert = sqlx::query_scalar(
+            "INSERT INTO account_token (name, secret_hash, scopes, created_by, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(secret_hash)
+        .bind(scopes.to_string())
+        .bind(created_by)
+        .bind(now_ms)
+        .bind(expires_ms)
+        .fetch_one(self.pool())
+        .await;
+        match insert {
+            Ok(id) => Ok(id),
+            Err(error) if is_conflict(&error) => Err(AddError::Taken),
+            Err(error) => Err(AddError::Store(error.into())),
+        }
+    }
+
+    /// The unexpired token with this secret; its last use is noted.
+    pub async fn token(&self, secret_hash: &[u8], now_ms: i64) -> Result<Option<FoundToken>, StoreError> {
+        let row: Option<(i64, String, String, Option<i64>)> = sqlx::query_as(
+            "UPDATE account_token SET last_used_ms = ?2 WHERE secret_hash = ?1 AND (expires_ms IS NULL OR expires_ms > ?2) \
+             RETURNING id, name, scopes, expires_ms",
+        )
+        .bind(secret_hash)
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|(id, name, scopes, expires_ms)| Ok(FoundToken { id, name, scopes: Scopes::parse(&scopes).map_err(StoreError::Corrupt)?, expires_ms }))
+            .transpose()
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        let rows: Vec<TokenRowTuple> =
+            sqlx::query_as("SELECT id, name, scopes, created_by, created_ms, expires_ms, last_used_ms FROM account_token ORDER BY name")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, scopes, created_by, created_ms, expires_ms, last_used_ms)| TokenRow {
+                id,
+                name,
+                scopes,
+                created_by,
+                created_ms,
+                expires_ms,
+                last_used_ms,
+            })
+            .collect())
+    }
+
+    /// Deletes a token by name, returning its id; `None` when there is none.
+    pub async fn revoke_token(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar("DELETE FROM account_token WHERE name = ? RETURNING id").bind(name).fetch_optional(self.pool()).await?)
+    }
+
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit_log (at_ms, actor, action, detail, address) VALUES (?, ?, ?, ?, ?)")
+            .bind(entry.at_ms)
+            .bind(&entry.actor)
+            .bind(&entry.action)
+            .bind(&entry.detail)
+            .bind(&entry.address)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows: Vec<(i64, String, String, String, String)> =
+            sqlx::query_as("SELECT at_ms, actor, action, detail, address FROM audit_log ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().map(|(at_ms, actor, action, detail, address)| AuditEntry { at_ms, actor, action, detail, address }).collect())
+    }
+}

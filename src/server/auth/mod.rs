@@ -1,0 +1,117 @@
+//! Who may see and do what: accounts, sessions, scoped tokens, the access
+//! rules and the decision behind them, sign-in and setup, and the checks every
+//! request passes (credentials, cross-site requests, security headers).
+
+pub mod access;
+pub mod accounts;
+pub mod caller;
+pub mod cli;
+pub mod config;
+pub mod guard;
+pub mod headers;
+pub mod limiter;
+pub mod pages;
+pub mod routes;
+pub mod secrets;
+pub mod session;
+pub mod setup;
+pub mod stream;
+pub mod users;
+
+use std::sync::Mutex;
+
+use tokio::sync::broadcast;
+
+use crate::server::{
+    auth::{
+        access::{Access, Caller},
+        config::AuthConfig,
+        limiter::LoginLimiter,
+    },
+    config::{secret::Secret, Config, ConfigError},
+};
+
+/// A credential that stopped working, so the streams opened with it end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    Session(i64),
+    Token(i64),
+    /// Every session of the user: a role change, a password change, a removal.
+    User(String),
+}
+
+impl Revoked {
+    /// Whether this ends a stream opened by `caller`.
+    pub fn ends(&self, caller: &Caller) -> bool {
+        match (self, caller) {
+            (Revoked::Session(id), Caller::User { session: Some(own), .. }) => id == own,
+            (Revoked::User(name), Caller::User { name: own, .. }) => name == own,
+            (Revoked::Token(id), Caller::Token { id: own, .. }) => id == own,
+            _ => false,
+        }
+    }
+}
+
+/// The access rules and everything sign-in needs; one per server.
+pub struct Auth {
+    pub access: Access,
+    pub config: AuthConfig,
+    /// The old `publish_token`, honoured as a token with `publish:*` and `operate`.
+    legacy_token: Option<Secret>,
+    /// The one-time key that creates the first admin, while there is none.
+    setup_key: Mutex<Option<Secret>>,
+    revoked: broadcast::Sender<Revoked>,
+    pub limiter: LoginLimiter,
+}
+
+impl Auth {
+    pub fn new(config: &Config) -> Result<Self, ConfigError> {
+        let access = config::checked_access(&config.access)?;
+        let (revoked, _) = broadcast::channel(1024);
+        Ok(Self {
+            access,
+            config: config.auth.clone(),
+            legacy_token: config.publish_token.clone(),
+            setup_key: Mutex::new(None),
+            revoked,
+            limiter: LoginLimiter::new(config.auth.login_attempts_per_minute),
+        })
+    }
+
+    /// Tells open streams that a credential stopped working.
+    pub fn revoke(&self, revoked: Revoked) {
+        let _ = self.revoked.send(revoked);
+    }
+
+    pub fn revocations(&self) -> broadcast::Receiver<Revoked> {
+        self.revoked.subscribe()
+    }
+
+    pub fn legacy_token(&self) -> Option<&Secret> {
+        self.legacy_token.as_ref()
+    }
+
+    pub fn setup_key(&self) -> Option<Secret> {
+        self.setup_key.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Takes the setup key if `key` is it (compared in constant time), so only one form can use it.
+    pub fn take_setup_key(&self, key: &str) -> Option<Secret> {
+        let mut held = self.setup_key.lock().unwrap_or_else(|p| p.into_inner());
+        let matches = held.as_ref().is_some_and(|expected| bool::from(subtle::ConstantTimeEq::ct_eq(key.as_bytes(), expected.expose().as_bytes())));
+        if matches {
+            held.take()
+        } else {
+            None
+        }
+    }
+
+    pub fn set_setup_key(&self, key: Option<Secret>) {
+        *self.setup_key.lock().unwrap_or_else(|p| p.into_inner()) = key;
+    }
+
+    /// Whether netpulse still waits for its first admin.
+    pub fn in_setup(&self) -> bool {
+        self.setup_key().is_some()
+    }
+}

@@ -1,0 +1,177 @@
+//! The sign-in and setup pages (`/login`, `/setup`) and their forms, and
+//! `POST /logout`: plain HTML, so they work before any WASM loads.
+
+use std::{collections::HashMap, net::SocketAddr};
+
+use axum::{
+    extract::{rejection::FormRejection, ConnectInfo, Query, State},
+    http::{header, StatusCode},
+    response::{Html, IntoResponse, Redirect, Response},
+    Form,
+};
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    app::auth_document,
+    model::auth_page::{AuthForm, AuthPageData},
+    server::{
+        auth::{access::Caller, routes as auth_routes, setup},
+        http::error::ApiError,
+        AppState,
+    },
+};
+
+/// A path on this server to return to after signing in; anything else goes home.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.starts_with("/login") => path.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn page(state: &AppState, status: StatusCode, data: AuthPageData) -> Response {
+    let data = AuthPageData { node: state.config.node.clone(), ..data };
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(auth_document(&state.leptos_options, data))).into_response()
+}
+
+/// The sign-in page; while netpulse has no admin it says where the setup address is.
+#[utoipa::path(get, path = "/login", tag = "pages", params(("next" = Option<String>, Query, description = "Where to go after signing in")),
+    responses((status = 200, description = "The sign-in page", content_type = "text/html; charset=utf-8", body = String)))]
+async fn login_page(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let form = if setup::still_needed(&state).await { AuthForm::AwaitingSetup } else { AuthForm::SignIn };
+    page(&state, StatusCode::OK, AuthPageData { form, next: safe_next(params.get("next").map(String::as_str)), ..AuthPageData::default() })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct LoginForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+/// The sign-in form: on success a redirect with the session cookie, else the page again with why.
+#[utoipa::path(post, path = "/login", tag = "pages", request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Signed in; to the page asked for"), (status = 400, description = "The page, saying the form is unreadable", content_type = "text/html; charset=utf-8", body = String),
+        (status = 401, description = "The page, saying the name or password is wrong", content_type = "text/html; charset=utf-8", body = String),
+        (status = 403, description = "A cross-site form", body = crate::model::ApiErrorBody),
+        (status = 415, description = "The page, saying the body is not a form", content_type = "text/html; charset=utf-8", body = String),
+        (status = 429, description = "The page, saying to wait", content_type = "text/html; charset=utf-8", body = String),
+        (status = 503, description = "The page, saying the database is unavailable", content_type = "text/html; charset=utf-8", body = String)))]
+async fn login_form(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Result<Caller, ApiError>,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return failed(&state, rejection_error(rejection), String::new(), "/".to_owned()),
+    };
+    let next = safe_next(form.next.as_deref());
+    let replaces = caller.ok().as_ref().and_then(auth_routes::current_session);
+    match auth_routes::sign_in(&state, peer, &form.name, &form.password, replaces).await {
+        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
+        Err(error) => failed(&state, error, form.name, next),
+    }
+}
+
+fn rejection_error(rejection: FormRejection) -> ApiError {
+    if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        ApiError::UnsupportedMediaType(rejection.body_text())
+    } else {
+        ApiError::bad_request(rejection.body_text())
+    }
+}
+
+fn failed(state: &AppState, error: ApiError, name: String, next: String) -> Response {
+    let mut response =
+        page(state, error.status(), AuthPageData { form: AuthForm::SignIn, next, name, error: Some(error.to_string()), ..AuthPageData::default() });
+    if let ApiError::TooManyConnections { retry_after_secs, .. } = error {
+        response.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
+    }
+    response
+}
+
+/// The first admin's form, reached through the address the server logs.
+#[utoipa::path(get, path = "/setup", tag = "pages", params(("key" = Option<String>, Query, description = "The one-time setup key from the log")),
+    responses((status = 200, description = "The setup form", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, description = "The page, saying netpulse has an admin already", content_type = "text/html; charset=utf-8", body = String)))]
+async fn setup_page(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    if !setup::still_needed(&state).await {
+        let error = Some("netpulse already has an admin; sign in instead".to_owned());
+        return page(&state, StatusCode::NOT_FOUND, AuthPageData { form: AuthForm::SignIn, next: "/".into(), error, ..AuthPageData::default() });
+    }
+    let key = params.get("key").cloned().unwrap_or_default();
+    page(&state, StatusCode::OK, AuthPageData { form: AuthForm::Setup, setup_key: key, ..AuthPageData::default() })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct SetupForm {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Creates the first admin and signs them in.
+#[utoipa::path(post, path = "/setup", tag = "pages", request_body(content = SetupForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Created and signed in; to the dashboard"),
+        (status = 400, description = "The form again, saying what is wrong", content_type = "text/html; charset=utf-8", body = String),
+        (status = 403, description = "The form again: the key is wrong", content_type = "text/html; charset=utf-8", body = String),
+        (status = 404, description = "There is an admin already", content_type = "text/html; charset=utf-8", body = String),
+        (status = 409, description = "The form again: the name is taken", content_type = "text/html; charset=utf-8", body = String),
+        (status = 415, description = "The page, saying the body is not a form", content_type = "text/html; charset=utf-8", body = String),
+        (status = 503, description = "The database is unavailable", content_type = "text/html; charset=utf-8", body = String)))]
+async fn setup_form(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, form: Result<Form<SetupForm>, FormRejection>) -> Response {
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return failed(&state, rejection_error(rejection), String::new(), "/".to_owned()),
+    };
+    match auth_routes::set_up(&state, peer, &form.key, &form.name, &form.password).await {
+        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response(),
+        Err(error) => {
+            let form_kind = if state.auth.in_setup() { AuthForm::Setup } else { AuthForm::SignIn };
+            let data = AuthPageData { form: form_kind, setup_key: form.key, name: form.name, error: Some(error.to_string()), ..AuthPageData::default() };
+            page(&state, error.status(), data)
+        }
+    }
+}
+
+/// Signs out and returns to the sign-in page.
+#[utoipa::path(post, path = "/logout", tag = "pages",
+    responses((status = 303, description = "Signed out; to the sign-in page"), (status = 403, description = "A cross-site form", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn logout_form(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Result<Caller, ApiError>,
+) -> Result<Response, ApiError> {
+    if let Ok(caller) = caller {
+        auth_routes::sign_out(&state, &caller, Some(peer)).await?;
+    }
+    let cleared = crate::server::auth::session::cleared_cookie(state.auth.config.behind_tls);
+    Ok(([(header::SET_COOKIE, cleared)], Redirect::to("/login")).into_response())
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login_page, login_form)).routes(routes!(setup_page, setup_form)).routes(routes!(logout_form))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn sign_in_returns_only_to_this_server() {
+        assert_eq!(safe_next(Some("/alerts?x=1")), "/alerts?x=1");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,194 @@
+//! Sign-in for programs and pages alike: `POST /api/auth/login`, `/logout`,
+//! `/setup` and `GET /api/auth/session`, and the shared steps behind the
+//! sign-in and setup forms.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{rejection::JsonRejection, ConnectInfo, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::server::{
+    auth::{
+        access::{Caller, Role},
+        accounts::AuditEntry,
+        secrets, session,
+    },
+    clock::now_ms,
+    http::error::ApiError,
+    AppState,
+};
+
+pub const WRONG_LOGIN: &str = "wrong name or password";
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Login {
+    name: String,
+    password: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct Setup {
+    /// The one-time key from the server's log.
+    key: String,
+    name: String,
+    password: String,
+}
+
+/// Who the caller is.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    /// `anonymous`, `user:<name>` or `token:<name>`.
+    caller: String,
+    role: Option<String>,
+    /// Whether netpulse still waits for its first admin.
+    setup_needed: bool,
+}
+
+/// Writes an audit entry; a failure is logged, never in the way.
+pub async fn audit(state: &AppState, actor: &str, action: &str, detail: &str, address: Option<SocketAddr>) {
+    let entry = AuditEntry {
+        at_ms: now_ms(),
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        detail: detail.to_owned(),
+        address: address.map(|a| a.ip().to_canonical().to_string()).unwrap_or_default(),
+    };
+    if let Err(error) = state.store.audit(&entry).await {
+        tracing::warn!(%error, action, "cannot write the audit log");
+    }
+}
+
+/// The session a request's cookie names, if any, so sign-in can replace it.
+pub fn current_session(caller: &Caller) -> Option<i64> {
+    match caller {
+        Caller::User { session, .. } => *session,
+        _ => None,
+    }
+}
+
+/// Checks a name and password and starts a session; the same answer, after
+/// the same work, for an unknown name and a wrong password.
+pub async fn sign_in(state: &AppState, address: SocketAddr, name: &str, password: &str, replaces: Option<i64>) -> Result<String, ApiError> {
+    state.auth.limiter.attempt(address.ip(), name).map_err(|wait| ApiError::TooManyConnections {
+        message: "too many sign-in attempts; wait and try again".to_owned(),
+        retry_after_secs: wait.as_secs().max(1),
+    })?;
+    let stored = if password.len() > secrets::MAX_PASSWORD { None } else { state.store.user_password(name).await.map_err(|_| session::store_down())? };
+    let hash = stored.as_ref().map(|(hash, _)| hash.clone());
+    let typed = password.to_owned();
+    // Hashing takes tens of milliseconds: off the async workers.
+    let matched = tokio::task::spawn_blocking(move || secrets::verify_password(&typed, hash.as_deref())).await.unwrap_or(false);
+    if !matched {
+        audit(state, &format!("user:{name}"), "login-failed", "", Some(address)).await;
+        return Err(ApiError::Unauthorized(WRONG_LOGIN.to_owned()));
+    }
+    let cookie = session::start(state, name, &address.ip().to_canonical().to_string(), replaces).await?;
+    audit(state, &format!("user:{name}"), "login", "", Some(address)).await;
+    Ok(cookie)
+}
+
+/// Creates the first admin with the one-time key, then signs them in.
+pub async fn set_up(state: &AppState, address: SocketAddr, key: &str, name: &str, password: &str) -> Result<String, ApiError> {
+    if !super::setup::still_needed(state).await {
+        return Err(ApiError::NotFound("netpulse already has an admin; sign in instead".to_owned()));
+    }
+    let Some(taken) = state.auth.take_setup_key(key) else {
+        audit(state, "anonymous", "setup-refused", "wrong setup key", Some(address)).await;
+        return Err(ApiError::Forbidden("the setup key is wrong; copy the setup address from the server's log".to_owned()));
+    };
+    if let Err(error) = super::users::create_user(state, name, password, Role::Admin).await {
+        // Still no admin: the address keeps working.
+        state.auth.set_setup_key(Some(taken));
+        return Err(error);
+    }
+    audit(state, &format!("user:{name}"), "setup", "first admin created", Some(address)).await;
+    session::start(state, name, &address.ip().to_canonical().to_string(), None).await
+}
+
+/// Ends the caller's session, and the streams it opened.
+pub async fn sign_out(state: &AppState, caller: &Caller, address: Option<SocketAddr>) -> Result<(), ApiError> {
+    if let Caller::User { name, session: Some(id), .. } = caller {
+        state.store.delete_session(*id).await.map_err(|_| session::store_down())?;
+        state.auth.revoke(super::Revoked::Session(*id));
+        audit(state, &format!("user:{name}"), "logout", "", address).await;
+    }
+    Ok(())
+}
+
+fn with_cookie(status: StatusCode, cookie: String) -> Response {
+    (status, [(header::SET_COOKIE, cookie)]).into_response()
+}
+
+pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(value)| value).map_err(|rejection| {
+        if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            ApiError::UnsupportedMediaType(rejection.body_text())
+        } else {
+            ApiError::bad_request(rejection.body_text())
+        }
+    })
+}
+
+/// Signs in with a name and password; the session cookie comes back in `Set-Cookie`.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Login,
+    responses((status = 204, description = "Signed in; the cookie is set"), (status = 400, description = "Not a sign-in body", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Wrong name or password", body = crate::model::ApiErrorBody), (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
+        (status = 429, description = "Too many attempts; see Retry-After", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Result<Caller, ApiError>,
+    body: Result<Json<Login>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let login = json_body(body)?;
+    let replaces = caller.ok().as_ref().and_then(current_session);
+    let cookie = sign_in(&state, peer, &login.name, &login.password, replaces).await?;
+    Ok(with_cookie(StatusCode::NO_CONTENT, cookie))
+}
+
+/// Ends the session; its streams close.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out; the cookie is cleared"), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn logout(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, caller: Result<Caller, ApiError>) -> Result<Response, ApiError> {
+    if let Ok(caller) = caller {
+        sign_out(&state, &caller, Some(peer)).await?;
+    }
+    Ok(with_cookie(StatusCode::NO_CONTENT, session::cleared_cookie(state.auth.config.behind_tls)))
+}
+
+/// Creates the first admin with the one-time key from the server's log.
+#[utoipa::path(post, path = "/api/auth/setup", tag = "auth", request_body = Setup,
+    responses((status = 204, description = "Created and signed in"), (status = 400, description = "A bad name or password", body = crate::model::ApiErrorBody),
+        (status = 403, description = "The key is wrong", body = crate::model::ApiErrorBody), (status = 404, description = "There is an admin already", body = crate::model::ApiErrorBody),
+        (status = 409, description = "The name is taken", body = crate::model::ApiErrorBody), (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn setup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Json<Setup>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let form = json_body(body)?;
+    let cookie = set_up(&state, peer, &form.key, &form.name, &form.password).await?;
+    Ok(with_cookie(StatusCode::NO_CONTENT, cookie))
+}
+
+/// Who the request's cookie or token stands for; 401 when it stopped working.
+#[utoipa::path(get, path = "/api/auth/session", tag = "auth",
+    responses((status = 200, description = "The caller", body = SessionInfo), (status = 401, description = "The session or token no longer works", body = crate::model::ApiErrorBody)))]
+async fn session_info(State(state): State<AppState>, caller: Caller) -> Json<SessionInfo> {
+    let role = match &caller {
+        Caller::User { role, .. } => Some(role.to_string()),
+        _ => None,
+    };
+    Json(SessionInfo { caller: caller.label(), role, setup_needed: super::setup::still_needed(&state).await })
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(login)).routes(routes!(logout)).routes(routes!(setup)).routes(routes!(session_info))
+}

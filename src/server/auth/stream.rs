@@ -1,0 +1,53 @@
+//! What an event stream needs from access: the filter its every event passes,
+//! and the moment it must end because its credentials stopped working.
+
+use std::sync::Arc;
+
+use crate::server::{
+    auth::{
+        access::{series_of, Caller},
+        Auth,
+    },
+    clock::now_ms,
+    events::{hub::HubEvent, resume::EventFilter},
+};
+
+/// The events `caller` may be sent; asks nothing per event of a caller who reads everything.
+pub fn event_filter(auth: &Arc<Auth>, caller: &Caller) -> EventFilter {
+    if auth.access.reads_everything(caller) {
+        return Arc::new(|_: &HubEvent| true);
+    }
+    let (auth, caller) = (auth.clone(), caller.clone());
+    Arc::new(move |event: &HubEvent| auth.access.may_read(&caller, &series_of(&event.topic, &event.key)))
+}
+
+/// Resolves when the stream of `caller` must end: its session ended, its
+/// token was revoked, its user changed, or it expired. Never for a visitor.
+pub async fn credentials_end(auth: Arc<Auth>, caller: Caller) {
+    let expires_ms = match &caller {
+        Caller::Anonymous => return std::future::pending().await,
+        Caller::User { expires_ms, .. } | Caller::Token { expires_ms, .. } => *expires_ms,
+    };
+    let mut revocations = auth.revocations();
+    let expiry = async {
+        match expires_ms {
+            Some(at) => tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))).await,
+            None => std::future::pending().await,
+        }
+    };
+    let revoked = async {
+        loop {
+            match revocations.recv().await {
+                Ok(revoked) if revoked.ends(&caller) => return,
+                Ok(_) => {}
+                // Missed some: end to be safe; the client reconnects and is checked afresh.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending().await,
+            }
+        }
+    };
+    tokio::select! {
+        () = expiry => {}
+        () = revoked => {}
+    }
+}

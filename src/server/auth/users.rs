@@ -1,0 +1,291 @@
+//! The admin's API: users (`/api/users`), scoped tokens (`/api/tokens`) and
+//! the audit log (`/api/audit`). A change that takes access away ends the
+//! streams it opened.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{rejection::JsonRejection, ConnectInfo, Path, Query, State},
+    http::StatusCode,
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::server::{
+    auth::{
+        access::{valid_name, Caller, Role, Scopes},
+        accounts::{AddError, AuditEntry, TokenRow, UserRow},
+        routes::{audit, json_body},
+        secrets, session, Revoked,
+    },
+    clock::now_ms,
+    http::error::ApiError,
+    AppState,
+};
+
+fn admin_only(caller: &Caller) -> Result<(), ApiError> {
+    if caller.is_admin() {
+        Ok(())
+    } else if *caller == Caller::Anonymous {
+        Err(ApiError::Unauthorized("sign in as an admin, or send an admin token".to_owned()))
+    } else {
+        Err(ApiError::Forbidden("only an admin may do this".to_owned()))
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request("a name has 1 to 64 letters, digits, '.', '_', '-' or '@'"))
+    }
+}
+
+/// Adds an account, hashing its password off the async workers.
+pub async fn create_user(state: &AppState, name: &str, password: &str, role: Role) -> Result<(), ApiError> {
+    check_name(name)?;
+    secrets::check_password_rules(password).map_err(ApiError::BadRequest)?;
+    let typed = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&typed)).await.map_err(|_| session::store_down())?;
+    state.store.add_user(name, &hash, role, now_ms()).await.map_err(|error| match error {
+        AddError::Taken => ApiError::Conflict(format!("there is already a user called {name:?}")),
+        AddError::Store(_) => session::store_down(),
+    })?;
+    // With an account, the setup address has done its work.
+    state.auth.set_setup_key(None);
+    Ok(())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewUser {
+    name: String,
+    /// admin, editor or viewer.
+    role: String,
+    password: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UserChange {
+    role: Option<String>,
+    password: Option<String>,
+}
+
+fn parse_role(raw: &str) -> Result<Role, ApiError> {
+    raw.parse().map_err(ApiError::BadRequest)
+}
+
+/// Every account, without passwords.
+#[utoipa::path(get, path = "/api/users", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "The users", body = Vec<UserRow>), (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody),
+        (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<UserRow>>, ApiError> {
+    admin_only(&caller)?;
+    Ok(Json(state.store.users().await.map_err(|_| session::store_down())?))
+}
+
+/// Adds an account.
+#[utoipa::path(post, path = "/api/users", tag = "admin", request_body = NewUser, security(("bearer" = [])),
+    responses((status = 201, description = "Created"), (status = 400, description = "A bad name, role or password", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody),
+        (status = 409, description = "The name is taken", body = crate::model::ApiErrorBody), (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn add_user(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
+    body: Result<Json<NewUser>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    admin_only(&caller)?;
+    let user = json_body(body)?;
+    let role = parse_role(&user.role)?;
+    create_user(&state, &user.name, &user.password, role).await?;
+    audit(&state, &caller.label(), "user-added", &format!("{} as {role}", user.name), Some(peer)).await;
+    Ok(StatusCode::CREATED)
+}
+
+/// Changes a user's role or password; their sessions end, so their streams reopen with the new rights.
+#[utoipa::path(patch, path = "/api/users/{name}", tag = "admin", request_body = UserChange, params(("name" = String, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "Changed"), (status = 400, description = "A bad role or password, or the last admin demoted", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody),
+        (status = 404, description = "No such user", body = crate::model::ApiErrorBody), (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn change_user(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: Result<Json<UserChange>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    admin_only(&caller)?;
+    let change = json_body(body)?;
+    let store = &state.store;
+    let Some((_, current)) = store.user_password(&name).await.map_err(|_| session::store_down())? else {
+        return Err(ApiError::NotFound(format!("no user is called {name:?}")));
+    };
+    if let Some(role) = change.role.as_deref().map(parse_role).transpose()? {
+        if current == Role::Admin && role != Role::Admin && store.admin_count().await.map_err(|_| session::store_down())? <= 1 {
+            return Err(ApiError::bad_request("this is the last admin; make another admin first"));
+        }
+        store.set_role(&name, role).await.map_err(|_| session::store_down())?;
+        audit(&state, &caller.label(), "role-changed", &format!("{name} to {role}"), Some(peer)).await;
+    }
+    if let Some(password) = change.password {
+        secrets::check_password_rules(&password).map_err(ApiError::BadRequest)?;
+        let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await.map_err(|_| session::store_down())?;
+        store.set_password(&name, &hash).await.map_err(|_| session::store_down())?;
+        audit(&state, &caller.label(), "password-changed", &name, Some(peer)).await;
+    }
+    store.delete_sessions_of(&name).await.map_err(|_| session::store_down())?;
+    state.auth.revoke(Revoked::User(name));
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a user; their sessions and streams end.
+#[utoipa::path(delete, path = "/api/users/{name}", tag = "admin", params(("name" = String, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "Removed"), (status = 400, description = "The last admin", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody),
+        (status = 404, description = "No such user", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn remove_user(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin_only(&caller)?;
+    let store = &state.store;
+    let role = store.user_password(&name).await.map_err(|_| session::store_down())?.map(|(_, role)| role);
+    if role == Some(Role::Admin) && store.admin_count().await.map_err(|_| session::store_down())? <= 1 {
+        return Err(ApiError::bad_request("this is the last admin; make another admin first"));
+    }
+    if !store.delete_user(&name).await.map_err(|_| session::store_down())? {
+        return Err(ApiError::NotFound(format!("no user is called {name:?}")));
+    }
+    state.auth.revoke(Revoked::User(name.clone()));
+    audit(&state, &caller.label(), "user-removed", &name, Some(peer)).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewToken {
+    name: String,
+    /// Space-separated: `read:<pattern>`, `publish:<pattern>`, `operate`, `admin`.
+    scopes: String,
+    /// Days until it stops working; never when absent.
+    expires_days: Option<f64>,
+}
+
+/// The token's secret, shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    name: String,
+    token: String,
+    scopes: String,
+    expires_ms: Option<i64>,
+}
+
+/// Makes a scoped token: stored hashed, the token is in the answer and nowhere else.
+pub async fn create_token(
+    state: &AppState,
+    creator: &str,
+    name: &str,
+    scopes: &str,
+    expires_days: Option<f64>,
+) -> Result<(String, Scopes, Option<i64>), ApiError> {
+    check_name(name)?;
+    let scopes = Scopes::parse(scopes).map_err(ApiError::BadRequest)?;
+    let expires_ms = match expires_days {
+        None => None,
+        Some(days) if days > 0.0 && days <= 3650.0 => Some(now_ms() + (days * 86_400_000.0) as i64),
+        Some(days) => return Err(ApiError::bad_request(format!("expires_days must be above 0 and at most 3650, got {days}"))),
+    };
+    let token = format!("np_{}", secrets::random_secret());
+    state.store.add_token(name, &secrets::digest(&token), &scopes, creator, now_ms(), expires_ms).await.map_err(|error| match error {
+        AddError::Taken => ApiError::Conflict(format!("there is already a token called {name:?}")),
+        AddError::Store(_) => session::store_down(),
+    })?;
+    Ok((token, scopes, expires_ms))
+}
+
+/// Every token, without secrets, with its last use.
+#[utoipa::path(get, path = "/api/tokens", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "The tokens", body = Vec<TokenRow>), (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody),
+        (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<TokenRow>>, ApiError> {
+    admin_only(&caller)?;
+    Ok(Json(state.store.tokens().await.map_err(|_| session::store_down())?))
+}
+
+/// Makes a scoped token; its secret is shown once.
+#[utoipa::path(post, path = "/api/tokens", tag = "admin", request_body = NewToken, security(("bearer" = [])),
+    responses((status = 201, description = "Created; keep the token now", body = CreatedToken), (status = 400, description = "A bad name, scope or expiry", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody),
+        (status = 409, description = "The name is taken", body = crate::model::ApiErrorBody), (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn add_token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
+    body: Result<Json<NewToken>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    admin_only(&caller)?;
+    let new = json_body(body)?;
+    let (token, scopes, expires_ms) = create_token(&state, &caller.label(), &new.name, &new.scopes, new.expires_days).await?;
+    audit(&state, &caller.label(), "token-added", &format!("{} with {scopes}", new.name), Some(peer)).await;
+    Ok((StatusCode::CREATED, Json(CreatedToken { name: new.name, token, scopes: scopes.to_string(), expires_ms })))
+}
+
+/// Revokes a token; streams opened with it close.
+#[utoipa::path(delete, path = "/api/tokens/{name}", tag = "admin", params(("name" = String, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "Revoked"), (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody),
+        (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody), (status = 404, description = "No such token", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin_only(&caller)?;
+    let Some(id) = state.store.revoke_token(&name).await.map_err(|_| session::store_down())? else {
+        return Err(ApiError::NotFound(format!("no token is called {name:?}")));
+    };
+    state.auth.revoke(Revoked::Token(id));
+    audit(&state, &caller.label(), "token-revoked", &name, Some(peer)).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Newest entries to return, 1 to 1000 (100 by default).
+    limit: Option<i64>,
+}
+
+/// Sign-ins, failed sign-ins, user and token changes and setup, newest first.
+#[utoipa::path(get, path = "/api/audit", tag = "admin", params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, description = "The entries", body = Vec<AuditEntry>), (status = 400, description = "A bad limit", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn audit_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    admin_only(&caller)?;
+    let Query(query) = query?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit must be 1 to 1000, got {limit}")));
+    }
+    Ok(Json(state.store.audit_log(limit).await.map_err(|_| session::store_down())?))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, add_user))
+        .routes(routes!(change_user, remove_user))
+        .routes(routes!(list_tokens, add_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(audit_log))
+}
