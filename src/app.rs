@@ -6,7 +6,7 @@ use leptos::{either::Either, prelude::*};
 
 use crate::{
     inline_scripts::THEME_SCRIPT,
-    ui::{dashboard::DashboardPage, theme, viewer_zone},
+    ui::{account_bar::AccountBar, dashboard::DashboardPage, theme, viewer_zone},
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -20,6 +20,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body>
                 <App/>
+                <AccountBar/>
             </body>
         </html>
     }

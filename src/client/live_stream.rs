@@ -106,8 +106,17 @@ impl LiveStream {
     fn on_error(&self) {
         let closed = self.0.borrow().source.as_ref().is_none_or(|s| s.ready_state() == EventSource::CLOSED);
         if closed {
-            // The browser will not retry (an HTTP error or a non-SSE reply): we do.
-            self.schedule_reconnect();
+            // The browser will not retry (an HTTP error or a non-SSE reply): we
+            // do, unless the refusal was about who we are.
+            self.0.borrow_mut().close();
+            let stream = self.clone();
+            leptos::task::spawn_local(async move {
+                if signed_out().await {
+                    stream.0.borrow().signals.connection.set(ConnectionState::SignedOut);
+                } else {
+                    stream.schedule_reconnect();
+                }
+            });
         } else {
             let inner = self.0.borrow();
             inner.signals.connection.set(ConnectionState::after_error(browser_online(), inner.backoff.attempts()));
@@ -243,6 +252,11 @@ fn listener(weak: &Weak<RefCell<Inner>>, handle: impl Fn(&LiveStream, web_sys::E
             handle(&LiveStream(inner), event);
         }
     })
+}
+
+/// Whether the server no longer knows this browser's session: it answers 401.
+async fn signed_out() -> bool {
+    gloo_net::http::Request::get("/api/auth/session").send().await.is_ok_and(|response| response.status() == 401)
 }
 
 fn browser_online() -> bool {

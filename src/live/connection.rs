@@ -12,6 +12,8 @@ pub enum ConnectionState {
     Offline,
     /// Every room is switched off, so there is nothing to stream.
     Paused,
+    /// The session or token stopped working; reconnecting would only be refused.
+    SignedOut,
 }
 
 impl ConnectionState {
@@ -22,6 +24,7 @@ impl ConnectionState {
             Self::Reconnecting => "reconnecting",
             Self::Offline => "offline",
             Self::Paused => "paused",
+            Self::SignedOut => "signed out",
         }
     }
 

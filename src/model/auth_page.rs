@@ -23,3 +23,12 @@ pub enum AuthForm {
     /// netpulse waits for its first admin and this visitor has no setup key.
     AwaitingSetup,
 }
+
+/// Whom the dashboard was rendered for, as its footer says.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PageAccount {
+    /// The account's name and role, when signed in.
+    pub signed_in: Option<(String, String)>,
+    /// The cookie sent had stopped working.
+    pub session_ended: bool,
+}

@@ -27,5 +27,7 @@ pub fn ConnectionBadge(state: RwSignal<ConnectionState>, last_event_at: RwSignal
             <span class="connection-label">{move || state.get().label()}</span>
         </span>
         <span class="event-age" data-testid="event-age">{age}</span>
+        // Static, and shown by the stylesheet only beside a signed-out badge: a reactive view would cost the bundle more.
+        <a class="sign-in-again" href="/login" data-testid="sign-in-again">"Sign in again"</a>
     }
 }

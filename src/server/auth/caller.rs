@@ -98,11 +98,13 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Err(error) => return error.into_response(),
     };
     let stale_cookie = matches!(credentials, Credentials::Stale(STALE_SESSION));
+    // API answers keep the stale cookie, so the dashboard can still learn from a 401 that it was signed out.
+    let clear_cookie = stale_cookie && !request.uri().path().starts_with("/api/");
     // The dashboard for a visitor who may read nothing is the sign-in page (which, in setup mode, says where the setup address is).
     let visitor = matches!(credentials, Credentials::Valid(Caller::Anonymous)) || stale_cookie;
     if request.uri().path() == "/" && request.method() == axum::http::Method::GET && visitor && !state.auth.access.anonymous_reads_anything() {
         let mut response = axum::response::Redirect::to("/login").into_response();
-        if stale_cookie {
+        if clear_cookie {
             if let Ok(value) = HeaderValue::from_str(&session::cleared_cookie(state.auth.config.behind_tls)) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
@@ -112,7 +114,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let mut request = request;
     request.extensions_mut().insert(credentials);
     let mut response = next.run(request).await;
-    if stale_cookie {
+    if clear_cookie {
         if let Ok(value) = HeaderValue::from_str(&session::cleared_cookie(state.auth.config.behind_tls)) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }

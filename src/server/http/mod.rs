@@ -56,8 +56,13 @@ async fn unknown_api_route() -> ApiError {
 fn snapshot_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     move || {
         let parts = use_context::<axum::http::request::Parts>();
-        let (caller, _signed_out) = auth::caller::page_caller(parts.as_ref());
+        let (caller, session_ended) = auth::caller::page_caller(parts.as_ref());
         provide_context(state.snapshot(&caller));
+        let signed_in = match &caller {
+            Caller::User { name, role, .. } => Some((name.clone(), role.to_string())),
+            _ => None,
+        };
+        provide_context(crate::model::auth_page::PageAccount { signed_in, session_ended });
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
             let nonce = leptos::nonce::use_nonce().map(|nonce| nonce.to_string());
             if let Ok(policy) = HeaderValue::from_str(&auth::headers::page_policy(nonce.as_deref())) {
