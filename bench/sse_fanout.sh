@@ -2,7 +2,8 @@
 # SSE fan-out benchmark: netpulse vs nginx+nchan vs Flask-SSE (the seeds' design),
 # on this machine's loopback, each server pinned to CPU 0 and the load to CPU 1.
 # Run as root from the repository root: bash bench/sse_fanout.sh [--quick]
-# SYSTEMS="netpulse nchan" limits which servers run; CASES="1000:50:20" sets the cases
+# SYSTEMS="netpulse nchan" limits which servers run (netpulse-unfiltered: subscribers with an
+# admin token, whose streams skip the per-event access decision); CASES="1000:50:20" sets the cases
 # (subscribers:events per second:seconds); REPEATS=3 runs each case that many times, every
 # server fresh each time; RAW=0 uses SSE-parsing subscribers instead of raw sockets;
 # APPEND=1 keeps earlier results in the JSONL file.
@@ -54,6 +55,7 @@ start_netpulse() {
 listen = "$NETPULSE"
 node = "bench"
 site_root = "$work/site"
+data_dir = "$work/data"
 publish_token = "$TOKEN"
 topics = ["bench"]
 [speed]
@@ -65,7 +67,24 @@ url = "http://127.0.0.1:9/speedtest"
 max_connections = 20000
 max_per_client = 2000
 queue = 1024
+# Access as a LAN dashboard opens it: visitors read the topic, so every event
+# passes the access decision per subscriber; a few more rules for it to look through.
+[[access]]
+who = "anonymous"
+series = "topic:bench"
+allow = "read"
+[[access]]
+who = "anonymous"
+series = "probe:internal-*"
+allow = "deny"
+[[access]]
+who = "role:viewer"
+series = "topic:payroll"
+allow = "deny"
 TOML
+  # An admin's token, whose streams skip the per-event decision: the same fan-out with filtering off.
+  rm -rf "$work/data"
+  ADMIN_TOKEN=$(target/release/netpulse token add bench --scopes admin --data-dir "$work/data" --config "$work/netpulse.toml")
   RUST_LOG=warn taskset -c 0 target/release/netpulse --config "$work/netpulse.toml" > "$work/netpulse.log" 2>&1 &
   pids+=($!)
   server_pids=($!)
@@ -151,6 +170,10 @@ for case in "${cases[@]}"; do
         start_netpulse
         load netpulse "http://$NETPULSE/api/events?topics=bench" "http://$NETPULSE/api/publish/bench" "$subscribers" "$rate" "$duration" \
           --publish-header "Authorization: Bearer $TOKEN" --no-warmup ;;
+      netpulse-unfiltered)
+        start_netpulse
+        load netpulse-unfiltered "http://$NETPULSE/api/events?topics=bench" "http://$NETPULSE/api/publish/bench" "$subscribers" "$rate" "$duration" \
+          --publish-header "Authorization: Bearer $TOKEN" --subscribe-header "Authorization: Bearer $ADMIN_TOKEN" --no-warmup ;;
       nchan)
         start_nchan
         load nchan "http://$NCHAN/sub" "http://$NCHAN/pub" "$subscribers" "$rate" "$duration" --no-warmup ;;
@@ -184,6 +207,21 @@ for (subs, rate, label), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], 
           f"{spread([r['latency_p50_ms'] for r in rs]) if live else '–'} | {spread([r['latency_p99_ms'] for r in rs]) if live else '–'} | "
           f"{spread([r['rss_per_connection_kib'] for r in rs], 1)} | {spread([r.get('rss_per_connection_after_events_kib', 0) for r in rs], 1) if live else '–'} |")
 print()
+def ratios_table(mine, other, title):
+    print(title)
+    print()
+    print("| subscribers | events/s | p99 ratios | median p99 ratio | p50 ratios |")
+    print("|---|---|---|---|---|")
+    for (subs, rate) in sorted({(k[0], k[1]) for k in groups}):
+        ours, theirs = groups.get((subs, rate, mine), []), groups.get((subs, rate, other), [])
+        if not ours or not theirs or rate == 0:
+            continue
+        p99 = [a["latency_p99_ms"] / b["latency_p99_ms"] for a, b in zip(ours, theirs) if b["latency_p99_ms"]]
+        p50 = [a["latency_p50_ms"] / b["latency_p50_ms"] for a, b in zip(ours, theirs) if b["latency_p50_ms"]]
+        print(f"| {subs} | {rate:g} | {', '.join(f'{x:.2f}' for x in p99)} | {statistics.median(p99):.2f} | {', '.join(f'{x:.2f}' for x in p50)} |")
+    print()
+if any(k[2] == "netpulse-unfiltered" for k in groups):
+    ratios_table("netpulse", "netpulse-unfiltered", "Access filtering on ÷ off (netpulse ÷ netpulse-unfiltered), run by run:")
 print("netpulse ÷ nchan, run by run (the n-th run of each against the other's n-th):")
 print()
 print("| subscribers | events/s | p99 ratios | median p99 ratio | RSS after events ratio |")

@@ -32,6 +32,9 @@ struct Args {
     /// Extra publish header, "Name: value"; repeatable.
     #[arg(long = "publish-header")]
     publish_headers: Vec<String>,
+    /// A header every subscriber sends, "Name: value" (a bearer token, say).
+    #[arg(long = "subscribe-header")]
+    subscribe_header: Option<String>,
     #[arg(long, default_value_t = 1000)]
     subscribers: usize,
     /// Events per second during the measurement; 0 measures idle connections only.
@@ -128,7 +131,14 @@ fn number_after(buffer: &[u8], at: usize, key: &[u8]) -> Option<u64> {
 
 /// A subscriber that does the least a client can: it reads the socket and
 /// finds each event's `"seq":` and `"sent_us":` numbers without parsing SSE.
-async fn raw_subscriber(source: IpAddr, url: reqwest::Url, shared: Arc<Shared>, connect_gate: Arc<Semaphore>, connect_timeout: Duration) -> Histogram<u64> {
+async fn raw_subscriber(
+    source: IpAddr,
+    url: reqwest::Url,
+    extra_header: Arc<str>,
+    shared: Arc<Shared>,
+    connect_gate: Arc<Semaphore>,
+    connect_timeout: Duration,
+) -> Histogram<u64> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut latencies = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("valid histogram bounds");
     let permit = tokio::select! {
@@ -145,7 +155,7 @@ async fn raw_subscriber(source: IpAddr, url: reqwest::Url, shared: Arc<Shared>, 
             None => url.path().to_owned(),
         };
         let host = url.host_str().unwrap_or_default();
-        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n").as_bytes()).await?;
+        stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n{extra_header}\r\n").as_bytes()).await?;
         Ok::<_, std::io::Error>(stream)
     };
     let Ok(Ok(mut stream)) = tokio::time::timeout(connect_timeout, connect).await else {
@@ -172,6 +182,11 @@ async fn raw_subscriber(source: IpAddr, url: reqwest::Url, shared: Arc<Shared>, 
             let Some(end) = buffer[..filled].windows(4).position(|w| w == b"\r\n\r\n") else { continue };
             headers_seen = true;
             consumed = end + 4;
+            // A refusal (401, 429) is a failed subscriber, not a quiet one.
+            if !buffer.starts_with(b"HTTP/1.1 200") {
+                shared.failed.fetch_add(1, Ordering::Relaxed);
+                return latencies;
+            }
             shared.connected.fetch_add(1, Ordering::Relaxed);
             drop(permit.take());
         }
@@ -233,10 +248,18 @@ async fn main() {
     let publisher = Publisher { client: publish_client, url: args.publish_url.clone(), headers, pad: "x".repeat(args.size.saturating_sub(overhead)) };
 
     let rss_before = rss_kib(&args.server_pids);
+    let mut subscribe_headers = reqwest::header::HeaderMap::new();
+    let mut raw_header = String::new();
+    if let Some((name, value)) = args.subscribe_header.as_deref().and_then(|line| line.split_once(':')) {
+        subscribe_headers
+            .insert(reqwest::header::HeaderName::from_bytes(name.trim().as_bytes()).expect("header name"), value.trim().parse().expect("header value"));
+        raw_header = format!("{}: {}\r\n", name.trim(), value.trim());
+    }
+    let raw_header: Arc<str> = raw_header.into();
     let clients: Vec<reqwest::Client> = (0..args.sources.max(1))
         .map(|i| {
             let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + i));
-            reqwest::Client::builder().local_address(source).http1_only().build().expect("client")
+            reqwest::Client::builder().local_address(source).http1_only().default_headers(subscribe_headers.clone()).build().expect("client")
         })
         .collect();
     let gate = Arc::new(Semaphore::new(256));
@@ -246,7 +269,7 @@ async fn main() {
         .map(|i| {
             if args.raw {
                 let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % usize::from(args.sources.max(1))) as u8));
-                tokio::spawn(raw_subscriber(source, subscribe_url.clone(), shared.clone(), gate.clone(), connect_timeout))
+                tokio::spawn(raw_subscriber(source, subscribe_url.clone(), raw_header.clone(), shared.clone(), gate.clone(), connect_timeout))
             } else {
                 let client = clients[i % clients.len()].clone();
                 tokio::spawn(subscriber(client, args.subscribe_url.clone(), shared.clone(), gate.clone(), connect_timeout))

@@ -84,6 +84,28 @@ pub fn auth_document(options: &LeptosOptions, data: crate::model::auth_page::Aut
     })
 }
 
+/// A public status page as a whole document, server-rendered, kept live by `/status.js`.
+#[cfg(feature = "ssr")]
+pub fn status_document(options: &LeptosOptions, data: crate::model::status_page::StatusPageData) -> String {
+    use crate::{inline_scripts::LOCAL_TIME_SCRIPT, ui::status_page::StatusPage};
+    let stylesheet = format!("/{}/netpulse.css", options.site_pkg_dir);
+    let title: &'static str = "netpulse status";
+    Owner::new().with(|| {
+        provide_context(data);
+        view! {
+            <!DOCTYPE html>
+            <html lang="en">
+                <head><CommonHead stylesheet title/><script src="/status.js" defer></script></head>
+                <body>
+                    <StatusPage/>
+                    <script inner_html=LOCAL_TIME_SCRIPT></script>
+                </body>
+            </html>
+        }
+        .to_html()
+    })
+}
+
 /// The path being rendered: the request's on the server, the address bar's in the browser.
 fn page_path() -> String {
     #[cfg(feature = "ssr")]

@@ -7,6 +7,7 @@ pub mod alert;
 pub mod alerts_page;
 pub mod auth_page;
 mod history;
+pub mod status_page;
 
 pub use history::{History, HistoryPoint, HistoryStats};
 

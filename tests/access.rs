@@ -55,6 +55,7 @@ async fn config_with_accounts() -> (netpulse::server::config::Config, tempfile::
         "topics = [\"sales\", \"payroll\"]\n[auth]\nlogin_attempts_per_minute = 4\n\
          [[monitor]]\nname = \"public-web\"\ntcp = \"127.0.0.1:{down}\"\ninterval = 1\n\
          [[monitor]]\nname = \"internal-db\"\ntcp = \"127.0.0.1:{down}\"\ninterval = 1\n\
+         [[status_page]]\nname = \"ops\"\ntitle = \"Example status\"\nmonitors = [\"internal-db\"]\n\
          [[access]]\nwho = \"anonymous\"\nseries = \"probe:public-*\"\nallow = \"read\"\n\
          [[access]]\nwho = \"role:viewer\"\nseries = \"topic:payroll\"\nallow = \"deny\"\n"
     );
@@ -268,5 +269,30 @@ async fn sign_in_answers_alike_for_unknown_users_limits_attempts_and_refuses_cro
     assert_eq!(page.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     let home = client.get(server.url("/")).send().await.unwrap();
     assert!(home.text().await.unwrap().contains("public-web"), "visitors who may read something get the dashboard");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_status_page_shows_visitors_its_monitors_live_and_nothing_else() {
+    let (config, _dir) = config_with_accounts().await;
+    let server = start(config, Target::Refusing).await;
+    let client = Client::new();
+    let stream = client.get(server.url("/status/ops/events")).send().await.unwrap();
+    assert_eq!(stream.status(), 200, "no sign-in needed");
+    let mut events = eventsource_stream::Eventsource::eventsource(stream.bytes_stream()).filter_map(|e| std::future::ready(e.ok())).boxed();
+    let seen = tokio_stream_take(&mut events, Duration::from_millis(2500)).await;
+    assert!(seen.iter().any(|e| e.event == "probe" && e.data.contains("internal-db")), "{seen:?}");
+    assert!(seen.iter().all(|e| !e.data.contains("public-web")), "only the page's monitors: {seen:?}");
+    for path in ["/status", "/status/ops"] {
+        let page = client.get(server.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Example status") && html.contains("data-monitor=\"internal-db\" data-state=\"down\""), "{html}");
+        assert!(html.contains("1 of 1 down") && !html.contains("public-web"), "{html}");
+        assert!(html.contains("<script src=\"/status.js\" defer>"), "kept live by its script");
+    }
+    let missing = client.get(server.url("/status/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("no status page is called"));
     server.shutdown().await;
 }

@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{closed_port, fast_config, next_event, open_stream, start, Target};
+use common::{closed_port, fast_config, next_event, open_stream, secured_config, start, Target};
 
 const TOKEN: &str = "nginx-test-token";
 
@@ -41,6 +41,11 @@ async fn run_nginx(binary: &Path, dir: &Path, port: u16, upstream: &str) -> Ngin
     let block = readme_server_block();
     assert!(block.contains("listen 80;") && block.contains("127.0.0.1:3000"), "the README's block changed shape:\n{block}");
     let server = block.replace("listen 80;", &format!("listen 127.0.0.1:{port};")).replace("127.0.0.1:3000", upstream);
+    run_nginx_with(binary, dir, port, &server).await
+}
+
+/// Runs `server` (an nginx `server { … }` block) as above.
+async fn run_nginx_with(binary: &Path, dir: &Path, port: u16, server: &str) -> Nginx {
     let d = dir.display();
     let config = format!(
         "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
@@ -119,5 +124,46 @@ async fn the_readme_nginx_config_passes_the_page_the_stream_and_speed_tests() {
     assert_eq!(download.headers()["content-encoding"], "identity", "nginx compressed the test data");
     assert_eq!(download.bytes().await.unwrap().len(), 4 << 20);
 
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_signs_users_in_and_its_header_from_anyone_else_is_ignored() {
+    let Some(binary) = nginx_binary() else {
+        assert!(std::env::var_os("NETPULSE_REQUIRE_NGINX").is_none(), "nginx is not installed");
+        eprintln!("skipping: nginx is not installed");
+        return;
+    };
+    let mut config = secured_config("[auth]\nproxy_header = \"X-Remote-User\"\ntrusted_proxies = [\"127.0.0.1\"]\nproxy_role = \"viewer\"\n");
+    config.speed.enabled = false;
+    let server = start(config, Target::Refusing).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("htpasswd"), "carol:{PLAIN}carols-password\n").unwrap();
+    let port = closed_port().await;
+    // As the README shows it: nginx checks the password, names the user, and drops the Basic credentials.
+    let block = format!(
+        "server {{\n  listen 127.0.0.1:{port};\n  location / {{\n    auth_basic \"netpulse\";\n    auth_basic_user_file {}/htpasswd;\n    \
+         proxy_pass http://{};\n    proxy_set_header X-Remote-User $remote_user;\n    proxy_set_header Authorization \"\";\n    proxy_buffering off;\n  }}\n}}",
+        dir.path().display(),
+        server.addr
+    );
+    let _nginx = run_nginx_with(&binary, dir.path(), port, &block).await;
+    let proxied = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let refused = client.get(format!("{proxied}/api/auth/session")).send().await.unwrap();
+    assert_eq!(refused.status(), 401, "nginx asks for the password first");
+    let me: serde_json::Value =
+        client.get(format!("{proxied}/api/auth/session")).basic_auth("carol", Some("carols-password")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((me["caller"].as_str(), me["role"].as_str()), (Some("user:carol"), Some("viewer")));
+    let history = client.get(format!("{proxied}/api/history?series=speed&last=60")).basic_auth("carol", Some("carols-password")).send().await.unwrap();
+    assert_eq!(history.status(), 200, "a viewer reads through the proxy");
+
+    // Sent straight to netpulse from an address that is not the proxy's, the header means nothing.
+    let elsewhere = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    let spoofed: serde_json::Value =
+        elsewhere.get(server.url("/api/auth/session")).header("X-Remote-User", "admin").send().await.unwrap().json().await.unwrap();
+    assert_eq!(spoofed["caller"], "anonymous");
+    let denied = elsewhere.get(server.url("/api/history?series=speed&last=60")).header("X-Remote-User", "carol").send().await.unwrap();
+    assert_eq!(denied.status(), 401);
     server.shutdown().await;
 }

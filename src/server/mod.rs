@@ -12,6 +12,7 @@ pub mod monitor;
 pub mod schedule;
 pub mod speed;
 pub mod state;
+pub mod status_page;
 pub mod store;
 
 use std::{future::Future, sync::Arc};

@@ -14,6 +14,7 @@ pub mod offline_banner;
 pub mod range_picker;
 pub mod rooms;
 pub mod speed_section;
+pub mod status_page;
 pub mod store_banner;
 pub mod theme;
 pub mod time_chart;

@@ -2,7 +2,7 @@
 //! by a layer in front of every route, then read by handlers as [`Caller`].
 //! Credentials that stopped working are refused, never taken as anonymous.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request, State},
@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use crate::server::{
     auth::{
-        access::{Caller, Scopes},
+        access::{valid_name, Caller, Scopes},
         headers, secrets, session,
     },
     clock::now_ms,
@@ -34,14 +34,25 @@ pub enum Credentials {
 pub const STALE_TOKEN: &str = "the bearer token is unknown, revoked or expired";
 pub const STALE_SESSION: &str = "your session has ended; sign in again";
 const BAD_SCHEME: &str = "send a token as 'Authorization: Bearer <token>'";
+const BAD_PROXY_NAME: &str = "the proxy's user name is not a netpulse name (letters, digits, '.', '_', '-', '@')";
 
-/// The caller behind `headers`; `Err` only when the store cannot be asked.
-pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Credentials, ApiError> {
+/// The caller behind `headers`, sent from `peer`; `Err` only when the store cannot be asked.
+pub async fn resolve(state: &AppState, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Credentials, ApiError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let Some(token) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).filter(|t| !t.is_empty()) else {
             return Ok(Credentials::Stale(BAD_SCHEME));
         };
         return token_caller(state, token).await;
+    }
+    // A proxy's header counts only from a trusted proxy; from anyone else it is as if unsent.
+    if let Some(proxy) = state.auth.proxy.as_ref().filter(|proxy| peer.is_some_and(|peer| proxy.trusts(peer))) {
+        if let Some(value) = headers.get(&proxy.header) {
+            let Some(name) = value.to_str().ok().map(str::trim).filter(|name| valid_name(name)) else {
+                return Ok(Credentials::Stale(BAD_PROXY_NAME));
+            };
+            let role = state.store.user_password(name).await.map_err(unavailable)?.map_or(proxy.role, |(_, role)| role);
+            return Ok(Credentials::Valid(Caller::User { name: name.to_owned(), role, session: None, expires_ms: None }));
+        }
     }
     let jar = CookieJar::from_headers(headers);
     let Some(cookie) = jar.get(session::COOKIE) else {
@@ -93,7 +104,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if needs_no_caller(request.uri().path()) {
         return next.run(request).await;
     }
-    let credentials = match resolve(&state, request.headers()).await {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let credentials = match resolve(&state, request.headers(), peer).await {
         Ok(credentials) => credentials,
         Err(error) => return error.into_response(),
     };

@@ -2,10 +2,11 @@
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::server::{
-    auth::access::{Access, AccessRuleConfig},
+    auth::access::{Access, AccessRuleConfig, Role},
     config::{invalid, ConfigError},
 };
 
@@ -18,11 +19,39 @@ pub struct AuthConfig {
     pub behind_tls: bool,
     /// Failed sign-ins allowed per account, and per client address, each minute.
     pub login_attempts_per_minute: u32,
+    /// A header a trusted proxy names the signed-in user in (`X-Remote-User`, say); off when unset.
+    pub proxy_header: Option<String>,
+    /// Addresses and networks whose `proxy_header` is believed; from anywhere else it is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// The role of a proxy-signed-in name that has no account here.
+    pub proxy_role: String,
 }
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { session_days: 30.0, behind_tls: false, login_attempts_per_minute: 10 }
+        Self {
+            session_days: 30.0,
+            behind_tls: false,
+            login_attempts_per_minute: 10,
+            proxy_header: None,
+            trusted_proxies: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
+            proxy_role: "viewer".to_owned(),
+        }
+    }
+}
+
+/// Sign-in by a trusted reverse proxy, checked.
+#[derive(Clone, Debug)]
+pub struct ProxyLogin {
+    pub header: axum::http::HeaderName,
+    pub trusted: Vec<IpNet>,
+    pub role: Role,
+}
+
+impl ProxyLogin {
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.trusted.iter().any(|net| net.contains(&peer))
     }
 }
 
@@ -34,7 +63,29 @@ impl AuthConfig {
         if !(1..=10_000).contains(&self.login_attempts_per_minute) {
             return Err(invalid("auth.login_attempts_per_minute", format!("must be 1 to 10000, got {}", self.login_attempts_per_minute)));
         }
+        self.proxy_login()?;
         Ok(())
+    }
+
+    /// The proxy sign-in, when `proxy_header` is set.
+    pub fn proxy_login(&self) -> Result<Option<ProxyLogin>, ConfigError> {
+        let Some(header) = &self.proxy_header else { return Ok(None) };
+        let header =
+            axum::http::HeaderName::from_bytes(header.as_bytes()).map_err(|_| invalid("auth.proxy_header", format!("{header:?} is not a header name")))?;
+        let trusted = self
+            .trusted_proxies
+            .iter()
+            .map(|raw| {
+                raw.parse::<IpNet>()
+                    .or_else(|_| raw.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| invalid("auth.trusted_proxies", format!("{raw:?} is not an address or network such as 10.0.0.0/8")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if trusted.is_empty() {
+            return Err(invalid("auth.trusted_proxies", "must name at least one address when proxy_header is set"));
+        }
+        let role = self.proxy_role.parse().map_err(|reason| invalid("auth.proxy_role", reason))?;
+        Ok(Some(ProxyLogin { header, trusted, role }))
     }
 
     pub fn session_ms(&self) -> i64 {
@@ -46,11 +97,6 @@ impl AuthConfig {
 pub fn checked_access(rules: &[AccessRuleConfig]) -> Result<Access, ConfigError> {
     let parsed = rules.iter().enumerate().map(|(n, rule)| rule.parse().map_err(|reason| invalid("access", format!("rule {}: {reason}", n + 1))));
     Ok(Access::new(parsed.collect::<Result<_, _>>()?))
-}
-
-/// Whether `address` is loopback, which `X-Forwarded-Proto` is believed from.
-pub fn is_local(address: IpAddr) -> bool {
-    address.to_canonical().is_loopback()
 }
 
 #[cfg(test)]
@@ -67,5 +113,13 @@ mod tests {
         good.validate().unwrap();
         let days = Config::from_toml("[auth]\nsession_days = 0\n").unwrap();
         assert!(days.validate().unwrap_err().to_string().starts_with("invalid auth.session_days:"));
+        let proxy = |extra: &str| Config::from_toml(&format!("[auth]\nproxy_header = \"X-Remote-User\"\n{extra}")).unwrap().validate();
+        assert!(proxy("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").is_ok());
+        assert!(proxy("trusted_proxies = [\"nginx\"]\n").unwrap_err().to_string().starts_with("invalid auth.trusted_proxies:"));
+        assert!(proxy("trusted_proxies = []\n").is_err());
+        assert!(proxy("proxy_role = \"root\"\n").unwrap_err().to_string().starts_with("invalid auth.proxy_role:"));
+        let login =
+            Config::from_toml("[auth]\nproxy_header = \"X-Remote-User\"\ntrusted_proxies = [\"10.1.0.0/16\"]\n").unwrap().auth.proxy_login().unwrap().unwrap();
+        assert!(login.trusts("10.1.2.3".parse().unwrap()) && !login.trusts("10.2.0.1".parse().unwrap()));
     }
 }

@@ -62,6 +62,8 @@ pub struct Auth {
     setup_key: Mutex<Option<Secret>>,
     revoked: broadcast::Sender<Revoked>,
     pub limiter: LoginLimiter,
+    /// Sign-in by a trusted reverse proxy's header, when configured.
+    pub proxy: Option<config::ProxyLogin>,
 }
 
 impl Auth {
@@ -75,6 +77,7 @@ impl Auth {
             setup_key: Mutex::new(None),
             revoked,
             limiter: LoginLimiter::new(config.auth.login_attempts_per_minute),
+            proxy: config.auth.proxy_login()?,
         })
     }
 

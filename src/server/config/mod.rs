@@ -18,6 +18,7 @@ use crate::server::{
     auth::{access::AccessRuleConfig, config::AuthConfig},
     events::limits::LimitsConfig,
     monitor::config::{Check, Monitor, MonitorConfig},
+    status_page::config::StatusPageConfig,
     store::config::HistoryConfig,
 };
 
@@ -57,6 +58,9 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Who may read or publish which series, one `[[access]]` table each.
     pub access: Vec<AccessRuleConfig>,
+    /// Public status pages, one `[[status_page]]` table each.
+    #[serde(rename = "status_page")]
+    pub status_pages: Vec<StatusPageConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -110,6 +114,7 @@ impl Default for Config {
             maintenance: Vec::new(),
             auth: AuthConfig::default(),
             access: Vec::new(),
+            status_pages: Vec::new(),
         }
     }
 }
@@ -219,6 +224,8 @@ impl Config {
         self.checked_windows()?;
         self.auth.validate()?;
         crate::server::auth::config::checked_access(&self.access)?;
+        let monitor_names: Vec<String> = self.monitors.iter().map(|m| m.name.clone()).collect();
+        crate::server::status_page::config::check(&self.status_pages, &monitor_names)?;
         Ok(())
     }
 

@@ -161,7 +161,7 @@ fn event_frames(subscription: Subscription, topics: Vec<String>, feed: Feed) -> 
 }
 
 /// Interleaves a heartbeat comment every `period`, and ends when `frames` ends.
-fn with_heartbeats(frames: impl Stream<Item = Bytes>, period: Duration) -> impl Stream<Item = Bytes> {
+pub fn with_heartbeats(frames: impl Stream<Item = Bytes>, period: Duration) -> impl Stream<Item = Bytes> {
     let first = tokio::time::Instant::now() + period;
     let beats = IntervalStream::new(tokio::time::interval_at(first, period)).map(|_| Some(sse_frame::HEARTBEAT));
     // `None` marks the end of the events, which the endless heartbeats would otherwise hide.

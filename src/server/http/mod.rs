@@ -37,7 +37,7 @@ use crate::{
         http::error::ApiError,
         metrics, monitor, speed,
         state::AppState,
-        store,
+        status_page, store,
     },
 };
 
@@ -92,11 +92,12 @@ fn compressed_api() -> OpenApiRouter<AppState> {
         .merge(auth::routes::routes())
         .merge(auth::users::routes())
         .merge(auth::pages::routes())
+        .merge(status_page::routes())
 }
 
 /// Routes never compressed: the event stream and the speed-test endpoints.
 fn streaming_api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(sse::events)).nest("/speedtest", speed::routes::routes())
+    OpenApiRouter::new().routes(routes!(sse::events)).merge(status_page::stream_routes()).nest("/speedtest", speed::routes::routes())
 }
 
 /// Every documented route, for the OpenAPI document.

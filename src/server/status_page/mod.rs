@@ -1,0 +1,123 @@
+//! Public status pages (`/status`, `/status/{name}`) and their live stream
+//! (`/status/{name}/events`). A page is itself an access rule: it shows the
+//! monitors and speed summaries its config lists to anyone, and nothing else.
+
+pub mod config;
+
+use std::{convert::Infallible, sync::Arc};
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{Html, IntoResponse, Response},
+};
+use futures_util::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    app::status_document,
+    model::{status_page::StatusPageData, ProbeResult, SpeedSample, PROBE_TOPIC, SPEED_TOPIC},
+    server::{
+        events::{
+            hub::{HubEvent, StartFrom},
+            sse::with_heartbeats,
+            sse_frame,
+        },
+        http::error::ApiError,
+        status_page::config::StatusPageConfig,
+        AppState,
+    },
+};
+
+fn page_named<'a>(state: &'a AppState, name: Option<&str>) -> Result<&'a StatusPageConfig, ApiError> {
+    let pages = &state.config.status_pages;
+    match name {
+        None => pages.first().ok_or_else(|| ApiError::NotFound("no status page is configured; add a [[status_page]] table".to_owned())),
+        Some(name) => pages.iter().find(|page| page.name == name).ok_or_else(|| ApiError::NotFound(format!("no status page is called {name:?}"))),
+    }
+}
+
+/// Whether an event belongs on `page`: a listed monitor's check, or a speed test when it shows speed.
+fn shown(page: &StatusPageConfig, event: &HubEvent) -> bool {
+    (event.topic == PROBE_TOPIC && page.monitors.contains(&event.key)) || (page.speed && event.topic == SPEED_TOPIC)
+}
+
+fn gather(state: &AppState, page: &StatusPageConfig) -> StatusPageData {
+    let probe = |name: &String| state.hub.latest(PROBE_TOPIC, name).and_then(|event| serde_json::from_str::<ProbeResult>(&event.data).ok());
+    let mut speed: Vec<SpeedSample> = Vec::new();
+    if page.speed {
+        for event in state.hub.recent(SPEED_TOPIC).0.iter().rev() {
+            if let Ok(sample) = serde_json::from_str::<SpeedSample>(&event.data) {
+                if !speed.iter().any(|seen| seen.target == sample.target) {
+                    speed.push(sample);
+                }
+            }
+        }
+    }
+    StatusPageData {
+        name: page.name.clone(),
+        title: page.title().to_owned(),
+        monitors: page.monitors.iter().map(|name| (name.clone(), probe(name))).collect(),
+        speed,
+    }
+}
+
+fn render(state: &AppState, name: Option<&str>) -> Response {
+    match page_named(state, name) {
+        Ok(page) => {
+            let html = status_document(&state.leptos_options, gather(state, page));
+            // Short-lived caching lets a busy page be served by a proxy's cache; the stream keeps it current.
+            ([(header::CACHE_CONTROL, "public, max-age=5")], Html(html)).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The first status page.
+#[utoipa::path(get, path = "/status", tag = "pages",
+    responses((status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String), (status = 404, description = "No status page is configured", body = crate::model::ApiErrorBody)))]
+async fn first_page(State(state): State<AppState>) -> Response {
+    render(&state, None)
+}
+
+/// A status page by name.
+#[utoipa::path(get, path = "/status/{name}", tag = "pages", params(("name" = String, Path)),
+    responses((status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String), (status = 404, description = "No such page", body = crate::model::ApiErrorBody)))]
+async fn named_page(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    render(&state, Some(&name))
+}
+
+/// The page's live feed: its monitors' checks and, when shown, speed tests, as SSE.
+#[utoipa::path(get, path = "/status/{name}/events", tag = "stream", params(("name" = String, Path)),
+    responses((status = 200, description = "An endless stream of the page's probe and speed events", content_type = "text/event-stream", body = String),
+        (status = 404, description = "No such page", body = crate::model::ApiErrorBody)))]
+async fn page_events(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    let page = Arc::new(page_named(&state, Some(&name))?.clone());
+    let subscription = state.hub.subscribe(&[PROBE_TOPIC.to_owned(), SPEED_TOPIC.to_owned()], StartFrom::Latest);
+    let live = BroadcastStream::new(subscription.live).take_while(|received| std::future::ready(received.is_ok())).filter_map(move |received| {
+        let frame = received.ok().filter(|event| shown(&page, event)).map(|event| sse_frame::event(&event.topic, None, &event.data));
+        std::future::ready(frame)
+    });
+    let frames = futures_util::stream::once(std::future::ready(sse_frame::retry(state.config.sse.retry_ms))).chain(live);
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let body = with_heartbeats(frames, state.config.heartbeat()).take_until(shutdown).map(Ok::<_, Infallible>);
+    let mut response = Body::from_stream(body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    *response.status_mut() = StatusCode::OK;
+    Ok(response)
+}
+
+/// The pages, compressed like every page.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(first_page)).routes(routes!(named_page))
+}
+
+/// The stream, never compressed.
+pub fn stream_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(page_events))
+}
