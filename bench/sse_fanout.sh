@@ -199,26 +199,29 @@ def spread(values, digits=2):
     return f"{med:.{digits}f} [{values[0]:.{digits}f}–{values[-1]:.{digits}f}]" if len(values) > 1 else f"{med:.{digits}f}"
 print("Median of the runs, with [lowest–highest]:")
 print()
-print("| system | subscribers | events/s | runs | connected | lost | p50 ms | p99 ms | RSS/conn idle KiB | RSS/conn after events KiB |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| system | subscribers | events/s | runs | connected | lost | p50 ms | p99 ms | RSS/conn idle KiB | RSS/conn after events KiB | server CPU s per 10^6 deliveries |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for (subs, rate, label), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
     live = rate > 0
     print(f"| {label} | {subs} | {rate:g} | {len(rs)} | {min(r['connected'] for r in rs)} | {max(r['lost'] for r in rs) if live else '–'} | "
           f"{spread([r['latency_p50_ms'] for r in rs]) if live else '–'} | {spread([r['latency_p99_ms'] for r in rs]) if live else '–'} | "
-          f"{spread([r['rss_per_connection_kib'] for r in rs], 1)} | {spread([r.get('rss_per_connection_after_events_kib', 0) for r in rs], 1) if live else '–'} |")
+          f"{spread([r['rss_per_connection_kib'] for r in rs], 1)} | {spread([r.get('rss_per_connection_after_events_kib', 0) for r in rs], 1) if live else '–'} | "
+          f"{spread([r.get('server_cpu_secs_per_million', 0) for r in rs]) if live else '–'} |")
 print()
 def ratios_table(mine, other, title):
     print(title)
     print()
-    print("| subscribers | events/s | p99 ratios | median p99 ratio | p50 ratios |")
-    print("|---|---|---|---|---|")
+    print("| subscribers | events/s | p99 ratios | median p99 ratio | p50 ratios | server CPU per delivery ratios |")
+    print("|---|---|---|---|---|---|")
     for (subs, rate) in sorted({(k[0], k[1]) for k in groups}):
         ours, theirs = groups.get((subs, rate, mine), []), groups.get((subs, rate, other), [])
         if not ours or not theirs or rate == 0:
             continue
         p99 = [a["latency_p99_ms"] / b["latency_p99_ms"] for a, b in zip(ours, theirs) if b["latency_p99_ms"]]
         p50 = [a["latency_p50_ms"] / b["latency_p50_ms"] for a, b in zip(ours, theirs) if b["latency_p50_ms"]]
-        print(f"| {subs} | {rate:g} | {', '.join(f'{x:.2f}' for x in p99)} | {statistics.median(p99):.2f} | {', '.join(f'{x:.2f}' for x in p50)} |")
+        cpu = [a.get("server_cpu_secs_per_million", 0) / b["server_cpu_secs_per_million"] for a, b in zip(ours, theirs) if b.get("server_cpu_secs_per_million")]
+        cpu_text = f"{', '.join(f'{x:.2f}' for x in cpu)} (median {statistics.median(cpu):.2f})" if cpu else "–"
+        print(f"| {subs} | {rate:g} | {', '.join(f'{x:.2f}' for x in p99)} | {statistics.median(p99):.2f} | {', '.join(f'{x:.2f}' for x in p50)} | {cpu_text} |")
     print()
 if any(k[2] == "netpulse-unfiltered" for k in groups):
     ratios_table("netpulse", "netpulse-unfiltered", "Access filtering on ÷ off (netpulse ÷ netpulse-unfiltered), run by run:")

@@ -81,6 +81,17 @@ fn now_us() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
+/// CPU seconds (user and system) the server processes have used so far.
+fn cpu_secs(pids: &[u32]) -> f64 {
+    // Clock ticks are 100 a second on Linux.
+    let ticks = |stat: String| -> Option<u64> {
+        let after = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    };
+    pids.iter().filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()).filter_map(ticks).sum::<u64>() as f64 / 100.0
+}
+
 fn rss_kib(pids: &[u32]) -> u64 {
     pids.iter()
         .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
@@ -300,6 +311,7 @@ async fn main() {
     let mut published = 0u64;
     let mut publish_failures = 0u64;
     let measure_started = Instant::now();
+    let cpu_before = cpu_secs(&args.server_pids);
     if args.rate > 0.0 {
         let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -317,6 +329,7 @@ async fn main() {
     }
     let publish_secs = measure_started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let server_cpu = cpu_secs(&args.server_pids) - cpu_before;
     let rss_end = rss_kib(&args.server_pids);
     let delivered = shared.delivered.load(Ordering::Relaxed);
     let ended_early = shared.ended_early.load(Ordering::Relaxed);
@@ -351,6 +364,9 @@ async fn main() {
         "latency_p99_ms": ms(latencies.value_at_quantile(0.99)),
         "latency_max_ms": ms(latencies.max()),
         "rss_before_kib": rss_before,
+        // Server CPU for the measured events (and the 3 s after), per million deliveries.
+        "server_cpu_secs": (server_cpu * 100.0).round() / 100.0,
+        "server_cpu_secs_per_million": if delivered > 0 { (server_cpu / delivered as f64 * 1e6 * 100.0).round() / 100.0 } else { 0.0 },
         "rss_connected_kib": rss_connected,
         "rss_end_kib": rss_end,
         "rss_per_connection_kib": per_connection(rss_connected),

@@ -118,6 +118,7 @@ fn matrix() -> Vec<Row> {
         (Method::GET, "/api/users", None, [401, 403, 403, 200, 403, 401]),
         (Method::GET, "/api/tokens", None, [401, 403, 403, 200, 403, 401]),
         (Method::GET, "/api/audit", None, [401, 403, 403, 200, 403, 401]),
+        (Method::GET, "/api/sessions", None, [401, 200, 200, 200, 403, 401]),
         (Method::GET, "/api/auth/session", None, [200, 200, 200, 200, 200, 401]),
     ]
 }
@@ -229,10 +230,20 @@ async fn revoking_a_token_or_signing_out_ends_its_streams_within_a_second() {
     let again = client.get(server.url("/api/events")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(again.status(), 401, "and never falls back to a visitor's");
 
-    let out = client.post(server.url("/api/auth/logout")).header(header::COOKIE, &viewer).send().await.unwrap();
-    assert_eq!(out.status(), 204);
+    // The viewer sees only their own session; an admin ends it from the sessions list.
+    let own: Value = client.get(server.url("/api/sessions")).header(header::COOKIE, &viewer).send().await.unwrap().json().await.unwrap();
+    let own = own.as_array().unwrap();
+    assert!(own.len() == 1 && own[0]["user"] == "vera", "{own:?}");
+    let all: Value = client.get(server.url("/api/sessions")).header(header::COOKIE, &admin).send().await.unwrap().json().await.unwrap();
+    assert!(all.as_array().unwrap().len() >= 3, "every account's sessions: {all}");
+    let theirs = client.delete(server.url(&format!("/api/sessions/{}", own[0]["id"]))).header(header::COOKIE, &callers.cookies[1].1).send().await.unwrap();
+    assert_eq!(theirs.status(), 404, "an editor cannot end a viewer's session");
+    let ended = client.delete(server.url(&format!("/api/sessions/{}", own[0]["id"]))).header(header::COOKIE, &admin).send().await.unwrap();
+    assert_eq!(ended.status(), 204);
     let ended = tokio::time::timeout(Duration::from_secs(1), async { while session_events.next().await.is_some() {} }).await;
-    assert!(ended.is_ok(), "the session's stream ends within a second of signing out");
+    assert!(ended.is_ok(), "the session's stream ends within a second of an admin ending it");
+    let out = client.post(server.url("/api/auth/logout")).header(header::COOKIE, &viewer).send().await.unwrap();
+    assert_eq!(out.status(), 204, "signing out of an ended session is harmless");
     let again = client.get(server.url("/api/events")).header(header::COOKIE, &viewer).send().await.unwrap();
     assert_eq!(again.status(), 401);
     server.shutdown().await;

@@ -25,6 +25,21 @@ pub struct SessionRow {
     pub expires_ms: i64,
 }
 
+/// A session as the sessions list shows it, without its secret.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionEntry {
+    pub id: i64,
+    pub user: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    /// Updated at most once a minute.
+    pub last_seen_ms: i64,
+    pub address: String,
+}
+
+/// How often a session's last use is written: once a minute is exact enough, and spares a write per request.
+const LAST_SEEN_EVERY_MS: i64 = 60_000;
+
 /// A stored token, without its secret.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenRow {
@@ -146,17 +161,46 @@ impl Store {
         Ok(id)
     }
 
-    /// The unexpired session with this secret.
+    /// The unexpired session with this secret; its last use is noted now and then.
     pub async fn session(&self, secret_hash: &[u8], now_ms: i64) -> Result<Option<SessionRow>, StoreError> {
-        let row: Option<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT s.id, s.user, u.role, s.expires_ms FROM account_session s JOIN account_user u ON u.name = s.user \
+        let row: Option<(i64, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT s.id, s.user, u.role, s.expires_ms, s.last_seen_ms FROM account_session s JOIN account_user u ON u.name = s.user \
              WHERE s.secret_hash = ? AND s.expires_ms > ?",
         )
         .bind(secret_hash)
         .bind(now_ms)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|(id, user, role, expires_ms)| Ok(SessionRow { id, user, role: role_of(&role)?, expires_ms })).transpose()
+        let Some((id, user, role, expires_ms, last_seen_ms)) = row else { return Ok(None) };
+        if now_ms - last_seen_ms >= LAST_SEEN_EVERY_MS {
+            sqlx::query("UPDATE account_session SET last_seen_ms = ? WHERE id = ?").bind(now_ms).bind(id).execute(self.pool()).await?;
+        }
+        Ok(Some(SessionRow { id, user, role: role_of(&role)?, expires_ms }))
+    }
+
+    /// The unexpired sessions, of one user or of everyone, newest first.
+    pub async fn sessions(&self, user: Option<&str>, now_ms: i64) -> Result<Vec<SessionEntry>, StoreError> {
+        let rows: Vec<(i64, String, i64, i64, i64, String)> = sqlx::query_as(
+            "SELECT id, user, created_ms, expires_ms, last_seen_ms, address FROM account_session \
+             WHERE expires_ms > ?1 AND (?2 IS NULL OR user = ?2) ORDER BY id DESC",
+        )
+        .bind(now_ms)
+        .bind(user)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, user, created_ms, expires_ms, last_seen_ms, address)| SessionEntry { id, user, created_ms, expires_ms, last_seen_ms, address })
+            .collect())
+    }
+
+    /// Ends a session if it belongs to `user` (any session when `None`); whose it was, or `None` when there was none.
+    pub async fn end_session(&self, id: i64, user: Option<&str>) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("DELETE FROM account_session WHERE id = ?1 AND (?2 IS NULL OR user = ?2) RETURNING user")
+            .bind(id)
+            .bind(user)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     pub async fn delete_session(&self, id: i64) -> Result<(), StoreError> {

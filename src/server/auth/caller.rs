@@ -98,11 +98,13 @@ fn needs_no_caller(path: &str) -> bool {
 /// The layer: refuses cross-site writes, then finds the caller for the handlers.
 /// A page asked for with a stale cookie is rendered for a visitor, and the cookie cleared.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Err(error) = headers::refuse_cross_site(request.method(), request.headers()) {
-        return error.into_response();
-    }
+    // Speed-test transfers (LibreSpeed clients may run from other origins, `cors=true`) and
+    // push calls carry no cookie's authority, so only the rest is guarded against other sites.
     if needs_no_caller(request.uri().path()) {
         return next.run(request).await;
+    }
+    if let Err(error) = headers::refuse_cross_site(request.method(), request.headers()) {
+        return error.into_response();
     }
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let credentials = match resolve(&state, request.headers(), peer).await {

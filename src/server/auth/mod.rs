@@ -14,6 +14,7 @@ pub mod pages;
 pub mod routes;
 pub mod secrets;
 pub mod session;
+pub mod sessions;
 pub mod setup;
 pub mod stream;
 pub mod users;

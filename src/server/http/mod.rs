@@ -91,6 +91,7 @@ fn compressed_api() -> OpenApiRouter<AppState> {
         .merge(alerts::page::routes())
         .merge(auth::routes::routes())
         .merge(auth::users::routes())
+        .merge(auth::sessions::routes())
         .merge(auth::pages::routes())
         .merge(status_page::routes())
 }

@@ -172,6 +172,8 @@ mod tests {
             ("/api/tokens", &["get", "post"]),
             ("/api/tokens/{name}", &["delete"]),
             ("/api/audit", &["get"]),
+            ("/api/sessions", &["get"]),
+            ("/api/sessions/{id}", &["delete"]),
             ("/login", &["get", "post"]),
             ("/setup", &["get", "post"]),
             ("/logout", &["post"]),
