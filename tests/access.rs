@@ -307,3 +307,41 @@ async fn a_status_page_shows_visitors_its_monitors_live_and_nothing_else() {
     assert!(missing.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("no status page is called"));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_changes_are_checked_whole_and_always_leave_an_admin() {
+    let (config, _dir) = config_with_accounts().await;
+    let server = start(config, Target::Refusing).await;
+    let client = Client::new();
+    let admin = sign_in(&client, &server, "ada").await;
+    let patch = |name: &str, body: Value| client.patch(server.url(&format!("/api/users/{name}"))).header(header::COOKIE, &admin).json(&body).send();
+    let half = patch("vera", json!({ "role": "editor", "password": "short" })).await.unwrap();
+    assert_eq!(half.status(), 400, "a bad password refuses the whole change");
+    let viewer = sign_in(&client, &server, "vera").await;
+    let me: Value = client.get(server.url("/api/auth/session")).header(header::COOKIE, &viewer).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["role"], "viewer", "the role was not changed either");
+    assert_eq!(patch("ada", json!({ "role": "viewer" })).await.unwrap().status(), 400, "the last admin stays an admin");
+    assert_eq!(client.delete(server.url("/api/users/ada")).header(header::COOKIE, &admin).send().await.unwrap().status(), 400);
+    assert_eq!(patch("nobody", json!({ "role": "viewer" })).await.unwrap().status(), 404);
+    assert_eq!(patch("vera", json!({ "role": "editor" })).await.unwrap().status(), 204);
+    let again = client.get(server.url("/api/auth/session")).header(header::COOKIE, &viewer).send().await.unwrap();
+    assert_eq!(again.status(), 401, "a changed account signs in again");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_merged_speed_history_needs_every_target_readable() {
+    let mut config = secured_config("[[access]]\nwho = \"role:viewer\"\nseries = \"speed:http://127.0.0.1:*\"\nallow = \"deny\"\n");
+    config.speed.enabled = false;
+    let dir = tempfile::tempdir().unwrap();
+    config.data_dir = dir.path().to_owned();
+    let store = Store::open(dir.path(), 0).await.unwrap();
+    store.add_user("vera", &secrets::hash_password(PASSWORD), Role::Viewer, 0).await.unwrap();
+    drop(store);
+    let server = start(config, Target::Refusing).await;
+    let client = Client::new();
+    let viewer = sign_in(&client, &server, "vera").await;
+    let merged = client.get(server.url("/api/history?series=speed&last=60")).header(header::COOKIE, &viewer).send().await.unwrap();
+    assert_eq!(merged.status(), 403, "a denied target's samples are in the merged series");
+    server.shutdown().await;
+}

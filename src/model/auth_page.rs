@@ -1,6 +1,6 @@
 //! What the server-rendered sign-in and setup pages show.
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct AuthPageData {
     pub node: String,
     pub form: AuthForm,
@@ -12,6 +12,13 @@ pub struct AuthPageData {
     pub error: Option<String>,
     /// The name typed last, so a failed attempt need not retype it.
     pub name: String,
+}
+
+/// Written by hand: the setup key is a secret and never shown.
+impl std::fmt::Debug for AuthPageData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthPageData").field("form", &self.form).field("next", &self.next).field("setup_key", &"[redacted]").finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -6,13 +6,14 @@ use std::{fmt, str::FromStr};
 use serde::Deserialize;
 
 use crate::model::{ALERT_TOPIC, LIVE_TOPIC, PROBE_TOPIC, SPEED_TOPIC};
+pub use crate::server::auth::scopes::Scopes;
 
 /// An account's role: what it may do beyond the access rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     /// Reads every series unless a rule denies it.
     Viewer,
-    /// Also publishes, silences alerts and runs a test now.
+    /// Also publishes, silences alerts, previews templates and sends test notifications.
     Editor,
     /// Everything, users and tokens included; no rule denies an admin.
     Admin,
@@ -176,46 +177,6 @@ impl AccessRuleConfig {
     }
 }
 
-/// What a token may do, from its scopes: `read:<pattern>`, `publish:<pattern>`,
-/// `operate` (silence, test now, test a channel) and `admin`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Scopes {
-    pub read: Vec<Pattern>,
-    pub publish: Vec<Pattern>,
-    pub operate: bool,
-    pub admin: bool,
-}
-
-impl Scopes {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let mut scopes = Scopes::default();
-        for scope in raw.split([' ', ',']).filter(|s| !s.is_empty()) {
-            match scope.split_once(':') {
-                None if scope == "admin" => scopes.admin = true,
-                None if scope == "operate" => scopes.operate = true,
-                Some(("read", pattern)) => scopes.read.push(Pattern::parse(pattern)?),
-                Some(("publish", pattern)) => scopes.publish.push(Pattern::parse(pattern)?),
-                _ => return Err(format!("{scope:?} is not a scope: read:<pattern>, publish:<pattern>, operate or admin")),
-            }
-        }
-        if scopes == Scopes::default() {
-            return Err("a token needs at least one scope: read:<pattern>, publish:<pattern>, operate or admin".to_owned());
-        }
-        Ok(scopes)
-    }
-}
-
-impl fmt::Display for Scopes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts: Vec<String> = Vec::new();
-        parts.extend(self.read.iter().map(|p| format!("read:{}", p.as_str())));
-        parts.extend(self.publish.iter().map(|p| format!("publish:{}", p.as_str())));
-        parts.extend(self.operate.then(|| "operate".to_owned()));
-        parts.extend(self.admin.then(|| "admin".to_owned()));
-        f.write_str(&parts.join(" "))
-    }
-}
-
 /// Who is asking, once their session or token has been checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Caller {
@@ -241,7 +202,7 @@ impl Caller {
         matches!(self, Caller::User { role: Role::Admin, .. }) || matches!(self, Caller::Token { scopes, .. } if scopes.admin)
     }
 
-    /// Silencing alerts, running a test now, sending a test notification.
+    /// Silencing alerts, previewing templates, sending a test notification.
     pub fn may_operate(&self) -> bool {
         match self {
             Caller::User { role, .. } => *role >= Role::Editor,

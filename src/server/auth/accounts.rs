@@ -125,9 +125,18 @@ impl Store {
         Ok(rows.into_iter().map(|(name, role, created_ms)| UserRow { name, role, created_ms }).collect())
     }
 
-    /// Changes a user's role; false when there is no such user.
+    /// Changes a user's role, in one statement that never demotes the last
+    /// admin (two admins demoting each other at once cannot leave none); false
+    /// when nothing changed because there is no such user or it is the last admin.
     pub async fn set_role(&self, name: &str, role: Role) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE account_user SET role = ? WHERE name = ?").bind(role.as_str()).bind(name).execute(self.pool()).await?;
+        let done = sqlx::query(
+            "UPDATE account_user SET role = ?1 WHERE name = ?2 \
+             AND (?1 = 'admin' OR role <> 'admin' OR (SELECT count(*) FROM account_user WHERE role = 'admin') > 1)",
+        )
+        .bind(role.as_str())
+        .bind(name)
+        .execute(self.pool())
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -136,9 +145,14 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a user and, with it, their sessions; false when there is none.
+    /// Removes a user and, with it, their sessions, never the last admin (in
+    /// one statement); false when there is no such user or it is the last admin.
     pub async fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM account_user WHERE name = ?").bind(name).execute(self.pool()).await?;
+        let done =
+            sqlx::query("DELETE FROM account_user WHERE name = ?1 AND (role <> 'admin' OR (SELECT count(*) FROM account_user WHERE role = 'admin') > 1)")
+                .bind(name)
+                .execute(self.pool())
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -201,6 +215,27 @@ impl Store {
             .bind(user)
             .fetch_optional(self.pool())
             .await?)
+    }
+
+    /// The role behind an unexpired session, by its row id.
+    pub async fn session_role(&self, id: i64, now_ms: i64) -> Result<Option<Role>, StoreError> {
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT u.role FROM account_session s JOIN account_user u ON u.name = s.user WHERE s.id = ? AND s.expires_ms > ?")
+                .bind(id)
+                .bind(now_ms)
+                .fetch_optional(self.pool())
+                .await?;
+        role.map(|role| role_of(&role)).transpose()
+    }
+
+    /// Whether an unexpired token has this row id.
+    pub async fn token_exists(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM account_token WHERE id = ?1 AND (expires_ms IS NULL OR expires_ms > ?2)")
+            .bind(id)
+            .bind(now_ms)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(found.is_some())
     }
 
     pub async fn delete_session(&self, id: i64) -> Result<(), StoreError> {

@@ -17,7 +17,7 @@ pub struct AuthConfig {
     pub session_days: f64,
     /// netpulse is reached over HTTPS (through a proxy): cookies are `Secure` and HSTS is sent.
     pub behind_tls: bool,
-    /// Failed sign-ins allowed per account, and per client address, each minute.
+    /// Sign-in attempts allowed per account each minute (ten times as many per client address).
     pub login_attempts_per_minute: u32,
     /// A header a trusted proxy names the signed-in user in (`X-Remote-User`, say); off when unset.
     pub proxy_header: Option<String>,

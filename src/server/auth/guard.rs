@@ -29,7 +29,7 @@ pub fn require(state: &AppState, caller: &Caller, series: &str, action: Action) 
     Err(refuse(caller, format!("{verb} {series}")))
 }
 
-/// Silencing alerts, testing a channel, previewing a template, running a test now.
+/// Silencing alerts, testing a channel, previewing a template.
 pub fn require_operate(caller: &Caller) -> Result<(), ApiError> {
     if caller.may_operate() {
         Ok(())

@@ -12,6 +12,7 @@ pub mod headers;
 pub mod limiter;
 pub mod pages;
 pub mod routes;
+pub mod scopes;
 pub mod secrets;
 pub mod session;
 pub mod sessions;
@@ -71,6 +72,7 @@ impl Auth {
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
         let access = config::checked_access(&config.access)?;
         let (revoked, _) = broadcast::channel(1024);
+        let _ = secrets::decoy_hash();
         Ok(Self {
             access,
             config: config.auth.clone(),

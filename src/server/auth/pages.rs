@@ -23,10 +23,17 @@ use crate::{
 };
 
 /// A path on this server to return to after signing in; anything else goes home.
+/// Only visible ASCII is kept, so no tab or line break can turn `/\t/host` into
+/// `//host` in the browser, and no header value can be refused after sign-in.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.starts_with("/login") => path.to_owned(),
-        _ => "/".to_owned(),
+    let Some(path) = next else { return "/".to_owned() };
+    let visible = path.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    let second = path.as_bytes().get(1).copied();
+    let local = path.starts_with('/') && !matches!(second, Some(b'/' | b'\\')) && !path.contains('\\') && !path.starts_with("/login");
+    if visible && local && path.parse::<axum::http::uri::PathAndQuery>().is_ok() {
+        path.to_owned()
+    } else {
+        "/".to_owned()
     }
 }
 
@@ -173,5 +180,9 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/", "browsers drop the tab and go to //evil.example");
+        assert_eq!(safe_next(Some("/\n")), "/");
+        assert_eq!(safe_next(Some("/\r/x")), "/");
+        assert_eq!(safe_next(Some("/ok path")), "/", "a space is not sent raw either");
     }
 }

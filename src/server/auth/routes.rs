@@ -75,17 +75,21 @@ pub fn current_session(caller: &Caller) -> Option<i64> {
 /// Checks a name and password and starts a session; the same answer, after
 /// the same work, for an unknown name and a wrong password.
 pub async fn sign_in(state: &AppState, address: SocketAddr, name: &str, password: &str, replaces: Option<i64>) -> Result<String, ApiError> {
-    state.auth.limiter.attempt(address.ip(), name).map_err(|wait| ApiError::TooManyConnections {
+    // A name no account can have is an unknown one: the same work, and nothing of it is kept.
+    let known_form = super::access::valid_name(name);
+    let shown = if known_form { name } else { "(not a valid name)" };
+    state.auth.limiter.attempt(address.ip(), shown).map_err(|wait| ApiError::TooManyConnections {
         message: "too many sign-in attempts; wait and try again".to_owned(),
         retry_after_secs: wait.as_secs().max(1),
     })?;
-    let stored = if password.len() > secrets::MAX_PASSWORD { None } else { state.store.user_password(name).await.map_err(|_| session::store_down())? };
+    let lookup = known_form && password.len() <= secrets::MAX_PASSWORD;
+    let stored = if lookup { state.store.user_password(name).await.map_err(|_| session::store_down())? } else { None };
     let hash = stored.as_ref().map(|(hash, _)| hash.clone());
     let typed = password.to_owned();
     // Hashing takes tens of milliseconds: off the async workers.
     let matched = tokio::task::spawn_blocking(move || secrets::verify_password(&typed, hash.as_deref())).await.unwrap_or(false);
     if !matched {
-        audit(state, &format!("user:{name}"), "login-failed", "", Some(address)).await;
+        audit(state, &format!("user:{shown}"), "login-failed", "", Some(address)).await;
         return Err(ApiError::Unauthorized(WRONG_LOGIN.to_owned()));
     }
     let cookie = session::start(state, name, &address.ip().to_canonical().to_string(), replaces).await?;

@@ -3,13 +3,16 @@
 
 use std::sync::Arc;
 
+use tokio::sync::broadcast;
+
 use crate::server::{
     auth::{
         access::{series_of, Caller},
-        Auth,
+        Auth, Revoked,
     },
     clock::now_ms,
     events::{hub::HubEvent, resume::EventFilter},
+    store::{Store, StoreError},
 };
 
 /// The events `caller` may be sent; asks nothing per event of a caller who reads everything.
@@ -21,14 +24,27 @@ pub fn event_filter(auth: &Arc<Auth>, caller: &Caller) -> EventFilter {
     Arc::new(move |event: &HubEvent| auth.access.may_read(&caller, &series_of(&event.topic, &event.key)))
 }
 
+/// Whether the caller's session or token still works, asked once the stream
+/// listens for revocations: one that came between the request's check and
+/// then would otherwise go unheard.
+pub async fn still_valid(store: &Store, caller: &Caller) -> Result<bool, StoreError> {
+    let now = now_ms();
+    Ok(match caller {
+        Caller::Anonymous | Caller::User { session: None, .. } => true,
+        Caller::User { session: Some(id), role, .. } => store.session_role(*id, now).await? == Some(*role),
+        Caller::Token { id: 0, .. } => true,
+        Caller::Token { id, .. } => store.token_exists(*id, now).await?,
+    })
+}
+
 /// Resolves when the stream of `caller` must end: its session ended, its
 /// token was revoked, its user changed, or it expired. Never for a visitor.
-pub async fn credentials_end(auth: Arc<Auth>, caller: Caller) {
+/// `revocations` must be subscribed before [`still_valid`] is asked.
+pub async fn credentials_end(mut revocations: broadcast::Receiver<Revoked>, caller: Caller) {
     let expires_ms = match &caller {
         Caller::Anonymous => return std::future::pending().await,
         Caller::User { expires_ms, .. } | Caller::Token { expires_ms, .. } => *expires_ms,
     };
-    let mut revocations = auth.revocations();
     let expiry = async {
         match expires_ms {
             Some(at) => tokio::time::sleep(std::time::Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))).await,
@@ -41,8 +57,8 @@ pub async fn credentials_end(auth: Arc<Auth>, caller: Caller) {
                 Ok(revoked) if revoked.ends(&caller) => return,
                 Ok(_) => {}
                 // Missed some: end to be safe; the client reconnects and is checked afresh.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => std::future::pending().await,
+                Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
             }
         }
     };

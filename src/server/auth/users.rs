@@ -52,8 +52,10 @@ pub async fn create_user(state: &AppState, name: &str, password: &str, role: Rol
         AddError::Taken => ApiError::Conflict(format!("there is already a user called {name:?}")),
         AddError::Store(_) => session::store_down(),
     })?;
-    // With an account, the setup address has done its work.
-    state.auth.set_setup_key(None);
+    // With an admin, the setup address has done its work.
+    if role == Role::Admin {
+        state.auth.set_setup_key(None);
+    }
     Ok(())
 }
 
@@ -104,7 +106,7 @@ async fn add_user(
     Ok(StatusCode::CREATED)
 }
 
-/// Changes a user's role or password; their sessions end, so their streams reopen with the new rights.
+/// Changes a user's role or password; their sessions and streams end, so they sign in again with the new rights.
 #[utoipa::path(patch, path = "/api/users/{name}", tag = "admin", request_body = UserChange, params(("name" = String, Path)), security(("bearer" = [])),
     responses((status = 204, description = "Changed"), (status = 400, description = "A bad role or password, or the last admin demoted", body = crate::model::ApiErrorBody),
         (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody),
@@ -119,25 +121,29 @@ async fn change_user(
 ) -> Result<StatusCode, ApiError> {
     admin_only(&caller)?;
     let change = json_body(body)?;
+    // Everything is checked before anything is written, so a change never half-applies.
+    let role = change.role.as_deref().map(parse_role).transpose()?;
+    if let Some(password) = &change.password {
+        secrets::check_password_rules(password).map_err(ApiError::BadRequest)?;
+    }
     let store = &state.store;
-    let Some((_, current)) = store.user_password(&name).await.map_err(|_| session::store_down())? else {
+    if store.user_password(&name).await.map_err(|_| session::store_down())?.is_none() {
         return Err(ApiError::NotFound(format!("no user is called {name:?}")));
-    };
-    if let Some(role) = change.role.as_deref().map(parse_role).transpose()? {
-        if current == Role::Admin && role != Role::Admin && store.admin_count().await.map_err(|_| session::store_down())? <= 1 {
+    }
+    if let Some(role) = role {
+        if !store.set_role(&name, role).await.map_err(|_| session::store_down())? {
             return Err(ApiError::bad_request("this is the last admin; make another admin first"));
         }
-        store.set_role(&name, role).await.map_err(|_| session::store_down())?;
         audit(&state, &caller.label(), "role-changed", &format!("{name} to {role}"), Some(peer)).await;
     }
     if let Some(password) = change.password {
-        secrets::check_password_rules(&password).map_err(ApiError::BadRequest)?;
         let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await.map_err(|_| session::store_down())?;
         store.set_password(&name, &hash).await.map_err(|_| session::store_down())?;
         audit(&state, &caller.label(), "password-changed", &name, Some(peer)).await;
     }
+    // Revoked first: streams end even if the database write below fails.
+    state.auth.revoke(Revoked::User(name.clone()));
     store.delete_sessions_of(&name).await.map_err(|_| session::store_down())?;
-    state.auth.revoke(Revoked::User(name));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -154,12 +160,11 @@ async fn remove_user(
 ) -> Result<StatusCode, ApiError> {
     admin_only(&caller)?;
     let store = &state.store;
-    let role = store.user_password(&name).await.map_err(|_| session::store_down())?.map(|(_, role)| role);
-    if role == Some(Role::Admin) && store.admin_count().await.map_err(|_| session::store_down())? <= 1 {
-        return Err(ApiError::bad_request("this is the last admin; make another admin first"));
+    if store.user_password(&name).await.map_err(|_| session::store_down())?.is_none() {
+        return Err(ApiError::NotFound(format!("no user is called {name:?}")));
     }
     if !store.delete_user(&name).await.map_err(|_| session::store_down())? {
-        return Err(ApiError::NotFound(format!("no user is called {name:?}")));
+        return Err(ApiError::bad_request("this is the last admin; make another admin first"));
     }
     state.auth.revoke(Revoked::User(name.clone()));
     audit(&state, &caller.label(), "user-removed", &name, Some(peer)).await;

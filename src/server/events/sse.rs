@@ -22,7 +22,7 @@ use crate::{
         auth::{
             access::{topic_series, Action, Caller},
             guard::require,
-            stream::{credentials_end, event_filter},
+            stream::{credentials_end, event_filter, still_valid},
         },
         events::hub::{StartFrom, Subscription},
         events::log::EventLog,
@@ -62,6 +62,7 @@ pub struct EventsQuery {
         (status = 401, description = "Not signed in and visitors may read nothing, or a session or token that no longer works", body = crate::model::ApiErrorBody),
         (status = 403, description = "A custom topic the caller may not read", body = crate::model::ApiErrorBody),
         (status = 429, description = "Too many streams; retry after the Retry-After seconds", body = crate::model::ApiErrorBody),
+        (status = 503, description = "Sign-in cannot be checked: the database is unavailable", body = crate::model::ApiErrorBody),
     )
 )]
 pub async fn events(
@@ -72,6 +73,12 @@ pub async fn events(
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
+    // Listening first, then checking again: a revocation between the request's check and now is not missed.
+    let revocations = state.auth.revocations();
+    let still_valid = still_valid(&state.store, &caller).await.map_err(|_| ApiError::Unavailable("sign-in cannot be checked right now".to_owned()))?;
+    if !still_valid {
+        return Err(ApiError::Unauthorized("your session or token stopped working; sign in again".to_owned()));
+    }
     if !state.auth.access.reads_anything(&caller) {
         return Err(ApiError::Unauthorized("sign in, or send a bearer token, to follow the stream".to_owned()));
     }
@@ -103,7 +110,7 @@ pub async fn events(
     let frames = event_frames(subscription, topics, feed);
     let shutdown = state.shutdown.clone().cancelled_owned();
     // Ends within moments of a sign-out, a revoked token or a changed role; the reconnect then gets 401.
-    let revoked = credentials_end(state.auth.clone(), caller);
+    let revoked = credentials_end(revocations, caller);
     let ended = async move {
         tokio::select! {
             () = shutdown => {}

@@ -4,11 +4,11 @@
 
 pub mod config;
 
-use std::{convert::Infallible, sync::Arc};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
 use axum::{
     body::Body,
-    extract::{Path, State},
+    extract::{ConnectInfo, Path, State},
     http::{header, HeaderValue, StatusCode},
     response::{Html, IntoResponse, Response},
 };
@@ -39,9 +39,23 @@ fn page_named<'a>(state: &'a AppState, name: Option<&str>) -> Result<&'a StatusP
     }
 }
 
-/// Whether an event belongs on `page`: a listed monitor's check, or a speed test when it shows speed.
-fn shown(page: &StatusPageConfig, event: &HubEvent) -> bool {
-    (event.topic == PROBE_TOPIC && page.monitors.contains(&event.key)) || (page.speed && event.topic == SPEED_TOPIC)
+/// What the page's stream carries of an event: only what the page shows (a
+/// listed monitor's state, response time and time; a test's figures), never a
+/// check's URL, error or answer. `None` for an event the page does not show.
+fn public_frame(page: &StatusPageConfig, event: &HubEvent) -> Option<bytes::Bytes> {
+    let data = if event.topic == PROBE_TOPIC && page.monitors.contains(&event.key) {
+        let probe: ProbeResult = serde_json::from_str(&event.data).ok()?;
+        serde_json::json!({ "monitor": probe.monitor, "up": probe.up, "response_ms": probe.response_ms, "at": probe.at })
+    } else if page.speed && event.topic == SPEED_TOPIC {
+        let sample: SpeedSample = serde_json::from_str(&event.data).ok()?;
+        serde_json::json!({
+            "target": sample.target, "at": sample.at, "download_mbps": sample.download_mbps,
+            "upload_mbps": sample.upload_mbps, "latency_ms": sample.latency_ms,
+        })
+    } else {
+        return None;
+    };
+    Some(sse_frame::event(&event.topic, None, &data.to_string()))
 }
 
 fn gather(state: &AppState, page: &StatusPageConfig) -> StatusPageData {
@@ -92,17 +106,27 @@ async fn named_page(State(state): State<AppState>, Path(name): Path<String>) -> 
 /// The page's live feed: its monitors' checks and, when shown, speed tests, as SSE.
 #[utoipa::path(get, path = "/status/{name}/events", tag = "stream", params(("name" = String, Path)),
     responses((status = 200, description = "An endless stream of the page's probe and speed events", content_type = "text/event-stream", body = String),
-        (status = 404, description = "No such page", body = crate::model::ApiErrorBody)))]
-async fn page_events(State(state): State<AppState>, Path(name): Path<String>) -> Result<Response, ApiError> {
+        (status = 404, description = "No such page", body = crate::model::ApiErrorBody),
+        (status = 429, description = "Too many streams; retry after the Retry-After seconds", body = crate::model::ApiErrorBody)))]
+async fn page_events(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Path(name): Path<String>) -> Result<Response, ApiError> {
     let page = Arc::new(page_named(&state, Some(&name))?.clone());
-    let subscription = state.hub.subscribe(&[PROBE_TOPIC.to_owned(), SPEED_TOPIC.to_owned()], StartFrom::Latest);
-    let live = BroadcastStream::new(subscription.live).take_while(|received| std::future::ready(received.is_ok())).filter_map(move |received| {
-        let frame = received.ok().filter(|event| shown(&page, event)).map(|event| sse_frame::event(&event.topic, None, &event.data));
-        std::future::ready(frame)
-    });
+    let topics = [PROBE_TOPIC.to_owned(), SPEED_TOPIC.to_owned()];
+    // Counted against the same stream limits as /api/events: the page is open to anyone.
+    let admission = state.subscribers.admit(peer.ip().to_canonical(), &topics).map_err(|_| ApiError::TooManyConnections {
+        message: "the server has as many streams open as it allows; retry later".to_owned(),
+        retry_after_secs: 5,
+    })?;
+    let subscription = state.hub.subscribe(&topics, StartFrom::Latest);
+    let live = BroadcastStream::new(subscription.live)
+        .take_while(|received| std::future::ready(received.is_ok()))
+        .filter_map(move |received| std::future::ready(received.ok().and_then(|event| public_frame(&page, &event))));
     let frames = futures_util::stream::once(std::future::ready(sse_frame::retry(state.config.sse.retry_ms))).chain(live);
     let shutdown = state.shutdown.clone().cancelled_owned();
-    let body = with_heartbeats(frames, state.config.heartbeat()).take_until(shutdown).map(Ok::<_, Infallible>);
+    let body = with_heartbeats(frames, state.config.heartbeat()).take_until(shutdown).map(move |frame| {
+        // The stream owns the admission, so the slot frees when the visitor goes.
+        let _held = &admission;
+        Ok::<_, Infallible>(frame)
+    });
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));

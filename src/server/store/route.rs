@@ -10,9 +10,10 @@ use axum::{
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use crate::model::SPEED_TOPIC;
 use crate::server::{
     auth::{
-        access::{Action, Caller},
+        access::{series_of, Action, Caller},
         guard::require,
     },
     clock::now_ms,
@@ -151,6 +152,12 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Query(params
     };
     let now = now_ms();
     let request = parse_request(&params, &state.config, now)?;
+    if request.series == SPEED_TOPIC {
+        // The merged series holds every target's samples: each must be readable.
+        for scheduled in state.config.speed.targets() {
+            require(&state, &caller, &series_of(SPEED_TOPIC, &scheduled.target.label()), Action::Read)?;
+        }
+    }
     require(&state, &caller, &request.series, Action::Read)?;
     let store = &state.store;
     let history = store.history(&request, state.config.history.retention(), now).await.map_err(|err| {
