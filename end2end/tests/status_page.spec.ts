@@ -41,6 +41,7 @@ speed = true
     const first = await self.locator("time").getAttribute("datetime");
     await expect.poll(async () => self.locator("time").getAttribute("datetime"), { timeout: 10_000 }).not.toBe(first);
     expect((await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze()).violations).toEqual([]);
+    await page.screenshot({ path: test.info().outputPath(`status-page-${test.info().project.name}.png`), fullPage: true });
     expect(blocked, "no script or style is blocked").toEqual([]);
   } finally {
     await server.stop();
