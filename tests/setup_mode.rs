@@ -96,6 +96,9 @@ async fn user_and_token_commands_write_accounts_a_server_then_honours() {
     config.data_dir = data;
     let server = common::start(config, common::Target::Refusing).await;
     let client = Client::new();
+    // No admin yet, but vera's account works: the sign-in form is there, with where setup is.
+    let login = client.get(server.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(login.contains("data-testid=\"login-form\"") && login.contains("no admin yet"), "{login}");
     let signed_in =
         client.post(server.url("/api/auth/login")).json(&serde_json::json!({ "name": "vera", "password": "correct horse battery" })).send().await.unwrap();
     assert_eq!(signed_in.status(), 204);

@@ -49,6 +49,9 @@ pub struct AppState {
     /// The same store, as the log resume reads from.
     pub log: Arc<dyn EventLog>,
     pub subscribers: Arc<Subscribers>,
+    /// Streams of public status pages, limited apart so visitors cannot use up the dashboard's.
+    #[from_ref(skip)]
+    pub status_subscribers: Arc<Subscribers>,
     /// Held by a publish that adds a topic or fields, from its limit check to its acknowledgement.
     pub publish_gate: Arc<tokio::sync::Mutex<()>>,
     pub started: Instant,
@@ -117,6 +120,7 @@ impl AppState {
             store,
             log,
             subscribers: Arc::new(Subscribers::new(limits, on_demand)),
+            status_subscribers: Arc::new(Subscribers::new(limits, HashMap::new())),
             publish_gate: Arc::new(tokio::sync::Mutex::new(())),
             shell: Arc::new(shell),
             started: Instant::now(),

@@ -217,14 +217,16 @@ impl Store {
             .await?)
     }
 
-    /// The role behind an unexpired session, by its row id.
-    pub async fn session_role(&self, id: i64, now_ms: i64) -> Result<Option<Role>, StoreError> {
-        let role: Option<String> =
-            sqlx::query_scalar("SELECT u.role FROM account_session s JOIN account_user u ON u.name = s.user WHERE s.id = ? AND s.expires_ms > ?")
-                .bind(id)
-                .bind(now_ms)
-                .fetch_optional(self.pool())
-                .await?;
+    /// The role behind an unexpired session of `user`, by its row id (ids can be reused, so the user is matched too).
+    pub async fn session_role(&self, id: i64, user: &str, now_ms: i64) -> Result<Option<Role>, StoreError> {
+        let role: Option<String> = sqlx::query_scalar(
+            "SELECT u.role FROM account_session s JOIN account_user u ON u.name = s.user WHERE s.id = ? AND s.user = ? AND s.expires_ms > ?",
+        )
+        .bind(id)
+        .bind(user)
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await?;
         role.map(|role| role_of(&role)).transpose()
     }
 

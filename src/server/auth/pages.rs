@@ -46,8 +46,16 @@ fn page(state: &AppState, status: StatusCode, data: AuthPageData) -> Response {
 #[utoipa::path(get, path = "/login", tag = "pages", params(("next" = Option<String>, Query, description = "Where to go after signing in")),
     responses((status = 200, description = "The sign-in page", content_type = "text/html; charset=utf-8", body = String)))]
 async fn login_page(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
-    let form = if setup::still_needed(&state).await { AuthForm::AwaitingSetup } else { AuthForm::SignIn };
-    page(&state, StatusCode::OK, AuthPageData { form, next: safe_next(params.get("next").map(String::as_str)), ..AuthPageData::default() })
+    let next = safe_next(params.get("next").map(String::as_str));
+    if !setup::still_needed(&state).await {
+        return page(&state, StatusCode::OK, AuthPageData { form: AuthForm::SignIn, next, ..AuthPageData::default() });
+    }
+    // No admin yet: accounts made with `netpulse user add` can still sign in, and are told where setup is.
+    if state.store.user_count().await.is_ok_and(|count| count > 0) {
+        let error = Some("netpulse has no admin yet: the server's log has the one-time setup address".to_owned());
+        return page(&state, StatusCode::OK, AuthPageData { form: AuthForm::SignIn, next, error, ..AuthPageData::default() });
+    }
+    page(&state, StatusCode::OK, AuthPageData { form: AuthForm::AwaitingSetup, next, ..AuthPageData::default() })
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -30,8 +30,10 @@ pub fn event_filter(auth: &Arc<Auth>, caller: &Caller) -> EventFilter {
 pub async fn still_valid(store: &Store, caller: &Caller) -> Result<bool, StoreError> {
     let now = now_ms();
     Ok(match caller {
-        Caller::Anonymous | Caller::User { session: None, .. } => true,
-        Caller::User { session: Some(id), role, .. } => store.session_role(*id, now).await? == Some(*role),
+        Caller::Anonymous => true,
+        // A proxy's user: the account may have changed since the request was checked.
+        Caller::User { name, session: None, role, .. } => store.user_password(name).await?.is_none_or(|(_, stored)| stored == *role),
+        Caller::User { name, session: Some(id), role, .. } => store.session_role(*id, name, now).await? == Some(*role),
         Caller::Token { id: 0, .. } => true,
         Caller::Token { id, .. } => store.token_exists(*id, now).await?,
     })

@@ -136,14 +136,21 @@ async fn change_user(
         }
         audit(&state, &caller.label(), "role-changed", &format!("{name} to {role}"), Some(peer)).await;
     }
-    if let Some(password) = change.password {
-        let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await.map_err(|_| session::store_down())?;
-        store.set_password(&name, &hash).await.map_err(|_| session::store_down())?;
+    let password_written = match change.password {
+        Some(password) => {
+            let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await.map_err(|_| session::store_down())?;
+            store.set_password(&name, &hash).await.map(|()| true)
+        }
+        None => Ok(false),
+    };
+    // Sessions end, then streams are told: a stream opening in between finds its session gone.
+    // Both happen whatever became of the password, since the role may have changed already.
+    let ended = store.delete_sessions_of(&name).await;
+    state.auth.revoke(Revoked::User(name.clone()));
+    if password_written.map_err(|_| session::store_down())? {
         audit(&state, &caller.label(), "password-changed", &name, Some(peer)).await;
     }
-    // Revoked first: streams end even if the database write below fails.
-    state.auth.revoke(Revoked::User(name.clone()));
-    store.delete_sessions_of(&name).await.map_err(|_| session::store_down())?;
+    ended.map_err(|_| session::store_down())?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -111,8 +111,9 @@ async fn named_page(State(state): State<AppState>, Path(name): Path<String>) -> 
 async fn page_events(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Path(name): Path<String>) -> Result<Response, ApiError> {
     let page = Arc::new(page_named(&state, Some(&name))?.clone());
     let topics = [PROBE_TOPIC.to_owned(), SPEED_TOPIC.to_owned()];
-    // Counted against the same stream limits as /api/events: the page is open to anyone.
-    let admission = state.subscribers.admit(peer.ip().to_canonical(), &topics).map_err(|_| ApiError::TooManyConnections {
+    // Limited like /api/events but counted apart: the page is open to anyone, and
+    // behind a proxy every visitor has one address, which must not block the dashboard's streams.
+    let admission = state.status_subscribers.admit(peer.ip().to_canonical(), &topics).map_err(|_| ApiError::TooManyConnections {
         message: "the server has as many streams open as it allows; retry later".to_owned(),
         retry_after_secs: 5,
     })?;

@@ -75,6 +75,11 @@ impl Store {
         Ok(Self { pool, field_ids: Mutex::new(HashMap::new()) })
     }
 
+    /// Every per-target speed series with stored fields (`speed:<target>`).
+    pub async fn speed_target_series(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT series FROM field WHERE series LIKE 'speed:%'").fetch_all(&self.pool).await?)
+    }
+
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }

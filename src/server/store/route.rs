@@ -153,9 +153,15 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Query(params
     let now = now_ms();
     let request = parse_request(&params, &state.config, now)?;
     if request.series == SPEED_TOPIC {
-        // The merged series holds every target's samples: each must be readable.
-        for scheduled in state.config.speed.targets() {
-            require(&state, &caller, &series_of(SPEED_TOPIC, &scheduled.target.label()), Action::Read)?;
+        // The merged series holds every target's samples, also of targets no
+        // longer configured: each target ever stored must be readable.
+        let stored = state.store.speed_target_series().await.map_err(|err| {
+            tracing::error!(%err, "cannot list the stored speed targets");
+            ApiError::Unavailable("the history database cannot be read right now".into())
+        })?;
+        let configured = state.config.speed.targets().into_iter().map(|scheduled| series_of(SPEED_TOPIC, &scheduled.target.label()));
+        for series in stored.into_iter().chain(configured) {
+            require(&state, &caller, &series, Action::Read)?;
         }
     }
     require(&state, &caller, &request.series, Action::Read)?;
