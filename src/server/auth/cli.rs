@@ -99,11 +99,10 @@ pub async fn token_add(args: TokenAddArgs) -> u8 {
             return 2;
         }
     };
-    let expires_ms = match args.expires_days {
-        None => None,
-        Some(days) if days > 0.0 && days <= 3650.0 => Some(now_ms() + (days * 86_400_000.0) as i64),
-        Some(days) => {
-            eprintln!("netpulse: invalid --expires-days: must be above 0 and at most 3650, got {days}");
+    let expires_ms = match secrets::token_expiry(args.expires_days, now_ms()) {
+        Ok(expires_ms) => expires_ms,
+        Err(reason) => {
+            eprintln!("netpulse: invalid --expires-days: {reason}");
             return 2;
         }
     };
@@ -111,7 +110,7 @@ pub async fn token_add(args: TokenAddArgs) -> u8 {
         Ok(store) => store,
         Err(code) => return code,
     };
-    let token = format!("np_{}", secrets::random_secret());
+    let token = secrets::new_token();
     match store.add_token(&args.name, &secrets::digest(&token), &scopes, "cli", now_ms(), expires_ms).await {
         Ok(_) => {
             // The only time the token is shown; the database keeps its hash.

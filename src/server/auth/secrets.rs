@@ -54,6 +54,20 @@ pub fn random_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A new API token: `np_` and a random secret.
+pub fn new_token() -> String {
+    format!("np_{}", random_secret())
+}
+
+/// When a token made at `now_ms` to last `days` stops working; `Err` says the bounds.
+pub fn token_expiry(days: Option<f64>, now_ms: i64) -> Result<Option<i64>, String> {
+    match days {
+        None => Ok(None),
+        Some(days) if days > 0.0 && days <= 3650.0 => Ok(Some(now_ms + (days * 86_400_000.0) as i64)),
+        Some(days) => Err(format!("must be above 0 and at most 3650, got {days}")),
+    }
+}
+
 /// How a secret is stored and looked up. Secrets are 256 random bits, so a
 /// fast hash is enough; passwords get argon2id.
 pub fn digest(secret: &str) -> Vec<u8> {

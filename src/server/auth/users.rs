@@ -206,12 +206,8 @@ pub async fn create_token(
 ) -> Result<(String, Scopes, Option<i64>), ApiError> {
     check_name(name)?;
     let scopes = Scopes::parse(scopes).map_err(ApiError::BadRequest)?;
-    let expires_ms = match expires_days {
-        None => None,
-        Some(days) if days > 0.0 && days <= 3650.0 => Some(now_ms() + (days * 86_400_000.0) as i64),
-        Some(days) => return Err(ApiError::bad_request(format!("expires_days must be above 0 and at most 3650, got {days}"))),
-    };
-    let token = format!("np_{}", secrets::random_secret());
+    let expires_ms = secrets::token_expiry(expires_days, now_ms()).map_err(|reason| ApiError::bad_request(format!("expires_days {reason}")))?;
+    let token = secrets::new_token();
     state.store.add_token(name, &secrets::digest(&token), &scopes, creator, now_ms(), expires_ms).await.map_err(|error| match error {
         AddError::Taken => ApiError::Conflict(format!("there is already a token called {name:?}")),
         AddError::Store(_) => session::store_down(),
