@@ -122,13 +122,18 @@ pub async fn events(
         let _held = &admission;
         Ok::<_, Infallible>(frame)
     });
+    Ok(stream_response(body))
+}
+
+/// An endless body as an event stream, with the headers every stream sends.
+pub fn stream_response(body: impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static) -> Response {
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Stops nginx from buffering the stream.
     headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(response)
+    response
 }
 
 pub fn parse_start(last_event_id: Option<&str>) -> Result<StartFrom, ApiError> {

@@ -7,9 +7,8 @@ pub mod config;
 use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
 use axum::{
-    body::Body,
     extract::{ConnectInfo, Path, State},
-    http::{header, HeaderValue, StatusCode},
+    http::header,
     response::{Html, IntoResponse, Response},
 };
 use futures_util::StreamExt;
@@ -22,7 +21,7 @@ use crate::{
     server::{
         events::{
             hub::{HubEvent, StartFrom},
-            sse::with_heartbeats,
+            sse::{stream_response, with_heartbeats},
             sse_frame,
         },
         http::error::ApiError,
@@ -128,13 +127,7 @@ async fn page_events(State(state): State<AppState>, ConnectInfo(peer): ConnectIn
         let _held = &admission;
         Ok::<_, Infallible>(frame)
     });
-    let mut response = Body::from_stream(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    *response.status_mut() = StatusCode::OK;
-    Ok(response)
+    Ok(stream_response(body))
 }
 
 /// The pages, compressed like every page.
