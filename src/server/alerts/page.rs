@@ -179,16 +179,6 @@ async fn authorise(state: &AppState, session: Result<Caller, ApiError>, token: O
     require_operate(&form_caller(state, session, token).await?)
 }
 
-/// A form that could not be read, as the page's error: 415 for a body that
-/// is not a form, else 400.
-fn unreadable(rejection: FormRejection) -> ApiError {
-    if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-        ApiError::UnsupportedMediaType(rejection.body_text())
-    } else {
-        ApiError::bad_request(rejection.body_text())
-    }
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 struct SilenceForm {
     #[serde(default)]
@@ -220,7 +210,7 @@ fn given(text: String) -> Option<String> {
 async fn silence(State(state): State<AppState>, session: Result<Caller, ApiError>, form: Result<Form<SilenceForm>, FormRejection>) -> Response {
     let caller = session.as_ref().cloned().unwrap_or(Caller::Anonymous);
     let outcome = async {
-        let Form(form) = form.map_err(unreadable)?;
+        let Form(form) = form.map_err(ApiError::from)?;
         authorise(&state, session, form.token.as_deref()).await?;
         let request = NewSilence { rule: given(form.rule), subject: given(form.subject), lasting: form.lasting, reason: given(form.reason) };
         set_silence(&state, request).await
@@ -249,7 +239,7 @@ struct EndForm {
 async fn end(State(state): State<AppState>, session: Result<Caller, ApiError>, form: Result<Form<EndForm>, FormRejection>) -> Response {
     let caller = session.as_ref().cloned().unwrap_or(Caller::Anonymous);
     let outcome = async {
-        let Form(form) = form.map_err(unreadable)?;
+        let Form(form) = form.map_err(ApiError::from)?;
         authorise(&state, session, form.token.as_deref()).await?;
         end_silence(&state, &form.id).await
     };
@@ -278,7 +268,7 @@ struct TestForm {
 async fn test(State(state): State<AppState>, session: Result<Caller, ApiError>, form: Result<Form<TestForm>, FormRejection>) -> Response {
     let caller = session.as_ref().cloned().unwrap_or(Caller::Anonymous);
     let outcome = async {
-        let Form(form) = form.map_err(unreadable)?;
+        let Form(form) = form.map_err(ApiError::from)?;
         authorise(&state, session, form.token.as_deref()).await?;
         send_test(&state, form.channel).await
     };

@@ -83,21 +83,13 @@ async fn login_form(
 ) -> Response {
     let form = match form {
         Ok(Form(form)) => form,
-        Err(rejection) => return failed(&state, rejection_error(rejection), String::new(), "/".to_owned()),
+        Err(rejection) => return failed(&state, ApiError::from(rejection), String::new(), "/".to_owned()),
     };
     let next = safe_next(form.next.as_deref());
     let replaces = caller.ok().as_ref().and_then(auth_routes::current_session);
     match auth_routes::sign_in(&state, peer, &form.name, &form.password, replaces).await {
         Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
         Err(error) => failed(&state, error, form.name, next),
-    }
-}
-
-fn rejection_error(rejection: FormRejection) -> ApiError {
-    if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-        ApiError::UnsupportedMediaType(rejection.body_text())
-    } else {
-        ApiError::bad_request(rejection.body_text())
     }
 }
 
@@ -145,7 +137,7 @@ struct SetupForm {
 async fn setup_form(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, form: Result<Form<SetupForm>, FormRejection>) -> Response {
     let form = match form {
         Ok(Form(form)) => form,
-        Err(rejection) => return failed(&state, rejection_error(rejection), String::new(), "/".to_owned()),
+        Err(rejection) => return failed(&state, ApiError::from(rejection), String::new(), "/".to_owned()),
     };
     match auth_routes::set_up(&state, peer, &form.key, &form.name, &form.password).await {
         Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response(),

@@ -130,13 +130,7 @@ fn with_cookie(status: StatusCode, cookie: String) -> Response {
 }
 
 pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(value)| value).map_err(|rejection| {
-        if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            ApiError::UnsupportedMediaType(rejection.body_text())
-        } else {
-            ApiError::bad_request(rejection.body_text())
-        }
-    })
+    body.map(|Json(value)| value).map_err(ApiError::from)
 }
 
 /// Signs in with a name and password; the session cookie comes back in `Set-Cookie`.

@@ -81,3 +81,24 @@ impl From<axum::extract::rejection::QueryRejection> for ApiError {
         Self::BadRequest(rejection.body_text())
     }
 }
+
+/// A body that is not of the route's type is a 415; one that does not parse, a 400.
+fn rejected_body(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        ApiError::UnsupportedMediaType(text)
+    } else {
+        ApiError::BadRequest(text)
+    }
+}
+
+impl From<axum::extract::rejection::FormRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::FormRejection) -> Self {
+        rejected_body(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        rejected_body(rejection.status(), rejection.body_text())
+    }
+}
