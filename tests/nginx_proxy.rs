@@ -86,7 +86,8 @@ async fn the_readme_nginx_config_passes_the_page_the_stream_and_speed_tests() {
         eprintln!("skipped: nginx is not installed");
         return;
     };
-    let config = fast_config(&format!("publish_token = \"{TOKEN}\"\ntopics = [\"sales\"]\n[speed]\nenabled = false\n"));
+    let config =
+        fast_config(&format!("publish_token = \"{TOKEN}\"\ntopics = [\"sales\"]\n[speed]\nenabled = false\nserve_budget_mb = 20\nserve_budget_exempt = []\n"));
     let server = start(config, Target::Itself).await;
     let dir = tempfile::tempdir().unwrap();
     let port = closed_port().await;
@@ -123,6 +124,25 @@ async fn the_readme_nginx_config_passes_the_page_the_stream_and_speed_tests() {
     // netpulse says `identity`, as LibreSpeed does, so that proxies leave the data alone.
     assert_eq!(download.headers()["content-encoding"], "identity", "nginx compressed the test data");
     assert_eq!(download.bytes().await.unwrap().len(), 4 << 20);
+
+    // The byte budget counts the client nginx names, not nginx: 12.6 MB moved, 8.4 MB more is past 20 MB.
+    let over = client.get(proxied("/speedtest/garbage?ckSize=8")).send().await.unwrap();
+    assert_eq!(over.status(), 429, "past the budget");
+    assert!(over.headers().contains_key("retry-after"), "Retry-After passes through nginx");
+    let other = reqwest::Client::builder().local_address("127.0.0.5".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    assert_eq!(other.get(proxied("/speedtest/garbage?ckSize=8")).send().await.unwrap().status(), 200, "another client has its own budget");
+    let ip: serde_json::Value = other.get(proxied("/speedtest/getIP")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ip["processedString"], "127.0.0.5", "getIP reports the client, not the proxy");
+
+    // The README's limit_req: a burst of 50 passes at once, then about 5 a second.
+    let flooder = reqwest::Client::builder().local_address("127.0.0.6".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..80 {
+        statuses.push(flooder.get(proxied("/speedtest/empty")).send().await.unwrap().status().as_u16());
+    }
+    let limited = statuses.iter().filter(|&&status| status == 429).count();
+    assert!(statuses[..50].iter().all(|&status| status == 200), "the burst passes: {statuses:?}");
+    assert!(limited >= 10, "nginx limits a flood of requests: {statuses:?}");
 
     server.shutdown().await;
 }

@@ -31,7 +31,7 @@ use crate::{
         },
         http::pwa::{self, Shell},
         monitor::push::PushMonitors,
-        speed::payload,
+        speed::{budget::ServeBudget, payload},
         store::{Store, StoreError},
     },
 };
@@ -67,6 +67,16 @@ pub struct AppState {
     pub pushes: Arc<PushMonitors>,
     /// Access rules, sign-in and the revocations streams follow.
     pub auth: Arc<Auth>,
+    /// What each client address may still move through `/speedtest` this hour.
+    pub serve_budget: Arc<ServeBudget>,
+}
+
+/// The parts of the state built, and checked against the config, before it.
+pub struct Services {
+    pub alerts: Alerts,
+    pub pushes: PushMonitors,
+    pub auth: Auth,
+    pub serve_budget: ServeBudget,
 }
 
 /// The topics whose newest events pages render from, and how many of each.
@@ -79,15 +89,7 @@ fn kept_topics(config: &Config) -> Vec<(String, usize)> {
 impl AppState {
     /// `client` is what on-demand producers measure with. The hub starts from
     /// the events stored before a restart, and ids continue after them.
-    pub async fn new(
-        config: Config,
-        client: reqwest::Client,
-        shutdown: CancellationToken,
-        store: Arc<Store>,
-        alerts: Alerts,
-        pushes: PushMonitors,
-        auth: Auth,
-    ) -> Result<Self, StoreError> {
+    pub async fn new(config: Config, client: reqwest::Client, shutdown: CancellationToken, store: Arc<Store>, services: Services) -> Result<Self, StoreError> {
         let shell = pwa::shell(&config.site_root);
         let leptos_options = LeptosOptions::builder()
             .output_name("netpulse")
@@ -126,9 +128,10 @@ impl AppState {
             started: Instant::now(),
             payload: payload::random_block(),
             shutdown,
-            alerts: Arc::new(alerts),
-            pushes: Arc::new(pushes),
-            auth: Arc::new(auth),
+            alerts: Arc::new(services.alerts),
+            pushes: Arc::new(services.pushes),
+            auth: Arc::new(services.auth),
+            serve_budget: Arc::new(services.serve_budget),
         })
     }
 

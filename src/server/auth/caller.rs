@@ -19,6 +19,7 @@ use crate::server::{
         headers, secrets, session,
     },
     clock::now_ms,
+    config::networks,
     http::error::ApiError,
     AppState,
 };
@@ -45,7 +46,8 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap, peer: Option<IpAddr>
         return token_caller(state, token).await;
     }
     // A proxy's header counts only from a trusted proxy; from anyone else it is as if unsent.
-    if let Some(proxy) = state.auth.proxy.as_ref().filter(|proxy| peer.is_some_and(|peer| proxy.trusts(peer))) {
+    let from_trusted_proxy = peer.is_some_and(|peer| networks::contains(&state.auth.trusted_proxies, peer));
+    if let Some(proxy) = state.auth.proxy.as_ref().filter(|_| from_trusted_proxy) {
         if let Some(value) = headers.get(&proxy.header) {
             let Some(name) = value.to_str().ok().map(str::trim).filter(|name| valid_name(name)) else {
                 return Ok(Credentials::Stale(BAD_PROXY_NAME));
@@ -158,9 +160,4 @@ pub fn page_caller(parts: Option<&Parts>) -> (Caller, bool) {
         Some(Credentials::Stale(_)) => (Caller::Anonymous, true),
         None => (Caller::Anonymous, false),
     }
-}
-
-/// The client's address, for rate limits and the audit log.
-pub fn client_address(parts: &Parts) -> Option<SocketAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0)
 }

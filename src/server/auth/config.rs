@@ -1,13 +1,11 @@
 //! The `[auth]` section and the `[[access]]` rules table.
 
-use std::net::IpAddr;
-
 use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::server::{
     auth::access::{Access, AccessRuleConfig, Role},
-    config::{invalid, ConfigError},
+    config::{invalid, networks, ConfigError},
 };
 
 #[derive(Clone, Debug, Deserialize)]
@@ -21,7 +19,9 @@ pub struct AuthConfig {
     pub login_attempts_per_minute: u32,
     /// A header a trusted proxy names the signed-in user in (`X-Remote-User`, say); off when unset.
     pub proxy_header: Option<String>,
-    /// Addresses and networks whose `proxy_header` is believed; from anywhere else it is ignored.
+    /// Addresses and networks of reverse proxies: their `X-Forwarded-For` names the client
+    /// (for rate limits, the speed-test byte budget and the audit log) and their
+    /// `proxy_header` the user. From anywhere else both headers are ignored.
     pub trusted_proxies: Vec<String>,
     /// The role of a proxy-signed-in name that has no account here.
     pub proxy_role: String,
@@ -40,19 +40,11 @@ impl Default for AuthConfig {
     }
 }
 
-/// Sign-in by a trusted reverse proxy, checked.
+/// Sign-in by a trusted reverse proxy, checked; only `trusted_proxies` may send the header.
 #[derive(Clone, Debug)]
 pub struct ProxyLogin {
     pub header: axum::http::HeaderName,
-    pub trusted: Vec<IpNet>,
     pub role: Role,
-}
-
-impl ProxyLogin {
-    pub fn trusts(&self, peer: IpAddr) -> bool {
-        let peer = peer.to_canonical();
-        self.trusted.iter().any(|net| net.contains(&peer))
-    }
 }
 
 impl AuthConfig {
@@ -63,6 +55,7 @@ impl AuthConfig {
         if !(1..=10_000).contains(&self.login_attempts_per_minute) {
             return Err(invalid("auth.login_attempts_per_minute", format!("must be 1 to 10000, got {}", self.login_attempts_per_minute)));
         }
+        self.trusted_networks()?;
         self.proxy_login()?;
         Ok(())
     }
@@ -72,20 +65,16 @@ impl AuthConfig {
         let Some(header) = &self.proxy_header else { return Ok(None) };
         let header =
             axum::http::HeaderName::from_bytes(header.as_bytes()).map_err(|_| invalid("auth.proxy_header", format!("{header:?} is not a header name")))?;
-        let trusted = self
-            .trusted_proxies
-            .iter()
-            .map(|raw| {
-                raw.parse::<IpNet>()
-                    .or_else(|_| raw.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| invalid("auth.trusted_proxies", format!("{raw:?} is not an address or network such as 10.0.0.0/8")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if trusted.is_empty() {
+        if self.trusted_proxies.is_empty() {
             return Err(invalid("auth.trusted_proxies", "must name at least one address when proxy_header is set"));
         }
         let role = self.proxy_role.parse().map_err(|reason| invalid("auth.proxy_role", reason))?;
-        Ok(Some(ProxyLogin { header, trusted, role }))
+        Ok(Some(ProxyLogin { header, role }))
+    }
+
+    /// The proxies whose forwarding headers are believed.
+    pub fn trusted_networks(&self) -> Result<Vec<IpNet>, ConfigError> {
+        networks::networks("auth.trusted_proxies", &self.trusted_proxies)
     }
 
     pub fn session_ms(&self) -> i64 {
@@ -118,8 +107,6 @@ mod tests {
         assert!(proxy("trusted_proxies = [\"nginx\"]\n").unwrap_err().to_string().starts_with("invalid auth.trusted_proxies:"));
         assert!(proxy("trusted_proxies = []\n").is_err());
         assert!(proxy("proxy_role = \"root\"\n").unwrap_err().to_string().starts_with("invalid auth.proxy_role:"));
-        let login =
-            Config::from_toml("[auth]\nproxy_header = \"X-Remote-User\"\ntrusted_proxies = [\"10.1.0.0/16\"]\n").unwrap().auth.proxy_login().unwrap().unwrap();
-        assert!(login.trusts("10.1.2.3".parse().unwrap()) && !login.trusts("10.2.0.1".parse().unwrap()));
+        assert!(Config::from_toml("[auth]\ntrusted_proxies = [\"proxy\"]\n").unwrap().validate().is_err(), "checked without proxy_header too");
     }
 }

@@ -66,6 +66,8 @@ pub struct Auth {
     pub limiter: LoginLimiter,
     /// Sign-in by a trusted reverse proxy's header, when configured.
     pub proxy: Option<config::ProxyLogin>,
+    /// The reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Auth {
@@ -81,6 +83,7 @@ impl Auth {
             revoked,
             limiter: LoginLimiter::new(config.auth.login_attempts_per_minute),
             proxy: config.auth.proxy_login()?,
+            trusted_proxies: config.auth.trusted_networks()?,
         })
     }
 

@@ -1,10 +1,10 @@
 //! The sign-in and setup pages (`/login`, `/setup`) and their forms, and
 //! `POST /logout`: plain HTML, so they work before any WASM loads.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::collections::HashMap;
 
 use axum::{
-    extract::{rejection::FormRejection, ConnectInfo, Query, State},
+    extract::{rejection::FormRejection, Query, State},
     http::{header, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     Form,
@@ -17,7 +17,7 @@ use crate::{
     model::auth_page::{AuthForm, AuthPageData},
     server::{
         auth::{access::Caller, routes as auth_routes, setup},
-        http::error::ApiError,
+        http::{client_address::ClientAddress, error::ApiError},
         AppState,
     },
 };
@@ -77,7 +77,7 @@ struct LoginForm {
         (status = 503, description = "The page, saying the database is unavailable", content_type = "text/html; charset=utf-8", body = String)))]
 async fn login_form(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     caller: Result<Caller, ApiError>,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
@@ -87,7 +87,7 @@ async fn login_form(
     };
     let next = safe_next(form.next.as_deref());
     let replaces = caller.ok().as_ref().and_then(auth_routes::current_session);
-    match auth_routes::sign_in(&state, peer, &form.name, &form.password, replaces).await {
+    match auth_routes::sign_in(&state, client, &form.name, &form.password, replaces).await {
         Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
         Err(error) => failed(&state, error, form.name, next),
     }
@@ -96,7 +96,7 @@ async fn login_form(
 fn failed(state: &AppState, error: ApiError, name: String, next: String) -> Response {
     let mut response =
         page(state, error.status(), AuthPageData { form: AuthForm::SignIn, next, name, error: Some(error.to_string()), ..AuthPageData::default() });
-    if let ApiError::TooManyConnections { retry_after_secs, .. } = error {
+    if let ApiError::TooManyRequests { retry_after_secs, .. } = error {
         response.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
     }
     response
@@ -134,12 +134,12 @@ struct SetupForm {
         (status = 409, description = "The form again: the name is taken", content_type = "text/html; charset=utf-8", body = String),
         (status = 415, description = "The page, saying the body is not a form", content_type = "text/html; charset=utf-8", body = String),
         (status = 503, description = "The database is unavailable", content_type = "text/html; charset=utf-8", body = String)))]
-async fn setup_form(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, form: Result<Form<SetupForm>, FormRejection>) -> Response {
+async fn setup_form(State(state): State<AppState>, client: ClientAddress, form: Result<Form<SetupForm>, FormRejection>) -> Response {
     let form = match form {
         Ok(Form(form)) => form,
         Err(rejection) => return failed(&state, ApiError::from(rejection), String::new(), "/".to_owned()),
     };
-    match auth_routes::set_up(&state, peer, &form.key, &form.name, &form.password).await {
+    match auth_routes::set_up(&state, client, &form.key, &form.name, &form.password).await {
         Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response(),
         Err(error) => {
             let form_kind = if state.auth.in_setup() { AuthForm::Setup } else { AuthForm::SignIn };
@@ -153,13 +153,9 @@ async fn setup_form(State(state): State<AppState>, ConnectInfo(peer): ConnectInf
 #[utoipa::path(post, path = "/logout", tag = "pages",
     responses((status = 303, description = "Signed out; to the sign-in page"), (status = 403, description = "A cross-site form", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
-async fn logout_form(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    caller: Result<Caller, ApiError>,
-) -> Result<Response, ApiError> {
+async fn logout_form(State(state): State<AppState>, client: ClientAddress, caller: Result<Caller, ApiError>) -> Result<Response, ApiError> {
     if let Ok(caller) = caller {
-        auth_routes::sign_out(&state, &caller, Some(peer)).await?;
+        auth_routes::sign_out(&state, &caller, client).await?;
     }
     let cleared = crate::server::auth::session::cleared_cookie(state.auth.config.behind_tls);
     Ok(([(header::SET_COOKIE, cleared)], Redirect::to("/login")).into_response())

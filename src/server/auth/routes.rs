@@ -2,10 +2,8 @@
 //! `/setup` and `GET /api/auth/session`, and the shared steps behind the
 //! sign-in and setup forms.
 
-use std::net::SocketAddr;
-
 use axum::{
-    extract::{rejection::JsonRejection, ConnectInfo, State},
+    extract::{rejection::JsonRejection, State},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -20,7 +18,7 @@ use crate::server::{
         secrets, session,
     },
     clock::now_ms,
-    http::error::ApiError,
+    http::{client_address::ClientAddress, error::ApiError},
     AppState,
 };
 
@@ -51,14 +49,8 @@ pub struct SessionInfo {
 }
 
 /// Writes an audit entry; a failure is logged, never in the way.
-pub async fn audit(state: &AppState, actor: &str, action: &str, detail: &str, address: Option<SocketAddr>) {
-    let entry = AuditEntry {
-        at_ms: now_ms(),
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        detail: detail.to_owned(),
-        address: address.map(|a| a.ip().to_canonical().to_string()).unwrap_or_default(),
-    };
+pub async fn audit(state: &AppState, actor: &str, action: &str, detail: &str, address: ClientAddress) {
+    let entry = AuditEntry { at_ms: now_ms(), actor: actor.to_owned(), action: action.to_owned(), detail: detail.to_owned(), address: address.0.to_string() };
     if let Err(error) = state.store.audit(&entry).await {
         tracing::warn!(%error, action, "cannot write the audit log");
     }
@@ -74,11 +66,11 @@ pub fn current_session(caller: &Caller) -> Option<i64> {
 
 /// Checks a name and password and starts a session; the same answer, after
 /// the same work, for an unknown name and a wrong password.
-pub async fn sign_in(state: &AppState, address: SocketAddr, name: &str, password: &str, replaces: Option<i64>) -> Result<String, ApiError> {
+pub async fn sign_in(state: &AppState, address: ClientAddress, name: &str, password: &str, replaces: Option<i64>) -> Result<String, ApiError> {
     // A name no account can have is an unknown one: the same work, and nothing of it is kept.
     let known_form = super::access::valid_name(name);
     let shown = if known_form { name } else { "(not a valid name)" };
-    state.auth.limiter.attempt(address.ip(), shown).map_err(|wait| ApiError::TooManyConnections {
+    state.auth.limiter.attempt(address.0, shown).map_err(|wait| ApiError::TooManyRequests {
         message: "too many sign-in attempts; wait and try again".to_owned(),
         retry_after_secs: wait.as_secs().max(1),
     })?;
@@ -89,21 +81,21 @@ pub async fn sign_in(state: &AppState, address: SocketAddr, name: &str, password
     // Hashing takes tens of milliseconds: off the async workers.
     let matched = tokio::task::spawn_blocking(move || secrets::verify_password(&typed, hash.as_deref())).await.unwrap_or(false);
     if !matched {
-        audit(state, &format!("user:{shown}"), "login-failed", "", Some(address)).await;
+        audit(state, &format!("user:{shown}"), "login-failed", "", address).await;
         return Err(ApiError::Unauthorized(WRONG_LOGIN.to_owned()));
     }
-    let cookie = session::start(state, name, &address.ip().to_canonical().to_string(), replaces).await?;
-    audit(state, &format!("user:{name}"), "login", "", Some(address)).await;
+    let cookie = session::start(state, name, &address.0.to_string(), replaces).await?;
+    audit(state, &format!("user:{name}"), "login", "", address).await;
     Ok(cookie)
 }
 
 /// Creates the first admin with the one-time key, then signs them in.
-pub async fn set_up(state: &AppState, address: SocketAddr, key: &str, name: &str, password: &str) -> Result<String, ApiError> {
+pub async fn set_up(state: &AppState, address: ClientAddress, key: &str, name: &str, password: &str) -> Result<String, ApiError> {
     if !super::setup::still_needed(state).await {
         return Err(ApiError::NotFound("netpulse already has an admin; sign in instead".to_owned()));
     }
     let Some(taken) = state.auth.take_setup_key(key) else {
-        audit(state, "anonymous", "setup-refused", "wrong setup key", Some(address)).await;
+        audit(state, "anonymous", "setup-refused", "wrong setup key", address).await;
         return Err(ApiError::Forbidden("the setup key is wrong; copy the setup address from the server's log".to_owned()));
     };
     if let Err(error) = super::users::create_user(state, name, password, Role::Admin).await {
@@ -111,12 +103,12 @@ pub async fn set_up(state: &AppState, address: SocketAddr, key: &str, name: &str
         state.auth.set_setup_key(Some(taken));
         return Err(error);
     }
-    audit(state, &format!("user:{name}"), "setup", "first admin created", Some(address)).await;
-    session::start(state, name, &address.ip().to_canonical().to_string(), None).await
+    audit(state, &format!("user:{name}"), "setup", "first admin created", address).await;
+    session::start(state, name, &address.0.to_string(), None).await
 }
 
 /// Ends the caller's session, and the streams it opened.
-pub async fn sign_out(state: &AppState, caller: &Caller, address: Option<SocketAddr>) -> Result<(), ApiError> {
+pub async fn sign_out(state: &AppState, caller: &Caller, address: ClientAddress) -> Result<(), ApiError> {
     if let Caller::User { name, session: Some(id), .. } = caller {
         state.store.delete_session(*id).await.map_err(|_| session::store_down())?;
         state.auth.revoke(super::Revoked::Session(*id));
@@ -140,22 +132,22 @@ pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError>
         (status = 429, description = "Too many attempts; see Retry-After", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     caller: Result<Caller, ApiError>,
     body: Result<Json<Login>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let login = json_body(body)?;
     let replaces = caller.ok().as_ref().and_then(current_session);
-    let cookie = sign_in(&state, peer, &login.name, &login.password, replaces).await?;
+    let cookie = sign_in(&state, client, &login.name, &login.password, replaces).await?;
     Ok(with_cookie(StatusCode::NO_CONTENT, cookie))
 }
 
 /// Ends the session; its streams close.
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
     responses((status = 204, description = "Signed out; the cookie is cleared"), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
-async fn logout(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, caller: Result<Caller, ApiError>) -> Result<Response, ApiError> {
+async fn logout(State(state): State<AppState>, client: ClientAddress, caller: Result<Caller, ApiError>) -> Result<Response, ApiError> {
     if let Ok(caller) = caller {
-        sign_out(&state, &caller, Some(peer)).await?;
+        sign_out(&state, &caller, client).await?;
     }
     Ok(with_cookie(StatusCode::NO_CONTENT, session::cleared_cookie(state.auth.config.behind_tls)))
 }
@@ -166,13 +158,9 @@ async fn logout(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<So
         (status = 403, description = "The key is wrong", body = crate::model::ApiErrorBody), (status = 404, description = "There is an admin already", body = crate::model::ApiErrorBody),
         (status = 409, description = "The name is taken", body = crate::model::ApiErrorBody), (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
-async fn setup(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Result<Json<Setup>, JsonRejection>,
-) -> Result<Response, ApiError> {
+async fn setup(State(state): State<AppState>, client: ClientAddress, body: Result<Json<Setup>, JsonRejection>) -> Result<Response, ApiError> {
     let form = json_body(body)?;
-    let cookie = set_up(&state, peer, &form.key, &form.name, &form.password).await?;
+    let cookie = set_up(&state, client, &form.key, &form.name, &form.password).await?;
     Ok(with_cookie(StatusCode::NO_CONTENT, cookie))
 }
 

@@ -1,10 +1,8 @@
 //! `/api/sessions`: the signed-in sessions, an account's own or, for an admin,
 //! everyone's, and ending one, which closes its streams.
 
-use std::net::SocketAddr;
-
 use axum::{
-    extract::{ConnectInfo, Path, State},
+    extract::{Path, State},
     http::StatusCode,
     Json,
 };
@@ -13,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::server::{
     auth::{access::Caller, accounts::SessionEntry, routes::audit, session, Revoked},
     clock::now_ms,
-    http::error::ApiError,
+    http::{client_address::ClientAddress, error::ApiError},
     AppState,
 };
 
@@ -41,19 +39,14 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<
     responses((status = 204, description = "Ended"), (status = 400, description = "Not a whole number", body = crate::model::ApiErrorBody),
         (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "A token that is not an admin's", body = crate::model::ApiErrorBody),
         (status = 404, description = "No such session of the caller's", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
-async fn end(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+async fn end(State(state): State<AppState>, client: ClientAddress, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let whose = scope(&caller)?;
     let id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request(format!("a session id is a whole number, got {id:?}")))?;
     let Some(user) = state.store.end_session(id, whose.as_deref()).await.map_err(|_| session::store_down())? else {
         return Err(ApiError::NotFound(format!("no session {id} of yours is open")));
     };
     state.auth.revoke(Revoked::Session(id));
-    audit(&state, &caller.label(), "session-ended", &format!("session {id} of {user}"), Some(peer)).await;
+    audit(&state, &caller.label(), "session-ended", &format!("session {id} of {user}"), client).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

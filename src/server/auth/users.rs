@@ -2,10 +2,8 @@
 //! the audit log (`/api/audit`). A change that takes access away ends the
 //! streams it opened.
 
-use std::net::SocketAddr;
-
 use axum::{
-    extract::{rejection::JsonRejection, ConnectInfo, Path, Query, State},
+    extract::{rejection::JsonRejection, Path, Query, State},
     http::StatusCode,
     Json,
 };
@@ -20,7 +18,7 @@ use crate::server::{
         secrets, session, Revoked,
     },
     clock::now_ms,
-    http::error::ApiError,
+    http::{client_address::ClientAddress, error::ApiError},
     AppState,
 };
 
@@ -94,7 +92,7 @@ async fn list_users(State(state): State<AppState>, caller: Caller) -> Result<Jso
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn add_user(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     caller: Caller,
     body: Result<Json<NewUser>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
@@ -102,7 +100,7 @@ async fn add_user(
     let user = json_body(body)?;
     let role = parse_role(&user.role)?;
     create_user(&state, &user.name, &user.password, role).await?;
-    audit(&state, &caller.label(), "user-added", &format!("{} as {role}", user.name), Some(peer)).await;
+    audit(&state, &caller.label(), "user-added", &format!("{} as {role}", user.name), client).await;
     Ok(StatusCode::CREATED)
 }
 
@@ -114,7 +112,7 @@ async fn add_user(
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn change_user(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     caller: Caller,
     Path(name): Path<String>,
     body: Result<Json<UserChange>, JsonRejection>,
@@ -134,7 +132,7 @@ async fn change_user(
         if !store.set_role(&name, role).await.map_err(|_| session::store_down())? {
             return Err(ApiError::bad_request("this is the last admin; make another admin first"));
         }
-        audit(&state, &caller.label(), "role-changed", &format!("{name} to {role}"), Some(peer)).await;
+        audit(&state, &caller.label(), "role-changed", &format!("{name} to {role}"), client).await;
     }
     let password_written = match change.password {
         Some(password) => {
@@ -148,7 +146,7 @@ async fn change_user(
     let ended = store.delete_sessions_of(&name).await;
     state.auth.revoke(Revoked::User(name.clone()));
     if password_written.map_err(|_| session::store_down())? {
-        audit(&state, &caller.label(), "password-changed", &name, Some(peer)).await;
+        audit(&state, &caller.label(), "password-changed", &name, client).await;
     }
     ended.map_err(|_| session::store_down())?;
     Ok(StatusCode::NO_CONTENT)
@@ -159,12 +157,7 @@ async fn change_user(
     responses((status = 204, description = "Removed"), (status = 400, description = "The last admin", body = crate::model::ApiErrorBody),
         (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody),
         (status = 404, description = "No such user", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
-async fn remove_user(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    caller: Caller,
-    Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
+async fn remove_user(State(state): State<AppState>, client: ClientAddress, caller: Caller, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     admin_only(&caller)?;
     let store = &state.store;
     if store.user_password(&name).await.map_err(|_| session::store_down())?.is_none() {
@@ -174,7 +167,7 @@ async fn remove_user(
         return Err(ApiError::bad_request("this is the last admin; make another admin first"));
     }
     state.auth.revoke(Revoked::User(name.clone()));
-    audit(&state, &caller.label(), "user-removed", &name, Some(peer)).await;
+    audit(&state, &caller.label(), "user-removed", &name, client).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -232,14 +225,14 @@ async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Js
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn add_token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     caller: Caller,
     body: Result<Json<NewToken>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     admin_only(&caller)?;
     let new = json_body(body)?;
     let (token, scopes, expires_ms) = create_token(&state, &caller.label(), &new.name, &new.scopes, new.expires_days).await?;
-    audit(&state, &caller.label(), "token-added", &format!("{} with {scopes}", new.name), Some(peer)).await;
+    audit(&state, &caller.label(), "token-added", &format!("{} with {scopes}", new.name), client).await;
     Ok((StatusCode::CREATED, Json(CreatedToken { name: new.name, token, scopes: scopes.to_string(), expires_ms })))
 }
 
@@ -248,18 +241,13 @@ async fn add_token(
     responses((status = 204, description = "Revoked"), (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody),
         (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody), (status = 404, description = "No such token", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
-async fn revoke_token(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    caller: Caller,
-    Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
+async fn revoke_token(State(state): State<AppState>, client: ClientAddress, caller: Caller, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
     admin_only(&caller)?;
     let Some(id) = state.store.revoke_token(&name).await.map_err(|_| session::store_down())? else {
         return Err(ApiError::NotFound(format!("no token is called {name:?}")));
     };
     state.auth.revoke(Revoked::Token(id));
-    audit(&state, &caller.label(), "token-revoked", &name, Some(peer)).await;
+    audit(&state, &caller.label(), "token-revoked", &name, client).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod networks;
 pub mod secret;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};

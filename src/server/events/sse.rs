@@ -3,11 +3,11 @@
 //! heartbeats and proxy-safe headers. Each subscriber is sent only what it may
 //! read, replays included, and its stream ends when its credentials do.
 
-use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
-    extract::{rejection::QueryRejection, ConnectInfo, Query, State},
+    extract::{rejection::QueryRejection, Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
 };
@@ -30,7 +30,7 @@ use crate::{
         events::sse_frame,
         events::subscribers::{Refusal, Subscribers},
         events::topics::KnownTopics,
-        http::error::ApiError,
+        http::{client_address::ClientAddress, error::ApiError},
         AppState,
     },
 };
@@ -67,7 +67,7 @@ pub struct EventsQuery {
 )]
 pub async fn events(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddress,
     caller: Caller,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
@@ -97,12 +97,12 @@ pub async fn events(
         Some("1") => true,
         Some(other) => return Err(ApiError::bad_request(format!("envelope must be 0 or 1, got {other:?}"))),
     };
-    let admission = state.subscribers.admit(peer.ip().to_canonical(), &topics).map_err(|refusal| {
+    let admission = state.subscribers.admit(client.0, &topics).map_err(|refusal| {
         let message = match refusal {
-            Refusal::TooManyConnections => "the server has as many streams open as it allows; retry later",
+            Refusal::TooManyRequests => "the server has as many streams open as it allows; retry later",
             Refusal::TooManyFromClient => "this address has as many streams open as the server allows; close one or retry later",
         };
-        ApiError::TooManyConnections { message: message.to_owned(), retry_after_secs: RETRY_AFTER_SECS }
+        ApiError::TooManyRequests { message: message.to_owned(), retry_after_secs: RETRY_AFTER_SECS }
     })?;
     let subscription = state.hub.subscribe(&topics, start);
     let allowed = event_filter(&state.auth, &caller);

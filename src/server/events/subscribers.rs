@@ -24,7 +24,7 @@ pub struct ConnectionLimits {
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
-    TooManyConnections,
+    TooManyRequests,
     TooManyFromClient,
 }
 
@@ -76,7 +76,7 @@ impl Subscribers {
     pub fn admit(self: &Arc<Self>, client: IpAddr, topics: &[String]) -> Result<Admission, Refusal> {
         let mut counts = self.lock();
         if counts.total >= self.limits.total {
-            return Err(Refusal::TooManyConnections);
+            return Err(Refusal::TooManyRequests);
         }
         let from_client = counts.per_client.entry(client).or_default();
         if *from_client >= self.limits.per_client {
@@ -164,7 +164,7 @@ mod tests {
         let _b = subs.admit(ip(1), &[]).unwrap();
         assert_eq!(subs.admit(ip(1), &[]).err(), Some(Refusal::TooManyFromClient));
         let _c = subs.admit(ip(2), &[]).unwrap();
-        assert_eq!(subs.admit(ip(3), &[]).err(), Some(Refusal::TooManyConnections));
+        assert_eq!(subs.admit(ip(3), &[]).err(), Some(Refusal::TooManyRequests));
         drop(a);
         assert!(subs.admit(ip(1), &[]).is_ok());
     }

@@ -33,9 +33,9 @@ pub enum ApiError {
     /// A part the request needs is down; the details are logged, not sent.
     #[error("{0}")]
     Unavailable(String),
-    /// Too many streams; the client should retry after this many seconds.
+    /// Too many streams, sign-in attempts or speed-test bytes; the client should retry after this many seconds.
     #[error("{message}")]
-    TooManyConnections { message: String, retry_after_secs: u64 },
+    TooManyRequests { message: String, retry_after_secs: u64 },
 }
 
 impl ApiError {
@@ -55,7 +55,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::TooManyConnections { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 }
@@ -64,7 +64,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status(), Json(ApiErrorBody { error: self.to_string() })).into_response();
         match &self {
-            Self::TooManyConnections { retry_after_secs, .. } => {
+            Self::TooManyRequests { retry_after_secs, .. } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             Self::Unauthorized(_) => {

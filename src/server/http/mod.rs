@@ -1,6 +1,7 @@
 //! The HTTP surface: the router that joins every capability's routes, the
 //! accept loop, API errors, status, the snapshot route and the PWA files.
 
+pub mod client_address;
 pub mod error;
 pub mod listener;
 pub mod openapi;
@@ -128,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .merge(streaming)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::caller::layer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client_address::layer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::headers::protective_headers))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)

@@ -39,6 +39,11 @@ pub struct SpeedConfig {
     pub timeout: f64,
     #[serde(rename = "target")]
     pub targets: Vec<TargetConfig>,
+    /// Megabytes (10^6) one client address (an IPv6 /64) may move through this
+    /// node's `/speedtest` per hour, refilled evenly; past it, 429. 0 for no budget.
+    pub serve_budget_mb: u32,
+    /// Addresses and networks the budget does not apply to.
+    pub serve_budget_exempt: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -66,6 +71,8 @@ impl Default for SpeedConfig {
             pings: 10,
             timeout: 10.0,
             targets: Vec::new(),
+            serve_budget_mb: 2000,
+            serve_budget_exempt: ["127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"].map(str::to_owned).to_vec(),
         }
     }
 }
@@ -109,6 +116,10 @@ impl SpeedConfig {
         if !(self.timeout > 0.0 && self.timeout <= 300.0) {
             return Err(invalid("speed.timeout", format!("must be above 0 and at most 300 seconds, got {}", self.timeout)));
         }
+        if self.serve_budget_mb > 4_000_000 {
+            return Err(invalid("speed.serve_budget_mb", format!("must be 0 (no budget) to 4000000, got {}", self.serve_budget_mb)));
+        }
+        self.serve_budget_exempt()?;
         for target in &self.targets {
             SpeedTarget::parse(&target.url, target.kind.unwrap_or(TargetKind::Netpulse)).map_err(|reason| invalid("speed.target.url", reason))?;
             if let Some(seconds) = target.interval {
@@ -116,6 +127,11 @@ impl SpeedConfig {
             }
         }
         Ok(())
+    }
+
+    /// The networks `/speedtest` serves without counting.
+    pub fn serve_budget_exempt(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        crate::server::config::networks::networks("speed.serve_budget_exempt", &self.serve_budget_exempt)
     }
 
     /// The targets to measure: the configured ones, or the public default.

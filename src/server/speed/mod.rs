@@ -2,6 +2,7 @@
 //! measures, the measurement engine, the `measure` command, and the routes
 //! that let any netpulse act as a speed-test target.
 
+pub mod budget;
 pub mod command;
 pub mod config;
 pub mod measure;

@@ -1,11 +1,11 @@
 //! `/speedtest/*`: the target endpoints another netpulse, a LibreSpeed client or a
 //! Cloudflare-style client measures against.
 
-use std::{convert::Infallible, net::SocketAddr};
+use std::convert::Infallible;
 
 use axum::{
     body::Body,
-    extract::{ConnectInfo, Query, State},
+    extract::{Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
     routing::{get, MethodRouter},
@@ -15,7 +15,14 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::server::{http::error::ApiError, speed::payload, AppState};
+use crate::server::{
+    http::{client_address::ClientAddress, error::ApiError},
+    speed::{
+        budget::{OverBudget, UploadMeter},
+        payload,
+    },
+    AppState,
+};
 
 /// LibreSpeed's own cap for `ckSize`, in MiB.
 pub const MAX_CHUNKS: u64 = 1024;
@@ -84,7 +91,27 @@ fn no_store(headers: &mut HeaderMap, cors: bool) {
     }
 }
 
-fn random_body(state: &AppState, total: u64, cors: bool) -> Response {
+/// The 429 for a client past its hourly budget.
+fn over_budget(refusal: OverBudget, cors: bool) -> Response {
+    let error = match refusal {
+        OverBudget::Wait(wait) => ApiError::TooManyRequests {
+            message: "this address has used its speed-test budget for now; try again later".to_owned(),
+            retry_after_secs: wait.as_secs().max(1),
+        },
+        OverBudget::TooLarge { budget_mb } => ApiError::TooManyRequests {
+            message: format!("one request may move at most this server's hourly budget of {budget_mb} MB per address"),
+            retry_after_secs: 3600,
+        },
+    };
+    let mut response = error.into_response();
+    no_store(response.headers_mut(), cors);
+    response
+}
+
+fn random_body(state: &AppState, client: ClientAddress, total: u64, cors: bool) -> Response {
+    if let Err(refusal) = state.serve_budget.take(client.0, total) {
+        return over_budget(refusal, cors);
+    }
     let pieces = payload::slices(&state.payload, total, PIECE).map(Ok::<_, Infallible>);
     let mut response = Body::from_stream(futures_util::stream::iter(pieces)).into_response();
     let headers = response.headers_mut();
@@ -98,32 +125,58 @@ fn random_body(state: &AppState, total: u64, cors: bool) -> Response {
 #[utoipa::path(get, path = "/garbage", tag = "speedtest", params(TargetQuery), responses(
     (status = 200, description = "Random bytes, never compressed", content_type = "application/octet-stream", body = Vec<u8>),
     (status = 400, description = "ckSize is not a whole number up to 1024", body = crate::model::ApiErrorBody),
+    (status = 429, description = "The client's hourly byte budget is used up", body = crate::model::ApiErrorBody),
 ))]
-async fn garbage(State(state): State<AppState>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+async fn garbage(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let chunks = parse_count("ckSize", query.ck_size.as_deref(), 4, MAX_CHUNKS)?;
-    Ok(random_body(&state, chunks << 20, query.cors.is_some()))
+    Ok(random_body(&state, client, chunks << 20, query.cors.is_some()))
 }
 
 /// Exactly `bytes` bytes of random data.
 #[utoipa::path(get, path = "/__down", tag = "speedtest", params(TargetQuery), responses(
     (status = 200, description = "Random bytes, never compressed", content_type = "application/octet-stream", body = Vec<u8>),
     (status = 400, description = "bytes is not a whole number up to 1 GiB", body = crate::model::ApiErrorBody),
+    (status = 429, description = "The client's hourly byte budget is used up", body = crate::model::ApiErrorBody),
 ))]
-async fn down(State(state): State<AppState>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, ApiError> {
+async fn down(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let bytes = parse_count("bytes", query.bytes.as_deref(), 0, MAX_DOWN_BYTES)?;
-    Ok(random_body(&state, bytes, query.cors.is_some()))
+    Ok(random_body(&state, client, bytes, query.cors.is_some()))
 }
 
 /// Reads and discards the request body, then answers with no body: both the
 /// upload sink and the ping endpoint.
-#[utoipa::path(method(get, post), path = "/empty", tag = "speedtest", params(("cors" = Option<String>, Query, description = "Present: answer with CORS headers")), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Anything; read and discarded"), responses((status = 200, description = "Empty")))]
-async fn empty(query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>, body: Body) -> Response {
+#[utoipa::path(method(get, post), path = "/empty", tag = "speedtest", params(("cors" = Option<String>, Query, description = "Present: answer with CORS headers")), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Anything; read and discarded"), responses((status = 200, description = "Empty"), (status = 429, description = "The client's hourly byte budget is used up; the rest of the body was not read", body = crate::model::ApiErrorBody)))]
+async fn empty(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>,
+    body: Body,
+) -> Response {
     let cors = query.map(|Query(q)| q.cors.is_some()).unwrap_or(false);
+    let mut meter = UploadMeter::new(&state.serve_budget, client.0);
     let mut chunks = body.into_data_stream();
     // A client that aborts mid-upload ends the stream with an error; either way we are done.
-    while let Some(Ok(_)) = chunks.next().await {}
+    while let Some(Ok(chunk)) = chunks.next().await {
+        if let Err(refusal) = meter.received(chunk.len()) {
+            // Not reading on: the connection closes rather than drain an unwanted upload.
+            let mut response = over_budget(refusal, cors);
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+    }
+    if let Err(refusal) = meter.finish() {
+        return over_budget(refusal, cors);
+    }
     let mut response = ().into_response();
     no_store(response.headers_mut(), cors);
     response
@@ -147,9 +200,9 @@ struct ClientIp {
 
 /// The caller's address, in the JSON shape LibreSpeed clients parse.
 #[utoipa::path(get, path = "/getIP", tag = "speedtest", params(("cors" = Option<String>, Query, description = "Present: answer with CORS headers")), responses((status = 200, description = "The caller's address", body = ClientIp)))]
-async fn client_ip(ConnectInfo(peer): ConnectInfo<SocketAddr>, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn client_ip(client: ClientAddress, query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>) -> Response {
     let cors = query.map(|Query(q)| q.cors.is_some()).unwrap_or(false);
-    let mut response = Json(ClientIp { processed: peer.ip().to_canonical().to_string(), raw_isp_info: String::new() }).into_response();
+    let mut response = Json(ClientIp { processed: client.0.to_string(), raw_isp_info: String::new() }).into_response();
     no_store(response.headers_mut(), cors);
     response
 }

@@ -4,10 +4,10 @@
 
 pub mod config;
 
-use std::{convert::Infallible, net::SocketAddr, sync::Arc};
+use std::{convert::Infallible, sync::Arc};
 
 use axum::{
-    extract::{ConnectInfo, Path, State},
+    extract::{Path, State},
     http::header,
     response::{Html, IntoResponse, Response},
 };
@@ -24,7 +24,7 @@ use crate::{
             sse::{stream_response, with_heartbeats},
             sse_frame,
         },
-        http::error::ApiError,
+        http::{client_address::ClientAddress, error::ApiError},
         status_page::config::StatusPageConfig,
         AppState,
     },
@@ -107,15 +107,15 @@ async fn named_page(State(state): State<AppState>, Path(name): Path<String>) -> 
     responses((status = 200, description = "An endless stream of the page's probe and speed events", content_type = "text/event-stream", body = String),
         (status = 404, description = "No such page", body = crate::model::ApiErrorBody),
         (status = 429, description = "Too many streams; retry after the Retry-After seconds", body = crate::model::ApiErrorBody)))]
-async fn page_events(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Path(name): Path<String>) -> Result<Response, ApiError> {
+async fn page_events(State(state): State<AppState>, client: ClientAddress, Path(name): Path<String>) -> Result<Response, ApiError> {
     let page = Arc::new(page_named(&state, Some(&name))?.clone());
     let topics = [PROBE_TOPIC.to_owned(), SPEED_TOPIC.to_owned()];
     // Limited like /api/events but counted apart: the page is open to anyone, and
     // behind a proxy every visitor has one address, which must not block the dashboard's streams.
-    let admission = state.status_subscribers.admit(peer.ip().to_canonical(), &topics).map_err(|_| ApiError::TooManyConnections {
-        message: "the server has as many streams open as it allows; retry later".to_owned(),
-        retry_after_secs: 5,
-    })?;
+    let admission = state
+        .status_subscribers
+        .admit(client.0, &topics)
+        .map_err(|_| ApiError::TooManyRequests { message: "the server has as many streams open as it allows; retry later".to_owned(), retry_after_secs: 5 })?;
     let subscription = state.hub.subscribe(&topics, StartFrom::Latest);
     let live = BroadcastStream::new(subscription.live)
         .take_while(|received| std::future::ready(received.is_ok()))
