@@ -100,6 +100,12 @@ async fn the_page_lists_a_real_incident_and_its_forms_silence_and_test() {
     assert_eq!((status, location.as_deref()), (303, Some("/alerts?done=ended")));
     let listed: Value = client.get(format!("{base}/api/alerts/silences")).send().await.unwrap().json().await.unwrap();
     assert_eq!(listed["silences"], json!([]));
+    // Both are in the audit log, with who did them.
+    let store = netpulse::server::store::Store::open(server.data_dir.as_ref().unwrap().path(), 0).await.unwrap();
+    let audit: Vec<(String, String, String)> = store.audit_log(20).await.unwrap().into_iter().map(|entry| (entry.actor, entry.action, entry.detail)).collect();
+    let set = format!("silence {id} of rule few orders for 1h: router swap");
+    assert!(audit.contains(&("token:publish_token".to_owned(), "silence-set".to_owned(), set)), "{audit:?}");
+    assert!(audit.contains(&("token:publish_token".to_owned(), "silence-ended".to_owned(), format!("silence {id}"))), "{audit:?}");
 
     let test = format!("{base}/alerts/test");
     let (status, _, body) = post_form(&client, test.clone(), &[("channel", "nope"), ("token", TOKEN)]).await;

@@ -26,7 +26,7 @@ use crate::{
             guard::{form_caller, require, require_operate},
         },
         clock::now_ms,
-        http::error::ApiError,
+        http::{client_address::ClientAddress, error::ApiError},
         AppState,
     },
 };
@@ -175,8 +175,11 @@ async fn gather(state: &AppState, caller: &Caller, cursor: Cursor, notice: Optio
 }
 
 /// The caller of a form may act: an editor's or admin's session, or a token typed into the form.
-async fn authorise(state: &AppState, session: Result<Caller, ApiError>, token: Option<&str>) -> Result<(), ApiError> {
-    require_operate(&form_caller(state, session, token).await?)
+/// The caller a form acts as (its session, or the token typed into it), if it may operate.
+async fn authorise(state: &AppState, session: Result<Caller, ApiError>, token: Option<&str>) -> Result<Caller, ApiError> {
+    let caller = form_caller(state, session, token).await?;
+    require_operate(&caller)?;
+    Ok(caller)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -207,13 +210,18 @@ fn given(text: String) -> Option<String> {
     request_body(content = SilenceForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Set; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String), (status = 503, description = "The page, saying the alerts database cannot be reached", content_type = "text/html; charset=utf-8", body = String))
 )]
-async fn silence(State(state): State<AppState>, session: Result<Caller, ApiError>, form: Result<Form<SilenceForm>, FormRejection>) -> Response {
+async fn silence(
+    State(state): State<AppState>,
+    session: Result<Caller, ApiError>,
+    client: ClientAddress,
+    form: Result<Form<SilenceForm>, FormRejection>,
+) -> Response {
     let caller = session.as_ref().cloned().unwrap_or(Caller::Anonymous);
     let outcome = async {
         let Form(form) = form.map_err(ApiError::from)?;
-        authorise(&state, session, form.token.as_deref()).await?;
+        let by = authorise(&state, session, form.token.as_deref()).await?;
         let request = NewSilence { rule: given(form.rule), subject: given(form.subject), lasting: form.lasting, reason: given(form.reason) };
-        set_silence(&state, request).await
+        set_silence(&state, &by, client, request).await
     };
     match outcome.await {
         Ok(_) => Redirect::to("/alerts?done=silenced").into_response(),
@@ -236,12 +244,12 @@ struct EndForm {
     request_body(content = EndForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "Ended; on to the page's confirmation"), (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String), (status = 503, description = "The page, saying the alerts database cannot be reached", content_type = "text/html; charset=utf-8", body = String))
 )]
-async fn end(State(state): State<AppState>, session: Result<Caller, ApiError>, form: Result<Form<EndForm>, FormRejection>) -> Response {
+async fn end(State(state): State<AppState>, session: Result<Caller, ApiError>, client: ClientAddress, form: Result<Form<EndForm>, FormRejection>) -> Response {
     let caller = session.as_ref().cloned().unwrap_or(Caller::Anonymous);
     let outcome = async {
         let Form(form) = form.map_err(ApiError::from)?;
-        authorise(&state, session, form.token.as_deref()).await?;
-        end_silence(&state, &form.id).await
+        let by = authorise(&state, session, form.token.as_deref()).await?;
+        end_silence(&state, &by, client, &form.id).await
     };
     match outcome.await {
         Ok(()) => Redirect::to("/alerts?done=ended").into_response(),

@@ -17,9 +17,10 @@ use crate::{
         auth::{
             access::{Action, Caller},
             guard::{require, require_operate},
+            routes::audit,
         },
         clock::now_ms,
-        http::error::ApiError,
+        http::{client_address::ClientAddress, error::ApiError},
         store::StoreError,
         AppState,
     },
@@ -79,14 +80,20 @@ pub struct NewSilence {
         (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody),
     )
 )]
-async fn create(State(state): State<AppState>, caller: Caller, body: Result<Json<NewSilence>, JsonRejection>) -> Result<(StatusCode, Json<Silence>), ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    client: ClientAddress,
+    body: Result<Json<NewSilence>, JsonRejection>,
+) -> Result<(StatusCode, Json<Silence>), ApiError> {
     require_operate(&caller)?;
-    let Json(request) = body.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
-    Ok((StatusCode::CREATED, Json(set_silence(&state, request).await?)))
+    let Json(request) = body?;
+    Ok((StatusCode::CREATED, Json(set_silence(&state, &caller, client, request).await?)))
 }
 
-/// Checks and stores a silence; the API and the alerts page both set them here.
-pub async fn set_silence(state: &AppState, request: NewSilence) -> Result<Silence, ApiError> {
+/// Checks and stores a silence, and writes it to the audit log; the API and
+/// the alerts page both set them here.
+pub async fn set_silence(state: &AppState, by: &Caller, client: ClientAddress, request: NewSilence) -> Result<Silence, ApiError> {
     if let Some(rule) = &request.rule {
         if !state.alerts.board.has_rule(rule) {
             return Err(ApiError::Unprocessable(format!("no [[alert]] rule is named {rule:?}")));
@@ -105,7 +112,26 @@ pub async fn set_silence(state: &AppState, request: NewSilence) -> Result<Silenc
         return Err(ApiError::bad_request("reason must be at most 500 bytes"));
     }
     let now = now_ms();
-    state.store.create_silence(request.rule.as_deref(), request.subject.as_deref(), now, now + lasting_ms, &reason).await.map_err(unavailable)
+    let silence = state.store.create_silence(request.rule.as_deref(), request.subject.as_deref(), now, now + lasting_ms, &reason).await.map_err(unavailable)?;
+    let detail = format!(
+        "silence {} of {} for {}{}",
+        silence.id,
+        silenced_what(request.rule.as_deref(), request.subject.as_deref()),
+        request.lasting.trim(),
+        if reason.is_empty() { String::new() } else { format!(": {reason}") }
+    );
+    audit(state, &by.label(), "silence-set", &detail, client).await;
+    Ok(silence)
+}
+
+/// What a silence covers, for the audit log.
+fn silenced_what(rule: Option<&str>, subject: Option<&str>) -> String {
+    match (rule, subject) {
+        (None, None) => "every alert".to_owned(),
+        (Some(rule), None) => format!("rule {rule}"),
+        (None, Some(subject)) => format!("{subject} under every rule"),
+        (Some(rule), Some(subject)) => format!("{subject} under rule {rule}"),
+    }
 }
 
 /// Ends a running silence early (an editor, an admin, or a token with `operate`).
@@ -118,16 +144,17 @@ pub async fn set_silence(state: &AppState, request: NewSilence) -> Result<Silenc
     security(("bearer" = [])),
     responses((status = 204, description = "Ended"), (status = 400, description = "Not a whole number", body = crate::model::ApiErrorBody), (status = 401, description = "Not signed in, or a session or token that no longer works", body = crate::model::ApiErrorBody), (status = 403, description = "Signed in, but this caller may not do this", body = crate::model::ApiErrorBody), (status = 404, description = "No running silence has this id", body = crate::model::ApiErrorBody), (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody))
 )]
-async fn end(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn end(State(state): State<AppState>, caller: Caller, client: ClientAddress, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     require_operate(&caller)?;
-    end_silence(&state, &id).await?;
+    end_silence(&state, &caller, client, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Ends a running silence by its id, given as text.
-pub async fn end_silence(state: &AppState, id: &str) -> Result<(), ApiError> {
+/// Ends a running silence by its id, given as text, and writes it to the audit log.
+pub async fn end_silence(state: &AppState, by: &Caller, client: ClientAddress, id: &str) -> Result<(), ApiError> {
     let id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request(format!("a silence id is a whole number, got {id:?}")))?;
     if state.store.end_silence(id, now_ms()).await.map_err(unavailable)? {
+        audit(state, &by.label(), "silence-ended", &format!("silence {id}"), client).await;
         Ok(())
     } else {
         Err(ApiError::NotFound(format!("no running silence has id {id}")))
