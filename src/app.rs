@@ -84,6 +84,24 @@ pub fn auth_document(options: &LeptosOptions, data: crate::model::auth_page::Aut
     })
 }
 
+/// The account page as a whole document, server-rendered only.
+#[cfg(feature = "ssr")]
+pub fn account_document(options: &LeptosOptions, data: crate::model::account_page::AccountPageData) -> String {
+    use crate::ui::account_page::AccountPage;
+    let stylesheet = format!("/{}/netpulse.css", options.site_pkg_dir);
+    Owner::new().with(|| {
+        provide_context(data);
+        view! {
+            <!DOCTYPE html>
+            <html lang="en">
+                <head><CommonHead stylesheet title="netpulse: your account"/></head>
+                <body><AccountPage/></body>
+            </html>
+        }
+        .to_html()
+    })
+}
+
 /// A public status page as a whole document, server-rendered, kept live by `/status.js`.
 #[cfg(feature = "ssr")]
 pub fn status_document(options: &LeptosOptions, data: crate::model::status_page::StatusPageData) -> String {

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod account_page;
 pub mod alert;
 pub mod alerts_page;
 pub mod auth_page;

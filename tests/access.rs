@@ -120,6 +120,9 @@ fn matrix() -> Vec<Row> {
         (Method::GET, "/api/audit", None, [401, 403, 403, 200, 403, 401]),
         (Method::GET, "/api/sessions", None, [401, 200, 200, 200, 403, 401]),
         (Method::GET, "/api/auth/session", None, [200, 200, 200, 200, 200, 401]),
+        // Starting two-factor setup: a signed-in user's own, never a token's.
+        (Method::POST, "/api/auth/totp", None, [401, 200, 200, 200, 403, 401]),
+        (Method::DELETE, "/api/users/vera/totp", None, [401, 403, 403, 404, 403, 401]),
     ]
 }
 

@@ -12,12 +12,19 @@ pub struct AuthPageData {
     pub error: Option<String>,
     /// The name typed last, so a failed attempt need not retype it.
     pub name: String,
+    /// The key of a sign-in waiting for its one-time code, carried by the code form.
+    pub pending: String,
 }
 
-/// Written by hand: the setup key is a secret and never shown.
+/// Written by hand: the setup key and the pending sign-in's key are secrets and never shown.
 impl std::fmt::Debug for AuthPageData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthPageData").field("form", &self.form).field("next", &self.next).field("setup_key", &"[redacted]").finish_non_exhaustive()
+        f.debug_struct("AuthPageData")
+            .field("form", &self.form)
+            .field("next", &self.next)
+            .field("setup_key", &"[redacted]")
+            .field("pending", &"[redacted]")
+            .finish_non_exhaustive()
     }
 }
 
@@ -29,6 +36,8 @@ pub enum AuthForm {
     Setup,
     /// netpulse waits for its first admin and this visitor has no setup key.
     AwaitingSetup,
+    /// The password was right; the account's one-time code is next.
+    Code,
 }
 
 /// Whom the dashboard was rendered for, as its footer says.

@@ -12,6 +12,7 @@ pub fn AuthPage() -> impl IntoView {
     let body = match data.form {
         AuthForm::SignIn => view! { <SignInForm data/> }.into_any(),
         AuthForm::Setup => view! { <SetupForm data/> }.into_any(),
+        AuthForm::Code => view! { <CodeForm data/> }.into_any(),
         AuthForm::AwaitingSetup => view! {
             <p data-testid="awaiting-setup">
                 "netpulse has no admin yet. The server's log has a one-time setup address; open it to create the first admin, or run "
@@ -57,5 +58,23 @@ fn SetupForm(data: AuthPageData) -> impl IntoView {
             <label>"Password (10 characters or more)"<input name="password" type="password" autocomplete="new-password" minlength="10" required/></label>
             <button type="submit">"Create admin and sign in"</button>
         </form>
+    }
+}
+
+#[component]
+fn CodeForm(data: AuthPageData) -> impl IntoView {
+    view! {
+        <h1>"One-time code"</h1>
+        <p>"Enter the six digits your authenticator app shows for netpulse."</p>
+        <form method="post" action="/login/code" data-testid="code-form">
+            <input type="hidden" name="pending" value=data.pending/>
+            <input type="hidden" name="next" value=data.next/>
+            <label>
+                "Code"
+                <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,7}" maxlength="7" required autofocus/>
+            </label>
+            <button type="submit">"Sign in"</button>
+        </form>
+        <p><a href="/login">"Start again"</a></p>
     }
 }

@@ -1,6 +1,7 @@
 //! Dashboard components. They render on the server and hydrate in the browser.
 
 pub mod account_bar;
+pub mod account_page;
 pub mod alerts_page;
 pub mod alerts_panel;
 pub mod auth_pages;

@@ -3,6 +3,7 @@
 //! request passes (credentials, cross-site requests, security headers).
 
 pub mod access;
+pub mod account_page;
 pub mod accounts;
 pub mod caller;
 pub mod cli;
@@ -18,6 +19,9 @@ pub mod session;
 pub mod sessions;
 pub mod setup;
 pub mod stream;
+pub mod totp;
+pub mod totp_store;
+pub mod two_factor;
 pub mod users;
 
 use std::sync::Mutex;
@@ -68,6 +72,8 @@ pub struct Auth {
     pub proxy: Option<config::ProxyLogin>,
     /// The reverse proxies whose forwarding headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Sign-ins whose password was right, waiting for their one-time code.
+    pub pending_logins: two_factor::PendingLogins,
 }
 
 impl Auth {
@@ -84,6 +90,7 @@ impl Auth {
             limiter: LoginLimiter::new(config.auth.login_attempts_per_minute),
             proxy: config.auth.proxy_login()?,
             trusted_proxies: config.auth.trusted_networks()?,
+            pending_logins: two_factor::PendingLogins::default(),
         })
     }
 

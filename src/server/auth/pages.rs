@@ -1,5 +1,5 @@
-//! The sign-in and setup pages (`/login`, `/setup`) and their forms, and
-//! `POST /logout`: plain HTML, so they work before any WASM loads.
+//! The sign-in and setup pages (`/login`, `/login/code`, `/setup`) and their
+//! forms, and `POST /logout`: plain HTML, so they work before any WASM loads.
 
 use std::collections::HashMap;
 
@@ -16,7 +16,11 @@ use crate::{
     app::auth_document,
     model::auth_page::{AuthForm, AuthPageData},
     server::{
-        auth::{access::Caller, routes as auth_routes, setup},
+        auth::{
+            access::Caller,
+            routes::{self as auth_routes, SignedIn},
+            setup, two_factor,
+        },
         http::{client_address::ClientAddress, error::ApiError},
         AppState,
     },
@@ -87,9 +91,48 @@ async fn login_form(
     };
     let next = safe_next(form.next.as_deref());
     let replaces = caller.ok().as_ref().and_then(auth_routes::current_session);
-    match auth_routes::sign_in(&state, client, &form.name, &form.password, replaces).await {
-        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
+    match auth_routes::sign_in(&state, client, &form.name, &form.password, None, replaces).await {
+        Ok(SignedIn::Cookie(cookie)) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
+        Ok(SignedIn::NeedsCode) => {
+            let pending = state.auth.pending_logins.start(&form.name, replaces);
+            page(&state, StatusCode::OK, AuthPageData { form: AuthForm::Code, next, pending, ..AuthPageData::default() })
+        }
         Err(error) => failed(&state, error, form.name, next),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct CodeForm {
+    #[serde(default)]
+    pending: String,
+    #[serde(default)]
+    code: String,
+    next: Option<String>,
+}
+
+/// The one-time code form, after a right password: on success a redirect with the
+/// session cookie; a wrong code shows the form again; an expired sign-in, the sign-in page.
+#[utoipa::path(post, path = "/login/code", tag = "pages", request_body(content = CodeForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Signed in; to the page asked for"),
+        (status = 401, description = "The code form again (a wrong code), or the sign-in page (expired)", content_type = "text/html; charset=utf-8", body = String),
+        (status = 403, description = "A cross-site form", body = crate::model::ApiErrorBody),
+        (status = 415, description = "The page, saying the body is not a form", content_type = "text/html; charset=utf-8", body = String),
+        (status = 429, description = "The page, saying to wait", content_type = "text/html; charset=utf-8", body = String),
+        (status = 503, description = "The page, saying the database is unavailable", content_type = "text/html; charset=utf-8", body = String)))]
+async fn code_form(State(state): State<AppState>, client: ClientAddress, form: Result<Form<CodeForm>, FormRejection>) -> Response {
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return failed(&state, ApiError::from(rejection), String::new(), "/".to_owned()),
+    };
+    let next = safe_next(form.next.as_deref());
+    match two_factor::finish_sign_in(&state, client, &form.pending, &form.code).await {
+        Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
+        // A wrong code may be tried again while the sign-in waits.
+        Err(error) if error.to_string() == two_factor::WRONG_CODE => {
+            let data = AuthPageData { form: AuthForm::Code, next, pending: form.pending, error: Some(error.to_string()), ..AuthPageData::default() };
+            page(&state, error.status(), data)
+        }
+        Err(error) => failed(&state, error, String::new(), next),
     }
 }
 
@@ -162,7 +205,7 @@ async fn logout_form(State(state): State<AppState>, client: ClientAddress, calle
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(login_page, login_form)).routes(routes!(setup_page, setup_form)).routes(routes!(logout_form))
+    OpenApiRouter::new().routes(routes!(login_page, login_form)).routes(routes!(code_form)).routes(routes!(setup_page, setup_form)).routes(routes!(logout_form))
 }
 
 #[cfg(test)]

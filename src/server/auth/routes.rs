@@ -28,6 +28,8 @@ pub const WRONG_LOGIN: &str = "wrong name or password";
 pub struct Login {
     name: String,
     password: String,
+    /// The one-time code, for an account with two-factor sign-in.
+    code: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -64,9 +66,17 @@ pub fn current_session(caller: &Caller) -> Option<i64> {
     }
 }
 
-/// Checks a name and password and starts a session; the same answer, after
-/// the same work, for an unknown name and a wrong password.
-pub async fn sign_in(state: &AppState, address: ClientAddress, name: &str, password: &str, replaces: Option<i64>) -> Result<String, ApiError> {
+/// Checks a name, password and, if the account has one, its one-time code,
+/// and starts a session; the same answer, after the same work, for an
+/// unknown name and a wrong password.
+pub async fn sign_in(
+    state: &AppState,
+    address: ClientAddress,
+    name: &str,
+    password: &str,
+    code: Option<&str>,
+    replaces: Option<i64>,
+) -> Result<SignedIn, ApiError> {
     // A name no account can have is an unknown one: the same work, and nothing of it is kept.
     let known_form = super::access::valid_name(name);
     let shown = if known_form { name } else { "(not a valid name)" };
@@ -84,9 +94,24 @@ pub async fn sign_in(state: &AppState, address: ClientAddress, name: &str, passw
         audit(state, &format!("user:{shown}"), "login-failed", "", address).await;
         return Err(ApiError::Unauthorized(WRONG_LOGIN.to_owned()));
     }
+    if let Some((secret, last_step)) = state.store.totp_secret(name).await.map_err(|_| session::store_down())? {
+        let Some(code) = code.map(str::trim).filter(|code| !code.is_empty()) else { return Ok(SignedIn::NeedsCode) };
+        if let Err(error) = super::two_factor::check_code(state, name, &secret, last_step, code).await {
+            audit(state, &format!("user:{name}"), "login-failed", "wrong one-time code", address).await;
+            return Err(error);
+        }
+    }
     let cookie = session::start(state, name, &address.0.to_string(), replaces).await?;
     audit(state, &format!("user:{name}"), "login", "", address).await;
-    Ok(cookie)
+    Ok(SignedIn::Cookie(cookie))
+}
+
+/// What a right password leads to.
+pub enum SignedIn {
+    /// A new session: the `Set-Cookie` value.
+    Cookie(String),
+    /// The account has two-factor sign-in on and no code was sent.
+    NeedsCode,
 }
 
 /// Creates the first admin with the one-time key, then signs them in.
@@ -128,7 +153,7 @@ pub fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError>
 /// Signs in with a name and password; the session cookie comes back in `Set-Cookie`.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Login,
     responses((status = 204, description = "Signed in; the cookie is set"), (status = 400, description = "Not a sign-in body", body = crate::model::ApiErrorBody),
-        (status = 401, description = "Wrong name or password", body = crate::model::ApiErrorBody), (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
+        (status = 401, description = "Wrong name or password, or a one-time code missing or wrong", body = crate::model::ApiErrorBody), (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn login(
     State(state): State<AppState>,
@@ -138,8 +163,10 @@ async fn login(
 ) -> Result<Response, ApiError> {
     let login = json_body(body)?;
     let replaces = caller.ok().as_ref().and_then(current_session);
-    let cookie = sign_in(&state, client, &login.name, &login.password, replaces).await?;
-    Ok(with_cookie(StatusCode::NO_CONTENT, cookie))
+    match sign_in(&state, client, &login.name, &login.password, login.code.as_deref(), replaces).await? {
+        SignedIn::Cookie(cookie) => Ok(with_cookie(StatusCode::NO_CONTENT, cookie)),
+        SignedIn::NeedsCode => Err(ApiError::Unauthorized(super::two_factor::CODE_NEEDED.to_owned())),
+    }
 }
 
 /// Ends the session; its streams close.

@@ -22,7 +22,7 @@ use crate::server::{
     AppState,
 };
 
-fn admin_only(caller: &Caller) -> Result<(), ApiError> {
+pub fn admin_only(caller: &Caller) -> Result<(), ApiError> {
     if caller.is_admin() {
         Ok(())
     } else if *caller == Caller::Anonymous {

@@ -93,6 +93,8 @@ fn compressed_api() -> OpenApiRouter<AppState> {
         .merge(auth::routes::routes())
         .merge(auth::users::routes())
         .merge(auth::sessions::routes())
+        .merge(auth::two_factor::routes())
+        .merge(auth::account_page::routes())
         .merge(auth::pages::routes())
         .merge(status_page::routes())
 }
