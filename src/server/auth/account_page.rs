@@ -106,10 +106,18 @@ async fn with_code(
             CodeAction::TurnOff => two_factor::turn_off(state, client, name, &form.code).await.map(|()| "totp-off"),
         }
     };
+    let retry = matches!(action, CodeAction::Confirm);
     match outcome.await {
         Ok(done) => Redirect::to(&format!("/account?done={done}")).into_response(),
         Err(ApiError::Unauthorized(_)) if caller == Caller::Anonymous => Redirect::to("/login?next=/account").into_response(),
-        Err(error) => failed(state, &caller, error).await,
+        Err(error) => {
+            // A mistyped code while setting up: the same QR code again, to try once more.
+            let enrolment = match (&caller, retry) {
+                (Caller::User { name, .. }, true) => two_factor::pending_enrolment(state, name).await.map(|e| (e.secret, e.qr_svg)),
+                _ => None,
+            };
+            render(state, &caller, error.status(), AccountPageData { error: Some(error.to_string()), enrolment, ..AccountPageData::default() }).await
+        }
     }
 }
 

@@ -133,6 +133,12 @@ pub async fn start_enrolment(state: &AppState, name: &str) -> Result<Enrolment, 
     totp::enrolment(&secret, &issuer, name).ok_or_else(|| ApiError::Unavailable("cannot make the QR code".to_owned()))
 }
 
+/// The secret being set up, again, for another try after a wrong code.
+pub async fn pending_enrolment(state: &AppState, name: &str) -> Option<Enrolment> {
+    let secret = state.store.totp_pending(name).await.ok()??;
+    totp::enrolment(&secret, &format!("netpulse {}", state.config.node), name)
+}
+
 /// Turns the secret being set up on, once a code from the app proves the app has it.
 pub async fn confirm(state: &AppState, client: ClientAddress, name: &str, code: &str) -> Result<(), ApiError> {
     let Some(secret) = state.store.totp_pending(name).await.map_err(|_| session::store_down())? else {
