@@ -102,6 +102,27 @@ pub fn account_document(options: &LeptosOptions, data: crate::model::account_pag
     })
 }
 
+/// The admin page as a whole document, server-rendered only.
+#[cfg(feature = "ssr")]
+pub fn admin_document(options: &LeptosOptions, data: crate::model::admin_page::AdminPageData) -> String {
+    use crate::{inline_scripts::LOCAL_TIME_SCRIPT, ui::admin_page::AdminPage};
+    let stylesheet = format!("/{}/netpulse.css", options.site_pkg_dir);
+    Owner::new().with(|| {
+        provide_context(data);
+        view! {
+            <!DOCTYPE html>
+            <html lang="en">
+                <head><CommonHead stylesheet title="netpulse admin"/></head>
+                <body>
+                    <AdminPage/>
+                    <script inner_html=LOCAL_TIME_SCRIPT></script>
+                </body>
+            </html>
+        }
+        .to_html()
+    })
+}
+
 /// A public status page as a whole document, server-rendered, kept live by `/status.js`.
 #[cfg(feature = "ssr")]
 pub fn status_document(options: &LeptosOptions, data: crate::model::status_page::StatusPageData) -> String {

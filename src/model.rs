@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod account_page;
+pub mod admin_page;
 pub mod alert;
 pub mod alerts_page;
 pub mod auth_page;

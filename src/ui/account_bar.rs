@@ -11,7 +11,8 @@ pub fn AccountBar() -> impl IntoView {
     let account = use_context::<PageAccount>()?;
     let body = match account.signed_in {
         Some((name, role)) => view! {
-            <span data-testid="signed-in">"Signed in as " <a href="/account" title="Your account"><strong>{name}</strong></a> " (" {role} ")"</span>
+            <span data-testid="signed-in">"Signed in as " <a href="/account" title="Your account"><strong>{name}</strong></a> " (" {role.clone()} ")"</span>
+            {(role == "admin").then(|| view! { <a href="/admin">"Admin"</a> })}
             <form method="post" action="/logout"><button type="submit" class="link-button">"Sign out"</button></form>
         }
         .into_any(),

@@ -14,6 +14,8 @@ pub struct UserRow {
     pub name: String,
     pub role: String,
     pub created_ms: i64,
+    /// Whether two-factor sign-in is on.
+    pub totp: bool,
 }
 
 /// A session found by its secret.
@@ -121,8 +123,9 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as("SELECT name, role, created_ms FROM account_user ORDER BY name").fetch_all(self.pool()).await?;
-        Ok(rows.into_iter().map(|(name, role, created_ms)| UserRow { name, role, created_ms }).collect())
+        let rows: Vec<(String, String, i64, bool)> =
+            sqlx::query_as("SELECT name, role, created_ms, totp_secret IS NOT NULL FROM account_user ORDER BY name").fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().map(|(name, role, created_ms, totp)| UserRow { name, role, created_ms, totp }).collect())
     }
 
     /// Changes a user's role, in one statement that never demotes the last

@@ -40,14 +40,20 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<
         (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "A token that is not an admin's", body = crate::model::ApiErrorBody),
         (status = 404, description = "No such session of the caller's", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn end(State(state): State<AppState>, client: ClientAddress, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let whose = scope(&caller)?;
+    end_session_as(&state, &caller, client, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends a session the caller may end, given its id as text; the API and the admin page both do it here.
+pub async fn end_session_as(state: &AppState, caller: &Caller, client: ClientAddress, id: &str) -> Result<(), ApiError> {
+    let whose = scope(caller)?;
     let id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request(format!("a session id is a whole number, got {id:?}")))?;
     let Some(user) = state.store.end_session(id, whose.as_deref()).await.map_err(|_| session::store_down())? else {
         return Err(ApiError::NotFound(format!("no session {id} of yours is open")));
     };
     state.auth.revoke(Revoked::Session(id));
-    audit(&state, &caller.label(), "session-ended", &format!("session {id} of {user}"), client).await;
-    Ok(StatusCode::NO_CONTENT)
+    audit(state, &caller.label(), "session-ended", &format!("session {id} of {user}"), client).await;
+    Ok(())
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

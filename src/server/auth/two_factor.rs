@@ -227,12 +227,18 @@ async fn off_route(
         (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody), (status = 404, description = "No such user, or it was not on", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn reset(State(state): State<AppState>, client: ClientAddress, caller: Caller, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
-    admin_only(&caller)?;
-    if !state.store.disable_totp(&name).await.map_err(|_| session::store_down())? {
+    reset_as(&state, &caller, client, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An admin turns a user's second factor off; the API and the admin page both do it here.
+pub async fn reset_as(state: &AppState, caller: &Caller, client: ClientAddress, name: &str) -> Result<(), ApiError> {
+    admin_only(caller)?;
+    if !state.store.disable_totp(name).await.map_err(|_| session::store_down())? {
         return Err(ApiError::NotFound(format!("{name:?} has no second factor")));
     }
-    audit(&state, &caller.label(), "totp-reset", &name, client).await;
-    Ok(StatusCode::NO_CONTENT)
+    audit(state, &caller.label(), "totp-reset", name, client).await;
+    Ok(())
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -98,10 +98,17 @@ async fn add_user(
 ) -> Result<StatusCode, ApiError> {
     admin_only(&caller)?;
     let user = json_body(body)?;
-    let role = parse_role(&user.role)?;
-    create_user(&state, &user.name, &user.password, role).await?;
-    audit(&state, &caller.label(), "user-added", &format!("{} as {role}", user.name), client).await;
+    add_account(&state, &caller, client, &user.name, &user.password, &user.role).await?;
     Ok(StatusCode::CREATED)
+}
+
+/// An admin adds an account; the API and the admin page both do it here.
+pub async fn add_account(state: &AppState, by: &Caller, client: ClientAddress, name: &str, password: &str, role: &str) -> Result<(), ApiError> {
+    admin_only(by)?;
+    let role = parse_role(role)?;
+    create_user(state, name, password, role).await?;
+    audit(state, &by.label(), "user-added", &format!("{name} as {role}"), client).await;
+    Ok(())
 }
 
 /// Changes a user's role or password; their sessions and streams end, so they sign in again with the new rights.
@@ -119,9 +126,24 @@ async fn change_user(
 ) -> Result<StatusCode, ApiError> {
     admin_only(&caller)?;
     let change = json_body(body)?;
+    change_account(&state, &caller, client, &name, change.role.as_deref(), change.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An admin changes an account's role or password; the API and the admin page both do it here.
+pub async fn change_account(
+    state: &AppState,
+    caller: &Caller,
+    client: ClientAddress,
+    name: &str,
+    role: Option<&str>,
+    password: Option<String>,
+) -> Result<(), ApiError> {
+    admin_only(caller)?;
+    let name = name.to_owned();
     // Everything is checked before anything is written, so a change never half-applies.
-    let role = change.role.as_deref().map(parse_role).transpose()?;
-    if let Some(password) = &change.password {
+    let role = role.map(parse_role).transpose()?;
+    if let Some(password) = &password {
         secrets::check_password_rules(password).map_err(ApiError::BadRequest)?;
     }
     let store = &state.store;
@@ -132,9 +154,9 @@ async fn change_user(
         if !store.set_role(&name, role).await.map_err(|_| session::store_down())? {
             return Err(ApiError::bad_request("this is the last admin; make another admin first"));
         }
-        audit(&state, &caller.label(), "role-changed", &format!("{name} to {role}"), client).await;
+        audit(state, &caller.label(), "role-changed", &format!("{name} to {role}"), client).await;
     }
-    let password_written = match change.password {
+    let password_written = match password {
         Some(password) => {
             let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await.map_err(|_| session::store_down())?;
             store.set_password(&name, &hash).await.map(|()| true)
@@ -146,10 +168,10 @@ async fn change_user(
     let ended = store.delete_sessions_of(&name).await;
     state.auth.revoke(Revoked::User(name.clone()));
     if password_written.map_err(|_| session::store_down())? {
-        audit(&state, &caller.label(), "password-changed", &name, client).await;
+        audit(state, &caller.label(), "password-changed", &name, client).await;
     }
     ended.map_err(|_| session::store_down())?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Removes a user; their sessions and streams end.
@@ -158,17 +180,23 @@ async fn change_user(
         (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody),
         (status = 404, description = "No such user", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn remove_user(State(state): State<AppState>, client: ClientAddress, caller: Caller, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
-    admin_only(&caller)?;
+    remove_account(&state, &caller, client, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An admin removes an account, never the last admin; the API and the admin page both do it here.
+pub async fn remove_account(state: &AppState, caller: &Caller, client: ClientAddress, name: &str) -> Result<(), ApiError> {
+    admin_only(caller)?;
     let store = &state.store;
-    if store.user_password(&name).await.map_err(|_| session::store_down())?.is_none() {
+    if store.user_password(name).await.map_err(|_| session::store_down())?.is_none() {
         return Err(ApiError::NotFound(format!("no user is called {name:?}")));
     }
-    if !store.delete_user(&name).await.map_err(|_| session::store_down())? {
+    if !store.delete_user(name).await.map_err(|_| session::store_down())? {
         return Err(ApiError::bad_request("this is the last admin; make another admin first"));
     }
-    state.auth.revoke(Revoked::User(name.clone()));
-    audit(&state, &caller.label(), "user-removed", &name, client).await;
-    Ok(StatusCode::NO_CONTENT)
+    state.auth.revoke(Revoked::User(name.to_owned()));
+    audit(state, &caller.label(), "user-removed", name, client).await;
+    Ok(())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -183,10 +211,10 @@ pub struct NewToken {
 /// The token's secret, shown this once.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
-    name: String,
-    token: String,
-    scopes: String,
-    expires_ms: Option<i64>,
+    pub name: String,
+    pub token: String,
+    pub scopes: String,
+    pub expires_ms: Option<i64>,
 }
 
 /// Makes a scoped token: stored hashed, the token is in the answer and nowhere else.
@@ -231,9 +259,22 @@ async fn add_token(
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     admin_only(&caller)?;
     let new = json_body(body)?;
-    let (token, scopes, expires_ms) = create_token(&state, &caller.label(), &new.name, &new.scopes, new.expires_days).await?;
-    audit(&state, &caller.label(), "token-added", &format!("{} with {scopes}", new.name), client).await;
-    Ok((StatusCode::CREATED, Json(CreatedToken { name: new.name, token, scopes: scopes.to_string(), expires_ms })))
+    Ok((StatusCode::CREATED, Json(add_token_as(&state, &caller, client, &new.name, &new.scopes, new.expires_days).await?)))
+}
+
+/// An admin makes a token, written to the audit log; the API and the admin page both do it here.
+pub async fn add_token_as(
+    state: &AppState,
+    caller: &Caller,
+    client: ClientAddress,
+    name: &str,
+    scopes: &str,
+    expires_days: Option<f64>,
+) -> Result<CreatedToken, ApiError> {
+    admin_only(caller)?;
+    let (token, scopes, expires_ms) = create_token(state, &caller.label(), name, scopes, expires_days).await?;
+    audit(state, &caller.label(), "token-added", &format!("{name} with {scopes}"), client).await;
+    Ok(CreatedToken { name: name.to_owned(), token, scopes: scopes.to_string(), expires_ms })
 }
 
 /// Revokes a token; streams opened with it close.
@@ -242,13 +283,19 @@ async fn add_token(
         (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody), (status = 404, description = "No such token", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn revoke_token(State(state): State<AppState>, client: ClientAddress, caller: Caller, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
-    admin_only(&caller)?;
-    let Some(id) = state.store.revoke_token(&name).await.map_err(|_| session::store_down())? else {
+    revoke_token_as(&state, &caller, client, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An admin revokes a token, and its streams close; the API and the admin page both do it here.
+pub async fn revoke_token_as(state: &AppState, caller: &Caller, client: ClientAddress, name: &str) -> Result<(), ApiError> {
+    admin_only(caller)?;
+    let Some(id) = state.store.revoke_token(name).await.map_err(|_| session::store_down())? else {
         return Err(ApiError::NotFound(format!("no token is called {name:?}")));
     };
     state.auth.revoke(Revoked::Token(id));
-    audit(&state, &caller.label(), "token-revoked", &name, client).await;
-    Ok(StatusCode::NO_CONTENT)
+    audit(state, &caller.label(), "token-revoked", name, client).await;
+    Ok(())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

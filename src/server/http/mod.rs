@@ -95,6 +95,7 @@ fn compressed_api() -> OpenApiRouter<AppState> {
         .merge(auth::sessions::routes())
         .merge(auth::two_factor::routes())
         .merge(auth::account_page::routes())
+        .merge(auth::admin_page::routes())
         .merge(auth::pages::routes())
         .merge(status_page::routes())
 }

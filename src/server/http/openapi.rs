@@ -179,6 +179,7 @@ mod tests {
             ("/api/auth/totp/off", &["post"]),
             ("/api/users/{name}/totp", &["delete"]),
             ("/account", &["get"]),
+            ("/admin", &["get", "post"]),
             ("/account/totp/start", &["post"]),
             ("/account/totp/confirm", &["post"]),
             ("/account/totp/off", &["post"]),

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 
-use super::tables::time_view;
 use crate::model::{alert::Silence, alerts_page::ChannelSummary};
+use crate::ui::page_parts::time_view;
 
 #[component]
 fn TokenField(id: &'static str, needed: bool) -> impl IntoView {

@@ -1,0 +1,56 @@
+// The admin page in a real Chromium, at desktop and phone sizes: users and
+// tokens managed through its forms, a token shown once, nothing wider than
+// the screen, and axe-clean.
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test } from "@playwright/test";
+import { Netpulse } from "./netpulse";
+
+const PASSWORD = "correct horse battery";
+
+test("an admin adds a user and makes and revokes a token from the admin page", async ({ page }) => {
+  const server = await Netpulse.start({ openRead: false });
+  try {
+    let setupUrl = "";
+    await expect.poll(() => (setupUrl = server.logs.join("").match(/http:\/\/\S+\/setup\?key=\S+/)?.[0] ?? "")).not.toBe("");
+    await page.goto(setupUrl);
+    await page.getByLabel("Name").fill("ada");
+    await page.getByLabel(/Password/).fill(PASSWORD);
+    await page.getByRole("button", { name: "Create admin and sign in" }).click();
+    await expect(page).toHaveURL(`${server.url}/`);
+
+    await page.getByRole("link", { name: "Admin" }).click();
+    await expect(page).toHaveURL(`${server.url}/admin`);
+    await expect(page.getByTestId("users").locator("tr[data-user=ada]")).toBeVisible();
+
+    const addUser = page.getByTestId("add-user");
+    await addUser.getByLabel("Name").fill("vera");
+    await addUser.getByLabel(/Password/).fill(PASSWORD);
+    await addUser.getByLabel("Role").selectOption("viewer");
+    await addUser.getByRole("button", { name: "Add user" }).click();
+    await expect(page.getByTestId("notice")).toHaveText("User added.");
+    await expect(page.getByTestId("users").locator("tr[data-user=vera]")).toBeVisible();
+
+    const addToken = page.getByTestId("add-token");
+    await addToken.getByLabel("Name").fill("grafana");
+    await addToken.getByLabel(/Scopes/).fill("read:*");
+    await addToken.getByRole("button", { name: "Make token" }).click();
+    const token = (await page.getByTestId("new-token").locator("code").textContent()) ?? "";
+    expect(token).toMatch(/^np_/);
+    const me = await fetch(`${server.url}/api/auth/session`, { headers: { authorization: `Bearer ${token}` } });
+    expect((await me.json()).caller).toBe("token:grafana");
+
+    // Axe, and nothing wider than the screen, with every table filled.
+    expect((await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze()).violations).toEqual([]);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, "the page fits the screen").toBeLessThanOrEqual(0);
+
+    await page.getByRole("button", { name: "Revoke grafana" }).click();
+    await expect(page.getByTestId("notice")).toContainText("Token revoked");
+    await expect(page.getByText(token)).toHaveCount(0);
+    const after = await fetch(`${server.url}/api/auth/session`, { headers: { authorization: `Bearer ${token}` } });
+    expect(after.status).toBe(401);
+    await expect(page.getByTestId("audit")).toContainText("token-revoked");
+  } finally {
+    await server.stop();
+  }
+});

@@ -1,0 +1,66 @@
+//! What the server-rendered admin page shows: accounts, tokens, sessions and the audit log.
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdminUser {
+    pub name: String,
+    pub role: String,
+    pub created_ms: i64,
+    pub totp: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdminToken {
+    pub name: String,
+    pub scopes: String,
+    pub created_by: String,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+    pub last_used_ms: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdminSession {
+    pub id: i64,
+    pub user: String,
+    pub created_ms: i64,
+    pub last_seen_ms: i64,
+    pub address: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdminAudit {
+    pub at_ms: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+    pub address: String,
+}
+
+#[derive(Clone, Default, PartialEq)]
+pub struct AdminPageData {
+    pub node: String,
+    /// The admin viewing the page, whose own session is marked.
+    pub viewer: String,
+    pub own_session: Option<i64>,
+    pub users: Vec<AdminUser>,
+    pub tokens: Vec<AdminToken>,
+    pub sessions: Vec<AdminSession>,
+    pub audit: Vec<AdminAudit>,
+    /// What was just done.
+    pub notice: Option<String>,
+    /// Why the last form failed.
+    pub error: Option<String>,
+    /// A token just made: its name and secret, shown this once.
+    pub new_token: Option<(String, String)>,
+}
+
+/// Written by hand: a new token's secret is never in logs.
+impl std::fmt::Debug for AdminPageData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminPageData")
+            .field("users", &self.users.len())
+            .field("tokens", &self.tokens.len())
+            .field("new_token", &self.new_token.as_ref().map(|(name, _)| (name, "[redacted]")))
+            .finish_non_exhaustive()
+    }
+}

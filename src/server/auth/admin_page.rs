@@ -1,0 +1,181 @@
+//! `/admin`: accounts, tokens, sessions and the audit log for an admin, with
+//! one form route whose `action` picks the change, made through the same
+//! steps as the API's.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{rejection::FormRejection, Query, State},
+    http::{header, StatusCode},
+    response::{Html, IntoResponse, Redirect, Response},
+    Form,
+};
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    app::admin_document,
+    model::admin_page::{AdminAudit, AdminPageData, AdminSession, AdminToken, AdminUser},
+    server::{
+        auth::{access::Caller, session, sessions::end_session_as, two_factor, users},
+        clock::now_ms,
+        http::{client_address::ClientAddress, error::ApiError},
+        AppState,
+    },
+};
+
+/// Everything the page lists, read fresh.
+async fn listed(state: &AppState, caller: &Caller) -> Result<AdminPageData, ApiError> {
+    let store = &state.store;
+    let down = |_| session::store_down();
+    let users = store.users().await.map_err(down)?;
+    let tokens = store.tokens().await.map_err(down)?;
+    let sessions = store.sessions(None, now_ms()).await.map_err(down)?;
+    let audit = store.audit_log(100).await.map_err(down)?;
+    let (viewer, own_session) = match caller {
+        Caller::User { name, session, .. } => (name.clone(), *session),
+        _ => (String::new(), None),
+    };
+    Ok(AdminPageData {
+        node: state.config.node.clone(),
+        viewer,
+        own_session,
+        users: users.into_iter().map(|u| AdminUser { name: u.name, role: u.role, created_ms: u.created_ms, totp: u.totp }).collect(),
+        tokens: tokens
+            .into_iter()
+            .map(|t| AdminToken {
+                name: t.name,
+                scopes: t.scopes,
+                created_by: t.created_by,
+                created_ms: t.created_ms,
+                expires_ms: t.expires_ms,
+                last_used_ms: t.last_used_ms,
+            })
+            .collect(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| AdminSession { id: s.id, user: s.user, created_ms: s.created_ms, last_seen_ms: s.last_seen_ms, address: s.address })
+            .collect(),
+        audit: audit.into_iter().map(|a| AdminAudit { at_ms: a.at_ms, actor: a.actor, action: a.action, detail: a.detail, address: a.address }).collect(),
+        ..AdminPageData::default()
+    })
+}
+
+/// The page for an admin, with `shown` (a notice, an error, a new token) on top; a visitor is sent to sign in.
+async fn render(state: &AppState, caller: &Caller, status: StatusCode, shown: AdminPageData) -> Response {
+    if *caller == Caller::Anonymous {
+        return Redirect::to("/login?next=/admin").into_response();
+    }
+    if let Err(error) = users::admin_only(caller) {
+        return error.into_response();
+    }
+    match listed(state, caller).await {
+        Ok(data) => {
+            let data = AdminPageData { notice: shown.notice, error: shown.error, new_token: shown.new_token, ..data };
+            (status, [(header::CACHE_CONTROL, "no-store")], Html(admin_document(&state.leptos_options, data))).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+fn done_text(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "add-user" => "User added.",
+        "set-role" => "Role changed; the user's sessions ended, so they sign in again with it.",
+        "remove-user" => "User removed; their sessions ended.",
+        "reset-totp" => "Two-factor sign-in turned off for the user.",
+        "revoke-token" => "Token revoked; its streams closed.",
+        "end-session" => "Session ended; its streams closed.",
+        _ => return None,
+    })
+}
+
+/// The admin page.
+#[utoipa::path(get, path = "/admin", operation_id = "admin_page", tag = "pages", params(("done" = Option<String>, Query, description = "A confirmation to show, named by the action done")),
+    responses((status = 200, description = "The page", content_type = "text/html; charset=utf-8", body = String), (status = 303, description = "Not signed in: to the sign-in page"),
+        (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn show(State(state): State<AppState>, caller: Result<Caller, ApiError>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let caller = caller.unwrap_or(Caller::Anonymous);
+    let notice = params.get("done").and_then(|done| done_text(done)).map(str::to_owned);
+    render(&state, &caller, StatusCode::OK, AdminPageData { notice, ..AdminPageData::default() }).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct AdminForm {
+    /// add-user, set-role, remove-user, reset-totp, add-token, revoke-token or end-session.
+    action: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    scopes: String,
+    #[serde(default)]
+    expires_days: String,
+    #[serde(default)]
+    id: String,
+}
+
+/// What a form did: a confirmation to redirect to, or a new token to show once.
+enum Done {
+    Redirect(&'static str),
+    Token(String, String),
+}
+
+async fn act(state: &AppState, caller: &Caller, client: ClientAddress, form: AdminForm) -> Result<Done, ApiError> {
+    users::admin_only(caller)?;
+    match form.action.as_str() {
+        "add-user" => users::add_account(state, caller, client, form.name.trim(), &form.password, &form.role).await.map(|()| Done::Redirect("add-user")),
+        "set-role" => users::change_account(state, caller, client, &form.name, Some(&form.role), None).await.map(|()| Done::Redirect("set-role")),
+        "remove-user" => users::remove_account(state, caller, client, &form.name).await.map(|()| Done::Redirect("remove-user")),
+        "reset-totp" => two_factor::reset_as(state, caller, client, &form.name).await.map(|()| Done::Redirect("reset-totp")),
+        "add-token" => {
+            let days = form.expires_days.trim();
+            let expires_days = if days.is_empty() {
+                None
+            } else {
+                Some(days.parse::<f64>().map_err(|_| ApiError::bad_request(format!("expires after days must be a number, got {days:?}")))?)
+            };
+            let made = users::add_token_as(state, caller, client, form.name.trim(), &form.scopes, expires_days).await?;
+            Ok(Done::Token(made.name, made.token))
+        }
+        "revoke-token" => users::revoke_token_as(state, caller, client, &form.name).await.map(|()| Done::Redirect("revoke-token")),
+        "end-session" => end_session_as(state, caller, client, &form.id).await.map(|()| Done::Redirect("end-session")),
+        other => Err(ApiError::bad_request(format!("unknown action {other:?}"))),
+    }
+}
+
+/// The page's forms: each names its `action`.
+#[utoipa::path(post, path = "/admin", operation_id = "admin_page_action", tag = "pages", request_body(content = AdminForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "A token made: the page showing it once", content_type = "text/html; charset=utf-8", body = String),
+        (status = 303, description = "Done; to the page's confirmation, or to sign in"),
+        (status = "4XX", description = "The page, saying what is wrong", content_type = "text/html; charset=utf-8", body = String)))]
+async fn action(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    client: ClientAddress,
+    form: Result<Form<AdminForm>, FormRejection>,
+) -> Response {
+    let caller = caller.unwrap_or(Caller::Anonymous);
+    if caller == Caller::Anonymous {
+        return Redirect::to("/login?next=/admin").into_response();
+    }
+    let outcome = match form {
+        Ok(Form(form)) => act(&state, &caller, client, form).await,
+        Err(rejection) => Err(ApiError::from(rejection)),
+    };
+    match outcome {
+        Ok(Done::Redirect(done)) => Redirect::to(&format!("/admin?done={done}")).into_response(),
+        // Shown in the answer, never in a URL or a log.
+        Ok(Done::Token(name, token)) => {
+            render(&state, &caller, StatusCode::OK, AdminPageData { new_token: Some((name, token)), ..AdminPageData::default() }).await
+        }
+        Err(error) => render(&state, &caller, error.status(), AdminPageData { error: Some(error.to_string()), ..AdminPageData::default() }).await,
+    }
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show, action))
+}
