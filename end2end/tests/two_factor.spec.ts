@@ -57,13 +57,13 @@ test("two-factor sign-in is set up from the account page and then asked for afte
     expect(key).toMatch(/^[A-Z2-7]{32}$/);
 
     await earlyInAStep();
-    await page.getByLabel("Code").fill("000000");
+    await page.getByRole("textbox", { name: "Code", exact: true }).fill("000000");
     await page.getByRole("button", { name: "Turn on" }).click();
     await expect(page.getByTestId("account-error")).toContainText("wrong, expired or already used one-time code");
     // The same key is shown again for another try.
     const newKey = (await page.getByTestId("totp-secret").textContent()) ?? "";
     expect(newKey).toBe(key);
-    await page.getByLabel("Code").fill(totp(newKey, -1));
+    await page.getByRole("textbox", { name: "Code", exact: true }).fill(totp(newKey, -1));
     await page.getByRole("button", { name: "Turn on" }).click();
     await expect(page.getByTestId("account-notice")).toContainText("Two-factor sign-in is on");
     await expect(page.getByTestId("totp-state")).toContainText("On");
@@ -76,10 +76,10 @@ test("two-factor sign-in is set up from the account page and then asked for afte
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByTestId("code-form")).toBeVisible();
     expect((await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze()).violations).toEqual([]);
-    await page.getByLabel("Code").fill(totp(newKey, -1));
+    await page.getByRole("textbox", { name: "Code", exact: true }).fill(totp(newKey, -1));
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByTestId("auth-error")).toContainText("already used", { timeout: 5_000 });
-    await page.getByLabel("Code").fill(totp(newKey, 0));
+    await page.getByRole("textbox", { name: "Code", exact: true }).fill(totp(newKey, 0));
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page).toHaveURL(`${server.url}/`);
     await expect(page.getByTestId("signed-in")).toHaveText("Signed in as ada (admin)");
