@@ -1,17 +1,11 @@
 -- Accounts: users, their sessions, API tokens and the audit log.
 
 -- Roles are admin, editor or viewer; the password is an argon2id PHC string.
--- A second factor is a TOTP secret (base32; an authenticator app needs it as
--- is, so it cannot be hashed), the secret being set up, and the last time step
--- a code was used for, so no code works twice.
 CREATE TABLE account_user (
     name TEXT PRIMARY KEY,
     password_hash TEXT NOT NULL,
     role TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    totp_secret TEXT,
-    totp_pending TEXT,
-    totp_last_step INTEGER NOT NULL DEFAULT 0
+    created_ms INTEGER NOT NULL
 );
 
 -- A browser's sign-in. Only the SHA-256 of the cookie's value is kept, so a

@@ -25,10 +25,11 @@ fn code(secret: &str, offset: i64) -> String {
     totp.generate((now + offset * 30) as u64)
 }
 
-/// Waits out the last seconds of a 30 s step, so codes made now stay in the same step.
+/// Waits for a fresh 30 s step when less than 20 s of this one are left, so that
+/// codes made at the start of a test keep their step to its end.
 async fn early_in_a_step() {
     let into_step = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() % 30;
-    if into_step > 24 {
+    if into_step > 10 {
         tokio::time::sleep(Duration::from_secs(31 - into_step)).await;
     }
 }
@@ -56,8 +57,9 @@ async fn login(client: &Client, server: &TestServer, name: &str, code: Option<&s
     (status, cookie, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Turns two-factor sign-in on for `name` with the code of the step before now; returns the secret.
-async fn enrol(client: &Client, server: &TestServer, name: &str) -> String {
+/// Turns two-factor sign-in on for `name` with the code of the step before now;
+/// returns the secret and that code.
+async fn enrol(client: &Client, server: &TestServer, name: &str) -> (String, String) {
     let (_, cookie, _) = login(client, server, name, None).await;
     let cookie = cookie.unwrap();
     let made: Value = client.post(server.url("/api/auth/totp")).header(header::COOKIE, &cookie).send().await.unwrap().json().await.unwrap();
@@ -65,8 +67,11 @@ async fn enrol(client: &Client, server: &TestServer, name: &str) -> String {
     assert!(made["url"].as_str().unwrap().starts_with("otpauth://totp/netpulse%20test-node:"), "{made}");
     let confirm = |code: String| client.post(server.url("/api/auth/totp/confirm")).header(header::COOKIE, &cookie).json(&json!({ "code": code })).send();
     assert_eq!(confirm("000000".into()).await.unwrap().status(), 400, "a wrong code does not turn it on");
-    assert_eq!(confirm(code(&secret, -1)).await.unwrap().status(), 204);
-    secret
+    let used = code(&secret, -1);
+    assert_eq!(confirm(used.clone()).await.unwrap().status(), 204);
+    let again = client.post(server.url("/api/auth/totp")).header(header::COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(again.status(), 409, "a session cannot swap an active second factor for another app's");
+    (secret, used)
 }
 
 #[tokio::test]
@@ -74,12 +79,12 @@ async fn sign_in_asks_for_a_code_that_works_once() {
     let (server, dir) = server_with_users().await;
     let client = Client::builder().redirect(Policy::none()).build().unwrap();
     early_in_a_step().await;
-    let secret = enrol(&client, &server, "tess").await;
+    let (secret, used) = enrol(&client, &server, "tess").await;
 
     let (status, cookie, body) = login(&client, &server, "tess", None).await;
     assert_eq!((status, cookie), (StatusCode::UNAUTHORIZED, None), "the password alone no longer signs in");
     assert!(body["error"].as_str().unwrap().contains("one-time code"), "{body}");
-    let (status, _, _) = login(&client, &server, "tess", Some(&code(&secret, -1))).await;
+    let (status, _, _) = login(&client, &server, "tess", Some(&used)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the code that confirmed the setup is used up");
     let (status, cookie, _) = login(&client, &server, "tess", Some(&code(&secret, 0))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -101,7 +106,9 @@ async fn sign_in_asks_for_a_code_that_works_once() {
     assert_eq!(signed_in.status(), 303);
     assert_eq!(signed_in.headers()[header::LOCATION], "/alerts");
     assert!(signed_in.headers()[header::SET_COOKIE].to_str().unwrap().starts_with("netpulse_session="));
-    assert_eq!(send_code(code(&secret, 1)).await.unwrap().status(), 401, "a finished sign-in cannot be used again");
+    let reused = send_code(code(&secret, 1)).await.unwrap();
+    assert_eq!(reused.status(), 401);
+    assert!(reused.text().await.unwrap().contains("this sign-in has expired"), "a finished sign-in cannot be used again");
 
     // An admin resets it for a user who lost their phone.
     let (_, admin, _) = login(&client, &server, "ada", None).await;
@@ -126,11 +133,12 @@ async fn a_current_code_turns_it_off_and_tokens_cannot_set_it_up() {
     let (server, _dir) = server_with_users().await;
     let client = Client::new();
     early_in_a_step().await;
-    let secret = enrol(&client, &server, "otto").await;
-    let (_, cookie, _) = login(&client, &server, "otto", Some(&code(&secret, 0))).await;
+    let (secret, _) = enrol(&client, &server, "otto").await;
+    let signed_in_with = code(&secret, 0);
+    let (_, cookie, _) = login(&client, &server, "otto", Some(&signed_in_with)).await;
     let cookie = cookie.unwrap();
     let off = |code: String| client.post(server.url("/api/auth/totp/off")).header(header::COOKIE, &cookie).json(&json!({ "code": code })).send();
-    assert_eq!(off(code(&secret, 0)).await.unwrap().status(), 401, "the code just used for sign-in cannot be used again");
+    assert_eq!(off(signed_in_with.clone()).await.unwrap().status(), 401, "the code just used for sign-in cannot be used again");
     assert_eq!(off(code(&secret, 1)).await.unwrap().status(), 204);
     assert_eq!(login(&client, &server, "otto", None).await.0, StatusCode::NO_CONTENT);
 

@@ -29,10 +29,10 @@ function totp(key: string, offset: number): string {
   return value.toString().padStart(6, "0");
 }
 
-/** Waits out the last seconds of a 30-second step, so codes made now keep their step. */
+/** Waits for a fresh 30-second step when less than 22 s of this one are left, so codes made now keep their step. */
 async function earlyInAStep(): Promise<void> {
   const into = Math.floor(Date.now() / 1000) % 30;
-  if (into > 22) await new Promise((resolve) => setTimeout(resolve, (31 - into) * 1000));
+  if (into > 8) await new Promise((resolve) => setTimeout(resolve, (31 - into) * 1000));
 }
 
 test("two-factor sign-in is set up from the account page and then asked for after the password", async ({ page }) => {
@@ -63,7 +63,8 @@ test("two-factor sign-in is set up from the account page and then asked for afte
     // The same key is shown again for another try.
     const newKey = (await page.getByTestId("totp-secret").textContent()) ?? "";
     expect(newKey).toBe(key);
-    await page.getByRole("textbox", { name: "Code", exact: true }).fill(totp(newKey, -1));
+    const confirmed = totp(newKey, -1);
+    await page.getByRole("textbox", { name: "Code", exact: true }).fill(confirmed);
     await page.getByRole("button", { name: "Turn on" }).click();
     await expect(page.getByTestId("account-notice")).toContainText("Two-factor sign-in is on");
     await expect(page.getByTestId("totp-state")).toContainText("On");
@@ -76,7 +77,7 @@ test("two-factor sign-in is set up from the account page and then asked for afte
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByTestId("code-form")).toBeVisible();
     expect((await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze()).violations).toEqual([]);
-    await page.getByRole("textbox", { name: "Code", exact: true }).fill(totp(newKey, -1));
+    await page.getByRole("textbox", { name: "Code", exact: true }).fill(confirmed);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByTestId("auth-error")).toContainText("already used", { timeout: 5_000 });
     await page.getByRole("textbox", { name: "Code", exact: true }).fill(totp(newKey, 0));

@@ -70,7 +70,7 @@ fn Users(users: Vec<AdminUser>, viewer: String) -> impl IntoView {
                     </td>
                     <td data-label="Two-factor">
                         {if user.totp {
-                            view! { "on " <ActionButton action="reset-totp" field="name" value=user.name.clone() label="Turn off".to_owned()/> }.into_any()
+                            view! { "on " <ActionButton action="reset-totp" field="name" value=user.name.clone() label=format!("Turn off for {}", user.name)/> }.into_any()
                         } else {
                             "off".into_any()
                         }}
@@ -112,7 +112,7 @@ fn Tokens(tokens: Vec<AdminToken>) -> impl IntoView {
                 <tr data-token=token.name.clone()>
                     <td data-label="Name">{token.name.clone()}</td>
                     <td data-label="Scopes"><code>{token.scopes}</code></td>
-                    <td data-label="Made by">{token.created_by}" "{time_view(token.created_ms)}</td>
+                    <td data-label="Made">{token.created_by}" "{time_view(token.created_ms)}</td>
                     <td data-label="Expires">{optional_time(token.expires_ms, "never")}</td>
                     <td data-label="Last used">{optional_time(token.last_used_ms, "not yet")}</td>
                     <td data-label="Revoke"><ActionButton action="revoke-token" field="name" value=token.name.clone() label=format!("Revoke {}", token.name)/></td>

@@ -76,6 +76,7 @@ pub struct NewSilence {
         (status = 400, description = "A bad body or duration", body = crate::model::ApiErrorBody),
         (status = 401, description = "Not signed in, or a session or token that no longer works", body = crate::model::ApiErrorBody),
         (status = 403, description = "Signed in, but this caller may not do this", body = crate::model::ApiErrorBody),
+        (status = 415, description = "The body is not JSON", body = crate::model::ApiErrorBody),
         (status = 422, description = "No such rule", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database cannot be reached, or netpulse is shutting down", body = crate::model::ApiErrorBody),
     )

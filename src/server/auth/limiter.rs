@@ -21,6 +21,14 @@ impl LoginLimiter {
         Self { by_address: RateLimiter::keyed(Quota::per_minute(address)), by_account: RateLimiter::keyed(Quota::per_minute(account)) }
     }
 
+    /// Counts an attempt, as `attempt`, refused as the 429 a sign-in answers.
+    pub fn admit(&self, address: IpAddr, account: &str) -> Result<(), crate::server::http::error::ApiError> {
+        self.attempt(address, account).map_err(|wait| crate::server::http::error::ApiError::TooManyRequests {
+            message: "too many sign-in attempts; wait and try again".to_owned(),
+            retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
+        })
+    }
+
     /// Counts an attempt; `Err` with how long to wait when there were too many.
     pub fn attempt(&self, address: IpAddr, account: &str) -> Result<(), Duration> {
         let now = DefaultClock::default().now();

@@ -19,7 +19,8 @@ use crate::{
         auth::{
             access::Caller,
             routes::{self as auth_routes, SignedIn},
-            setup, two_factor,
+            setup,
+            two_factor::{self, CodeStepError},
         },
         http::{client_address::ClientAddress, error::ApiError},
         AppState,
@@ -127,12 +128,17 @@ async fn code_form(State(state): State<AppState>, client: ClientAddress, form: R
     let next = safe_next(form.next.as_deref());
     match two_factor::finish_sign_in(&state, client, &form.pending, &form.code).await {
         Ok(cookie) => ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response(),
-        // A wrong code may be tried again while the sign-in waits.
-        Err(error) if error.to_string() == two_factor::WRONG_CODE => {
+        // A wrong code, or too many tries for now: the code form again, while the sign-in waits.
+        Err(CodeStepError::TryAgain(error)) => {
+            let retry = if let ApiError::TooManyRequests { retry_after_secs, .. } = &error { Some(*retry_after_secs) } else { None };
             let data = AuthPageData { form: AuthForm::Code, next, pending: form.pending, error: Some(error.to_string()), ..AuthPageData::default() };
-            page(&state, error.status(), data)
+            let mut response = page(&state, error.status(), data);
+            if let Some(seconds) = retry {
+                response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+            }
+            response
         }
-        Err(error) => failed(&state, error, String::new(), next),
+        Err(CodeStepError::Over(error)) => failed(&state, error, String::new(), next),
     }
 }
 

@@ -80,10 +80,7 @@ pub async fn sign_in(
     // A name no account can have is an unknown one: the same work, and nothing of it is kept.
     let known_form = super::access::valid_name(name);
     let shown = if known_form { name } else { "(not a valid name)" };
-    state.auth.limiter.attempt(address.0, shown).map_err(|wait| ApiError::TooManyRequests {
-        message: "too many sign-in attempts; wait and try again".to_owned(),
-        retry_after_secs: wait.as_secs().max(1),
-    })?;
+    state.auth.limiter.admit(address.0, shown)?;
     let lookup = known_form && password.len() <= secrets::MAX_PASSWORD;
     let stored = if lookup { state.store.user_password(name).await.map_err(|_| session::store_down())? } else { None };
     let hash = stored.as_ref().map(|(hash, _)| hash.clone());

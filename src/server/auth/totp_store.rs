@@ -23,10 +23,10 @@ impl Store {
         Ok(row.flatten())
     }
 
-    /// Turns on the secret being set up, if it is still `secret`, with `step` as used.
+    /// Turns on the secret being set up, if it is still `secret` and no other is on, with `step` as used.
     pub async fn enable_totp(&self, name: &str, secret: &str, step: i64) -> Result<bool, StoreError> {
         let done =
-            sqlx::query("UPDATE account_user SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ? WHERE name = ? AND totp_pending = ?")
+            sqlx::query("UPDATE account_user SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ? WHERE name = ? AND totp_pending = ? AND totp_secret IS NULL")
                 .bind(step)
                 .bind(name)
                 .bind(secret)

@@ -61,6 +61,12 @@ impl PendingLogins {
         key
     }
 
+    /// The user of a waiting sign-in, without counting a try.
+    pub fn user_of(&self, key: &str) -> Option<String> {
+        let waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        waiting.get(&secrets::digest(key)).filter(|pending| pending.expires > Instant::now()).map(|pending| pending.user.clone())
+    }
+
     /// The user and replaced session of a waiting sign-in, counting a try; none once expired or tried too often.
     pub fn attempt(&self, key: &str) -> Option<(String, Option<i64>)> {
         let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
@@ -93,24 +99,35 @@ pub async fn check_code(state: &AppState, name: &str, secret: &str, last_step: i
     }
 }
 
+/// Why the code step of a form sign-in failed.
+pub enum CodeStepError {
+    /// The sign-in still waits: the code form again, saying why (a wrong code, too many tries for now).
+    TryAgain(ApiError),
+    /// It expired, was used up or never existed: start again from the password.
+    Over(ApiError),
+}
+
 /// The code step of a form sign-in: the session's cookie once the code is right.
-pub async fn finish_sign_in(state: &AppState, client: ClientAddress, key: &str, code: &str) -> Result<String, ApiError> {
-    let Some((user, replaces)) = state.auth.pending_logins.attempt(key) else {
-        return Err(ApiError::Unauthorized("this sign-in has expired; enter your name and password again".to_owned()));
+pub async fn finish_sign_in(state: &AppState, client: ClientAddress, key: &str, code: &str) -> Result<String, CodeStepError> {
+    let over = || CodeStepError::Over(ApiError::Unauthorized("this sign-in has expired; enter your name and password again".to_owned()));
+    // The limiter first: a refused try costs the waiting sign-in nothing.
+    let user = state.auth.pending_logins.user_of(key).ok_or_else(over)?;
+    state.auth.limiter.admit(client.0, &user).map_err(CodeStepError::TryAgain)?;
+    let (user, replaces) = state.auth.pending_logins.attempt(key).ok_or_else(over)?;
+    finish_with_code(state, client, key, &user, replaces, code).await
+}
+
+async fn finish_with_code(state: &AppState, client: ClientAddress, key: &str, user: &str, replaces: Option<i64>, code: &str) -> Result<String, CodeStepError> {
+    let down = |_| CodeStepError::TryAgain(session::store_down());
+    let Some((secret, last_step)) = state.store.totp_secret(user).await.map_err(down)? else {
+        return Err(CodeStepError::Over(ApiError::Unauthorized("two-factor sign-in was turned off meanwhile; sign in again".to_owned())));
     };
-    state.auth.limiter.attempt(client.0, &user).map_err(|wait| ApiError::TooManyRequests {
-        message: "too many sign-in attempts; wait and try again".to_owned(),
-        retry_after_secs: wait.as_secs().max(1),
-    })?;
-    let Some((secret, last_step)) = state.store.totp_secret(&user).await.map_err(|_| session::store_down())? else {
-        return Err(ApiError::Unauthorized("two-factor sign-in was turned off meanwhile; sign in again".to_owned()));
-    };
-    if let Err(error) = check_code(state, &user, &secret, last_step, code).await {
+    if let Err(error) = check_code(state, user, &secret, last_step, code).await {
         audit(state, &format!("user:{user}"), "login-failed", "wrong one-time code", client).await;
-        return Err(error);
+        return Err(CodeStepError::TryAgain(error));
     }
     state.auth.pending_logins.finish(key);
-    let cookie = session::start(state, &user, &client.0.to_string(), replaces).await?;
+    let cookie = session::start(state, user, &client.0.to_string(), replaces).await.map_err(CodeStepError::TryAgain)?;
     audit(state, &format!("user:{user}"), "login", "with a one-time code", client).await;
     Ok(cookie)
 }
@@ -126,17 +143,26 @@ pub fn own_account(caller: &Caller) -> Result<&str, ApiError> {
 }
 
 /// A new secret for `name`, kept as the one being set up until a code confirms it.
+/// Refused while a second factor is on: replacing it must take its current code
+/// (by turning it off first), or a stolen session could move it to another app.
 pub async fn start_enrolment(state: &AppState, name: &str) -> Result<Enrolment, ApiError> {
+    if state.store.totp_secret(name).await.map_err(|_| session::store_down())?.is_some() {
+        return Err(ApiError::Conflict("two-factor sign-in is already on; turn it off with a current code first".to_owned()));
+    }
     let secret = totp::new_secret();
     state.store.set_totp_pending(name, &secret).await.map_err(|_| session::store_down())?;
-    let issuer = format!("netpulse {}", state.config.node);
-    totp::enrolment(&secret, &issuer, name).ok_or_else(|| ApiError::Unavailable("cannot make the QR code".to_owned()))
+    totp::enrolment(&secret, &issuer(state), name).ok_or_else(|| ApiError::Unavailable("cannot make the QR code".to_owned()))
 }
 
 /// The secret being set up, again, for another try after a wrong code.
 pub async fn pending_enrolment(state: &AppState, name: &str) -> Option<Enrolment> {
     let secret = state.store.totp_pending(name).await.ok()??;
-    totp::enrolment(&secret, &format!("netpulse {}", state.config.node), name)
+    totp::enrolment(&secret, &issuer(state), name)
+}
+
+/// How authenticator apps label this netpulse.
+fn issuer(state: &AppState) -> String {
+    format!("netpulse {}", state.config.node)
 }
 
 /// Turns the secret being set up on, once a code from the app proves the app has it.
@@ -144,7 +170,12 @@ pub async fn confirm(state: &AppState, client: ClientAddress, name: &str, code: 
     let Some(secret) = state.store.totp_pending(name).await.map_err(|_| session::store_down())? else {
         return Err(ApiError::bad_request("start setting up two-factor sign-in first"));
     };
-    let step = totp::verify(&secret, code, unix_secs(), 0).ok_or_else(|| ApiError::bad_request(WRONG_CODE))?;
+    // Codes are guessed no faster here than at sign-in.
+    state.auth.limiter.admit(client.0, name)?;
+    let Some(step) = totp::verify(&secret, code, unix_secs(), 0) else {
+        audit(state, &format!("user:{name}"), "totp-on-failed", "wrong one-time code", client).await;
+        return Err(ApiError::bad_request(WRONG_CODE));
+    };
     if !state.store.enable_totp(name, &secret, step).await.map_err(|_| session::store_down())? {
         return Err(ApiError::Conflict("two-factor sign-in was set up again meanwhile; use the newest QR code".to_owned()));
     }
@@ -157,7 +188,11 @@ pub async fn turn_off(state: &AppState, client: ClientAddress, name: &str, code:
     let Some((secret, last_step)) = state.store.totp_secret(name).await.map_err(|_| session::store_down())? else {
         return Err(ApiError::bad_request("two-factor sign-in is not on"));
     };
-    check_code(state, name, &secret, last_step, code).await?;
+    state.auth.limiter.admit(client.0, name)?;
+    if let Err(error) = check_code(state, name, &secret, last_step, code).await {
+        audit(state, &format!("user:{name}"), "totp-off-failed", "wrong one-time code", client).await;
+        return Err(error);
+    }
     state.store.disable_totp(name).await.map_err(|_| session::store_down())?;
     audit(state, &format!("user:{name}"), "totp-off", "", client).await;
     Ok(())
@@ -181,6 +216,7 @@ pub struct CodeBody {
 /// Starts setting up two-factor sign-in for the signed-in user: a new secret, on once confirmed.
 #[utoipa::path(post, path = "/api/auth/totp", operation_id = "totp_begin", tag = "auth",
     responses((status = 200, description = "The new secret", body = NewSecret), (status = 400, description = "Signed in through a proxy", body = crate::model::ApiErrorBody),
+        (status = 409, description = "Two-factor sign-in is on already; turn it off first", body = crate::model::ApiErrorBody),
         (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "A token, not a user", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn begin(State(state): State<AppState>, caller: Caller) -> Result<Json<NewSecret>, ApiError> {
@@ -193,6 +229,7 @@ async fn begin(State(state): State<AppState>, caller: Caller) -> Result<Json<New
     responses((status = 204, description = "On: sign-ins now ask for a code"), (status = 400, description = "A wrong code, or nothing being set up", body = crate::model::ApiErrorBody),
         (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "A token, not a user", body = crate::model::ApiErrorBody),
         (status = 409, description = "Set up again meanwhile", body = crate::model::ApiErrorBody), (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
+        (status = 429, description = "Too many tries; see Retry-After", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn confirm_route(
     State(state): State<AppState>,
@@ -209,7 +246,8 @@ async fn confirm_route(
 #[utoipa::path(post, path = "/api/auth/totp/off", operation_id = "totp_off", tag = "auth", request_body = CodeBody,
     responses((status = 204, description = "Off"), (status = 400, description = "It was not on", body = crate::model::ApiErrorBody),
         (status = 401, description = "Not signed in, or a wrong code", body = crate::model::ApiErrorBody), (status = 403, description = "A token, not a user", body = crate::model::ApiErrorBody),
-        (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+        (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody), (status = 429, description = "Too many tries; see Retry-After", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn off_route(
     State(state): State<AppState>,
     client: ClientAddress,

@@ -29,15 +29,23 @@ pub fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     }
     let hops: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(',')).collect();
     for hop in hops.into_iter().rev() {
-        match hop.trim().parse::<IpAddr>() {
-            Ok(address) => client = address.to_canonical(),
-            Err(_) => return client,
+        match parse_hop(hop.trim()) {
+            Some(address) => client = address.to_canonical(),
+            None => return client,
         }
         if !networks::contains(trusted, client) {
             return client;
         }
     }
     client
+}
+
+/// One `X-Forwarded-For` entry: an address, or one with a port (`192.0.2.1:5678`, `[2001:db8::1]:80`) or in brackets.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|socket| socket.ip()))
+        .or_else(|| hop.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')).and_then(|inner| inner.parse().ok()))
 }
 
 /// The layer: finds the client's address once for every handler.
@@ -90,5 +98,8 @@ mod tests {
         assert_eq!(client_of(ip("127.0.0.1"), &forwarded(&["unknown"]), &trusted), ip("127.0.0.1"));
         assert_eq!(client_of(ip("::ffff:127.0.0.1"), &forwarded(&["2001:db8::1"]), &trusted), ip("2001:db8::1"));
         assert_eq!(client_of(ip("127.0.0.1"), &forwarded(&["198.51.100.1"]), &[]), ip("127.0.0.1"), "no trusted proxies: never seen through");
+        assert_eq!(client_of(ip("127.0.0.1"), &forwarded(&["198.51.100.1:5678"]), &trusted), ip("198.51.100.1"), "a port is dropped");
+        assert_eq!(client_of(ip("127.0.0.1"), &forwarded(&["[2001:db8::1]:80"]), &trusted), ip("2001:db8::1"));
+        assert_eq!(client_of(ip("127.0.0.1"), &forwarded(&["[2001:db8::2]"]), &trusted), ip("2001:db8::2"));
     }
 }

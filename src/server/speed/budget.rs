@@ -29,6 +29,8 @@ pub struct ServeBudget {
     limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     exempt: Vec<IpNet>,
     budget_mb: u32,
+    /// Takes since quiet addresses were last dropped.
+    since_pruned: std::sync::atomic::AtomicU32,
 }
 
 /// An IPv6 client usually holds a whole /64, so that is what is counted.
@@ -44,7 +46,16 @@ impl ServeBudget {
     pub fn new(budget_mb: u32, exempt: Vec<IpNet>) -> Self {
         let units = (u64::from(budget_mb) * 1_000_000).div_ceil(UNIT);
         let limiter = NonZeroU32::new(u32::try_from(units).unwrap_or(u32::MAX)).map(|units| RateLimiter::keyed(Quota::per_hour(units)));
-        Self { limiter, exempt, budget_mb }
+        Self { limiter, exempt, budget_mb, since_pruned: std::sync::atomic::AtomicU32::new(0) }
+    }
+
+    pub fn budget_mb(&self) -> u32 {
+        self.budget_mb
+    }
+
+    /// Whether `bytes` fit in a whole hour's budget at all.
+    pub fn fits(&self, bytes: u64) -> bool {
+        self.budget_mb == 0 || bytes.div_ceil(UNIT) <= (u64::from(self.budget_mb) * 1_000_000).div_ceil(UNIT)
     }
 
     /// Takes `bytes` from `client`'s budget, or says why not (and takes nothing).
@@ -56,7 +67,9 @@ impl ServeBudget {
         let units = u32::try_from(bytes.div_ceil(UNIT)).ok().and_then(NonZeroU32::new).ok_or(OverBudget::TooLarge { budget_mb: self.budget_mb })?;
         let now = DefaultClock::default().now();
         let outcome = limiter.check_key_n(&counted_as(client), units).map_err(|_| OverBudget::TooLarge { budget_mb: self.budget_mb })?;
-        if limiter.len() > 10_000 {
+        // Quiet addresses are dropped now and then (not on every take: that scan is as long as the map).
+        if self.since_pruned.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 10_000 {
+            self.since_pruned.store(0, std::sync::atomic::Ordering::Relaxed);
             limiter.retain_recent();
         }
         outcome.map_err(|until| OverBudget::Wait(until.wait_time_from(now)))
@@ -110,6 +123,7 @@ mod tests {
         assert_eq!(budget.take(ip("198.51.100.8"), 6_000_000), Ok(()), "another address has its own budget");
         assert_eq!(budget.take(ip("198.51.100.7"), 3_000_000), Ok(()), "a refused request took nothing");
         assert_eq!(budget.take(ip("198.51.100.9"), 11_000_000), Err(OverBudget::TooLarge { budget_mb: 10 }));
+        assert!(budget.fits(10_000_000) && !budget.fits(11_000_000));
     }
 
     #[test]

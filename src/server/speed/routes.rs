@@ -1,8 +1,6 @@
 //! `/speedtest/*`: the target endpoints another netpulse, a LibreSpeed client or a
 //! Cloudflare-style client measures against.
 
-use std::convert::Infallible;
-
 use axum::{
     body::Body,
     extract::{Query, State},
@@ -96,23 +94,38 @@ fn over_budget(refusal: OverBudget, cors: bool) -> Response {
     let error = match refusal {
         OverBudget::Wait(wait) => ApiError::TooManyRequests {
             message: "this address has used its speed-test budget for now; try again later".to_owned(),
-            retry_after_secs: wait.as_secs().max(1),
+            retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
         },
-        OverBudget::TooLarge { budget_mb } => ApiError::TooManyRequests {
-            message: format!("one request may move at most this server's hourly budget of {budget_mb} MB per address"),
-            retry_after_secs: 3600,
-        },
+        // Waiting never helps this one.
+        OverBudget::TooLarge { budget_mb } => {
+            ApiError::bad_request(format!("one request may move at most this server's hourly budget of {budget_mb} MB per address"))
+        }
     };
     let mut response = error.into_response();
     no_store(response.headers_mut(), cors);
     response
 }
 
+/// `total` random bytes, charged to the client's budget piece by piece as the
+/// socket takes them: a client that aborts (LibreSpeed's streams do, and so
+/// does an early-stopped test) pays for what it got, not for what it asked.
+/// Past the budget mid-way the body ends with an error, so the client sees a
+/// cut-off transfer, and its next request the 429.
 fn random_body(state: &AppState, client: ClientAddress, total: u64, cors: bool) -> Response {
-    if let Err(refusal) = state.serve_budget.take(client.0, total) {
+    if !state.serve_budget.fits(total) {
+        return over_budget(OverBudget::TooLarge { budget_mb: state.serve_budget.budget_mb() }, cors);
+    }
+    let first = total.min(PIECE as u64);
+    if let Err(refusal) = state.serve_budget.take(client.0, first) {
         return over_budget(refusal, cors);
     }
-    let pieces = payload::slices(&state.payload, total, PIECE).map(Ok::<_, Infallible>);
+    let budget = state.serve_budget.clone();
+    let pieces = payload::slices(&state.payload, total, PIECE).enumerate().map(move |(n, piece)| {
+        if n > 0 && budget.take(client.0, piece.len() as u64).is_err() {
+            return Err(std::io::Error::other("the client's speed-test budget ran out"));
+        }
+        Ok(piece)
+    });
     let mut response = Body::from_stream(futures_util::stream::iter(pieces)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -124,8 +137,8 @@ fn random_body(state: &AppState, client: ClientAddress, total: u64, cors: bool) 
 /// `ckSize` MiB of random data (default 4, at most 1024).
 #[utoipa::path(get, path = "/garbage", tag = "speedtest", params(TargetQuery), responses(
     (status = 200, description = "Random bytes, never compressed", content_type = "application/octet-stream", body = Vec<u8>),
-    (status = 400, description = "ckSize is not a whole number up to 1024", body = crate::model::ApiErrorBody),
-    (status = 429, description = "The client's hourly byte budget is used up", body = crate::model::ApiErrorBody),
+    (status = 400, description = "ckSize is not a whole number up to 1024, or asks for more than a whole hour's budget", body = crate::model::ApiErrorBody),
+    (status = 429, description = "The client's hourly byte budget is used up; a transfer that runs past it mid-way is cut off", body = crate::model::ApiErrorBody),
 ))]
 async fn garbage(
     State(state): State<AppState>,
@@ -140,7 +153,7 @@ async fn garbage(
 /// Exactly `bytes` bytes of random data.
 #[utoipa::path(get, path = "/__down", tag = "speedtest", params(TargetQuery), responses(
     (status = 200, description = "Random bytes, never compressed", content_type = "application/octet-stream", body = Vec<u8>),
-    (status = 400, description = "bytes is not a whole number up to 1 GiB", body = crate::model::ApiErrorBody),
+    (status = 400, description = "bytes is not a whole number up to 1 GiB, or asks for more than a whole hour's budget", body = crate::model::ApiErrorBody),
     (status = 429, description = "The client's hourly byte budget is used up", body = crate::model::ApiErrorBody),
 ))]
 async fn down(
