@@ -11,6 +11,8 @@ use governor::{
 pub struct LoginLimiter {
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     by_account: DefaultKeyedRateLimiter<String>,
+    /// Attempts since quiet keys were last dropped.
+    since_pruned: std::sync::atomic::AtomicU32,
 }
 
 impl LoginLimiter {
@@ -18,7 +20,11 @@ impl LoginLimiter {
     pub fn new(per_minute: u32) -> Self {
         let account = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let address = NonZeroU32::new(per_minute.max(1).saturating_mul(10)).unwrap_or(NonZeroU32::MIN);
-        Self { by_address: RateLimiter::keyed(Quota::per_minute(address)), by_account: RateLimiter::keyed(Quota::per_minute(account)) }
+        Self {
+            by_address: RateLimiter::keyed(Quota::per_minute(address)),
+            by_account: RateLimiter::keyed(Quota::per_minute(account)),
+            since_pruned: std::sync::atomic::AtomicU32::new(0),
+        }
     }
 
     /// Counts an attempt, as `attempt`, refused as the 429 a sign-in answers.
@@ -36,8 +42,10 @@ impl LoginLimiter {
         wait(self.by_address.check_key(&address.to_canonical()))?;
         // Names are folded so that case games do not get extra tries.
         wait(self.by_account.check_key(&account.to_lowercase()))?;
-        // Keys of quiet addresses are dropped now and then, so the maps stay small.
-        if self.by_address.len() > 10_000 {
+        // Keys of quiet addresses are dropped now and then, so the maps stay small; not on
+        // every attempt, since the scan is as long as the map.
+        if self.since_pruned.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 10_000 {
+            self.since_pruned.store(0, std::sync::atomic::Ordering::Relaxed);
             self.by_address.retain_recent();
             self.by_account.retain_recent();
         }
