@@ -3,20 +3,14 @@
 // the screen, and axe-clean.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { Netpulse } from "./netpulse";
+import { createFirstAdmin, Netpulse } from "./netpulse";
 
 const PASSWORD = "correct horse battery";
 
 test("an admin adds a user and makes and revokes a token from the admin page", async ({ page }) => {
   const server = await Netpulse.start({ openRead: false });
   try {
-    let setupUrl = "";
-    await expect.poll(() => (setupUrl = server.logs.join("").match(/http:\/\/\S+\/setup\?key=\S+/)?.[0] ?? "")).not.toBe("");
-    await page.goto(setupUrl);
-    await page.getByLabel("Name").fill("ada");
-    await page.getByLabel(/Password/).fill(PASSWORD);
-    await page.getByRole("button", { name: "Create admin and sign in" }).click();
-    await expect(page).toHaveURL(`${server.url}/`);
+    await createFirstAdmin(page, server, "ada", PASSWORD);
 
     await page.getByRole("link", { name: "Admin" }).click();
     await expect(page).toHaveURL(`${server.url}/admin`);

@@ -212,3 +212,14 @@ export function twoMonitors(downTarget: string, interval = 1, selfPath = "/speed
     `interval = ${interval}`,
   ].join("\n");
 }
+
+/** A closed netpulse's setup address, from its log, then the first admin made there through the form; the page ends signed in. */
+export async function createFirstAdmin(page: Page, server: Netpulse, name: string, password: string): Promise<void> {
+  let setupUrl = "";
+  await expect.poll(() => (setupUrl = server.logs.join("").match(/http:\/\/\S+\/setup\?key=\S+/)?.[0] ?? "")).not.toBe("");
+  await page.goto(setupUrl);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel(/Password/).fill(password);
+  await page.getByRole("button", { name: "Create admin and sign in" }).click();
+  await expect(page).toHaveURL(`${server.url}/`);
+}

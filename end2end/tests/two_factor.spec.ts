@@ -4,7 +4,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 import { createHmac } from "node:crypto";
-import { Netpulse } from "./netpulse";
+import { createFirstAdmin, Netpulse } from "./netpulse";
 
 const PASSWORD = "correct horse battery";
 
@@ -38,13 +38,7 @@ async function earlyInAStep(): Promise<void> {
 test("two-factor sign-in is set up from the account page and then asked for after the password", async ({ page }) => {
   const server = await Netpulse.start({ openRead: false });
   try {
-    let setupUrl = "";
-    await expect.poll(() => (setupUrl = server.logs.join("").match(/http:\/\/\S+\/setup\?key=\S+/)?.[0] ?? "")).not.toBe("");
-    await page.goto(setupUrl);
-    await page.getByLabel("Name").fill("ada");
-    await page.getByLabel(/Password/).fill(PASSWORD);
-    await page.getByRole("button", { name: "Create admin and sign in" }).click();
-    await expect(page).toHaveURL(`${server.url}/`);
+    await createFirstAdmin(page, server, "ada", PASSWORD);
 
     // The footer's name leads to the account page.
     await page.getByRole("link", { name: "ada" }).click();
