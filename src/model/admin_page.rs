@@ -1,4 +1,4 @@
-//! What the server-rendered admin page shows: accounts, tokens, sessions and the audit log.
+//! What the server-rendered admin page shows: accounts, tokens, sessions, access rules and the audit log.
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdminUser {
@@ -36,6 +36,17 @@ pub struct AdminAudit {
     pub address: String,
 }
 
+/// An access rule; one from the config file has no id and is changed only there.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdminRule {
+    pub id: Option<i64>,
+    pub who: String,
+    pub series: String,
+    pub allow: String,
+    /// Who added it and when, for a rule added here.
+    pub added: Option<(String, i64)>,
+}
+
 #[derive(Clone, Default, PartialEq)]
 pub struct AdminPageData {
     pub node: String,
@@ -45,6 +56,7 @@ pub struct AdminPageData {
     pub users: Vec<AdminUser>,
     pub tokens: Vec<AdminToken>,
     pub sessions: Vec<AdminSession>,
+    pub rules: Vec<AdminRule>,
     pub audit: Vec<AdminAudit>,
     /// What was just done.
     pub notice: Option<String>,

@@ -57,6 +57,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let serve_budget = speed::budget::ServeBudget::new(config.speed.serve_budget_mb, config.speed.serve_budget_exempt()?);
     let services = state::Services { alerts, pushes, auth, serve_budget };
     let state = AppState::new(config, client, token.clone(), store.clone(), services).await?;
+    auth::rules::load(&state).await?;
     auth::setup::enter_if_needed(&state).await?;
     let (retest, retests) = tokio::sync::mpsc::unbounded_channel();
     let retest = state.config.speed.enabled.then_some(retest);

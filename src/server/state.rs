@@ -148,7 +148,7 @@ impl AppState {
     /// The state a page renders before its stream connects, holding only
     /// what `caller` may read: a series it may not read is absent, not hidden.
     pub fn snapshot(&self, caller: &Caller) -> Snapshot {
-        let access = &self.auth.access;
+        let access = self.auth.access();
         let readable = |topic: &str, key: &str| access.may_read(caller, &series_of(topic, key));
         let (events, last_event_id) = self.hub.recent(SPEED_TOPIC);
         let probes = self.latest_probes().into_iter().filter(|probe| readable(PROBE_TOPIC, &probe.monitor)).collect();

@@ -1,10 +1,10 @@
-//! The admin page at `/admin`: accounts, tokens, sessions and the audit log,
+//! The admin page at `/admin`: accounts, tokens, sessions, access rules and the audit log,
 //! each with its plain HTML forms. Rendered by the server alone: it ships no WASM.
 
 use leptos::prelude::*;
 
 use crate::{
-    model::admin_page::{AdminAudit, AdminPageData, AdminSession, AdminToken, AdminUser},
+    model::admin_page::{AdminAudit, AdminPageData, AdminRule, AdminSession, AdminToken, AdminUser},
     ui::page_parts::{time_view, TableSection},
 };
 
@@ -23,7 +23,7 @@ fn ActionButton(action: &'static str, field: &'static str, value: String, label:
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let data = use_context::<AdminPageData>().unwrap_or_default();
-    let AdminPageData { node, viewer, own_session, users, tokens, sessions, audit, notice, error, new_token } = data;
+    let AdminPageData { node, viewer, own_session, users, tokens, sessions, rules, audit, notice, error, new_token } = data;
     view! {
         <header class="topbar">
             <h1 class="brand">"netpulse admin"</h1>
@@ -41,6 +41,7 @@ pub fn AdminPage() -> impl IntoView {
             <Users users viewer/>
             <Tokens tokens/>
             <Sessions sessions own_session/>
+            <Rules rules/>
             <Audit audit/>
         </main>
     }
@@ -150,6 +151,43 @@ fn Sessions(sessions: Vec<AdminSession>, own_session: Option<i64>) -> impl IntoV
         })
         .collect_view();
     view! { <TableSection id="sessions" title="Signed-in sessions" empty=None headers=&["User", "Since", "Last seen", "Address", "End"]>{rows}</TableSection> }
+}
+
+#[component]
+fn Rules(rules: Vec<AdminRule>) -> impl IntoView {
+    let empty = rules.is_empty().then_some("No access rules: accounts read everything, tokens what their scopes say, visitors nothing.");
+    let rows = rules
+        .into_iter()
+        .map(|rule| {
+            let source = match &rule.added {
+                Some((by, at)) => view! { {by.clone()}" "{time_view(*at)} }.into_any(),
+                None => "config file".into_any(),
+            };
+            let remove = rule.id.map(|id| {
+                let label = format!("Remove rule {} {} {}", rule.who, rule.allow, rule.series);
+                view! { <ActionButton action="remove-rule" field="id" value=id.to_string() label/> }
+            });
+            view! {
+                <tr data-rule=format!("{} {} {}", rule.who, rule.allow, rule.series)>
+                    <td data-label="Who">{rule.who.clone()}</td>
+                    <td data-label="Series"><code>{rule.series.clone()}</code></td>
+                    <td data-label="Allows">{rule.allow.clone()}</td>
+                    <td data-label="Added">{source}</td>
+                    <td data-label="Remove">{remove}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <TableSection id="rules" title="Access rules" empty headers=&["Who", "Series", "Allows", "Added", "Remove"]>{rows}</TableSection>
+        <form method="post" action="/admin" class="admin-form" data-testid="add-rule">
+            <input type="hidden" name="action" value="add-rule"/>
+            <label class="field">"Who (anonymous, role:viewer, user:<name>, token:<name>)"<input name="who" autocomplete="off" required placeholder="anonymous"/></label>
+            <label class="field">"Series (speed, probe:web-*, topic:<name>, alert, *)"<input name="series" autocomplete="off" required placeholder="speed"/></label>
+            <label class="field">"Allows"<select name="allow"><option value="read">"read"</option><option value="publish">"publish"</option><option value="deny">"deny"</option></select></label>
+            <button type="submit">"Add rule"</button>
+        </form>
+    }
 }
 
 #[component]

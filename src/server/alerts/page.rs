@@ -114,7 +114,7 @@ async fn show(State(state): State<AppState>, caller: Result<Caller, ApiError>, Q
         Ok(caller) => caller,
         Err(_) => Caller::Anonymous,
     };
-    if caller == Caller::Anonymous && !state.auth.access.may_read(&caller, ALERT_TOPIC) {
+    if caller == Caller::Anonymous && !state.auth.access().may_read(&caller, ALERT_TOPIC) {
         return Redirect::to("/login?next=/alerts").into_response();
     }
     match parse_query(&params) {

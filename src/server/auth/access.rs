@@ -155,6 +155,26 @@ pub enum Grant {
     Deny,
 }
 
+impl Grant {
+    pub const ALL: [Grant; 3] = [Grant::Read, Grant::Publish, Grant::Deny];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::Read => "read",
+            Grant::Publish => "publish",
+            Grant::Deny => "deny",
+        }
+    }
+}
+
+impl FromStr for Grant {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        Grant::ALL.into_iter().find(|grant| grant.as_str() == raw).ok_or_else(|| format!("{raw:?} is not read, publish or deny"))
+    }
+}
+
 /// One `[[access]]` table as written.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,4 +1,4 @@
-//! `/admin`: accounts, tokens, sessions and the audit log for an admin, with
+//! `/admin`: accounts, tokens, sessions, access rules and the audit log for an admin, with
 //! one form route whose `action` picks the change, made through the same
 //! steps as the API's.
 
@@ -15,9 +15,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::admin_document,
-    model::admin_page::{AdminAudit, AdminPageData, AdminSession, AdminToken, AdminUser},
+    model::admin_page::{AdminAudit, AdminPageData, AdminRule, AdminSession, AdminToken, AdminUser},
     server::{
-        auth::{access::Caller, session, sessions::end_session_as, two_factor, users},
+        auth::{access::Caller, rules, session, sessions::end_session_as, two_factor, users},
         clock::now_ms,
         http::{client_address::ClientAddress, error::ApiError},
         AppState,
@@ -32,6 +32,7 @@ async fn listed(state: &AppState, caller: &Caller) -> Result<AdminPageData, ApiE
     let tokens = store.tokens().await.map_err(down)?;
     let sessions = store.sessions(None, now_ms()).await.map_err(down)?;
     let audit = store.audit_log(100).await.map_err(down)?;
+    let rules = rules::list(state).await?;
     let (viewer, own_session) = match caller {
         Caller::User { name, session, .. } => (name.clone(), *session),
         _ => (String::new(), None),
@@ -56,6 +57,7 @@ async fn listed(state: &AppState, caller: &Caller) -> Result<AdminPageData, ApiE
             .into_iter()
             .map(|s| AdminSession { id: s.id, user: s.user, created_ms: s.created_ms, last_seen_ms: s.last_seen_ms, address: s.address })
             .collect(),
+        rules: rules.into_iter().map(|r| AdminRule { id: r.id, who: r.who, series: r.series, allow: r.allow, added: r.created_by.zip(r.created_ms) }).collect(),
         audit: audit.into_iter().map(|a| AdminAudit { at_ms: a.at_ms, actor: a.actor, action: a.action, detail: a.detail, address: a.address }).collect(),
         ..AdminPageData::default()
     })
@@ -86,6 +88,8 @@ fn done_text(done: &str) -> Option<&'static str> {
         "reset-totp" => "Two-factor sign-in turned off for the user.",
         "revoke-token" => "Token revoked; its streams closed.",
         "end-session" => "Session ended; its streams closed.",
+        "add-rule" => "Rule added; pages, the API and open streams follow it now.",
+        "remove-rule" => "Rule removed; pages, the API and open streams follow it now.",
         _ => return None,
     })
 }
@@ -102,7 +106,7 @@ async fn show(State(state): State<AppState>, caller: Result<Caller, ApiError>, Q
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct AdminForm {
-    /// add-user, set-role, remove-user, reset-totp, add-token, revoke-token or end-session.
+    /// add-user, set-role, remove-user, reset-totp, add-token, revoke-token, end-session, add-rule or remove-rule.
     action: String,
     #[serde(default)]
     name: String,
@@ -116,6 +120,12 @@ struct AdminForm {
     expires_days: String,
     #[serde(default)]
     id: String,
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    series: String,
+    #[serde(default)]
+    allow: String,
 }
 
 /// What a form did: a confirmation to redirect to, or a new token to show once.
@@ -143,6 +153,8 @@ async fn act(state: &AppState, caller: &Caller, client: ClientAddress, form: Adm
         }
         "revoke-token" => users::revoke_token_as(state, caller, client, &form.name).await.map(|()| Done::Redirect("revoke-token")),
         "end-session" => end_session_as(state, caller, client, &form.id).await.map(|()| Done::Redirect("end-session")),
+        "add-rule" => rules::add_as(state, caller, client, &form.who, &form.series, &form.allow).await.map(|_| Done::Redirect("add-rule")),
+        "remove-rule" => rules::remove_as(state, caller, client, &form.id).await.map(|()| Done::Redirect("remove-rule")),
         other => Err(ApiError::bad_request(format!("unknown action {other:?}"))),
     }
 }

@@ -120,7 +120,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let clear_cookie = stale_cookie && !request.uri().path().starts_with("/api/");
     // The dashboard for a visitor who may read nothing is the sign-in page (which, in setup mode, says where the setup address is).
     let visitor = matches!(credentials, Credentials::Valid(Caller::Anonymous)) || stale_cookie;
-    if request.uri().path() == "/" && request.method() == axum::http::Method::GET && visitor && !state.auth.access.anonymous_reads_anything() {
+    if request.uri().path() == "/" && request.method() == axum::http::Method::GET && visitor && !state.auth.access().anonymous_reads_anything() {
         let mut response = axum::response::Redirect::to("/login").into_response();
         if clear_cookie {
             if let Ok(value) = HeaderValue::from_str(&session::cleared_cookie(state.auth.config.behind_tls)) {

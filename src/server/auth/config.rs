@@ -4,7 +4,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::server::{
-    auth::access::{Access, AccessRuleConfig, Role},
+    auth::access::{AccessRule, AccessRuleConfig, Role},
     config::{invalid, networks, ConfigError},
 };
 
@@ -83,9 +83,9 @@ impl AuthConfig {
 }
 
 /// The `[[access]]` rules, checked; the error names the key and the rule's position.
-pub fn checked_access(rules: &[AccessRuleConfig]) -> Result<Access, ConfigError> {
+pub fn checked_access(rules: &[AccessRuleConfig]) -> Result<Vec<AccessRule>, ConfigError> {
     let parsed = rules.iter().enumerate().map(|(n, rule)| rule.parse().map_err(|reason| invalid("access", format!("rule {}: {reason}", n + 1))));
-    Ok(Access::new(parsed.collect::<Result<_, _>>()?))
+    parsed.collect()
 }
 
 #[cfg(test)]

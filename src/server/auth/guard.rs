@@ -19,7 +19,7 @@ fn refuse(caller: &Caller, what: String) -> ApiError {
 }
 
 pub fn require(state: &AppState, caller: &Caller, series: &str, action: Action) -> Result<(), ApiError> {
-    if state.auth.access.may(caller, series, action) {
+    if state.auth.access().may(caller, series, action) {
         return Ok(());
     }
     let verb = match action {

@@ -14,6 +14,7 @@ pub mod headers;
 pub mod limiter;
 pub mod pages;
 pub mod routes;
+pub mod rules;
 pub mod scopes;
 pub mod secrets;
 pub mod session;
@@ -25,13 +26,14 @@ pub mod totp_store;
 pub mod two_factor;
 pub mod users;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use arc_swap::ArcSwap;
 use tokio::sync::broadcast;
 
 use crate::server::{
     auth::{
-        access::{Access, Caller},
+        access::{Access, AccessRule, Caller},
         config::AuthConfig,
         limiter::LoginLimiter,
     },
@@ -61,7 +63,9 @@ impl Revoked {
 
 /// The access rules and everything sign-in needs; one per server.
 pub struct Auth {
-    pub access: Access,
+    /// The config's rules and the stored ones, swapped whole when an admin changes one.
+    access: ArcSwap<Access>,
+    config_rules: Vec<AccessRule>,
     pub config: AuthConfig,
     /// The old `publish_token`, honoured as a token with `publish:*` and `operate`.
     legacy_token: Option<Secret>,
@@ -79,11 +83,12 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(config: &Config) -> Result<Self, ConfigError> {
-        let access = config::checked_access(&config.access)?;
+        let config_rules = config::checked_access(&config.access)?;
         let (revoked, _) = broadcast::channel(1024);
         let _ = secrets::decoy_hash();
         Ok(Self {
-            access,
+            access: ArcSwap::from_pointee(Access::new(config_rules.clone())),
+            config_rules,
             config: config.auth.clone(),
             legacy_token: config.publish_token.clone(),
             setup_key: Mutex::new(None),
@@ -93,6 +98,17 @@ impl Auth {
             trusted_proxies: config.auth.trusted_networks()?,
             pending_logins: two_factor::PendingLogins::default(),
         })
+    }
+
+    /// The rules every decision reads, as they are now.
+    pub fn access(&self) -> arc_swap::Guard<Arc<Access>> {
+        self.access.load()
+    }
+
+    /// Joins the rules admins added to the config's; decisions use them from now on.
+    pub fn set_stored_rules(&self, stored: Vec<AccessRule>) {
+        let rules = self.config_rules.iter().cloned().chain(stored).collect();
+        self.access.store(Arc::new(Access::new(rules)));
     }
 
     /// Tells open streams that a credential stopped working.

@@ -79,7 +79,7 @@ pub async fn events(
     if !still_valid {
         return Err(ApiError::Unauthorized("your session or token stopped working; sign in again".to_owned()));
     }
-    if !state.auth.access.reads_anything(&caller) {
+    if !state.auth.access().reads_anything(&caller) {
         return Err(ApiError::Unauthorized("sign in, or send a bearer token, to follow the stream".to_owned()));
     }
     let known = KnownTopics { declared: &state.config.topics, hub: &state.hub };

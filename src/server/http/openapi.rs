@@ -171,6 +171,8 @@ mod tests {
             ("/api/users/{name}", &["patch", "delete"]),
             ("/api/tokens", &["get", "post"]),
             ("/api/tokens/{name}", &["delete"]),
+            ("/api/access/rules", &["get", "post"]),
+            ("/api/access/rules/{id}", &["delete"]),
             ("/api/audit", &["get"]),
             ("/api/sessions", &["get"]),
             ("/api/sessions/{id}", &["delete"]),

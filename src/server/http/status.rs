@@ -36,8 +36,8 @@ struct Limits {
 pub async fn status(State(state): State<AppState>, caller: Caller) -> Json<Status> {
     let limits = state.subscribers.limits();
     let mut connections = state.subscribers.counts();
-    connections.per_topic.retain(|topic, _| topic == "*" || state.auth.access.may_read(&caller, &topic_series(topic)));
-    connections.producers_running.retain(|topic| state.auth.access.may_read(&caller, &topic_series(topic)));
+    connections.per_topic.retain(|topic, _| topic == "*" || state.auth.access().may_read(&caller, &topic_series(topic)));
+    connections.producers_running.retain(|topic| state.auth.access().may_read(&caller, &topic_series(topic)));
     Json(Status {
         version: env!("CARGO_PKG_VERSION"),
         node: state.config.node.clone(),

@@ -34,7 +34,7 @@ fn latest_speed(state: &AppState, caller: &Caller) -> BTreeMap<String, SpeedSamp
     let (events, _) = state.hub.recent(SPEED_TOPIC);
     events
         .iter()
-        .filter(|event| state.auth.access.may_read(caller, &series_of(SPEED_TOPIC, &event.key)))
+        .filter(|event| state.auth.access().may_read(caller, &series_of(SPEED_TOPIC, &event.key)))
         .filter_map(|event| serde_json::from_str::<SpeedSample>(&event.data).ok())
         .map(|sample| (sample.target.clone(), sample))
         .collect()
@@ -127,7 +127,7 @@ fn server(registry: &Registry, state: &AppState, caller: &Caller) {
     add(registry, clients);
     let per_topic =
         IntGaugeVec::new(Opts::new("netpulse_stream_subscribers", "Open event streams that follow each topic; * for every topic."), &["topic"]).expect("valid");
-    let shown = |topic: &str| topic == "*" || state.auth.access.may_read(caller, &topic_series(topic));
+    let shown = |topic: &str| topic == "*" || state.auth.access().may_read(caller, &topic_series(topic));
     for (topic, n) in counts.per_topic.iter().filter(|(topic, _)| shown(topic)) {
         per_topic.with_label_values(&[topic]).set(i64::try_from(*n).unwrap_or(i64::MAX));
     }
@@ -161,7 +161,7 @@ fn alerts(registry: &Registry, state: &AppState) {
 /// A registry with every family, filled from the state as it is now.
 pub fn gather(state: &AppState, caller: &Caller) -> Registry {
     let registry = Registry::new();
-    let access = &state.auth.access;
+    let access = state.auth.access();
     server(&registry, state, caller);
     speed(&registry, state, caller);
     let probes: Vec<ProbeResult> = state.latest_probes().into_iter().filter(|p| access.may_read(caller, &series_of(PROBE_TOPIC, &p.monitor))).collect();
