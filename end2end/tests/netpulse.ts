@@ -223,3 +223,63 @@ export async function createFirstAdmin(page: Page, server: Netpulse, name: strin
   await page.getByRole("button", { name: "Create admin and sign in" }).click();
   await expect(page).toHaveURL(`${server.url}/`);
 }
+
+/** The real OpenID provider of `support/oidc_provider.mjs`, on loopback. */
+export class OidcProvider {
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static readonly clientSecret = "e2e-oidc-client-secret-0123456789";
+
+  get issuer(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts it for a netpulse that will listen on `netpulsePort`. */
+  static async start(netpulsePort: number): Promise<OidcProvider> {
+    const port = await freePort();
+    const script = path.join(__dirname, "..", "support", "oidc_provider.mjs");
+    const child = spawn(process.execPath, [script, String(port), `http://127.0.0.1:${netpulsePort}/login/oidc/callback`], { stdio: ["ignore", "pipe", "pipe"] });
+    const logs: string[] = [];
+    child.stdout?.on("data", (d) => logs.push(String(d)));
+    child.stderr?.on("data", (d) => logs.push(String(d)));
+    const provider = new OidcProvider(port, child);
+    await expect
+      .poll(async () => fetch(`${provider.issuer}/.well-known/openid-configuration`).then((r) => r.status, () => 0), { timeout: 15_000, message: logs.join("") })
+      .toBe(200);
+    return provider;
+  }
+
+  /** The `[auth.oidc]` section that points netpulse here, with the groups mapped to roles. */
+  config(netpulsePort: number): string {
+    return [
+      `[auth.oidc]`,
+      `issuer = "${this.issuer}"`,
+      `client_id = "netpulse"`,
+      `client_secret = "${OidcProvider.clientSecret}"`,
+      `redirect_url = "http://127.0.0.1:${netpulsePort}/login/oidc/callback"`,
+      `scopes = ["profile", "groups"]`,
+      `button = "Sign in with Example SSO"`,
+      `[auth.oidc.roles]`,
+      `netpulse-admins = "admin"`,
+      `staff = "viewer"`,
+    ].join("\n");
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    this.child.kill("SIGTERM");
+    await exited;
+  }
+}
+
+/** Signs in at the provider's development pages as `name` (any password), and consents. */
+export async function signInAtProvider(page: Page, name: string): Promise<void> {
+  await page.locator('input[name="login"]').fill(name);
+  await page.locator('input[name="password"]').fill("any password works here");
+  await page.locator('button[type="submit"]').click();
+  await page.getByRole("button", { name: "Continue" }).click();
+}

@@ -6,6 +6,8 @@ pub struct AdminUser {
     pub role: String,
     pub created_ms: i64,
     pub totp: bool,
+    /// Made by single sign-on: its role comes from the provider at each sign-in.
+    pub single_sign_on: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

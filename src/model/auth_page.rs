@@ -14,6 +14,8 @@ pub struct AuthPageData {
     pub name: String,
     /// The key of a sign-in waiting for its one-time code, carried by the code form.
     pub pending: String,
+    /// The single sign-on button's text and address, when single sign-on is set up.
+    pub sso_button: Option<(String, String)>,
 }
 
 /// Written by hand: the setup key and the pending sign-in's key are secrets and never shown.

@@ -57,7 +57,7 @@ fn Users(users: Vec<AdminUser>, viewer: String) -> impl IntoView {
             let role_label = format!("Role of {}", user.name);
             view! {
                 <tr data-user=user.name.clone()>
-                    <td data-label="Name">{user.name.clone()}</td>
+                    <td data-label="Name">{user.name.clone()}{user.single_sign_on.then_some(" (single sign-on)")}</td>
                     <td data-label="Role">
                         <form method="post" action="/admin" class="inline-form">
                             <input type="hidden" name="action" value="set-role"/>

@@ -44,6 +44,8 @@ fn SignInForm(data: AuthPageData) -> impl IntoView {
             <label>"Password"<input name="password" type="password" autocomplete="current-password" required/></label>
             <button type="submit">"Sign in"</button>
         </form>
+        // A link, not a form: the provider is another site, which `form-action 'self'` would refuse.
+        {data.sso_button.map(|(label, href)| view! { <p class="sso"><a class="button sso-button" href=href data-testid="sso">{label}</a></p> })}
     }
 }
 

@@ -16,6 +16,8 @@ pub struct UserRow {
     pub created_ms: i64,
     /// Whether two-factor sign-in is on.
     pub totp: bool,
+    /// `password`, or `oidc` for an account made by single sign-on.
+    pub signs_in_with: String,
 }
 
 /// A session found by its secret.
@@ -123,9 +125,11 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        let rows: Vec<(String, String, i64, bool)> =
-            sqlx::query_as("SELECT name, role, created_ms, totp_secret IS NOT NULL FROM account_user ORDER BY name").fetch_all(self.pool()).await?;
-        Ok(rows.into_iter().map(|(name, role, created_ms, totp)| UserRow { name, role, created_ms, totp }).collect())
+        let rows: Vec<(String, String, i64, bool, String)> =
+            sqlx::query_as("SELECT name, role, created_ms, totp_secret IS NOT NULL, signs_in_with FROM account_user ORDER BY name")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|(name, role, created_ms, totp, signs_in_with)| UserRow { name, role, created_ms, totp, signs_in_with }).collect())
     }
 
     /// Changes a user's role, in one statement that never demotes the last

@@ -17,7 +17,7 @@ use crate::{
     app::admin_document,
     model::admin_page::{AdminAudit, AdminPageData, AdminRule, AdminSession, AdminToken, AdminUser},
     server::{
-        auth::{access::Caller, rules, session, sessions::end_session_as, two_factor, users},
+        auth::{access::Caller, oidc, rules, session, sessions::end_session_as, two_factor, users},
         clock::now_ms,
         http::{client_address::ClientAddress, error::ApiError},
         AppState,
@@ -41,7 +41,10 @@ async fn listed(state: &AppState, caller: &Caller) -> Result<AdminPageData, ApiE
         node: state.config.node.clone(),
         viewer,
         own_session,
-        users: users.into_iter().map(|u| AdminUser { name: u.name, role: u.role, created_ms: u.created_ms, totp: u.totp }).collect(),
+        users: users
+            .into_iter()
+            .map(|u| AdminUser { single_sign_on: u.signs_in_with == oidc::account::OIDC, name: u.name, role: u.role, created_ms: u.created_ms, totp: u.totp })
+            .collect(),
         tokens: tokens
             .into_iter()
             .map(|t| AdminToken {

@@ -4,7 +4,10 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::server::{
-    auth::access::{AccessRule, AccessRuleConfig, Role},
+    auth::{
+        access::{AccessRule, AccessRuleConfig, Role},
+        oidc::config::OidcConfig,
+    },
     config::{invalid, networks, ConfigError},
 };
 
@@ -25,6 +28,8 @@ pub struct AuthConfig {
     pub trusted_proxies: Vec<String>,
     /// The role of a proxy-signed-in name that has no account here.
     pub proxy_role: String,
+    /// Single sign-on with an OpenID Connect provider; off when absent.
+    pub oidc: Option<OidcConfig>,
 }
 
 impl Default for AuthConfig {
@@ -36,6 +41,7 @@ impl Default for AuthConfig {
             proxy_header: None,
             trusted_proxies: vec!["127.0.0.1".to_owned(), "::1".to_owned()],
             proxy_role: "viewer".to_owned(),
+            oidc: None,
         }
     }
 }
@@ -57,6 +63,9 @@ impl AuthConfig {
         }
         self.trusted_networks()?;
         self.proxy_login()?;
+        if let Some(oidc) = &self.oidc {
+            oidc.validate()?;
+        }
         Ok(())
     }
 

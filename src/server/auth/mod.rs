@@ -12,6 +12,7 @@ pub mod config;
 pub mod guard;
 pub mod headers;
 pub mod limiter;
+pub mod oidc;
 pub mod pages;
 pub mod routes;
 pub mod rules;
@@ -79,6 +80,8 @@ pub struct Auth {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Sign-ins whose password was right, waiting for their one-time code.
     pub pending_logins: two_factor::PendingLogins,
+    /// Single sign-on, when `[auth.oidc]` is set.
+    pub oidc: Option<oidc::Oidc>,
 }
 
 impl Auth {
@@ -97,6 +100,7 @@ impl Auth {
             proxy: config.auth.proxy_login()?,
             trusted_proxies: config.auth.trusted_networks()?,
             pending_logins: two_factor::PendingLogins::default(),
+            oidc: config.auth.oidc.as_ref().map(oidc::Oidc::new).transpose()?,
         })
     }
 

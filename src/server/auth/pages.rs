@@ -42,8 +42,13 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn page(state: &AppState, status: StatusCode, data: AuthPageData) -> Response {
-    let data = AuthPageData { node: state.config.node.clone(), ..data };
+/// A sign-in, code or setup page; the sign-in form offers single sign-on when it is set up.
+pub fn page(state: &AppState, status: StatusCode, data: AuthPageData) -> Response {
+    let sso_button = state.auth.oidc.as_ref().map(|oidc| {
+        let next = percent_encoding::utf8_percent_encode(&data.next, percent_encoding::NON_ALPHANUMERIC);
+        (oidc.config.button.clone(), format!("/login/oidc?next={next}"))
+    });
+    let data = AuthPageData { node: state.config.node.clone(), sso_button, ..data };
     (status, [(header::CACHE_CONTROL, "no-store")], Html(auth_document(&state.leptos_options, data))).into_response()
 }
 

@@ -83,7 +83,8 @@ pub async fn sign_in(
     state.auth.limiter.admit(address.0, shown)?;
     let lookup = known_form && password.len() <= secrets::MAX_PASSWORD;
     let stored = if lookup { state.store.user_password(name).await.map_err(|_| session::store_down())? } else { None };
-    let hash = stored.as_ref().map(|(hash, _)| hash.clone());
+    // A single sign-on account has no password: the decoy's work, and the answer an unknown name gets.
+    let hash = stored.as_ref().map(|(hash, _)| hash.clone()).filter(|hash| !hash.is_empty());
     let typed = password.to_owned();
     // Hashing takes tens of milliseconds: off the async workers.
     let matched = tokio::task::spawn_blocking(move || secrets::verify_password(&typed, hash.as_deref())).await.unwrap_or(false);

@@ -98,6 +98,7 @@ fn compressed_api() -> OpenApiRouter<AppState> {
         .merge(auth::account_page::routes())
         .merge(auth::admin_page::routes())
         .merge(auth::pages::routes())
+        .merge(auth::oidc::routes::routes())
         .merge(status_page::routes())
 }
 

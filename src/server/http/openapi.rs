@@ -187,6 +187,8 @@ mod tests {
             ("/account/totp/off", &["post"]),
             ("/login", &["get", "post"]),
             ("/login/code", &["post"]),
+            ("/login/oidc", &["get"]),
+            ("/login/oidc/callback", &["get"]),
             ("/setup", &["get", "post"]),
             ("/logout", &["post"]),
             ("/status", &["get"]),

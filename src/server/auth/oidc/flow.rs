@@ -1,0 +1,127 @@
+//! The two legs of the authorization code flow: the provider's address to
+//! send the browser to, and, when it comes back, the code exchanged (with
+//! the PKCE verifier), the ID token checked and the claims gathered.
+
+use std::time::{Duration, Instant};
+
+use openidconnect::{
+    core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata},
+    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken, IdTokenClaims, IssuerUrl,
+    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{Oidc, OidcError};
+
+/// How long the provider's metadata and keys are kept before being read again.
+const METADATA_FOR: Duration = Duration::from_secs(3600);
+
+/// Every claim the provider sends, whatever its name: the groups claim is rarely a standard one.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+struct AnyClaims {
+    #[serde(flatten)]
+    other: Map<String, Value>,
+}
+
+impl AdditionalClaims for AnyClaims {}
+
+type FullIdToken = IdToken<AnyClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+
+/// A client made from discovered metadata: the token and user info endpoints may be absent.
+type ProviderClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+fn logged(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> OidcError {
+    move |error| {
+        tracing::warn!(%error, "single sign-on: {what}");
+        OidcError::BadAnswer
+    }
+}
+
+impl Oidc {
+    /// The provider's metadata, read from its discovery document at most once an hour
+    /// (or sooner, when `fresh` asks, after its keys failed to check a token).
+    async fn metadata(&self, fresh: bool) -> Result<CoreProviderMetadata, OidcError> {
+        let mut cached = self.metadata.lock().await;
+        if let Some((metadata, read)) = cached.as_ref().filter(|(_, read)| !fresh && read.elapsed() < METADATA_FOR) {
+            let _ = read;
+            return Ok(metadata.clone());
+        }
+        let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|_| OidcError::Unreachable)?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http).await.map_err(|error| {
+            tracing::warn!(error = %error, issuer = %self.config.issuer, "single sign-on: cannot read the provider's discovery document");
+            OidcError::Unreachable
+        })?;
+        *cached = Some((metadata.clone(), Instant::now()));
+        Ok(metadata)
+    }
+
+    fn client(&self, metadata: CoreProviderMetadata) -> Result<ProviderClient, OidcError> {
+        let secret = self.config.client_secret.as_ref().map(|secret| ClientSecret::new(secret.expose().to_owned()));
+        let redirect = RedirectUrl::new(self.config.redirect_url.clone()).map_err(|_| OidcError::BadAnswer)?;
+        Ok(CoreClient::from_provider_metadata(metadata, ClientId::new(self.config.client_id.clone()), secret).set_redirect_uri(redirect))
+    }
+
+    /// The provider's sign-in address and the `state` that the browser's cookie must carry back.
+    pub async fn start(&self, next: String) -> Result<(String, String), OidcError> {
+        let client = self.client(self.metadata(false).await?)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let nonce = Nonce::new_random();
+        let state = self.wait_for(verifier.secret().clone(), nonce.secret().clone(), next)?;
+        let (kept_state, kept_nonce) = (state.clone(), nonce.clone());
+        let scopes = self.config.scopes.iter().map(|scope| Scope::new(scope.clone()));
+        let (url, _, _) = client
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, move || CsrfToken::new(kept_state), move || kept_nonce)
+            .add_scopes(scopes)
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok((url.to_string(), state))
+    }
+
+    /// Finishes the sign-in `state` names with the provider's `code`: every
+    /// claim of the checked ID token and of the user info, and where to go next.
+    pub async fn finish(&self, state: &str, code: &str) -> Result<(Map<String, Value>, String), OidcError> {
+        let waiting = self.take(state)?;
+        let claims = self.exchange(&waiting, code).await?;
+        Ok((claims, waiting.next))
+    }
+
+    async fn exchange(&self, waiting: &super::Waiting, code: &str) -> Result<Map<String, Value>, OidcError> {
+        let mut client = self.client(self.metadata(false).await?)?;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|error| logged("the provider has no token endpoint")(&error))?
+            .set_pkce_verifier(PkceCodeVerifier::new(waiting.pkce_verifier.clone()))
+            .request_async(&self.http)
+            .await
+            .map_err(|error| match &error {
+                openidconnect::RequestTokenError::ServerResponse(response) => OidcError::Refused(response.error().to_string()),
+                _ => logged("the token request failed")(&error),
+            })?;
+        let id_token = tokens.id_token().ok_or_else(|| logged("no ID token")(&"the token response has none"))?;
+        let id_token: FullIdToken = id_token.to_string().parse().map_err(|error| logged("the ID token is not a JWT")(&error))?;
+        let nonce = Nonce::new(waiting.nonce.clone());
+        let check = |client: &ProviderClient| id_token.claims(&client.id_token_verifier(), &nonce).cloned();
+        let checked: IdTokenClaims<AnyClaims, CoreGenderClaim> = match check(&client) {
+            Ok(claims) => claims,
+            // The provider may have rotated its signing keys since they were read: read them again, once.
+            Err(_) => {
+                client = self.client(self.metadata(true).await?)?;
+                check(&client).map_err(|error| logged("the ID token did not check")(&error))?
+            }
+        };
+        let mut claims = match serde_json::to_value(&checked) {
+            Ok(Value::Object(claims)) => claims,
+            _ => return Err(logged("the ID token's claims")(&"are not an object")),
+        };
+        // Providers often send groups and names only from the user info endpoint.
+        if let Ok(request) = client.user_info(tokens.access_token().clone(), Some(checked.subject().clone())) {
+            let info: UserInfoClaims<AnyClaims, CoreGenderClaim> =
+                request.request_async(&self.http).await.map_err(|error| logged("the user info request failed")(&error))?;
+            if let Ok(Value::Object(more)) = serde_json::to_value(&info) {
+                claims.extend(more);
+            }
+        }
+        Ok(claims)
+    }
+}

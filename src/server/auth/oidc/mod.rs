@@ -1,0 +1,131 @@
+//! Single sign-on with OpenID Connect: the authorization code flow with PKCE
+//! against one configured provider, the sign-ins waiting for the browser to
+//! come back, and the provider's metadata, read when first needed.
+
+pub mod account;
+pub mod claims;
+pub mod config;
+pub mod flow;
+pub mod routes;
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use crate::server::{
+    auth::{oidc::claims::ClaimRules, secrets},
+    config::ConfigError,
+};
+
+/// How long the provider may take to send the browser back.
+const WAITS_FOR: Duration = Duration::from_secs(600);
+/// Sign-ins that may wait at once: anyone can start one, so memory stays bounded.
+const MOST_WAITING: usize = 10_000;
+
+/// A sign-in sent to the provider, waiting for the browser to come back.
+struct Waiting {
+    pkce_verifier: String,
+    nonce: String,
+    next: String,
+    expires: Instant,
+}
+
+/// What single sign-on needs; one per server when `[auth.oidc]` is set.
+pub struct Oidc {
+    pub config: config::OidcConfig,
+    pub rules: ClaimRules,
+    http: reqwest::Client,
+    metadata: tokio::sync::Mutex<Option<(openidconnect::core::CoreProviderMetadata, Instant)>>,
+    /// Keyed by the SHA-256 of the `state` the browser carries.
+    waiting: Mutex<HashMap<Vec<u8>, Waiting>>,
+}
+
+/// Why a sign-in with the provider failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("the sign-in provider cannot be reached right now; try again, or sign in with a password")]
+    Unreachable,
+    #[error("too many single sign-ons are under way; try again in a few minutes")]
+    Busy,
+    #[error("this sign-in expired or was started in another browser; start again")]
+    Expired,
+    #[error("the sign-in provider refused: {0}")]
+    Refused(String),
+    #[error("the sign-in provider's answer could not be checked; see the server's log")]
+    BadAnswer,
+    #[error(transparent)]
+    Claims(#[from] claims::ClaimError),
+}
+
+impl Oidc {
+    pub fn new(config: &config::OidcConfig) -> Result<Self, ConfigError> {
+        let rules = config.validate()?;
+        // No redirects: the provider's endpoints answer directly, and a redirect could lead the server elsewhere.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|error| crate::server::config::invalid("auth.oidc", format!("cannot make an HTTP client: {error}")))?;
+        Ok(Self { config: config.clone(), rules, http, metadata: tokio::sync::Mutex::new(None), waiting: Mutex::new(HashMap::new()) })
+    }
+
+    /// Remembers a sign-in under a new random `state`, which is returned.
+    fn wait_for(&self, pkce_verifier: String, nonce: String, next: String) -> Result<String, OidcError> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        waiting.retain(|_, sign_in| sign_in.expires > now);
+        if waiting.len() >= MOST_WAITING {
+            return Err(OidcError::Busy);
+        }
+        let state = secrets::random_secret();
+        waiting.insert(secrets::digest(&state), Waiting { pkce_verifier, nonce, next, expires: now + WAITS_FOR });
+        Ok(state)
+    }
+
+    /// Takes the waiting sign-in for `state`: each works once.
+    fn take(&self, state: &str) -> Result<Waiting, OidcError> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let sign_in = waiting.remove(&secrets::digest(state)).ok_or(OidcError::Expired)?;
+        if sign_in.expires <= Instant::now() {
+            return Err(OidcError::Expired);
+        }
+        Ok(sign_in)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oidc() -> Oidc {
+        let config = config::OidcConfig {
+            issuer: "http://127.0.0.1:9".into(),
+            client_id: "netpulse".into(),
+            redirect_url: "http://127.0.0.1:3000/login/oidc/callback".into(),
+            default_role: Some("viewer".into()),
+            ..config::OidcConfig::default()
+        };
+        Oidc::new(&config).unwrap()
+    }
+
+    #[test]
+    fn a_waiting_sign_in_is_found_once_by_its_state() {
+        let oidc = oidc();
+        let state = oidc.wait_for("verifier".into(), "nonce".into(), "/alerts".into()).unwrap();
+        assert!(matches!(oidc.take("forged"), Err(OidcError::Expired)));
+        let found = oidc.take(&state).unwrap();
+        assert_eq!((found.pkce_verifier.as_str(), found.next.as_str()), ("verifier", "/alerts"));
+        assert!(matches!(oidc.take(&state), Err(OidcError::Expired)), "a state works once");
+    }
+
+    #[test]
+    fn waiting_sign_ins_are_bounded() {
+        let oidc = oidc();
+        for _ in 0..MOST_WAITING {
+            oidc.wait_for(String::new(), String::new(), "/".into()).unwrap();
+        }
+        assert!(matches!(oidc.wait_for(String::new(), String::new(), "/".into()), Err(OidcError::Busy)));
+    }
+}
