@@ -28,8 +28,9 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-# Playwright's runner, and binaryen's wasm-opt for release builds. No browser download.
-if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ]; then
+# Playwright's runner, binaryen's wasm-opt for release builds, and the OpenID provider the
+# single sign-on test starts. No browser download.
+if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/oidc-provider ]; then
   say "installing npm packages in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi

@@ -16,6 +16,15 @@ use super::{Oidc, OidcError};
 
 /// How long the provider's metadata and keys are kept before being read again.
 const METADATA_FOR: Duration = Duration::from_secs(3600);
+/// How long after a failed read sign-ins are refused without asking the provider again.
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
+/// The provider's metadata as last read, and when reading it last failed.
+#[derive(Default)]
+pub struct Metadata {
+    known: Option<(CoreProviderMetadata, Instant)>,
+    failed: Option<Instant>,
+}
 
 /// Every claim the provider sends, whatever its name: the groups claim is rarely a standard one.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -43,17 +52,25 @@ impl Oidc {
     /// (or sooner, when `fresh` asks, after its keys failed to check a token).
     async fn metadata(&self, fresh: bool) -> Result<CoreProviderMetadata, OidcError> {
         let mut cached = self.metadata.lock().await;
-        if let Some((metadata, read)) = cached.as_ref().filter(|(_, read)| !fresh && read.elapsed() < METADATA_FOR) {
-            let _ = read;
+        if let Some((metadata, _)) = cached.known.as_ref().filter(|(_, read)| !fresh && read.elapsed() < METADATA_FOR) {
             return Ok(metadata.clone());
         }
+        // Sign-ins queued behind a failed read fail at once rather than each wait out the timeout.
+        if cached.failed.is_some_and(|at| at.elapsed() < RETRY_AFTER_FAILURE) {
+            return Err(OidcError::Unreachable);
+        }
         let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|_| OidcError::Unreachable)?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http).await.map_err(|error| {
-            tracing::warn!(error = %error, issuer = %self.config.issuer, "single sign-on: cannot read the provider's discovery document");
-            OidcError::Unreachable
-        })?;
-        *cached = Some((metadata.clone(), Instant::now()));
-        Ok(metadata)
+        match CoreProviderMetadata::discover_async(issuer, &self.http).await {
+            Ok(metadata) => {
+                *cached = Metadata { known: Some((metadata.clone(), Instant::now())), failed: None };
+                Ok(metadata)
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, issuer = %self.config.issuer, "single sign-on: cannot read the provider's discovery document");
+                cached.failed = Some(Instant::now());
+                Err(OidcError::Unreachable)
+            }
+        }
     }
 
     fn client(&self, metadata: CoreProviderMetadata) -> Result<ProviderClient, OidcError> {

@@ -37,7 +37,7 @@ pub struct Oidc {
     pub config: config::OidcConfig,
     pub rules: ClaimRules,
     http: reqwest::Client,
-    metadata: tokio::sync::Mutex<Option<(openidconnect::core::CoreProviderMetadata, Instant)>>,
+    metadata: tokio::sync::Mutex<flow::Metadata>,
     /// Keyed by the SHA-256 of the `state` the browser carries.
     waiting: Mutex<HashMap<Vec<u8>, Waiting>>,
 }
@@ -68,7 +68,7 @@ impl Oidc {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|error| crate::server::config::invalid("auth.oidc", format!("cannot make an HTTP client: {error}")))?;
-        Ok(Self { config: config.clone(), rules, http, metadata: tokio::sync::Mutex::new(None), waiting: Mutex::new(HashMap::new()) })
+        Ok(Self { config: config.clone(), rules, http, metadata: tokio::sync::Mutex::new(flow::Metadata::default()), waiting: Mutex::new(HashMap::new()) })
     }
 
     /// Remembers a sign-in under a new random `state`, which is returned.
