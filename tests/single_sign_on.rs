@@ -51,10 +51,15 @@ async fn without_a_reachable_provider_every_sign_in_attempt_is_refused_with_a_re
     assert_eq!(status, 503);
     assert!(body.contains("the sign-in provider cannot be reached right now"), "{body}");
 
-    let refused = server.url("/login/oidc/callback?error=access_denied&error_description=the%20user%20said%20no&state=x");
-    let (status, body) = page(&client, refused).await;
+    // A refusal: the provider's own words only for the browser that started the sign-in,
+    // so a crafted link cannot put its text on netpulse's page.
+    let refused = server.url("/login/oidc/callback?error=access_denied&error_description=call%20%2B1%20555%200100&state=x");
+    let (status, body) = page(&client, refused.clone()).await;
     assert_eq!(status, 401);
-    assert!(body.contains("the sign-in provider refused: access_denied: the user said no"), "{body}");
+    assert!(body.contains("the sign-in provider refused: access_denied<"), "{body}");
+    assert!(!body.contains("555"), "the description of a link this browser did not start is not shown");
+    let own = client.get(refused).header(header::COOKIE, "netpulse_oidc=x").send().await.unwrap().text().await.unwrap();
+    assert!(own.contains("the sign-in provider refused: access_denied: call +1 555 0100"), "{own}");
 
     let (status, body) = page(&client, server.url("/login/oidc/callback?state=abc")).await;
     assert_eq!(status, 400);

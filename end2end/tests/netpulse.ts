@@ -268,6 +268,12 @@ export class OidcProvider {
     ].join("\n");
   }
 
+  /** Changes a person's groups at the provider, as its directory admin would. */
+  async setGroups(name: string, groups: string[]): Promise<void> {
+    const response = await fetch(`${this.issuer}/test/groups/${name}`, { method: "POST", body: JSON.stringify(groups) });
+    expect(response.status).toBe(204);
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;
     const exited = new Promise((resolve) => this.child.once("exit", resolve));

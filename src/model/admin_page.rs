@@ -45,8 +45,14 @@ pub struct AdminRule {
     pub who: String,
     pub series: String,
     pub allow: String,
-    /// Who added it and when, for a rule added here.
-    pub added: Option<(String, i64)>,
+    /// Who added it and when; none for a rule from the config file.
+    pub added: Option<RuleAdded>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleAdded {
+    pub by: String,
+    pub at_ms: i64,
 }
 
 #[derive(Clone, Default, PartialEq)]

@@ -14,8 +14,16 @@ pub struct AuthPageData {
     pub name: String,
     /// The key of a sign-in waiting for its one-time code, carried by the code form.
     pub pending: String,
-    /// The single sign-on button's text and address, when single sign-on is set up.
-    pub sso_button: Option<(String, String)>,
+    /// The single sign-on button, when single sign-on is set up.
+    pub sso_button: Option<SsoButton>,
+}
+
+/// The sign-in page's link to the OpenID provider.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SsoButton {
+    pub label: String,
+    /// `/login/oidc`, carrying where to go after signing in.
+    pub href: String,
 }
 
 /// Written by hand: the setup key and the pending sign-in's key are secrets and never shown.

@@ -47,27 +47,40 @@ pub fn AdminPage() -> impl IntoView {
     }
 }
 
+/// The role picker of a password account.
+#[component]
+fn RoleForm(name: String, role: String) -> impl IntoView {
+    let role_id = format!("role-{name}");
+    let role_label = format!("Role of {name}");
+    view! {
+        <form method="post" action="/admin" class="inline-form">
+            <input type="hidden" name="action" value="set-role"/>
+            <input type="hidden" name="name" value=name/>
+            <label class="visually-hidden" for=role_id.clone()>{role_label}</label>
+            <select id=role_id name="role">
+                {["viewer", "editor", "admin"].map(|option| view! { <option value=option selected=role == option>{option}</option> }).collect_view()}
+            </select>
+            <button type="submit" class="link-button">"Change"</button>
+        </form>
+    }
+}
+
 #[component]
 fn Users(users: Vec<AdminUser>, viewer: String) -> impl IntoView {
     let rows = users
         .into_iter()
         .map(|user| {
             let own = user.name == viewer;
-            let role_id = format!("role-{}", user.name);
-            let role_label = format!("Role of {}", user.name);
             view! {
                 <tr data-user=user.name.clone()>
                     <td data-label="Name">{user.name.clone()}{user.single_sign_on.then_some(" (single sign-on)")}</td>
                     <td data-label="Role">
-                        <form method="post" action="/admin" class="inline-form">
-                            <input type="hidden" name="action" value="set-role"/>
-                            <input type="hidden" name="name" value=user.name.clone()/>
-                            <label class="visually-hidden" for=role_id.clone()>{role_label}</label>
-                            <select id=role_id name="role">
-                                {["viewer", "editor", "admin"].map(|role| view! { <option value=role selected=user.role == role>{role}</option> }).collect_view()}
-                            </select>
-                            <button type="submit" class="link-button">"Change"</button>
-                        </form>
+                        {if user.single_sign_on {
+                            // The provider sets it at every sign-in; a change here would not last.
+                            view! { {user.role.clone()}" (from the provider)" }.into_any()
+                        } else {
+                            view! { <RoleForm name=user.name.clone() role=user.role.clone()/> }.into_any()
+                        }}
                     </td>
                     <td data-label="Two-factor">
                         {if user.totp {
@@ -160,7 +173,7 @@ fn Rules(rules: Vec<AdminRule>) -> impl IntoView {
         .into_iter()
         .map(|rule| {
             let source = match &rule.added {
-                Some((by, at)) => view! { {by.clone()}" "{time_view(*at)} }.into_any(),
+                Some(added) => view! { {added.by.clone()}" "{time_view(added.at_ms)} }.into_any(),
                 None => "config file".into_any(),
             };
             let remove = rule.id.map(|id| {

@@ -45,7 +45,7 @@ fn SignInForm(data: AuthPageData) -> impl IntoView {
             <button type="submit">"Sign in"</button>
         </form>
         // A link, not a form: the provider is another site, which `form-action 'self'` would refuse.
-        {data.sso_button.map(|(label, href)| view! { <p class="sso"><a class="button sso-button" href=href data-testid="sso">{label}</a></p> })}
+        {data.sso_button.map(|button| view! { <p class="sso"><a class="button sso-button" href=button.href data-testid="sso">{button.label}</a></p> })}
     }
 }
 

@@ -6,7 +6,7 @@ use std::{fmt, str::FromStr};
 use serde::Deserialize;
 
 use crate::model::{ALERT_TOPIC, LIVE_TOPIC, PROBE_TOPIC, SPEED_TOPIC};
-pub use crate::server::auth::scopes::Scopes;
+pub use crate::server::auth::{pattern::Pattern, scopes::Scopes};
 
 /// An account's role: what it may do beyond the access rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,53 +50,6 @@ impl FromStr for Role {
 pub enum Action {
     Read,
     Publish,
-}
-
-/// A series pattern: `*` matches any run of characters, and a bare family
-/// (`speed`, `probe`, `topic`) matches every series in it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pattern(String);
-
-impl Pattern {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let raw = raw.trim();
-        if raw.is_empty() || raw.len() > 200 || raw.chars().any(char::is_control) {
-            return Err(format!("{raw:?} is not a series pattern such as speed, probe:web-*, topic:sales or *"));
-        }
-        Ok(Self(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn matches(&self, series: &str) -> bool {
-        glob(self.0.as_bytes(), series.as_bytes())
-            || (!self.0.contains(':') && series.split_once(':').is_some_and(|(family, _)| glob(self.0.as_bytes(), family.as_bytes())))
-    }
-}
-
-/// Whether `text` matches `pattern`, where `*` is any run of bytes.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    // The classic greedy matcher with one backtrack point: linear in practice, never exponential.
-    let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
-    while t < text.len() {
-        if p < pattern.len() && pattern[p] == b'*' {
-            star = Some(p);
-            mark = t;
-            p += 1;
-        } else if p < pattern.len() && pattern[p] == text[t] {
-            p += 1;
-            t += 1;
-        } else if let Some(s) = star {
-            p = s + 1;
-            mark += 1;
-            t = mark;
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&b| b == b'*')
 }
 
 /// The series an event belongs to, as rules name it: `speed:<target>` (the
@@ -304,7 +257,9 @@ impl Access {
     pub fn reads_everything(&self, caller: &Caller) -> bool {
         match caller {
             _ if caller.is_admin() => true,
-            Caller::User { name, role, .. } => !self.rules.iter().any(|rule| rule.who == Who::User(name.clone()) || rule.who == Who::Role(*role)),
+            Caller::User { name, role, .. } => {
+                !self.rules.iter().any(|rule| matches!(&rule.who, Who::User(named) if named == name) || rule.who == Who::Role(*role))
+            }
             _ => false,
         }
     }

@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::admin_document,
-    model::admin_page::{AdminAudit, AdminPageData, AdminRule, AdminSession, AdminToken, AdminUser},
+    model::admin_page::{AdminAudit, AdminPageData, AdminRule, AdminSession, AdminToken, AdminUser, RuleAdded},
     server::{
         auth::{access::Caller, oidc, rules, session, sessions::end_session_as, two_factor, users},
         clock::now_ms,
@@ -60,7 +60,16 @@ async fn listed(state: &AppState, caller: &Caller) -> Result<AdminPageData, ApiE
             .into_iter()
             .map(|s| AdminSession { id: s.id, user: s.user, created_ms: s.created_ms, last_seen_ms: s.last_seen_ms, address: s.address })
             .collect(),
-        rules: rules.into_iter().map(|r| AdminRule { id: r.id, who: r.who, series: r.series, allow: r.allow, added: r.created_by.zip(r.created_ms) }).collect(),
+        rules: rules
+            .into_iter()
+            .map(|r| AdminRule {
+                id: r.id,
+                who: r.who,
+                series: r.series,
+                allow: r.allow,
+                added: r.created_by.zip(r.created_ms).map(|(by, at_ms)| RuleAdded { by, at_ms }),
+            })
+            .collect(),
         audit: audit.into_iter().map(|a| AdminAudit { at_ms: a.at_ms, actor: a.actor, action: a.action, detail: a.detail, address: a.address }).collect(),
         ..AdminPageData::default()
     })

@@ -14,6 +14,7 @@ pub mod headers;
 pub mod limiter;
 pub mod oidc;
 pub mod pages;
+pub mod pattern;
 pub mod routes;
 pub mod rules;
 pub mod scopes;
@@ -67,6 +68,8 @@ pub struct Auth {
     /// The config's rules and the stored ones, swapped whole when an admin changes one.
     access: ArcSwap<Access>,
     config_rules: Vec<AccessRule>,
+    /// Held across a rule's write and the reload, so two changes at once cannot swap in a stale table.
+    pub rules_changing: tokio::sync::Mutex<()>,
     pub config: AuthConfig,
     /// The old `publish_token`, honoured as a token with `publish:*` and `operate`.
     legacy_token: Option<Secret>,
@@ -92,6 +95,7 @@ impl Auth {
         Ok(Self {
             access: ArcSwap::from_pointee(Access::new(config_rules.clone())),
             config_rules,
+            rules_changing: tokio::sync::Mutex::new(()),
             config: config.auth.clone(),
             legacy_token: config.publish_token.clone(),
             setup_key: Mutex::new(None),

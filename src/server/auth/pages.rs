@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::auth_document,
-    model::auth_page::{AuthForm, AuthPageData},
+    model::auth_page::{AuthForm, AuthPageData, SsoButton},
     server::{
         auth::{
             access::Caller,
@@ -46,7 +46,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 pub fn page(state: &AppState, status: StatusCode, data: AuthPageData) -> Response {
     let sso_button = state.auth.oidc.as_ref().map(|oidc| {
         let next = percent_encoding::utf8_percent_encode(&data.next, percent_encoding::NON_ALPHANUMERIC);
-        (oidc.config.button.clone(), format!("/login/oidc?next={next}"))
+        SsoButton { label: oidc.config.button.clone(), href: format!("/login/oidc?next={next}") }
     });
     let data = AuthPageData { node: state.config.node.clone(), sso_button, ..data };
     (status, [(header::CACHE_CONTROL, "no-store")], Html(auth_document(&state.leptos_options, data))).into_response()

@@ -129,6 +129,7 @@ pub async fn add_as(state: &AppState, caller: &Caller, client: ClientAddress, wh
     let parsed = parse_rule(who, series, allow).map_err(ApiError::BadRequest)?;
     let new = NewRule { who: who.trim().to_owned(), series: parsed.series.as_str().to_owned(), allow: parsed.grant.as_str().to_owned() };
     let now = now_ms();
+    let _changing = state.auth.rules_changing.lock().await;
     let id = state.store.add_rule(&new, &caller.label(), now).await.map_err(|error| match error {
         AddError::Taken => ApiError::Conflict(format!("this rule is there already: {} {} {}", new.who, new.series, new.allow)),
         AddError::Store(_) => session::store_down(),
@@ -142,6 +143,7 @@ pub async fn add_as(state: &AppState, caller: &Caller, client: ClientAddress, wh
 pub async fn remove_as(state: &AppState, caller: &Caller, client: ClientAddress, id: &str) -> Result<(), ApiError> {
     admin_only(caller)?;
     let id: i64 = id.trim().parse().map_err(|_| ApiError::bad_request(format!("a rule id is a whole number, got {id:?}")))?;
+    let _changing = state.auth.rules_changing.lock().await;
     let Some((who, series, allow)) = state.store.remove_rule(id).await.map_err(|_| session::store_down())? else {
         return Err(ApiError::NotFound(format!("no rule added here has id {id}; rules from the config file change only there")));
     };

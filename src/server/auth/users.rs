@@ -150,6 +150,9 @@ pub async fn change_account(
     if store.user_password(&name).await.map_err(|_| session::store_down())?.is_none() {
         return Err(ApiError::NotFound(format!("no user is called {name:?}")));
     }
+    if password.is_some() && store.is_sso_account(&name).await.map_err(|_| session::store_down())? {
+        return Err(ApiError::bad_request(format!("{name:?} signs in with single sign-on and has no password here")));
+    }
     if let Some(role) = role {
         if !store.set_role(&name, role).await.map_err(|_| session::store_down())? {
             return Err(ApiError::bad_request("this is the last admin; make another admin first"));

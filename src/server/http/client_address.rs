@@ -2,7 +2,7 @@
 //! trusted reverse proxy, the nearest untrusted address in `X-Forwarded-For`.
 //! Rate limits, the speed-test byte budget and the audit log all use it.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use axum::{
     extract::{ConnectInfo, FromRequestParts, Request, State},
@@ -17,6 +17,15 @@ use crate::server::{config::networks, AppState};
 /// Who sent a request, as far as trusted proxies tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddress(pub IpAddr);
+
+/// What per-client limits count as one client: an address, or for IPv6 its
+/// whole /64, which one client usually holds.
+pub fn client_network(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        v4 => v4,
+    }
+}
 
 /// Walks `X-Forwarded-For` from the right (the hop nearest us) past every
 /// trusted proxy. Entries left of the first untrusted one may be forged by the

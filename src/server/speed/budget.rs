@@ -1,17 +1,15 @@
 //! The speed-test byte budget: how many bytes one client address may move
 //! through `/speedtest` per hour, so a public netpulse is no free traffic source.
 
-use std::{
-    net::{IpAddr, Ipv6Addr},
-    num::NonZeroU32,
-    time::Duration,
-};
+use std::{net::IpAddr, num::NonZeroU32, time::Duration};
 
 use governor::{
     clock::{Clock, DefaultClock},
     DefaultKeyedRateLimiter, Quota, RateLimiter,
 };
 use ipnet::IpNet;
+
+use crate::server::http::client_address::client_network;
 
 /// The budget counts whole KiB, so an hour's budget of up to 4 TiB fits governor's cells.
 const UNIT: u64 = 1024;
@@ -31,14 +29,6 @@ pub struct ServeBudget {
     budget_mb: u32,
     /// Takes since quiet addresses were last dropped.
     since_pruned: std::sync::atomic::AtomicU32,
-}
-
-/// An IPv6 client usually holds a whole /64, so that is what is counted.
-fn counted_as(address: IpAddr) -> IpAddr {
-    match address.to_canonical() {
-        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
-        v4 => v4,
-    }
 }
 
 impl ServeBudget {
@@ -66,7 +56,7 @@ impl ServeBudget {
         }
         let units = u32::try_from(bytes.div_ceil(UNIT)).ok().and_then(NonZeroU32::new).ok_or(OverBudget::TooLarge { budget_mb: self.budget_mb })?;
         let now = DefaultClock::default().now();
-        let outcome = limiter.check_key_n(&counted_as(client), units).map_err(|_| OverBudget::TooLarge { budget_mb: self.budget_mb })?;
+        let outcome = limiter.check_key_n(&client_network(client), units).map_err(|_| OverBudget::TooLarge { budget_mb: self.budget_mb })?;
         // Quiet addresses are dropped now and then (not on every take: that scan is as long as the map).
         if self.since_pruned.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 10_000 {
             self.since_pruned.store(0, std::sync::atomic::Ordering::Relaxed);

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use openidconnect::{
     core::{CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata},
-    AdditionalClaims, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken, IdTokenClaims, IssuerUrl,
-    Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
+    AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdToken,
+    IdTokenClaims, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, UserInfoClaims,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -16,8 +16,10 @@ use super::{Oidc, OidcError};
 
 /// How long the provider's metadata and keys are kept before being read again.
 const METADATA_FOR: Duration = Duration::from_secs(3600);
-/// How long after a failed read sign-ins are refused without asking the provider again.
+/// How long after a failed read the provider is not asked again.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+/// How often a token signed with an unknown key may make the keys be read again.
+const FRESH_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 
 /// The provider's metadata as last read, and when reading it last failed.
 #[derive(Default)]
@@ -40,7 +42,17 @@ type FullIdToken = IdToken<AnyClaims, CoreGenderClaim, CoreJweContentEncryptionA
 /// A client made from discovered metadata: the token and user info endpoints may be absent.
 type ProviderClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
 
-fn logged(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> OidcError {
+/// A sign-in the provider vouched for.
+pub struct Finished {
+    /// The provider's issuer and subject, joined by a space: whom the account belongs to.
+    pub person: String,
+    /// Every claim of the checked ID token and of the user info.
+    pub claims: Map<String, Value>,
+    /// Where to go next.
+    pub next: String,
+}
+
+fn as_bad_answer(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> OidcError {
     move |error| {
         tracing::warn!(%error, "single sign-on: {what}");
         OidcError::BadAnswer
@@ -48,16 +60,18 @@ fn logged(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> OidcError {
 }
 
 impl Oidc {
-    /// The provider's metadata, read from its discovery document at most once an hour
-    /// (or sooner, when `fresh` asks, after its keys failed to check a token).
+    /// The provider's metadata, read from its discovery document at most once an hour,
+    /// or when `fresh` asks after its keys failed a token's signature (at most once a minute).
+    /// A failed re-read keeps the copy it has; with none, sign-ins fail at once for a few
+    /// seconds rather than each wait out the timeout behind the lock.
     async fn metadata(&self, fresh: bool) -> Result<CoreProviderMetadata, OidcError> {
         let mut cached = self.metadata.lock().await;
-        if let Some((metadata, _)) = cached.known.as_ref().filter(|(_, read)| !fresh && read.elapsed() < METADATA_FOR) {
+        let wanted = if fresh { FRESH_AT_MOST_EVERY } else { METADATA_FOR };
+        if let Some((metadata, _)) = cached.known.as_ref().filter(|(_, read)| read.elapsed() < wanted) {
             return Ok(metadata.clone());
         }
-        // Sign-ins queued behind a failed read fail at once rather than each wait out the timeout.
         if cached.failed.is_some_and(|at| at.elapsed() < RETRY_AFTER_FAILURE) {
-            return Err(OidcError::Unreachable);
+            return cached.known.as_ref().map(|(metadata, _)| metadata.clone()).ok_or(OidcError::Unreachable);
         }
         let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|_| OidcError::Unreachable)?;
         match CoreProviderMetadata::discover_async(issuer, &self.http).await {
@@ -68,7 +82,7 @@ impl Oidc {
             Err(error) => {
                 tracing::warn!(error = %error, issuer = %self.config.issuer, "single sign-on: cannot read the provider's discovery document");
                 cached.failed = Some(Instant::now());
-                Err(OidcError::Unreachable)
+                cached.known.as_ref().map(|(metadata, _)| metadata.clone()).ok_or(OidcError::Unreachable)
             }
         }
     }
@@ -80,11 +94,11 @@ impl Oidc {
     }
 
     /// The provider's sign-in address and the `state` that the browser's cookie must carry back.
-    pub async fn start(&self, next: String) -> Result<(String, String), OidcError> {
+    pub async fn start(&self, from: std::net::IpAddr, next: String) -> Result<(String, String), OidcError> {
         let client = self.client(self.metadata(false).await?)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = Nonce::new_random();
-        let state = self.wait_for(verifier.secret().clone(), nonce.secret().clone(), next)?;
+        let state = self.wait_for(from, verifier.secret().clone(), nonce.secret().clone(), next)?;
         let (kept_state, kept_nonce) = (state.clone(), nonce.clone());
         let scopes = self.config.scopes.iter().map(|scope| Scope::new(scope.clone()));
         let (url, _, _) = client
@@ -95,50 +109,50 @@ impl Oidc {
         Ok((url.to_string(), state))
     }
 
-    /// Finishes the sign-in `state` names with the provider's `code`: every
-    /// claim of the checked ID token and of the user info, and where to go next.
-    pub async fn finish(&self, state: &str, code: &str) -> Result<(Map<String, Value>, String), OidcError> {
+    /// Finishes the sign-in `state` names with the provider's `code`.
+    pub async fn finish(&self, state: &str, code: &str) -> Result<Finished, OidcError> {
         let waiting = self.take(state)?;
-        let claims = self.exchange(&waiting, code).await?;
-        Ok((claims, waiting.next))
+        self.exchange(waiting, code).await
     }
 
-    async fn exchange(&self, waiting: &super::Waiting, code: &str) -> Result<Map<String, Value>, OidcError> {
+    async fn exchange(&self, waiting: super::Waiting, code: &str) -> Result<Finished, OidcError> {
         let mut client = self.client(self.metadata(false).await?)?;
         let tokens = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .map_err(|error| logged("the provider has no token endpoint")(&error))?
+            .map_err(|error| as_bad_answer("the provider has no token endpoint")(&error))?
             .set_pkce_verifier(PkceCodeVerifier::new(waiting.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
             .map_err(|error| match &error {
                 openidconnect::RequestTokenError::ServerResponse(response) => OidcError::Refused(response.error().to_string()),
-                _ => logged("the token request failed")(&error),
+                _ => as_bad_answer("the token request failed")(&error),
             })?;
-        let id_token = tokens.id_token().ok_or_else(|| logged("no ID token")(&"the token response has none"))?;
-        let id_token: FullIdToken = id_token.to_string().parse().map_err(|error| logged("the ID token is not a JWT")(&error))?;
+        let id_token = tokens.id_token().ok_or_else(|| as_bad_answer("no ID token")(&"the token response has none"))?;
+        let id_token: FullIdToken = id_token.to_string().parse().map_err(|error| as_bad_answer("the ID token is not a JWT")(&error))?;
         let nonce = Nonce::new(waiting.nonce.clone());
         let check = |client: &ProviderClient| id_token.claims(&client.id_token_verifier(), &nonce).cloned();
         let checked: IdTokenClaims<AnyClaims, CoreGenderClaim> = match check(&client) {
             Ok(claims) => claims,
             // The provider may have rotated its signing keys since they were read: read them again, once.
-            Err(_) => {
+            Err(ClaimsVerificationError::SignatureVerification(_)) => {
                 client = self.client(self.metadata(true).await?)?;
-                check(&client).map_err(|error| logged("the ID token did not check")(&error))?
+                check(&client).map_err(|error| as_bad_answer("the ID token did not check")(&error))?
             }
+            Err(error) => return Err(as_bad_answer("the ID token did not check")(&error)),
         };
         let mut claims = match serde_json::to_value(&checked) {
             Ok(Value::Object(claims)) => claims,
-            _ => return Err(logged("the ID token's claims")(&"are not an object")),
+            _ => return Err(as_bad_answer("the ID token's claims")(&"are not an object")),
         };
         // Providers often send groups and names only from the user info endpoint.
         if let Ok(request) = client.user_info(tokens.access_token().clone(), Some(checked.subject().clone())) {
             let info: UserInfoClaims<AnyClaims, CoreGenderClaim> =
-                request.request_async(&self.http).await.map_err(|error| logged("the user info request failed")(&error))?;
+                request.request_async(&self.http).await.map_err(|error| as_bad_answer("the user info request failed")(&error))?;
             if let Ok(Value::Object(more)) = serde_json::to_value(&info) {
                 claims.extend(more);
             }
         }
-        Ok(claims)
+        let person = format!("{} {}", checked.issuer().as_str(), checked.subject().as_str());
+        Ok(Finished { person, claims, next: waiting.next })
     }
 }

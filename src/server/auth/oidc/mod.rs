@@ -10,6 +10,7 @@ pub mod routes;
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -17,15 +18,19 @@ use std::{
 use crate::server::{
     auth::{oidc::claims::ClaimRules, secrets},
     config::ConfigError,
+    http::client_address::client_network,
 };
 
 /// How long the provider may take to send the browser back.
 const WAITS_FOR: Duration = Duration::from_secs(600);
 /// Sign-ins that may wait at once: anyone can start one, so memory stays bounded.
 const MOST_WAITING: usize = 10_000;
+/// Sign-ins one client (an address, an IPv6 /64) may have waiting, so one cannot fill the rest.
+const MOST_WAITING_PER_CLIENT: usize = 20;
 
 /// A sign-in sent to the provider, waiting for the browser to come back.
 struct Waiting {
+    client: IpAddr,
     pkce_verifier: String,
     nonce: String,
     next: String,
@@ -49,6 +54,8 @@ pub enum OidcError {
     Unreachable,
     #[error("too many single sign-ons are under way; try again in a few minutes")]
     Busy,
+    #[error("this address has many single sign-ons waiting at the provider; finish one, or try again in a few minutes")]
+    BusyHere,
     #[error("this sign-in expired or was started in another browser; start again")]
     Expired,
     #[error("the sign-in provider refused: {0}")]
@@ -71,17 +78,26 @@ impl Oidc {
         Ok(Self { config: config.clone(), rules, http, metadata: tokio::sync::Mutex::new(flow::Metadata::default()), waiting: Mutex::new(HashMap::new()) })
     }
 
-    /// Remembers a sign-in under a new random `state`, which is returned.
-    fn wait_for(&self, pkce_verifier: String, nonce: String, next: String) -> Result<String, OidcError> {
+    /// Remembers a sign-in `client` started, under a new random `state`, which is returned.
+    fn wait_for(&self, client: IpAddr, pkce_verifier: String, nonce: String, next: String) -> Result<String, OidcError> {
+        let client = client_network(client);
         let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         waiting.retain(|_, sign_in| sign_in.expires > now);
+        if waiting.values().filter(|sign_in| sign_in.client == client).count() >= MOST_WAITING_PER_CLIENT {
+            return Err(OidcError::BusyHere);
+        }
         if waiting.len() >= MOST_WAITING {
             return Err(OidcError::Busy);
         }
         let state = secrets::random_secret();
-        waiting.insert(secrets::digest(&state), Waiting { pkce_verifier, nonce, next, expires: now + WAITS_FOR });
+        waiting.insert(secrets::digest(&state), Waiting { client, pkce_verifier, nonce, next, expires: now + WAITS_FOR });
         Ok(state)
+    }
+
+    /// Drops a waiting sign-in the provider refused.
+    pub fn forget(&self, state: &str) {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&secrets::digest(state));
     }
 
     /// Takes the waiting sign-in for `state`: each works once.
@@ -113,19 +129,32 @@ mod tests {
     #[test]
     fn a_waiting_sign_in_is_found_once_by_its_state() {
         let oidc = oidc();
-        let state = oidc.wait_for("verifier".into(), "nonce".into(), "/alerts".into()).unwrap();
+        let state = oidc.wait_for(ip("127.0.0.1"), "verifier".into(), "nonce".into(), "/alerts".into()).unwrap();
         assert!(matches!(oidc.take("forged"), Err(OidcError::Expired)));
         let found = oidc.take(&state).unwrap();
         assert_eq!((found.pkce_verifier.as_str(), found.next.as_str()), ("verifier", "/alerts"));
         assert!(matches!(oidc.take(&state), Err(OidcError::Expired)), "a state works once");
+        let refused = oidc.wait_for(ip("127.0.0.1"), String::new(), String::new(), "/".into()).unwrap();
+        oidc.forget(&refused);
+        assert!(matches!(oidc.take(&refused), Err(OidcError::Expired)));
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
     }
 
     #[test]
-    fn waiting_sign_ins_are_bounded() {
+    fn waiting_sign_ins_are_bounded_per_client_and_in_all() {
         let oidc = oidc();
-        for _ in 0..MOST_WAITING {
-            oidc.wait_for(String::new(), String::new(), "/".into()).unwrap();
+        for n in 0..MOST_WAITING_PER_CLIENT {
+            oidc.wait_for(ip(&format!("2001:db8::{n:x}")), String::new(), String::new(), "/".into()).unwrap();
         }
-        assert!(matches!(oidc.wait_for(String::new(), String::new(), "/".into()), Err(OidcError::Busy)));
+        let same_64 = oidc.wait_for(ip("2001:db8::ffff"), String::new(), String::new(), "/".into());
+        assert!(matches!(same_64, Err(OidcError::BusyHere)), "one IPv6 /64 is one client");
+        assert!(oidc.wait_for(ip("192.0.2.1"), String::new(), String::new(), "/".into()).is_ok(), "others still can");
+        for n in 0..MOST_WAITING {
+            let _ = oidc.wait_for(IpAddr::from([10, (n >> 16) as u8, (n >> 8) as u8, n as u8]), String::new(), String::new(), "/".into());
+        }
+        assert!(matches!(oidc.wait_for(ip("192.0.2.9"), String::new(), String::new(), "/".into()), Err(OidcError::Busy)));
     }
 }

@@ -39,6 +39,7 @@ fn binding_cookie(state: &str, secure: bool, max_age_secs: u32) -> String {
 fn status_of(error: &OidcError) -> StatusCode {
     match error {
         OidcError::Unreachable | OidcError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        OidcError::BusyHere => StatusCode::TOO_MANY_REQUESTS,
         OidcError::Expired => StatusCode::BAD_REQUEST,
         OidcError::Refused(_) => StatusCode::UNAUTHORIZED,
         OidcError::BadAnswer => StatusCode::BAD_GATEWAY,
@@ -63,11 +64,12 @@ fn not_set_up(state: &AppState) -> Response {
 #[utoipa::path(get, path = "/login/oidc", tag = "pages", params(("next" = Option<String>, Query, description = "Where to go after signing in")),
     responses((status = 303, description = "To the provider's sign-in"),
         (status = 404, description = "The sign-in page: single sign-on is not set up", content_type = "text/html; charset=utf-8", body = String),
-        (status = 503, description = "The sign-in page: the provider cannot be reached", content_type = "text/html; charset=utf-8", body = String)))]
-async fn start(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+        (status = 429, description = "The sign-in page: this address has many sign-ins waiting at the provider", content_type = "text/html; charset=utf-8", body = String),
+        (status = 503, description = "The sign-in page: the provider cannot be reached, or too many sign-ins wait", content_type = "text/html; charset=utf-8", body = String)))]
+async fn start(State(state): State<AppState>, client: ClientAddress, Query(params): Query<HashMap<String, String>>) -> Response {
     let Some(oidc) = &state.auth.oidc else { return not_set_up(&state) };
     let next = safe_next(params.get("next").map(String::as_str));
-    match oidc.start(next.clone()).await {
+    match oidc.start(client.0, next.clone()).await {
         Ok((url, binding)) => {
             let cookie = binding_cookie(&binding, state.auth.config.behind_tls, 600);
             ([(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".to_owned())], Redirect::to(&url)).into_response()
@@ -99,37 +101,46 @@ async fn callback(
     let Some(oidc) = &state.auth.oidc else { return not_set_up(&state) };
     let replaces = caller.ok().as_ref().and_then(current_session);
     let given = |key: &str| params.get(key).map(String::as_str).filter(|value| !value.is_empty());
+    // Only the browser that started this sign-in carries its state in the cookie.
+    let jar = CookieJar::from_headers(&headers);
+    let returned = given("state");
+    let bound = returned.is_some_and(|returned| jar.get(COOKIE).is_some_and(|cookie| bool::from(cookie.value().as_bytes().ct_eq(returned.as_bytes()))));
     if let Some(error) = given("error") {
-        let reason = given("error_description").map_or_else(|| error.to_owned(), |text| format!("{error}: {text}"));
-        let reason: String = reason.chars().take(300).collect();
+        // The provider's own words only for this browser's sign-in, so a crafted link cannot put text on the page.
+        let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
+        let reason = match given("error_description").filter(|_| bound) {
+            Some(text) => format!("{code}: {}", text.chars().take(300).collect::<String>()),
+            None => code,
+        };
+        if let Some(returned) = returned.filter(|_| bound) {
+            oidc.forget(returned);
+        }
         return refused(&state, StatusCode::UNAUTHORIZED, OidcError::Refused(reason).to_string(), "/".to_owned());
     }
     // RFC 9207: a provider that names itself must be the one configured, so another provider's code is never sent to it.
     if given("iss").is_some_and(|iss| iss != oidc.config.issuer) {
         return refused(&state, StatusCode::BAD_REQUEST, "the answer came from another sign-in provider than the one configured".to_owned(), "/".to_owned());
     }
-    let (Some(code), Some(returned)) = (given("code"), given("state")) else {
+    let (Some(code), Some(returned)) = (given("code"), returned) else {
         return refused(&state, StatusCode::BAD_REQUEST, "the provider's answer has no code or state; start again".to_owned(), "/".to_owned());
     };
-    // Only the browser that started this sign-in carries its state in the cookie.
-    let jar = CookieJar::from_headers(&headers);
-    let bound = jar.get(COOKIE).is_some_and(|cookie| bool::from(cookie.value().as_bytes().ct_eq(returned.as_bytes())));
     if !bound {
         return refused(&state, StatusCode::BAD_REQUEST, OidcError::Expired.to_string(), "/".to_owned());
     }
-    let (claims, next) = match oidc.finish(returned, code).await {
-        Ok(done) => done,
+    let finished = match oidc.finish(returned, code).await {
+        Ok(finished) => finished,
         Err(error) => return refused(&state, status_of(&error), error.to_string(), "/".to_owned()),
     };
-    let (name, role) = match oidc.rules.account(&claims) {
+    let next = finished.next;
+    let (name, role) = match oidc.rules.account(&finished.claims) {
         Ok(account) => account,
         Err(error) => {
             audit(&state, "anonymous", "login-failed", &format!("single sign-on: {error}"), client).await;
             return refused(&state, StatusCode::FORBIDDEN, error.to_string(), next);
         }
     };
-    match signed_in(&state, client, replaces, &name, role).await {
-        Ok(Some(cookie)) => {
+    match signed_in(&state, client, replaces, &finished.person, &name, role).await {
+        Ok(SignedIn::Cookie(cookie)) => {
             let mut response = Redirect::to(&next).into_response();
             for value in [cookie, binding_cookie("", state.auth.config.behind_tls, 0)] {
                 if let Ok(value) = HeaderValue::from_str(&value) {
@@ -138,8 +149,8 @@ async fn callback(
             }
             response
         }
-        Ok(None) => {
-            let pending = state.auth.pending_logins.start(&name, replaces);
+        Ok(SignedIn::NeedsCode(account)) => {
+            let pending = state.auth.pending_logins.start(&account, replaces);
             page(&state, StatusCode::OK, AuthPageData { form: AuthForm::Code, next, pending, ..AuthPageData::default() })
         }
         Err(error) => {
@@ -149,32 +160,28 @@ async fn callback(
     }
 }
 
-/// The account kept up to date and a session started: its cookie, or `None`
-/// when the account's one-time code comes next.
-async fn signed_in(state: &AppState, client: ClientAddress, replaces: Option<i64>, name: &str, role: Role) -> Result<Option<String>, ApiError> {
+/// What a vouched-for sign-in leads to.
+enum SignedIn {
+    /// A new session: the `Set-Cookie` value.
+    Cookie(String),
+    /// The account, whose one-time code comes next.
+    NeedsCode(String),
+}
+
+/// The account of `person` kept up to date and a session started.
+async fn signed_in(state: &AppState, client: ClientAddress, replaces: Option<i64>, person: &str, name: &str, role: Role) -> Result<SignedIn, ApiError> {
     if setup::still_needed(state).await {
         return Err(ApiError::Forbidden("netpulse has no admin yet: create the first admin with the setup address from the server's log".to_owned()));
     }
-    keep_account(state, name, role).await?;
-    if state.store.totp_secret(name).await.map_err(|_| session::store_down())?.is_some() {
-        return Ok(None);
+    let account = keep_account(state, person, name, role).await?;
+    if state.store.totp_secret(&account).await.map_err(|_| session::store_down())?.is_some() {
+        return Ok(SignedIn::NeedsCode(account));
     }
-    let cookie = session::start(state, name, &client.0.to_string(), replaces).await?;
-    audit(state, &format!("user:{name}"), "login", &format!("single sign-on as {role}"), client).await;
-    Ok(Some(cookie))
+    let cookie = session::start(state, &account, &client.0.to_string(), replaces).await?;
+    audit(state, &format!("user:{account}"), "login", &format!("single sign-on as {role}"), client).await;
+    Ok(SignedIn::Cookie(cookie))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(start)).routes(routes!(callback))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::binding_cookie;
-
-    #[test]
-    fn the_binding_cookie_goes_only_to_the_callback_and_never_to_scripts() {
-        assert_eq!(binding_cookie("abc", false, 600), "netpulse_oidc=abc; Max-Age=600; Path=/login/oidc; HttpOnly; SameSite=Lax");
-        assert!(binding_cookie("abc", true, 600).ends_with("; Secure"));
-    }
 }
