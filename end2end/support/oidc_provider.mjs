@@ -1,21 +1,21 @@
 // A real OpenID provider for the browser tests: the certified npm package
 // oidc-provider with its development sign-in pages, where any password works.
 // Usage: node oidc_provider.mjs PORT REDIRECT_URI
-// POST /test/groups/NAME with a JSON array changes that person's groups, as a
-// directory admin would.
+// POST /test/groups/SUBJECT with a JSON array changes that person's groups, as
+// a directory admin would.
 import { createServer } from "node:http";
 import Provider from "oidc-provider";
 
 const [port, redirectUri] = process.argv.slice(2);
-// Each test person: an opaque subject, as real providers issue, the name they
-// send, and their groups. Mallory sends Ada's name to try to take her account.
+// Each test person by their opaque subject, as real providers issue them (the
+// development sign-in page takes the subject as the login), with the name they
+// send and their groups. Mallory sends Ada's name to try to take her account.
 const people = {
-  ada: { sub: "7f3a0c-ada", username: "ada", groups: ["netpulse-admins", "staff"] },
-  vic: { sub: "c21e9b-vic", username: "vic", groups: ["staff"] },
-  eve: { sub: "5be017-eve", username: "eve", groups: ["contractors"] },
-  mallory: { sub: "9d44e2-mallory", username: "ada", groups: ["staff"] },
+  "7f3a0c-ada": { username: "ada", groups: ["netpulse-admins", "staff"] },
+  "c21e9b-vic": { username: "vic", groups: ["staff"] },
+  "5be017-eve": { username: "eve", groups: ["contractors"] },
+  "9d44e2-mallory": { username: "ada", groups: ["staff"] },
 };
-const bySubject = (id) => Object.values(people).find((p) => p.sub === id) ?? people[id];
 
 const provider = new Provider(`http://127.0.0.1:${port}`, {
   clients: [
@@ -29,14 +29,10 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   ],
   claims: { openid: ["sub"], profile: ["preferred_username", "name"], groups: ["groups"] },
   scopes: ["openid", "profile", "groups"],
-  // Called with the typed login at sign-in, and with the subject afterwards.
-  findAccount: async (_ctx, id) => {
-    const person = bySubject(id);
+  findAccount: async (_ctx, sub) => {
+    const person = people[sub];
     if (!person) return undefined;
-    return {
-      accountId: person.sub,
-      claims: async () => ({ sub: person.sub, preferred_username: person.username, name: person.username, groups: person.groups }),
-    };
+    return { accountId: sub, claims: async () => ({ sub, preferred_username: person.username, name: person.username, groups: person.groups }) };
   },
   pkce: { required: () => true },
   features: { devInteractions: { enabled: true } },
@@ -45,7 +41,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
 
 const callback = provider.callback();
 createServer((req, res) => {
-  const changed = req.method === "POST" && req.url?.match(/^\/test\/groups\/(\w+)$/);
+  const changed = req.method === "POST" && req.url?.match(/^\/test\/groups\/([\w-]+)$/);
   if (!changed) return callback(req, res);
   let body = "";
   req.on("data", (chunk) => (body += chunk));

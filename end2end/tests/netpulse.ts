@@ -233,6 +233,9 @@ export class OidcProvider {
 
   static readonly clientSecret = "e2e-oidc-client-secret-0123456789";
 
+  /** Each test person's subject at the provider (see `support/oidc_provider.mjs`). */
+  static readonly subjects: Record<string, string> = { ada: "7f3a0c-ada", vic: "c21e9b-vic", eve: "5be017-eve", mallory: "9d44e2-mallory" };
+
   get issuer(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -270,7 +273,7 @@ export class OidcProvider {
 
   /** Changes a person's groups at the provider, as its directory admin would. */
   async setGroups(name: string, groups: string[]): Promise<void> {
-    const response = await fetch(`${this.issuer}/test/groups/${name}`, { method: "POST", body: JSON.stringify(groups) });
+    const response = await fetch(`${this.issuer}/test/groups/${OidcProvider.subjects[name]}`, { method: "POST", body: JSON.stringify(groups) });
     expect(response.status).toBe(204);
   }
 
@@ -282,9 +285,9 @@ export class OidcProvider {
   }
 }
 
-/** Signs in at the provider's development pages as `name` (any password), and consents. */
+/** Signs in at the provider's development pages as the test person `name` (any password), and consents. */
 export async function signInAtProvider(page: Page, name: string): Promise<void> {
-  await page.locator('input[name="login"]').fill(name);
+  await page.locator('input[name="login"]').fill(OidcProvider.subjects[name]);
   await page.locator('input[name="password"]').fill("any password works here");
   await page.locator('button[type="submit"]').click();
   await page.getByRole("button", { name: "Continue" }).click();
