@@ -133,7 +133,7 @@ async fn a_rule_added_at_runtime_applies_to_routes_and_open_streams_at_once_and_
     assert!(page.contains("Rule added"), "the page confirms it");
 
     let listed: Value = client.get(server.url("/api/access/rules")).header(header::COOKIE, &admin).send().await.unwrap().json().await.unwrap();
-    let listed = listed.as_array().unwrap();
+    let listed = listed.as_array().unwrap().clone();
     assert_eq!(listed.len(), 3, "{listed:?}");
     assert_eq!((listed[0]["source"].as_str(), listed[0]["id"].is_null()), (Some("config"), true), "the config's rule first, with no id");
     server.shutdown().await;
@@ -153,6 +153,17 @@ async fn a_rule_added_at_runtime_applies_to_routes_and_open_streams_at_once_and_
     let mut probes = probes_in_snapshot(&client, &server, Some(&viewer)).await.1;
     probes.sort();
     assert_eq!(probes, ["internal-db", "public-web"]);
+
+    // The last rule that let visitors read goes: their open stream ends, and its reconnect gets 401.
+    let visitor = client.get(server.url("/api/events?topics=probe")).send().await.unwrap();
+    assert_eq!(visitor.status(), 200);
+    let mut visitor_events = eventsource_stream::Eventsource::eventsource(visitor.bytes_stream()).filter_map(|e| std::future::ready(e.ok())).boxed();
+    assert_eq!(monitors_streamed(&mut visitor_events, Duration::from_millis(2500)).await.first().map(String::as_str), Some("public-web"));
+    let anonymous = listed.iter().find(|rule| rule["who"] == "anonymous").unwrap();
+    assert_eq!(gone(anonymous["id"].to_string()).await.unwrap().status(), 204);
+    let ended = tokio::time::timeout(Duration::from_secs(1), async { while visitor_events.next().await.is_some() {} }).await;
+    assert!(ended.is_ok(), "the visitor's stream ends within a second");
+    assert_eq!(client.get(server.url("/api/events")).send().await.unwrap().status(), 401);
     let audit: Value = client.get(server.url("/api/audit")).header(header::COOKIE, &admin).send().await.unwrap().json().await.unwrap();
     let actions: Vec<_> = audit.as_array().unwrap().iter().map(|e| (e["action"].as_str().unwrap(), e["detail"].as_str().unwrap())).collect();
     assert!(actions.contains(&("rule-removed", "role:viewer deny probe:internal-*")), "{actions:?}");

@@ -49,6 +49,8 @@ pub enum Revoked {
     Token(i64),
     /// Every session of the user: a role change, a password change, a removal.
     User(String),
+    /// Visitors may read nothing any more: an admin removed the last rule that let them.
+    Visitors,
 }
 
 impl Revoked {
@@ -58,6 +60,7 @@ impl Revoked {
             (Revoked::Session(id), Caller::User { session: Some(own), .. }) => id == own,
             (Revoked::User(name), Caller::User { name: own, .. }) => name == own,
             (Revoked::Token(id), Caller::Token { id: own, .. }) => id == own,
+            (Revoked::Visitors, Caller::Anonymous) => true,
             _ => false,
         }
     }

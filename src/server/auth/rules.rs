@@ -18,6 +18,7 @@ use crate::server::{
         routes::{audit, json_body},
         session,
         users::admin_only,
+        Revoked,
     },
     clock::now_ms,
     http::{client_address::ClientAddress, error::ApiError},
@@ -96,6 +97,10 @@ pub async fn load(state: &AppState) -> Result<(), StoreError> {
         .map(|(id, who, series, allow, _, _)| parse_rule(who, series, allow).map_err(|reason| StoreError::Corrupt(format!("access rule {id}: {reason}"))))
         .collect::<Result<Vec<_>, _>>()?;
     state.auth.set_stored_rules(rules);
+    // Open visitor streams would carry nothing but heartbeats: they end, and their reconnect gets 401.
+    if !state.auth.access().anonymous_reads_anything() {
+        state.auth.revoke(Revoked::Visitors);
+    }
     Ok(())
 }
 

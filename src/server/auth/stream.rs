@@ -45,11 +45,12 @@ pub async fn still_valid(store: &Store, caller: &Caller) -> Result<bool, StoreEr
 }
 
 /// Resolves when the stream of `caller` must end: its session ended, its
-/// token was revoked, its user changed, or it expired. Never for a visitor.
+/// token was revoked, its user changed, or it expired; for a visitor, when
+/// visitors may read nothing any more.
 /// `revocations` must be subscribed before [`still_valid`] is asked.
 pub async fn credentials_end(mut revocations: broadcast::Receiver<Revoked>, caller: Caller) {
     let expires_ms = match &caller {
-        Caller::Anonymous => return std::future::pending().await,
+        Caller::Anonymous => None,
         Caller::User { expires_ms, .. } | Caller::Token { expires_ms, .. } => *expires_ms,
     };
     let expiry = async {
