@@ -51,15 +51,18 @@ async fn without_a_reachable_provider_every_sign_in_attempt_is_refused_with_a_re
     assert_eq!(status, 503);
     assert!(body.contains("the sign-in provider cannot be reached right now"), "{body}");
 
-    // A refusal: the provider's own words only for the browser that started the sign-in,
-    // so a crafted link cannot put its text on netpulse's page.
+    // A refusal: only a code OAuth defines, and the provider's own words only for a sign-in
+    // netpulse issued to this browser, so a crafted link cannot put its text on the page.
     let refused = server.url("/login/oidc/callback?error=access_denied&error_description=call%20%2B1%20555%200100&state=x");
     let (status, body) = page(&client, refused.clone()).await;
     assert_eq!(status, 401);
     assert!(body.contains("the sign-in provider refused: access_denied<"), "{body}");
     assert!(!body.contains("555"), "the description of a link this browser did not start is not shown");
-    let own = client.get(refused).header(header::COOKIE, "netpulse_oidc=x").send().await.unwrap().text().await.unwrap();
-    assert!(own.contains("the sign-in provider refused: access_denied: call +1 555 0100"), "{own}");
+    let planted = client.get(refused).header(header::COOKIE, "netpulse_oidc=x").send().await.unwrap().text().await.unwrap();
+    assert!(!planted.contains("555"), "nor with a planted cookie, for a state netpulse never issued");
+    let (_, made_up) = page(&client, server.url("/login/oidc/callback?error=call_5550100_for_support")).await;
+    assert!(made_up.contains("the sign-in provider refused: the sign-in was not completed") && !made_up.contains("5550100"), "{made_up}");
+    // The provider's description for a sign-in it started is the browser test's: end2end/tests/single_sign_on.spec.ts.
 
     let (status, body) = page(&client, server.url("/login/oidc/callback?state=abc")).await;
     assert_eq!(status, 400);

@@ -47,7 +47,8 @@ test("single sign-on maps the provider's groups to roles and refuses anyone unma
     await expect(adaRow).toContainText("admin (from the provider)");
     const cookies = await page.context().cookies(server.url);
     expect(cookies.find((c) => c.name === "netpulse_session")?.httpOnly).toBe(true);
-    expect(cookies.find((c) => c.name === "netpulse_oidc"), "the sign-in's binding cookie is cleared").toBeUndefined();
+    const callbackCookies = await page.context().cookies(`${server.url}/login/oidc/callback`);
+    expect(callbackCookies.find((c) => c.name === "netpulse_oidc"), "the sign-in's binding cookie is cleared").toBeUndefined();
 
     // Her account has no password: a password sign-in is refused like an unknown name, and none can be set.
     const login = (name: string, password: string) =>
@@ -82,6 +83,15 @@ test("single sign-on maps the provider's groups to roles and refuses anyone unma
     expect(page.url()).toContain("/login/oidc/callback");
     const users = await (await fetch(`${server.url}/api/users`, { headers: { cookie: rootCookie } })).json();
     expect(users.map((u: { name: string }) => u.name).sort()).toEqual(["ada", "root", "vic"]);
+
+    // Cancelling at the provider: its reason is shown, for the sign-in this browser started.
+    await page.context().clearCookies();
+    await page.goto(`${server.url}/login`);
+    await page.getByRole("link", { name: "Sign in with Example SSO" }).click();
+    const binding = (await page.context().cookies(`${server.url}/login/oidc/callback`)).find((c) => c.name === "netpulse_oidc");
+    expect(binding, "the cookie binding the sign-in to this browser").toMatchObject({ httpOnly: true, sameSite: "Lax", path: "/login/oidc" });
+    await page.getByRole("link", { name: "[ Cancel ]" }).click();
+    await expect(page.getByTestId("auth-error")).toContainText("the sign-in provider refused: access_denied: End-User aborted interaction");
 
     // A callback this browser did not start is refused.
     await page.goto(`${server.url}/login/oidc/callback?code=stolen&state=forged`);

@@ -147,9 +147,14 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE account_user SET password_hash = ? WHERE name = ?").bind(password_hash).bind(name).execute(self.pool()).await?;
-        Ok(())
+    /// Sets a password account's password; false for a single sign-on account, which has none.
+    pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE account_user SET password_hash = ? WHERE name = ? AND signs_in_with = 'password'")
+            .bind(password_hash)
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Removes a user and, with it, their sessions, never the last admin (in

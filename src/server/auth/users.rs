@@ -162,7 +162,7 @@ pub async fn change_account(
     let password_written = match password {
         Some(password) => {
             let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await.map_err(|_| session::store_down())?;
-            store.set_password(&name, &hash).await.map(|()| true)
+            store.set_password(&name, &hash).await
         }
         None => Ok(false),
     };

@@ -28,8 +28,7 @@ pub enum Kept {
 impl Store {
     /// Finds `person`'s account, or makes one called `name`, with `role`.
     pub async fn keep_sso_account(&self, person: &str, name: &str, role: Role, now_ms: i64) -> Result<Kept, StoreError> {
-        let found: Option<(String, String)> =
-            sqlx::query_as("SELECT name, role FROM account_user WHERE oidc_subject = ?").bind(person).fetch_optional(self.pool()).await?;
+        let found = self.sso_account_of(person).await?;
         let Some((name, stored)) = found else {
             // One statement: a name already taken (by a password account or another person) is refused, never joined.
             let insert =
@@ -43,7 +42,11 @@ impl Store {
                     .await;
             return match insert {
                 Ok(_) => Ok(Kept::Account { name: name.to_owned(), role_changed: false }),
-                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(Kept::NameTaken(name.to_owned())),
+                // The same person's other sign-in, at the same moment, made the account first.
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(match self.sso_account_of(person).await? {
+                    Some((name, _)) => Kept::Account { name, role_changed: false },
+                    None => Kept::NameTaken(name.to_owned()),
+                }),
                 Err(error) => Err(error.into()),
             };
         };
@@ -54,6 +57,11 @@ impl Store {
             return Ok(Kept::LastAdmin);
         }
         Ok(Kept::Account { name, role_changed: true })
+    }
+
+    /// The name and role of the provider's person's account.
+    async fn sso_account_of(&self, person: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT name, role FROM account_user WHERE oidc_subject = ?").bind(person).fetch_optional(self.pool()).await?)
     }
 
     /// Whether the account was made by single sign-on, so it has no password here.

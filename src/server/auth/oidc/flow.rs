@@ -62,19 +62,32 @@ fn as_bad_answer(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> OidcE
 impl Oidc {
     /// The provider's metadata, read from its discovery document at most once an hour,
     /// or when `fresh` asks after its keys failed a token's signature (at most once a minute).
-    /// A failed re-read keeps the copy it has; with none, sign-ins fail at once for a few
-    /// seconds rather than each wait out the timeout behind the lock.
+    /// One read at a time, and no lock is held while it is under way: others use the copy
+    /// there is, and only with none at all wait for the read. After a failed read the
+    /// provider is left alone for a few seconds.
     async fn metadata(&self, fresh: bool) -> Result<CoreProviderMetadata, OidcError> {
-        let mut cached = self.metadata.lock().await;
         let wanted = if fresh { FRESH_AT_MOST_EVERY } else { METADATA_FOR };
-        if let Some((metadata, _)) = cached.known.as_ref().filter(|(_, read)| read.elapsed() < wanted) {
-            return Ok(metadata.clone());
+        let (current, stale) = self.cached_metadata(wanted);
+        if let Some(metadata) = current {
+            return Ok(metadata);
         }
-        if cached.failed.is_some_and(|at| at.elapsed() < RETRY_AFTER_FAILURE) {
-            return cached.known.as_ref().map(|(metadata, _)| metadata.clone()).ok_or(OidcError::Unreachable);
+        let _reading = match (self.metadata_read.try_lock(), &stale) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some(stale)) => return Ok(stale.clone()),
+            (Err(_), None) => self.metadata_read.lock().await,
+        };
+        // The read just finished by another sign-in may have brought what is wanted.
+        let (current, stale) = self.cached_metadata(wanted);
+        if let Some(metadata) = current {
+            return Ok(metadata);
+        }
+        if self.metadata.lock().unwrap_or_else(|p| p.into_inner()).failed.is_some_and(|at| at.elapsed() < RETRY_AFTER_FAILURE) {
+            return stale.ok_or(OidcError::Unreachable);
         }
         let issuer = IssuerUrl::new(self.config.issuer.clone()).map_err(|_| OidcError::Unreachable)?;
-        match CoreProviderMetadata::discover_async(issuer, &self.http).await {
+        let read = CoreProviderMetadata::discover_async(issuer, &self.http).await;
+        let mut cached = self.metadata.lock().unwrap_or_else(|p| p.into_inner());
+        match read {
             Ok(metadata) => {
                 *cached = Metadata { known: Some((metadata.clone(), Instant::now())), failed: None };
                 Ok(metadata)
@@ -82,9 +95,17 @@ impl Oidc {
             Err(error) => {
                 tracing::warn!(error = %error, issuer = %self.config.issuer, "single sign-on: cannot read the provider's discovery document");
                 cached.failed = Some(Instant::now());
-                cached.known.as_ref().map(|(metadata, _)| metadata.clone()).ok_or(OidcError::Unreachable)
+                stale.ok_or(OidcError::Unreachable)
             }
         }
+    }
+
+    /// The cached metadata if younger than `wanted`, and whatever copy there is.
+    fn cached_metadata(&self, wanted: Duration) -> (Option<CoreProviderMetadata>, Option<CoreProviderMetadata>) {
+        let cached = self.metadata.lock().unwrap_or_else(|p| p.into_inner());
+        let copy = cached.known.as_ref().map(|(metadata, _)| metadata.clone());
+        let current = cached.known.as_ref().filter(|(_, read)| read.elapsed() < wanted).map(|(metadata, _)| metadata.clone());
+        (current, copy)
     }
 
     fn client(&self, metadata: CoreProviderMetadata) -> Result<ProviderClient, OidcError> {
@@ -98,7 +119,7 @@ impl Oidc {
         let client = self.client(self.metadata(false).await?)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let nonce = Nonce::new_random();
-        let state = self.wait_for(from, verifier.secret().clone(), nonce.secret().clone(), next)?;
+        let state = self.wait_for(from, verifier.secret().clone(), nonce.secret().clone(), next);
         let (kept_state, kept_nonce) = (state.clone(), nonce.clone());
         let scopes = self.config.scopes.iter().map(|scope| Scope::new(scope.clone()));
         let (url, _, _) = client

@@ -25,7 +25,9 @@ use crate::server::{
 const WAITS_FOR: Duration = Duration::from_secs(600);
 /// Sign-ins that may wait at once: anyone can start one, so memory stays bounded.
 const MOST_WAITING: usize = 10_000;
-/// Sign-ins one client (an address, an IPv6 /64) may have waiting, so one cannot fill the rest.
+/// Sign-ins one client (an address, an IPv6 /64) may have waiting. Past either bound the
+/// oldest gives way, so a client that starts many pushes out its own first, and nobody is
+/// ever refused a new sign-in.
 const MOST_WAITING_PER_CLIENT: usize = 20;
 
 /// A sign-in sent to the provider, waiting for the browser to come back.
@@ -42,7 +44,9 @@ pub struct Oidc {
     pub config: config::OidcConfig,
     pub rules: ClaimRules,
     http: reqwest::Client,
-    metadata: tokio::sync::Mutex<flow::Metadata>,
+    metadata: Mutex<flow::Metadata>,
+    /// Held by the one discovery read under way.
+    metadata_read: tokio::sync::Mutex<()>,
     /// Keyed by the SHA-256 of the `state` the browser carries.
     waiting: Mutex<HashMap<Vec<u8>, Waiting>>,
 }
@@ -52,10 +56,6 @@ pub struct Oidc {
 pub enum OidcError {
     #[error("the sign-in provider cannot be reached right now; try again, or sign in with a password")]
     Unreachable,
-    #[error("too many single sign-ons are under way; try again in a few minutes")]
-    Busy,
-    #[error("this address has many single sign-ons waiting at the provider; finish one, or try again in a few minutes")]
-    BusyHere,
     #[error("this sign-in expired or was started in another browser; start again")]
     Expired,
     #[error("the sign-in provider refused: {0}")]
@@ -75,29 +75,44 @@ impl Oidc {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|error| crate::server::config::invalid("auth.oidc", format!("cannot make an HTTP client: {error}")))?;
-        Ok(Self { config: config.clone(), rules, http, metadata: tokio::sync::Mutex::new(flow::Metadata::default()), waiting: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            config: config.clone(),
+            rules,
+            http,
+            metadata: Mutex::new(flow::Metadata::default()),
+            metadata_read: tokio::sync::Mutex::new(()),
+            waiting: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Remembers a sign-in `client` started, under a new random `state`, which is returned.
-    fn wait_for(&self, client: IpAddr, pkce_verifier: String, nonce: String, next: String) -> Result<String, OidcError> {
+    fn wait_for(&self, client: IpAddr, pkce_verifier: String, nonce: String, next: String) -> String {
         let client = client_network(client);
         let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         waiting.retain(|_, sign_in| sign_in.expires > now);
+        let oldest = |waiting: &HashMap<Vec<u8>, Waiting>, of_client: bool| {
+            let candidates = waiting.iter().filter(|(_, sign_in)| !of_client || sign_in.client == client);
+            candidates.min_by_key(|(_, sign_in)| sign_in.expires).map(|(key, _)| key.clone())
+        };
         if waiting.values().filter(|sign_in| sign_in.client == client).count() >= MOST_WAITING_PER_CLIENT {
-            return Err(OidcError::BusyHere);
+            if let Some(key) = oldest(&waiting, true) {
+                waiting.remove(&key);
+            }
         }
         if waiting.len() >= MOST_WAITING {
-            return Err(OidcError::Busy);
+            if let Some(key) = oldest(&waiting, false) {
+                waiting.remove(&key);
+            }
         }
         let state = secrets::random_secret();
         waiting.insert(secrets::digest(&state), Waiting { client, pkce_verifier, nonce, next, expires: now + WAITS_FOR });
-        Ok(state)
+        state
     }
 
-    /// Drops a waiting sign-in the provider refused.
-    pub fn forget(&self, state: &str) {
-        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&secrets::digest(state));
+    /// Drops a waiting sign-in the provider refused; whether it was there.
+    pub fn forget(&self, state: &str) -> bool {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&secrets::digest(state)).is_some()
     }
 
     /// Takes the waiting sign-in for `state`: each works once.
@@ -129,13 +144,13 @@ mod tests {
     #[test]
     fn a_waiting_sign_in_is_found_once_by_its_state() {
         let oidc = oidc();
-        let state = oidc.wait_for(ip("127.0.0.1"), "verifier".into(), "nonce".into(), "/alerts".into()).unwrap();
+        let state = oidc.wait_for(ip("127.0.0.1"), "verifier".into(), "nonce".into(), "/alerts".into());
         assert!(matches!(oidc.take("forged"), Err(OidcError::Expired)));
         let found = oidc.take(&state).unwrap();
         assert_eq!((found.pkce_verifier.as_str(), found.next.as_str()), ("verifier", "/alerts"));
         assert!(matches!(oidc.take(&state), Err(OidcError::Expired)), "a state works once");
-        let refused = oidc.wait_for(ip("127.0.0.1"), String::new(), String::new(), "/".into()).unwrap();
-        oidc.forget(&refused);
+        let refused = oidc.wait_for(ip("127.0.0.1"), String::new(), String::new(), "/".into());
+        assert!(oidc.forget(&refused) && !oidc.forget(&refused));
         assert!(matches!(oidc.take(&refused), Err(OidcError::Expired)));
     }
 
@@ -143,18 +158,32 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn start(oidc: &Oidc, client: IpAddr) -> String {
+        oidc.wait_for(client, String::new(), String::new(), "/".into())
+    }
+
     #[test]
-    fn waiting_sign_ins_are_bounded_per_client_and_in_all() {
+    fn a_client_that_starts_many_sign_ins_pushes_out_only_its_own_oldest() {
         let oidc = oidc();
-        for n in 0..MOST_WAITING_PER_CLIENT {
-            oidc.wait_for(ip(&format!("2001:db8::{n:x}")), String::new(), String::new(), "/".into()).unwrap();
+        let other = start(&oidc, ip("192.0.2.1"));
+        let first = start(&oidc, ip("2001:db8::1"));
+        std::thread::sleep(Duration::from_millis(2));
+        for n in 1..MOST_WAITING_PER_CLIENT {
+            start(&oidc, ip(&format!("2001:db8::{:x}", n + 1)));
         }
-        let same_64 = oidc.wait_for(ip("2001:db8::ffff"), String::new(), String::new(), "/".into());
-        assert!(matches!(same_64, Err(OidcError::BusyHere)), "one IPv6 /64 is one client");
-        assert!(oidc.wait_for(ip("192.0.2.1"), String::new(), String::new(), "/".into()).is_ok(), "others still can");
-        for n in 0..MOST_WAITING {
-            let _ = oidc.wait_for(IpAddr::from([10, (n >> 16) as u8, (n >> 8) as u8, n as u8]), String::new(), String::new(), "/".into());
+        let newest = start(&oidc, ip("2001:db8::ffff"));
+        assert!(matches!(oidc.take(&first), Err(OidcError::Expired)), "one IPv6 /64 is one client: its oldest gave way");
+        assert!(oidc.take(&newest).is_ok());
+        assert!(oidc.take(&other).is_ok(), "another client's sign-in is untouched");
+    }
+
+    #[test]
+    fn the_map_never_grows_past_its_bound() {
+        let oidc = oidc();
+        for n in 0..MOST_WAITING + 5 {
+            start(&oidc, IpAddr::from([10, (n >> 16) as u8, (n >> 8) as u8, n as u8]));
         }
-        assert!(matches!(oidc.wait_for(ip("192.0.2.9"), String::new(), String::new(), "/".into()), Err(OidcError::Busy)));
+        assert_eq!(oidc.waiting.lock().unwrap().len(), MOST_WAITING);
+        assert!(oidc.take(&start(&oidc, ip("192.0.2.9"))).is_ok(), "a new sign-in is never refused");
     }
 }

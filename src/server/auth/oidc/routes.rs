@@ -30,6 +30,26 @@ use crate::{
 
 const COOKIE: &str = "netpulse_oidc";
 
+/// The error codes of RFC 6749 (4.1.2.1) and OpenID Connect Core (3.1.2.6) an authorization answer may carry.
+const KNOWN_ERRORS: [&str; 16] = [
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
+
 /// The cookie that ties the provider's answer to this browser, only sent back to `/login/oidc`.
 fn binding_cookie(state: &str, secure: bool, max_age_secs: u32) -> String {
     let secure = if secure { "; Secure" } else { "" };
@@ -38,8 +58,7 @@ fn binding_cookie(state: &str, secure: bool, max_age_secs: u32) -> String {
 
 fn status_of(error: &OidcError) -> StatusCode {
     match error {
-        OidcError::Unreachable | OidcError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-        OidcError::BusyHere => StatusCode::TOO_MANY_REQUESTS,
+        OidcError::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
         OidcError::Expired => StatusCode::BAD_REQUEST,
         OidcError::Refused(_) => StatusCode::UNAUTHORIZED,
         OidcError::BadAnswer => StatusCode::BAD_GATEWAY,
@@ -64,8 +83,7 @@ fn not_set_up(state: &AppState) -> Response {
 #[utoipa::path(get, path = "/login/oidc", tag = "pages", params(("next" = Option<String>, Query, description = "Where to go after signing in")),
     responses((status = 303, description = "To the provider's sign-in"),
         (status = 404, description = "The sign-in page: single sign-on is not set up", content_type = "text/html; charset=utf-8", body = String),
-        (status = 429, description = "The sign-in page: this address has many sign-ins waiting at the provider", content_type = "text/html; charset=utf-8", body = String),
-        (status = 503, description = "The sign-in page: the provider cannot be reached, or too many sign-ins wait", content_type = "text/html; charset=utf-8", body = String)))]
+        (status = 503, description = "The sign-in page: the provider cannot be reached", content_type = "text/html; charset=utf-8", body = String)))]
 async fn start(State(state): State<AppState>, client: ClientAddress, Query(params): Query<HashMap<String, String>>) -> Response {
     let Some(oidc) = &state.auth.oidc else { return not_set_up(&state) };
     let next = safe_next(params.get("next").map(String::as_str));
@@ -106,15 +124,15 @@ async fn callback(
     let returned = given("state");
     let bound = returned.is_some_and(|returned| jar.get(COOKIE).is_some_and(|cookie| bool::from(cookie.value().as_bytes().ct_eq(returned.as_bytes()))));
     if let Some(error) = given("error") {
-        // The provider's own words only for this browser's sign-in, so a crafted link cannot put text on the page.
-        let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
-        let reason = match given("error_description").filter(|_| bound) {
-            Some(text) => format!("{code}: {}", text.chars().take(300).collect::<String>()),
-            None => code,
+        // Only a code OAuth and OpenID Connect define, and the provider's description only for a
+        // sign-in this browser started and netpulse issued: a crafted link cannot put text on the page.
+        let code = KNOWN_ERRORS.iter().find(|known| **known == error).copied();
+        let issued = returned.filter(|_| bound).is_some_and(|returned| oidc.forget(returned));
+        let reason = match (code, given("error_description").filter(|_| issued)) {
+            (Some(code), Some(text)) => format!("{code}: {}", text.chars().take(300).collect::<String>()),
+            (Some(code), None) => code.to_owned(),
+            (None, _) => "the sign-in was not completed".to_owned(),
         };
-        if let Some(returned) = returned.filter(|_| bound) {
-            oidc.forget(returned);
-        }
         return refused(&state, StatusCode::UNAUTHORIZED, OidcError::Refused(reason).to_string(), "/".to_owned());
     }
     // RFC 9207: a provider that names itself must be the one configured, so another provider's code is never sent to it.
