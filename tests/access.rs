@@ -118,6 +118,8 @@ fn matrix() -> Vec<Row> {
         (Method::GET, "/api/users", None, [401, 403, 403, 200, 403, 401]),
         (Method::GET, "/api/tokens", None, [401, 403, 403, 200, 403, 401]),
         (Method::GET, "/api/audit", None, [401, 403, 403, 200, 403, 401]),
+        (Method::GET, "/api/access/rules", None, [401, 403, 403, 200, 403, 401]),
+        (Method::POST, "/api/access/rules", Some(json!({ "who": "role:viewer", "series": "topic:nothing", "allow": "deny" })), [401, 403, 403, 201, 403, 401]),
         (Method::GET, "/api/sessions", None, [401, 200, 200, 200, 403, 401]),
         (Method::GET, "/api/auth/session", None, [200, 200, 200, 200, 200, 401]),
         // Starting two-factor setup: a signed-in user's own, never a token's.
