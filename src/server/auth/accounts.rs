@@ -1,4 +1,4 @@
-//! Accounts in SQLite: users, sessions, API tokens and the audit log. Session
+//! Accounts in SQLite: users, sessions and API tokens. Session
 //! and token secrets are kept only as their SHA-256.
 
 use serde::Serialize;
@@ -67,16 +67,6 @@ pub struct FoundToken {
     pub name: String,
     pub scopes: Scopes,
     pub expires_ms: Option<i64>,
-}
-
-/// One audit log entry.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub at_ms: i64,
-    pub actor: String,
-    pub action: String,
-    pub detail: String,
-    pub address: String,
 }
 
 /// Whether an insert broke a uniqueness rule: the name is taken.
@@ -326,24 +316,5 @@ impl Store {
     /// Deletes a token by name, returning its id; `None` when there is none.
     pub async fn revoke_token(&self, name: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar("DELETE FROM account_token WHERE name = ? RETURNING id").bind(name).fetch_optional(self.pool()).await?)
-    }
-
-    pub async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit_log (at_ms, actor, action, detail, address) VALUES (?, ?, ?, ?, ?)")
-            .bind(entry.at_ms)
-            .bind(&entry.actor)
-            .bind(&entry.action)
-            .bind(&entry.detail)
-            .bind(&entry.address)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// The newest `limit` audit entries, newest first.
-    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows: Vec<(i64, String, String, String, String)> =
-            sqlx::query_as("SELECT at_ms, actor, action, detail, address FROM audit_log ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?;
-        Ok(rows.into_iter().map(|(at_ms, actor, action, detail, address)| AuditEntry { at_ms, actor, action, detail, address }).collect())
     }
 }

@@ -6,6 +6,7 @@ pub mod access;
 pub mod account_page;
 pub mod accounts;
 pub mod admin_page;
+pub mod audit_log;
 pub mod caller;
 pub mod cli;
 pub mod config;

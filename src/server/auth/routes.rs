@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::server::{
     auth::{
         access::{Caller, Role},
-        accounts::AuditEntry,
+        audit_log::AuditEntry,
         secrets, session,
     },
     clock::now_ms,

@@ -1,9 +1,8 @@
-//! The admin's API: users (`/api/users`), scoped tokens (`/api/tokens`) and
-//! the audit log (`/api/audit`). A change that takes access away ends the
-//! streams it opened.
+//! The admin's API: users (`/api/users`) and scoped tokens (`/api/tokens`).
+//! A change that takes access away ends the streams it opened.
 
 use axum::{
-    extract::{rejection::JsonRejection, Path, Query, State},
+    extract::{rejection::JsonRejection, Path, State},
     http::StatusCode,
     Json,
 };
@@ -13,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::server::{
     auth::{
         access::{valid_name, Caller, Role, Scopes},
-        accounts::{AddError, AuditEntry, TokenRow, UserRow},
+        accounts::{AddError, TokenRow, UserRow},
         routes::{audit, json_body},
         secrets, session, Revoked,
     },
@@ -301,37 +300,10 @@ pub async fn revoke_token_as(state: &AppState, caller: &Caller, client: ClientAd
     Ok(())
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    /// Newest entries to return, 1 to 1000 (100 by default).
-    limit: Option<i64>,
-}
-
-/// Sign-ins, failed sign-ins, user and token changes and setup, newest first.
-#[utoipa::path(get, path = "/api/audit", tag = "admin", params(AuditQuery), security(("bearer" = [])),
-    responses((status = 200, description = "The entries", body = Vec<AuditEntry>), (status = 400, description = "A bad limit", body = crate::model::ApiErrorBody),
-        (status = 401, description = "Not signed in", body = crate::model::ApiErrorBody), (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody),
-        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
-async fn audit_log(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    admin_only(&caller)?;
-    let Query(query) = query?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(format!("limit must be 1 to 1000, got {limit}")));
-    }
-    Ok(Json(state.store.audit_log(limit).await.map_err(|_| session::store_down())?))
-}
-
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, add_user))
         .routes(routes!(change_user, remove_user))
         .routes(routes!(list_tokens, add_token))
         .routes(routes!(revoke_token))
-        .routes(routes!(audit_log))
 }

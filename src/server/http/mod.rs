@@ -92,6 +92,7 @@ fn compressed_api() -> OpenApiRouter<AppState> {
         .merge(alerts::page::routes())
         .merge(auth::routes::routes())
         .merge(auth::users::routes())
+        .merge(auth::audit_log::routes())
         .merge(auth::rules::routes())
         .merge(auth::sessions::routes())
         .merge(auth::two_factor::routes())
