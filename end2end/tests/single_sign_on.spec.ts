@@ -6,6 +6,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "@playwright/test";
 import { createFirstAdmin, freePort, Netpulse, OidcProvider, signInAtProvider } from "./netpulse";
+import { earlyInAStep, totp } from "./totp";
 
 const ROOT_PASSWORD = "correct horse battery";
 
@@ -96,6 +97,36 @@ test("single sign-on maps the provider's groups to roles and refuses anyone unma
     // A callback this browser did not start is refused.
     await page.goto(`${server.url}/login/oidc/callback?code=stolen&state=forged`);
     await expect(page.getByTestId("auth-error")).toContainText("expired or was started in another browser");
+  } finally {
+    await server.stop();
+    await provider.stop();
+  }
+});
+
+test("an account with two-factor sign-in here is asked for its code after the provider", async ({ page }) => {
+  const port = await freePort();
+  const provider = await OidcProvider.start(port);
+  const server = await Netpulse.start({ port, openRead: false, extraConfig: provider.config(port) });
+  try {
+    await createFirstAdmin(page, server, "root", ROOT_PASSWORD);
+    await singleSignOn(page, server, "vic");
+    await expect(page.getByTestId("signed-in")).toContainText("vic (viewer)");
+
+    await page.goto(`${server.url}/account`);
+    await page.getByRole("button", { name: "Set up two-factor sign-in" }).click();
+    const key = (await page.getByTestId("totp-secret").textContent()) ?? "";
+    await earlyInAStep();
+    await page.getByRole("textbox", { name: "Code", exact: true }).fill(totp(key, -1));
+    await page.getByRole("button", { name: "Turn on" }).click();
+    await expect(page.getByTestId("account-notice")).toContainText("Two-factor sign-in is on");
+
+    await singleSignOn(page, server, "vic");
+    await expect(page.getByTestId("code-form")).toBeVisible();
+    expect((await page.context().cookies(server.url)).find((c) => c.name === "netpulse_session"), "no session before the code").toBeUndefined();
+    await page.getByRole("textbox", { name: "Code", exact: true }).fill(totp(key, 0));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(`${server.url}/`);
+    await expect(page.getByTestId("signed-in")).toContainText("vic (viewer)");
   } finally {
     await server.stop();
     await provider.stop();
