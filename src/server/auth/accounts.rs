@@ -70,7 +70,7 @@ pub struct FoundToken {
 }
 
 /// Whether an insert broke a uniqueness rule: the name is taken.
-fn is_conflict(error: &sqlx::Error) -> bool {
+pub fn is_conflict(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 

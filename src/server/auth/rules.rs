@@ -14,7 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::server::{
     auth::{
         access::{AccessRule, AccessRuleConfig, Caller, Grant},
-        accounts::AddError,
+        accounts::{is_conflict, AddError},
         routes::{audit, json_body},
         session,
         users::admin_only,
@@ -69,7 +69,7 @@ impl Store {
             .await;
         match insert {
             Ok(id) => Ok(id),
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(AddError::Taken),
+            Err(error) if is_conflict(&error) => Err(AddError::Taken),
             Err(error) => Err(AddError::Store(error.into())),
         }
     }

@@ -4,7 +4,7 @@
 //! nor a password account's. The provider sets the role at every sign-in.
 
 use crate::server::{
-    auth::{access::Role, session, Revoked},
+    auth::{access::Role, accounts::is_conflict, session, Revoked},
     clock::now_ms,
     http::error::ApiError,
     store::{Store, StoreError},
@@ -43,7 +43,7 @@ impl Store {
             return match insert {
                 Ok(_) => Ok(Kept::Account { name: name.to_owned(), role_changed: false }),
                 // The same person's other sign-in, at the same moment, made the account first.
-                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(match self.sso_account_of(person).await? {
+                Err(error) if is_conflict(&error) => Ok(match self.sso_account_of(person).await? {
                     Some((name, _)) => Kept::Account { name, role_changed: false },
                     None => Kept::NameTaken(name.to_owned()),
                 }),
