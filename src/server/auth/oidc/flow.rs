@@ -52,11 +52,10 @@ pub struct Finished {
     pub next: String,
 }
 
-fn as_bad_answer(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> OidcError {
-    move |error| {
-        tracing::warn!(%error, "single sign-on: {what}");
-        OidcError::BadAnswer
-    }
+/// Logs why the provider's answer was not accepted; the page says only that it was not.
+fn bad_answer(what: &'static str, error: impl std::fmt::Display) -> OidcError {
+    tracing::warn!(%error, "single sign-on: {what}");
+    OidcError::BadAnswer
 }
 
 impl Oidc {
@@ -140,16 +139,16 @@ impl Oidc {
         let mut client = self.client(self.metadata(false).await?)?;
         let tokens = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .map_err(|error| as_bad_answer("the provider has no token endpoint")(&error))?
+            .map_err(|error| bad_answer("the provider has no token endpoint", error))?
             .set_pkce_verifier(PkceCodeVerifier::new(waiting.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
             .map_err(|error| match &error {
                 openidconnect::RequestTokenError::ServerResponse(response) => OidcError::Refused(response.error().to_string()),
-                _ => as_bad_answer("the token request failed")(&error),
+                _ => bad_answer("the token request failed", error),
             })?;
-        let id_token = tokens.id_token().ok_or_else(|| as_bad_answer("no ID token")(&"the token response has none"))?;
-        let id_token: FullIdToken = id_token.to_string().parse().map_err(|error| as_bad_answer("the ID token is not a JWT")(&error))?;
+        let id_token = tokens.id_token().ok_or_else(|| bad_answer("no ID token", "the token response has none"))?;
+        let id_token: FullIdToken = id_token.to_string().parse().map_err(|error| bad_answer("the ID token is not a JWT", error))?;
         let nonce = Nonce::new(waiting.nonce.clone());
         let check = |client: &ProviderClient| id_token.claims(&client.id_token_verifier(), &nonce).cloned();
         let checked: IdTokenClaims<AnyClaims, CoreGenderClaim> = match check(&client) {
@@ -157,18 +156,18 @@ impl Oidc {
             // The provider may have rotated its signing keys since they were read: read them again, once.
             Err(ClaimsVerificationError::SignatureVerification(_)) => {
                 client = self.client(self.metadata(true).await?)?;
-                check(&client).map_err(|error| as_bad_answer("the ID token did not check")(&error))?
+                check(&client).map_err(|error| bad_answer("the ID token did not check", error))?
             }
-            Err(error) => return Err(as_bad_answer("the ID token did not check")(&error)),
+            Err(error) => return Err(bad_answer("the ID token did not check", error)),
         };
         let mut claims = match serde_json::to_value(&checked) {
             Ok(Value::Object(claims)) => claims,
-            _ => return Err(as_bad_answer("the ID token's claims")(&"are not an object")),
+            _ => return Err(bad_answer("the ID token's claims", "are not an object")),
         };
         // Providers often send groups and names only from the user info endpoint.
         if let Ok(request) = client.user_info(tokens.access_token().clone(), Some(checked.subject().clone())) {
             let info: UserInfoClaims<AnyClaims, CoreGenderClaim> =
-                request.request_async(&self.http).await.map_err(|error| as_bad_answer("the user info request failed")(&error))?;
+                request.request_async(&self.http).await.map_err(|error| bad_answer("the user info request failed", error))?;
             if let Ok(Value::Object(more)) = serde_json::to_value(&info) {
                 claims.extend(more);
             }

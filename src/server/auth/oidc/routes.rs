@@ -105,7 +105,7 @@ async fn start(State(state): State<AppState>, client: ClientAddress, Query(param
         (status = 200, description = "The one-time code form, for an account with two-factor sign-in", content_type = "text/html; charset=utf-8", body = String),
         (status = 400, description = "The sign-in page: the sign-in expired, was started in another browser, or the answer is incomplete", content_type = "text/html; charset=utf-8", body = String),
         (status = 401, description = "The sign-in page: the provider refused", content_type = "text/html; charset=utf-8", body = String),
-        (status = 403, description = "The sign-in page: no role for this account, its name is taken by a password account, or netpulse has no admin yet", content_type = "text/html; charset=utf-8", body = String),
+        (status = 403, description = "The sign-in page: no role for this account, its name belongs to another account, the provider took the last admin's admin role, or netpulse has no admin yet", content_type = "text/html; charset=utf-8", body = String),
         (status = 404, description = "The sign-in page: single sign-on is not set up", content_type = "text/html; charset=utf-8", body = String),
         (status = 502, description = "The sign-in page: the provider's answer did not check", content_type = "text/html; charset=utf-8", body = String),
         (status = 503, description = "The sign-in page: the provider or the database cannot be reached", content_type = "text/html; charset=utf-8", body = String)))]
