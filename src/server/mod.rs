@@ -59,6 +59,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let services = state::Services { alerts, pushes, auth, serve_budget };
     let state = AppState::new(config, client, token.clone(), store.clone(), services).await?;
     auth::rules::load(&state).await?;
+    agents::results_route::reload_names(&state).await;
     auth::setup::enter_if_needed(&state).await?;
     let (retest, retests) = tokio::sync::mpsc::unbounded_channel();
     let retest = state.config.speed.enabled.then_some(retest);

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     model::{ProbeResult, Snapshot, TopicEvent, ALERT_TOPIC, LIVE_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
     server::{
+        agents::Agents,
         alerts::service::Alerts,
         auth::{
             access::{series_of, Caller},
@@ -69,6 +70,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// What each client address may still move through `/speedtest` this hour.
     pub serve_budget: Arc<ServeBudget>,
+    /// Each agent node's place in its sequence and its clock estimate.
+    pub agents: Arc<Agents>,
 }
 
 /// The parts of the state built, and checked against the config, before it.
@@ -132,15 +135,19 @@ impl AppState {
             pushes: Arc::new(services.pushes),
             auth: Arc::new(services.auth),
             serve_budget: Arc::new(services.serve_budget),
+            agents: Arc::new(Agents::default()),
         })
     }
 
-    /// The latest check of each configured monitor, in config order.
+    /// The latest check of each configured monitor, in config order, each
+    /// followed by the same monitor's from every agent node.
     pub fn latest_probes(&self) -> Vec<ProbeResult> {
+        let nodes = self.agents.names();
         self.config
             .monitors
             .iter()
-            .filter_map(|monitor| self.hub.latest(PROBE_TOPIC, &monitor.name))
+            .flat_map(|monitor| std::iter::once(monitor.name.clone()).chain(nodes.iter().map(|node| format!("{}@{node}", monitor.name))))
+            .filter_map(|key| self.hub.latest(PROBE_TOPIC, &key))
             .filter_map(|event| serde_json::from_str::<ProbeResult>(&event.data).ok())
             .collect()
     }

@@ -93,10 +93,11 @@ fn unavailable(error: impl std::fmt::Display) -> ApiError {
 }
 
 /// Paths that never consult access: the bundle, speed-test transfers, push
-/// monitors (whose secret is their key) and public status pages (which a shared
+/// monitors (whose secret is their key), agents (whose node credential is checked
+/// by their routes) and public status pages (which a shared
 /// cache may keep, so they must never carry a cookie change).
 fn needs_no_caller(path: &str) -> bool {
-    ["/pkg/", "/speedtest", "/api/push/", "/icons/", "/status"].iter().any(|prefix| path.starts_with(prefix))
+    ["/pkg/", "/speedtest", "/api/push/", "/api/agent/", "/icons/", "/status"].iter().any(|prefix| path.starts_with(prefix))
 }
 
 /// The layer: refuses cross-site writes, then finds the caller for the handlers.

@@ -31,13 +31,27 @@ pub struct HubEvent {
     pub frame: Bytes,
     /// The same event with its data in an envelope that carries `at_ms`.
     pub enveloped: Bytes,
+    /// The agent result it stands for, stored with it so a retry is never stored twice.
+    pub origin: Option<Origin>,
+}
+
+/// An agent's result: the node's id in the store and the result's sequence number there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub node_id: i64,
+    pub seq: u64,
 }
 
 impl HubEvent {
     pub fn new(id: u64, topic: String, key: String, at_ms: i64, data: String) -> Self {
         let frame = sse_frame::event(&topic, Some(id), &data);
         let enveloped = sse_frame::event(&topic, Some(id), &crate::model::envelope(at_ms, &data));
-        Self { id, topic, key, at_ms, data, frame, enveloped }
+        Self { id, topic, key, at_ms, data, frame, enveloped, origin: None }
+    }
+
+    pub fn with_origin(mut self, origin: Origin) -> Self {
+        self.origin = Some(origin);
+        self
     }
 
     /// The frame a stream sends: enveloped or as published.
@@ -182,7 +196,9 @@ impl Hub {
             self.prune(state, event.at_ms);
         }
         let key = (event.topic.clone(), event.key.clone());
-        if state.latest.get(&key).is_none_or(&newer) {
+        // An agent catching up sends old results after newer ones: those are not the latest.
+        let latest = |held: &Arc<HubEvent>| newer(held) && (event.origin.is_none() || event.at_ms >= held.at_ms);
+        if state.latest.get(&key).is_none_or(latest) {
             state.latest.insert(key, event.clone());
         }
         if let Some((capacity, kept)) = state.kept.get_mut(&event.topic) {

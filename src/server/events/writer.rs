@@ -17,7 +17,7 @@ use crate::{
     server::{
         clock::now_ms,
         events::{
-            hub::{Hub, HubEvent},
+            hub::{Hub, HubEvent, Origin},
             log::EventLog,
         },
     },
@@ -39,7 +39,22 @@ struct Request {
     topic: String,
     key: String,
     data: String,
-    done: oneshot::Sender<Arc<HubEvent>>,
+    /// An agent's result: when it was measured (on the server's clock) and its sequence number.
+    from_node: Option<(i64, Origin)>,
+    done: oneshot::Sender<Written>,
+}
+
+/// An event as the writer answers it: delivered, and whether its commit succeeded.
+type Written = (Arc<HubEvent>, bool);
+
+/// An agent's result for [`Writer::publish_from_nodes`].
+pub struct NodeEvent {
+    pub topic: String,
+    pub key: String,
+    pub data: String,
+    /// When it was measured, already on the server's clock.
+    pub at_ms: i64,
+    pub origin: Origin,
 }
 
 /// A handle on the writer task; cheap to clone.
@@ -62,9 +77,28 @@ impl Writer {
     /// target, or empty). Returns once the event is delivered and its commit ended.
     pub async fn publish(&self, topic: &str, key: &str, data: String) -> Result<Arc<HubEvent>, WriterError> {
         let (done, acknowledged) = oneshot::channel();
-        let request = Request { topic: topic.to_owned(), key: key.to_owned(), data, done };
+        let request = Request { topic: topic.to_owned(), key: key.to_owned(), data, from_node: None, done };
         self.requests.send(request).await.map_err(|_| WriterError::Closed)?;
-        acknowledged.await.map_err(|_| WriterError::Closed)
+        acknowledged.await.map(|(event, _)| event).map_err(|_| WriterError::Closed)
+    }
+
+    /// Publishes agents' results, each at the time it was measured, with
+    /// its (node, sequence number) stored in the same commit. Answers each
+    /// event and whether it was stored: the agent's acknowledgement may count
+    /// only those. All are queued before any answer is awaited.
+    pub async fn publish_from_nodes(&self, events: Vec<NodeEvent>) -> Result<Vec<Written>, WriterError> {
+        let mut answers = Vec::with_capacity(events.len());
+        for event in events {
+            let (done, answer) = oneshot::channel();
+            let request = Request { topic: event.topic, key: event.key, data: event.data, from_node: Some((event.at_ms, event.origin)), done };
+            self.requests.send(request).await.map_err(|_| WriterError::Closed)?;
+            answers.push(answer);
+        }
+        let mut written = Vec::with_capacity(answers.len());
+        for answer in answers {
+            written.push(answer.await.map_err(|_| WriterError::Closed)?);
+        }
+        Ok(written)
     }
 
     /// Whether history is being written; the reason when not.
@@ -74,7 +108,7 @@ impl Writer {
 }
 
 /// Numbered, delivered batches on their way to the log, with who to answer.
-type Delivered = (Vec<Arc<HubEvent>>, Vec<oneshot::Sender<Arc<HubEvent>>>);
+type Delivered = (Vec<Arc<HubEvent>>, Vec<oneshot::Sender<Written>>);
 
 /// Batches delivered but not yet committed, before delivery waits for the disk too.
 const COMMITS_AHEAD: usize = 64;
@@ -90,7 +124,11 @@ async fn run(mut received: mpsc::Receiver<Request>, hub: Arc<Hub>, log: Arc<dyn 
             .map(|request| {
                 let id = next_id;
                 next_id += 1;
-                (Arc::new(HubEvent::new(id, request.topic, request.key, at_ms, request.data)), request.done)
+                let event = match request.from_node {
+                    None => HubEvent::new(id, request.topic, request.key, at_ms, request.data),
+                    Some((measured_ms, origin)) => HubEvent::new(id, request.topic, request.key, measured_ms, request.data).with_origin(origin),
+                };
+                (Arc::new(event), request.done)
             })
             .unzip();
         hub.deliver(&events);
@@ -119,11 +157,12 @@ async fn commit(mut commits: mpsc::Receiver<Delivered>, log: Arc<dyn EventLog>, 
             Ok(()) => lost_through = None,
             Err(_) => lost_through = events.last().map(|e| e.id).max(lost_through),
         }
+        let stored = outcome.is_ok();
         // If the log failed, the events went out live all the same: the banner says history is not being saved.
         record(&health, outcome.err().map(|err| err.0), events.len());
         for (answer, event) in answers.into_iter().zip(events) {
             // A producer that gave up waiting is fine: its event is out.
-            let _ = answer.send(event);
+            let _ = answer.send((event, stored));
         }
     }
 }

@@ -32,7 +32,7 @@ use crate::{
     app::{shell, App},
     model::Snapshot,
     server::{
-        alerts,
+        agents, alerts,
         auth::{self, access::Caller},
         events::{publish, sse},
         http::error::ApiError,
@@ -101,6 +101,8 @@ fn compressed_api() -> OpenApiRouter<AppState> {
         .merge(auth::pages::routes())
         .merge(auth::oidc::routes::routes())
         .merge(status_page::routes())
+        .merge(agents::admin_routes::routes())
+        .merge(agents::results_route::routes().layer(DefaultBodyLimit::max(agents::results_route::MAX_BODY)))
 }
 
 /// Routes never compressed: the event stream and the speed-test endpoints.

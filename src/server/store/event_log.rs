@@ -11,7 +11,7 @@ use crate::{
             hub::HubEvent,
             log::{EventLog, LogError, LogFuture},
         },
-        store::{fields, Store, StoreError},
+        store::{fields, late_data, Store, StoreError},
     },
 };
 
@@ -72,7 +72,11 @@ impl Store {
     ) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
         let mut samples = Vec::new();
         for event in events {
-            for series in fields::series_values(&event.topic, &event.data) {
+            let series_values = match event.origin {
+                None => fields::series_values(&event.topic, &event.data),
+                Some(_) => fields::series_values_from_node(&event.topic, &event.data),
+            };
+            for series in series_values {
                 for (name, value) in series.values {
                     let key = (series.series.clone(), name);
                     let known = self.cached_field_id(&key).or_else(|| created.iter().find(|(k, _)| *k == key).map(|(_, id)| *id));
@@ -110,12 +114,9 @@ impl Store {
                 row.push_bind(sql_id(event.id)).push_bind(&event.topic).push_bind(&event.key).push_bind(event.at_ms).push_bind(&event.data);
             });
             insert.build().execute(&mut *connection).await?;
-            let mut latest = sqlx::QueryBuilder::new("INSERT INTO latest_event (topic, key, id, at_ms, data) ");
-            latest.push_values(chunk, |mut row, event| {
-                row.push_bind(&event.topic).push_bind(&event.key).push_bind(sql_id(event.id)).push_bind(event.at_ms).push_bind(&event.data);
-            });
-            latest.push(" ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id, at_ms = excluded.at_ms, data = excluded.data");
-            latest.build().execute(&mut *connection).await?;
+            let (from_nodes, own): (Vec<&Arc<HubEvent>>, Vec<&Arc<HubEvent>>) = chunk.iter().copied().partition(|event| event.origin.is_some());
+            upsert_latest(connection, &own, false).await?;
+            upsert_latest(connection, &from_nodes, true).await?;
         }
         for chunk in samples.chunks(ROWS_PER_INSERT) {
             let mut insert = sqlx::QueryBuilder::new("INSERT OR IGNORE INTO sample (field_id, at_ms, event_id, milli) ");
@@ -123,6 +124,10 @@ impl Store {
                 row.push_bind(field_id).push_bind(at_ms).push_bind(event_id).push_bind(milli);
             });
             insert.build().execute(&mut *connection).await?;
+        }
+        let from_nodes: Vec<&Arc<HubEvent>> = events.iter().filter(|e| e.origin.is_some()).collect();
+        if !from_nodes.is_empty() {
+            late_data::record_results(connection, &from_nodes, &samples).await?;
         }
         // Ids that are not in the log (`live` ones) are recorded, so a restart never issues one again.
         if let Some(newest) = events.last().filter(|_| logged.len() < events.len()) {
@@ -223,6 +228,24 @@ fn range_filter(query: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, after: u64, be
         }
         query.push(")");
     }
+}
+
+/// Makes `events` the latest of their (topic, key); with `only_if_newer`, not
+/// where a newer one is there: an agent catching up sends old results late.
+async fn upsert_latest(connection: &mut sqlx::SqliteConnection, events: &[&Arc<HubEvent>], only_if_newer: bool) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut latest = sqlx::QueryBuilder::new("INSERT INTO latest_event (topic, key, id, at_ms, data) ");
+    latest.push_values(events, |mut row, event| {
+        row.push_bind(&event.topic).push_bind(&event.key).push_bind(sql_id(event.id)).push_bind(event.at_ms).push_bind(&event.data);
+    });
+    latest.push(" ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id, at_ms = excluded.at_ms, data = excluded.data");
+    if only_if_newer {
+        latest.push(" WHERE excluded.at_ms >= latest_event.at_ms");
+    }
+    latest.build().execute(&mut *connection).await?;
+    Ok(())
 }
 
 /// Sets a `log_meta` value to `value` unless it is already higher.

@@ -52,6 +52,22 @@ pub fn series_values(topic: &str, data: &str) -> Vec<SeriesValues> {
     .collect()
 }
 
+/// The series an agent's result feeds: as [`series_values`], but the
+/// all-targets `speed` series is kept per node (`speed@tokyo`) so the server's
+/// own chart stays its own; the others already name the node (`probe:web@tokyo`).
+pub fn series_values_from_node(topic: &str, data: &str) -> Vec<SeriesValues> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        node: Option<String>,
+    }
+    let node = serde_json::from_str::<Named>(data).ok().and_then(|named| named.node);
+    let mut series = series_values(topic, data);
+    if let Some(node) = node {
+        series.iter_mut().filter(|s| s.series == "speed").for_each(|s| s.series = format!("speed@{node}"));
+    }
+    series
+}
+
 /// The id of `series`' field `name`, created if it is new.
 pub async fn create_field(connection: &mut sqlx::SqliteConnection, series: &str, name: &str) -> Result<i64, super::StoreError> {
     Ok(sqlx::query_scalar("INSERT INTO field (series, name) VALUES (?, ?) ON CONFLICT (series, name) DO UPDATE SET name = excluded.name RETURNING id")
@@ -83,6 +99,15 @@ mod tests {
         assert_eq!(series[1].series, "speed:http://h/speedtest");
         let names: Vec<_> = series[0].values.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["download_mbps", "latency_ms", "jitter_ms"], "nulls are skipped");
+    }
+
+    #[test]
+    fn an_agent_s_speed_results_keep_the_all_targets_series_per_node() {
+        let data = r#"{"node":"tokyo","target":"http://h/speedtest@tokyo","download_mbps":94.2}"#;
+        let names: Vec<_> = series_values_from_node("speed", data).into_iter().map(|s| s.series).collect();
+        assert_eq!(names, ["speed@tokyo", "speed:http://h/speedtest@tokyo"]);
+        let probe = series_values_from_node("probe", r#"{"node":"tokyo","monitor":"web@tokyo","up":true}"#);
+        assert_eq!(probe[0].series, "probe:web@tokyo");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub const ROLLUP_STEPS: [i64; 3] = [MINUTE, TEN_MINUTES, HOUR];
 const INSERT_CHUNK: usize = 4000;
 
 /// A bucket is built this long after it ends, so samples stamped at its end are in.
-const SETTLE_S: i64 = 5;
+pub(crate) const SETTLE_S: i64 = 5;
 
 /// Most of the backlog one pass builds, so that catching up after a long
 /// stop never holds the write lock for long.
@@ -75,6 +75,8 @@ impl Store {
         for step in ROLLUP_STEPS {
             caught_up &= self.roll_up_step(step, now_ms).await?;
         }
+        // Buckets that late results from agents changed after they were built.
+        caught_up &= self.rebuild_stale_rollups().await? == 0;
         Ok(caught_up)
     }
 

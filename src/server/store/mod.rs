@@ -6,6 +6,7 @@ pub mod config;
 pub mod event_log;
 pub mod fields;
 pub mod history;
+pub mod late_data;
 pub mod maintenance;
 pub mod route;
 

@@ -50,10 +50,15 @@ fn parse_time(name: &str, raw: &str) -> Result<i64, ApiError> {
     }
 }
 
-/// Checks the series name's shape: `speed`, `speed:<target>`, `probe:<monitor>` or `topic:<name>`.
+/// Checks the series name's shape: `speed`, `speed:<target>`, `probe:<monitor>` or
+/// `topic:<name>`; the first three also as measured from an agent node, `…@<node>`.
 fn check_series(series: &str, config: &Config) -> Result<(), ApiError> {
-    let known = match series.split_once(':') {
-        None => series == "speed",
+    let measured = match series.rsplit_once('@') {
+        Some((measured, node)) if !series.starts_with("topic:") && crate::server::auth::access::valid_name(node) => measured,
+        _ => series,
+    };
+    let known = match measured.split_once(':') {
+        None => measured == "speed",
         Some(("speed", target)) => !target.is_empty(),
         Some(("probe", monitor)) => config.monitors.iter().any(|m| m.name == monitor),
         Some(("topic", name)) => topics::check_name(name).is_ok(),
@@ -126,7 +131,7 @@ pub fn parse_request(params: &HashMap<String, String>, config: &Config, now_ms: 
     path = "/api/history",
     tag = "history",
     params(
-        ("series" = String, Query, description = "speed, speed:<target URL>, probe:<monitor name> or topic:<name>"),
+        ("series" = String, Query, description = "speed, speed:<target URL>, probe:<monitor name> or topic:<name>; the first three with @<node> for an agent's"),
         ("from" = Option<String>, Query, description = "Start, inclusive: ms since the Unix epoch or RFC 3339; 24 h before `to` by default"),
         ("to" = Option<String>, Query, description = "End, exclusive: ms since the Unix epoch or RFC 3339; now by default"),
         ("last" = Option<i64>, Query, description = "Seconds before `to`, instead of `from`", minimum = 1),
@@ -227,6 +232,17 @@ mod tests {
         assert!(parse_request(&params(&[("series", "speed"), ("last", "0")]), &config, NOW).is_err());
         let near_the_end = parse_request(&params(&[("series", "speed"), ("from", "253402300700000"), ("to", "253402300799999")]), &config, NOW).unwrap();
         assert_eq!(near_the_end.to_ms - near_the_end.from_ms, 99_999);
+    }
+
+    #[test]
+    fn an_agent_s_series_names_its_node_after_an_at_sign() {
+        let config = Config::from_toml("[[monitor]]\nname = \"web\"\ntcp = \"127.0.0.1:1\"\n").unwrap();
+        for good in ["speed@tokyo", "speed:http://h/speedtest@tokyo", "probe:web@tokyo", "probe:web"] {
+            assert!(check_series(good, &config).is_ok(), "{good}");
+        }
+        for bad in ["probe:db@tokyo", "speed@", "probe:web@bad node", "nonsense@tokyo"] {
+            assert!(check_series(bad, &config).is_err(), "{bad}");
+        }
     }
 
     proptest! {
