@@ -150,6 +150,10 @@ pub struct ProbeResult {
     #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
     pub rtt_mdev_ms: Option<f64>,
     pub error: Option<String>,
+    /// The agent node that ran the check (its `monitor` then ends in `@<node>`); none for the server's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(all(feature = "hydrate", not(feature = "ssr")), serde(skip_deserializing))]
+    pub node: Option<String>,
 }
 
 /// One round trip on the `live` topic.

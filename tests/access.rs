@@ -125,6 +125,11 @@ fn matrix() -> Vec<Row> {
         // Starting two-factor setup: a signed-in user's own, never a token's.
         (Method::POST, "/api/auth/totp", None, [401, 200, 200, 200, 403, 401]),
         (Method::DELETE, "/api/users/vera/totp", None, [401, 403, 403, 404, 403, 401]),
+        // An agent node's series follow the same rules: `probe:internal-*` covers `internal-db` from tokyo.
+        (Method::GET, "/api/history?series=probe:internal-db@tokyo&last=60", None, [401, 200, 200, 200, 200, 401]),
+        (Method::GET, "/api/agents", None, [401, 403, 403, 200, 403, 401]),
+        (Method::POST, "/api/agents/join-tokens", Some(json!({})), [401, 403, 403, 201, 403, 401]),
+        (Method::DELETE, "/api/agents/nobody", None, [401, 403, 403, 404, 403, 401]),
     ]
 }
 

@@ -103,8 +103,8 @@ fn prepare(node: &str, kind: &str, data: serde_json::Value, offset_ms: i64, now_
             let placed = corrected(result.at, offset_ms, now_ms)?;
             result.at = to_time(placed);
             result.monitor = format!("{}@{node}", result.monitor);
+            result.node = Some(node.to_owned());
             let mut value = serde_json::to_value(&result).map_err(|error| error.to_string())?;
-            value["node"] = serde_json::Value::String(node.to_owned());
             flag_clamped(&mut value, placed);
             Ok((PROBE_TOPIC, result.monitor, value.to_string(), placed))
         }

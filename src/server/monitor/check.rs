@@ -72,6 +72,8 @@ pub async fn check(monitor: &Monitor, tls: &tokio_rustls::TlsConnector) -> Probe
         rtt_max_ms: timings.ping.filter(|p| p.loss_pct < 100.0).map(|p| p.max_ms),
         rtt_mdev_ms: timings.ping.filter(|p| p.loss_pct < 100.0).map(|p| p.mdev_ms),
         error: outcome.err(),
+        // The server's own check; an agent's names its node when the server takes it in.
+        node: None,
     }
 }
 
