@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{error::ErrorKind, Parser};
 use netpulse::server::{
-    self, alerts, auth,
+    self,
+    agent::{self, cli::AgentCommand},
+    alerts, auth,
     config::cli::{AlertsCommand, Cli, Command, TokenCommand, UserCommand},
     speed::command,
 };
@@ -22,7 +24,13 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             let rendered = err.render().to_string();
-            eprintln!("netpulse: {}", rendered.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: "));
+            let mut lines = rendered.lines().map(str::trim).filter(|line| !line.is_empty());
+            let mut first = lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_owned();
+            // "the following required arguments were not provided:" names them on the next line.
+            if first.ends_with(':') {
+                first = format!("{first} {}", lines.next().unwrap_or_default());
+            }
+            eprintln!("netpulse: {first}");
             return ExitCode::from(USAGE_ERROR);
         }
     };
@@ -33,6 +41,8 @@ fn main() -> ExitCode {
         Command::Alerts(AlertsCommand::Backtest(args)) => return once(alerts::command::backtest_command(args)),
         Command::User(UserCommand::Add(args)) => return once(auth::cli::user_add(args)),
         Command::Token(TokenCommand::Add(args)) => return once(auth::cli::token_add(args)),
+        Command::Agent(AgentCommand::Join(args)) => return once(agent::enrolment::join(args)),
+        Command::Agent(AgentCommand::Run(args)) => return run_agent(args),
     };
     let config = match args.load_config() {
         Ok(config) => config,
@@ -75,6 +85,42 @@ fn measure(args: server::config::cli::MeasureArgs) -> ExitCode {
         Ok(runtime) => ExitCode::from(runtime.block_on(command::run(args)).code()),
         Err(err) => {
             eprintln!("netpulse: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `netpulse agent run`: until Ctrl-C or SIGTERM; 2 for bad flags or a node not joined yet.
+fn run_agent(args: agent::cli::AgentRunArgs) -> ExitCode {
+    if let Err(message) = args.check() {
+        eprintln!("netpulse: {message}");
+        return ExitCode::from(USAGE_ERROR);
+    }
+    init_tracing("info");
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("netpulse: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let stopping = stop.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            stopping.cancel();
+        });
+        agent::run(args, stop).await
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err @ agent::AgentError::NotJoined(_)) => {
+            eprintln!("netpulse: {err}");
+            ExitCode::from(USAGE_ERROR)
+        }
+        Err(err) => {
+            eprintln!("netpulse: {err}");
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,7 @@
 //! The server: each capability in its folder, the shared state, and `serve`,
 //! the entry point that tests and `main` use.
 
+pub mod agent;
 pub mod agents;
 pub mod alerts;
 pub mod auth;

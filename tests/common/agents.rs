@@ -17,7 +17,12 @@ pub const PASSWORD: &str = "correct horse battery";
 /// A server config with one TCP monitor, `web`, and an admin, `ada`, in `dir` (made unless there).
 pub async fn config_with_admin(dir: &std::path::Path) -> Config {
     let down = closed_port().await;
-    let mut config = secured_config(&format!("[[monitor]]\nname = \"web\"\ntcp = \"127.0.0.1:{down}\"\ninterval = 60\n"));
+    config_with_monitor(dir, &format!("127.0.0.1:{down}"), 60).await
+}
+
+/// As [`config_with_admin`], with `web` checking `tcp` every `interval` seconds.
+pub async fn config_with_monitor(dir: &std::path::Path, tcp: &str, interval: u32) -> Config {
+    let mut config = secured_config(&format!("[[monitor]]\nname = \"web\"\ntcp = \"{tcp}\"\ninterval = {interval}\n"));
     config.speed.enabled = false;
     config.data_dir = dir.to_owned();
     let store = Store::open(dir, 0).await.unwrap();

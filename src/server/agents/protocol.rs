@@ -119,6 +119,16 @@ pub struct BatchAnswer {
     pub error: Option<String>,
 }
 
+/// What a node runs, as the server's config says: its monitors but push ones.
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
+pub struct NodeConfig {
+    pub protocol: u32,
+    pub node: String,
+    /// `[[monitor]]` tables as the server's config has them.
+    #[schema(value_type = Vec<Object>)]
+    pub monitors: Vec<crate::server::monitor::config::MonitorConfig>,
+}
+
 /// The refusal of a protocol the server does not speak.
 pub fn protocol_mismatch(theirs: u32) -> Option<String> {
     (theirs != PROTOCOL_VERSION).then(|| {

@@ -15,7 +15,7 @@ use crate::server::{
         clock_offset::Exchange,
         ingest::{sort_batch, summary, Sorted},
         nodes::{BatchReport, JoinError},
-        protocol::{protocol_mismatch, BatchAnswer, JoinRequest, Joined, ResultBatch, CREDENTIAL_PREFIX, MOST_RESULTS_PER_BATCH, PROTOCOL_VERSION},
+        protocol::{protocol_mismatch, BatchAnswer, JoinRequest, Joined, NodeConfig, ResultBatch, CREDENTIAL_PREFIX, MOST_RESULTS_PER_BATCH, PROTOCOL_VERSION},
         sequence::Sequence,
         NodeState,
     },
@@ -33,7 +33,7 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 const NOT_ENROLLED: &str = "send this node's credential as 'Authorization: Bearer npn_…'; `netpulse agent join` gets one";
 
 /// The node a request's credential belongs to.
-async fn node_caller(state: &AppState, headers: &HeaderMap) -> Result<(i64, String), ApiError> {
+pub(super) async fn node_caller(state: &AppState, headers: &HeaderMap) -> Result<(i64, String), ApiError> {
     let credential = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -193,6 +193,17 @@ async fn store_sorted(state: &AppState, node_id: i64, sorted: &Sorted) -> Result
     Ok(())
 }
 
+/// What the node runs: the server's monitors, push monitors left out. Agents ask again every minute.
+#[utoipa::path(get, path = "/api/agent/config", tag = "agents", security(("bearer" = [])),
+    responses((status = 200, description = "The node's monitors", body = NodeConfig),
+        (status = 401, description = "No node credential, an unknown one, or a revoked node", body = crate::model::ApiErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
+async fn node_config(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<NodeConfig>, ApiError> {
+    let (_, node) = node_caller(&state, &headers).await?;
+    let monitors = state.config.monitors.iter().filter(|monitor| monitor.push.is_none()).cloned().collect();
+    Ok(Json(NodeConfig { protocol: PROTOCOL_VERSION, node, monitors }))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(join)).routes(routes!(results))
+    OpenApiRouter::new().routes(routes!(join)).routes(routes!(results)).routes(routes!(node_config))
 }

@@ -20,9 +20,13 @@ impl Pattern {
     }
 
     pub fn matches(&self, series: &str) -> bool {
-        glob(self.0.as_bytes(), series.as_bytes())
-            || (!self.0.contains(':') && series.split_once(':').is_some_and(|(family, _)| glob(self.0.as_bytes(), family.as_bytes())))
+        glob(self.0.as_bytes(), series.as_bytes()) || (!self.0.contains(':') && family(series).is_some_and(|family| glob(self.0.as_bytes(), family.as_bytes())))
     }
+}
+
+/// A series' family: `probe` of `probe:web`, `speed` of an agent node's `speed@tokyo`.
+fn family(series: &str) -> Option<&str> {
+    series.find([':', '@']).map(|end| &series[..end])
 }
 
 /// Whether `text` matches `pattern`, where `*` is any run of bytes.
@@ -46,4 +50,19 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
         }
     }
     pattern[p..].iter().all(|&b| b == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pattern;
+
+    #[test]
+    fn families_globs_and_agent_nodes() {
+        let matches = |pattern: &str, series: &str| Pattern::parse(pattern).unwrap().matches(series);
+        assert!(matches("speed", "speed:http://h/speedtest") && matches("speed", "speed@tokyo") && matches("speed", "speed"));
+        assert!(matches("probe", "probe:web@tokyo") && !matches("probe", "speed@tokyo"));
+        assert!(matches("probe:*@tokyo", "probe:web@tokyo") && !matches("probe:*@tokyo", "probe:web@osaka") && !matches("probe:*@tokyo", "probe:web"));
+        assert!(matches("probe:web*", "probe:web@tokyo") && !matches("probe:web", "probe:web@tokyo"));
+        assert!(matches("*", "topic:sales") && !matches("topic:s*", "topic:orders"));
+    }
 }

@@ -36,6 +36,9 @@ pub enum Command {
     /// API tokens: `add` makes a scoped token and prints it once.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Run as an agent node of another netpulse: `join` enrols it, `run` checks and reports.
+    #[command(subcommand)]
+    Agent(crate::server::agent::cli::AgentCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,12 @@ impl Secret {
     }
 }
 
+/// The one place secrets are serialised: a monitor's request headers, sent
+/// to the agent nodes that run the check (over their own authenticated request).
+pub fn expose_to_agent<S: serde::Serializer>(headers: &std::collections::BTreeMap<String, Secret>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(headers.iter().map(|(name, value)| (name, value.expose())))
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret([redacted])")

@@ -198,6 +198,7 @@ mod tests {
             ("/api/agents/{name}", &["delete"]),
             ("/api/agent/join", &["post"]),
             ("/api/agent/results", &["post"]),
+            ("/api/agent/config", &["get"]),
             ("/status/{name}", &["get"]),
             ("/status/{name}/events", &["get"]),
             ("/speedtest/garbage", &["get"]),

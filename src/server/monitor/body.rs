@@ -11,7 +11,7 @@ use serde_json_path::JsonPath;
 pub const MAX_BODY: usize = 1 << 20;
 
 /// One `json = [{ path = "$.status", equals = "ok" }]` entry as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonAssertionConfig {
     pub path: String,

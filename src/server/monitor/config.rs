@@ -13,8 +13,8 @@ mod url;
 
 pub use url::{parse_status_spec, HttpSpec, StatusItem, StatusSpec};
 
-/// One `[[monitor]]` table as written.
-#[derive(Clone, Debug, Deserialize)]
+/// One `[[monitor]]` table as written; serialised only for agent nodes, which run the same checks.
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
     pub name: String,
@@ -23,6 +23,8 @@ pub struct MonitorConfig {
     pub tcp: Option<String>,
     /// A secret for a push monitor instead: the monitor is up while
     /// `/api/push/<secret>` is called at least once every interval plus `grace`.
+    /// Never sent to agents: a push monitor is the server's alone.
+    #[serde(skip_serializing)]
     pub push: Option<Secret>,
     /// Seconds a push may be late; 60 by default.
     pub grace: Option<f64>,
@@ -58,7 +60,7 @@ pub struct MonitorConfig {
     #[serde(default)]
     pub json: Vec<JsonAssertionConfig>,
     /// Request headers; their values are kept out of `Debug`, since they may be credentials.
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::server::config::secret::expose_to_agent")]
     pub headers: BTreeMap<String, Secret>,
     /// Follow 3xx answers with a `Location` to the final one (true by default).
     pub follow_redirects: Option<bool>,

@@ -24,14 +24,14 @@ pub struct HttpSpec {
 }
 
 /// `"200-299"`, or a list of codes and ranges such as `[200, "300-302"]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(untagged)]
 pub enum StatusSpec {
     One(StatusItem),
     Many(Vec<StatusItem>),
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, serde::Serialize)]
 #[serde(untagged)]
 pub enum StatusItem {
     Code(u16),
