@@ -34,11 +34,15 @@ pub struct OutboxState {
     /// Dropped for want of room since the node joined, and the highest number dropped.
     pub dropped: u64,
     pub dropped_through: u64,
+    /// Results numbered since the node joined: the last number taken.
+    pub made: u64,
 }
 
 pub struct Outbox {
     pool: SqlitePool,
     limits: OutboxLimits,
+    /// Wakes the uplink when a result is written, so it goes up at once.
+    written: tokio::sync::Notify,
 }
 
 const SCHEMA: &[&str] = &[
@@ -66,7 +70,7 @@ impl Outbox {
         for statement in SCHEMA {
             sqlx::query(statement).execute(&pool).await.map_err(database)?;
         }
-        Ok(Self { pool, limits })
+        Ok(Self { pool, limits, written: tokio::sync::Notify::new() })
     }
 
     /// Writes a result with the next number, then drops what is past the caps; the number.
@@ -120,7 +124,13 @@ impl Outbox {
             tracing::warn!(dropped = dropped.len(), through, "the outbox is full: the oldest results were dropped");
         }
         transaction.commit().await.map_err(database)?;
+        self.written.notify_one();
         Ok(seq)
+    }
+
+    /// Returns once a result has been written since the last call returned.
+    pub async fn written(&self) {
+        self.written.notified().await;
     }
 
     /// The oldest `limit` results.
@@ -151,13 +161,13 @@ impl Outbox {
     }
 
     pub async fn state(&self) -> Result<OutboxState, AgentError> {
-        let (backlog, dropped, dropped_through): (i64, i64, i64) =
-            sqlx::query_as("SELECT (SELECT count(*) FROM outbox), dropped, dropped_through FROM outbox_meta WHERE id = 1")
+        let (backlog, dropped, dropped_through, made): (i64, i64, i64, i64) =
+            sqlx::query_as("SELECT (SELECT count(*) FROM outbox), dropped, dropped_through, last_seq FROM outbox_meta WHERE id = 1")
                 .fetch_one(&self.pool)
                 .await
                 .map_err(database)?;
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        Ok(OutboxState { backlog: count(backlog), dropped: count(dropped), dropped_through: count(dropped_through) })
+        Ok(OutboxState { backlog: count(backlog), dropped: count(dropped), dropped_through: count(dropped_through), made: count(made) })
     }
 }
 

@@ -17,6 +17,8 @@ use crate::server::{
 const BATCH: i64 = 500;
 /// An idle node still says it is there this often; the server calls it offline after 90 s.
 const HEARTBEAT: Duration = Duration::from_secs(10);
+/// How often an idle uplink looks at the outbox, should a wake-up be missed.
+const IDLE_PAUSE: Duration = Duration::from_millis(250);
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(60);
 /// A node the server refuses (revoked, another protocol) asks again this rarely.
@@ -50,7 +52,7 @@ impl Uplink {
             let pending = outbox.state().await.map(|state| state.backlog).unwrap_or(0);
             let due = pending > 0 || last_sent.is_none_or(|at| at.elapsed() >= HEARTBEAT);
             let pause = if !due {
-                Duration::from_millis(250)
+                IDLE_PAUSE
             } else {
                 match self.send_once(&outbox).await {
                     Ok(Sent::Answered { full }) => {
@@ -59,7 +61,7 @@ impl Uplink {
                         if full {
                             continue;
                         }
-                        Duration::from_millis(250)
+                        IDLE_PAUSE
                     }
                     Ok(Sent::Refused(reason)) => {
                         tracing::error!(%reason, "the server refuses this node; asking again in 10 minutes");
@@ -73,8 +75,11 @@ impl Uplink {
                     }
                 }
             };
+            // Idle or between batches, a new result ends the pause; after a failure only time does.
+            let wake_on_write = pause <= IDLE_PAUSE;
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
+                () = outbox.written(), if wake_on_write => {}
                 () = shutdown.cancelled() => {}
             }
         }

@@ -24,9 +24,6 @@ use crate::server::{
     AppState,
 };
 
-/// A node that sent nothing for this long shows as offline: agents send at least every 30 s.
-pub const OFFLINE_AFTER_MS: i64 = 90_000;
-
 /// How long a new join token works unless the admin says.
 const DEFAULT_TOKEN_HOURS: f64 = 24.0;
 const MOST_TOKEN_HOURS: f64 = 720.0;
@@ -51,7 +48,7 @@ pub struct NodeStatus {
     pub name: String,
     pub joined_ms: i64,
     pub revoked: bool,
-    /// Sent a batch in the last 90 s, and not revoked.
+    /// Sent a batch within `agents.offline_after` (90 s), and not revoked.
     pub online: bool,
     pub last_seen_ms: Option<i64>,
     /// The server's clock minus the node's.
@@ -66,11 +63,11 @@ pub struct NodeStatus {
     pub version: String,
 }
 
-/// A node's status at `now_ms`.
-pub fn node_status(row: NodeRow, now_ms: i64) -> NodeStatus {
+/// A node's status at `now_ms`, offline after `offline_after_ms` of silence.
+pub fn node_status(row: NodeRow, now_ms: i64, offline_after_ms: i64) -> NodeStatus {
     let revoked = row.revoked_ms.is_some();
     NodeStatus {
-        online: !revoked && row.last_seen_ms.is_some_and(|seen| now_ms - seen <= OFFLINE_AFTER_MS),
+        online: !revoked && row.last_seen_ms.is_some_and(|seen| now_ms - seen <= offline_after_ms),
         clock_skewed: row.clock_offset_ms.is_some_and(|offset| offset.abs() > SKEW_WARNING_MS),
         name: row.name,
         joined_ms: row.joined_ms,
@@ -116,7 +113,7 @@ async fn list_nodes(State(state): State<AppState>, caller: Caller) -> Result<Jso
     admin_only(&caller)?;
     let now = now_ms();
     let rows = state.store.nodes().await.map_err(|_| store_down())?;
-    Ok(Json(rows.into_iter().map(|row| node_status(row, now)).collect()))
+    Ok(Json(rows.into_iter().map(|row| node_status(row, now, state.config.agents.offline_after_ms())).collect()))
 }
 
 /// Revokes a node: its credential gets 401 from now on; its history stays.
@@ -161,11 +158,11 @@ mod tests {
     #[test]
     fn a_node_is_online_while_it_reports_and_skewed_past_two_seconds() {
         let now = 1_000_000;
-        assert!(node_status(row(Some(now - 30_000), Some(150), None), now).online);
-        assert!(!node_status(row(Some(now - 91_000), None, None), now).online, "silent for over 90 s");
-        assert!(!node_status(row(Some(now), None, Some(now)), now).online, "revoked");
-        assert!(!node_status(row(None, None, None), now).online, "never reported");
-        assert!(node_status(row(Some(now), Some(-2_001), None), now).clock_skewed);
-        assert!(!node_status(row(Some(now), Some(2_000), None), now).clock_skewed);
+        assert!(node_status(row(Some(now - 30_000), Some(150), None), now, 90_000).online);
+        assert!(!node_status(row(Some(now - 91_000), None, None), now, 90_000).online, "silent for over 90 s");
+        assert!(!node_status(row(Some(now), None, Some(now)), now, 90_000).online, "revoked");
+        assert!(!node_status(row(None, None, None), now, 90_000).online, "never reported");
+        assert!(node_status(row(Some(now), Some(-2_001), None), now, 90_000).clock_skewed);
+        assert!(!node_status(row(Some(now), Some(2_000), None), now, 90_000).clock_skewed);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod admin_routes;
 pub mod clock_offset;
+pub mod config;
 pub mod ingest;
 pub mod nodes;
 pub mod protocol;

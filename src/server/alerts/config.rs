@@ -231,17 +231,29 @@ fn parse_series(series: &str, known: &Known) -> Result<Watched, String> {
             let url = url.trim_end_matches('/');
             if known.speed_targets.iter().any(|t| t == url) {
                 Ok(Watched::Speed { target: Some(url.to_owned()) })
+            } else if let Some((target, node)) = on_node(url).filter(|(target, _)| known.speed_targets.iter().any(|t| t == target.trim_end_matches('/'))) {
+                Ok(Watched::Speed { target: Some(format!("{}@{node}", target.trim_end_matches('/'))) })
             } else {
                 Err(format!("{url:?} is not a configured speed target; targets: {}", known.speed_targets.join(", ")))
             }
         }
         ("probe", None) => Ok(Watched::Probe { monitor: None }),
         ("probe", Some(monitor)) if known.monitors.iter().any(|m| m == monitor) => Ok(Watched::Probe { monitor: Some(monitor.to_owned()) }),
+        ("probe", Some(name)) if on_node(name).is_some_and(|(monitor, _)| known.monitors.iter().any(|m| m == monitor)) => {
+            Ok(Watched::Probe { monitor: Some(name.to_owned()) })
+        }
         ("probe", Some(monitor)) => Err(format!("no [[monitor]] is named {monitor:?}")),
         ("topic", Some(topic)) if known.topics.iter().any(|t| t == topic) => Ok(Watched::Topic { topic: topic.to_owned() }),
         ("topic", Some(topic)) => Err(format!("{topic:?} is not in `topics`; declare it there first")),
-        _ => Err(format!("must be speed, speed:<target URL>, probe, probe:<monitor> or topic:<name>, got {series:?}")),
+        _ => {
+            Err(format!("must be speed, speed:<target URL>, probe, probe:<monitor> (either with @<node> for one agent node's) or topic:<name>, got {series:?}"))
+        }
     }
+}
+
+/// `name@node`, a monitor or speed target as an agent node runs it, split at the last `@`.
+fn on_node(name: &str) -> Option<(&str, &str)> {
+    name.rsplit_once('@').filter(|(_, node)| crate::server::auth::access::valid_name(node))
 }
 
 /// `K in WINDOW`, such as `4 in 1h`.

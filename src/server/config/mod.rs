@@ -62,6 +62,7 @@ pub struct Config {
     /// Public status pages, one `[[status_page]]` table each.
     #[serde(rename = "status_page")]
     pub status_pages: Vec<StatusPageConfig>,
+    pub agents: crate::server::agents::config::AgentsConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -116,6 +117,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             access: Vec::new(),
             status_pages: Vec::new(),
+            agents: Default::default(),
         }
     }
 }
@@ -227,6 +229,7 @@ impl Config {
         crate::server::auth::config::checked_access(&self.access)?;
         let monitor_names: Vec<String> = self.monitors.iter().map(|m| m.name.clone()).collect();
         crate::server::status_page::config::check(&self.status_pages, &monitor_names)?;
+        self.agents.validate()?;
         Ok(())
     }
 

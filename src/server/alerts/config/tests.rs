@@ -26,6 +26,18 @@ fn a_complete_rule_is_accepted() {
 }
 
 #[test]
+fn a_rule_may_watch_one_agent_node_s_checks_or_tests() {
+    let probe = rule("series = \"probe:gateway@tokyo\"\nfield = \"up\"\ncondition = \"< 1\"\n").unwrap();
+    assert_eq!(probe.watched, Watched::Probe { monitor: Some("gateway@tokyo".into()) });
+    let speed = rule("series = \"speed:http://127.0.0.1:9/speedtest/@tokyo\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\n").unwrap();
+    assert_eq!(speed.watched, Watched::Speed { target: Some("http://127.0.0.1:9/speedtest@tokyo".into()) });
+    for unknown in ["probe:nas@tokyo", "probe:gateway@", "probe:gateway@to kyo", "speed:http://127.0.0.1:8/@tokyo"] {
+        let error = rule(&format!("series = \"{unknown}\"\nfield = \"up\"\ncondition = \"< 1\"\n")).unwrap_err();
+        assert_eq!(error.0, "alert.series", "{unknown}");
+    }
+}
+
+#[test]
 fn each_mistake_names_its_key() {
     let cases = [
         ("series = \"speeed\"\nfield = \"up\"\ncondition = \"< 1\"\n", "alert.series"),
