@@ -21,14 +21,13 @@ done
 python3 - target/bench/ingest.jsonl <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-floor = {}
 print("| batch | netpulse results/s | sqlite3 shell, same rows | netpulse / sqlite3 |")
 print("|---|---|---|---|")
 pending = None
 for r in rows:
     if r["bench"] == "ingest_throughput":
         pending = r
-    elif r["bench"] == "ingest_sqlite3_floor" and pending:
+    elif r["bench"] == "ingest_sqlite3_shell" and pending:
         print(f"| {pending['batch']} | {pending['results_per_second']:,.0f} | {r['results_per_second']:,.0f} | "
               f"{pending['results_per_second'] / r['results_per_second']:.2f} |")
         pending = None

@@ -2,9 +2,9 @@
 //!
 //! - `throughput`: many enrolled nodes send numbered check results in batches
 //!   of a given size, each node one batch at a time as an agent does; prints
-//!   the results stored a second, and then the same rows written by the
-//!   `sqlite3` shell alone (same tables, pragmas and transaction size), the
-//!   floor under what any SQLite-backed ingest can do;
+//!   the results stored a second; then the same rows written by Debian's
+//!   `sqlite3` shell (same tables, pragmas and transaction size, one INSERT
+//!   statement a row), the peer: SQLite alone, with no HTTP, JSON or fan-out;
 //! - `latency`: real `netpulse agent` processes check a TCP listener on
 //!   loopback every second; the time from each result's end on the agent to
 //!   its event on the central server's SSE stream.
@@ -142,7 +142,10 @@ fn result_json(seq: usize, monitor: usize, at_ms: i64) -> String {
 }
 
 async fn throughput(args: &Args) {
-    let server = start_server(args, "").await;
+    // The ten monitors the results name (a node reports only on the server's), checked hourly here.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let monitors: String = (0..10).map(|m| format!("[[monitor]]\nname = \"m{m}\"\ntcp = \"{closed}\"\ninterval = 3600\n")).collect();
+    let server = start_server(args, &monitors).await;
     let client = reqwest::Client::new();
     let cookie = admin_cookie(&client, &server).await;
     let per_agent = args.results / args.agents;
@@ -179,14 +182,20 @@ async fn throughput(args: &Args) {
     let sent = per_agent * args.agents;
     assert_eq!(stored as usize, sent, "every result is stored once");
     let database = server.dir.path().join("data/netpulse.db");
-    let counted = sqlite_count(&database, "SELECT count(*) FROM agent_result WHERE event_id IS NOT NULL");
-    assert_eq!(counted, sent, "the database holds each (node, number) once");
+    // One `up` sample a result, and every node's acknowledgement at its last number.
+    let counted = sqlite_count(
+        &database,
+        "SELECT count(*) FROM sample JOIN field ON field.id = sample.field_id WHERE field.series LIKE 'probe:m%@n%' AND field.name = 'up'",
+    );
+    assert_eq!(counted, sent, "history holds each result once");
+    let acknowledged = sqlite_count(&database, &format!("SELECT count(*) FROM agent_node WHERE acknowledged = {per_agent}"));
+    assert_eq!(acknowledged, args.agents, "every node is acknowledged through its last number");
     println!(
         "{}",
         json!({ "bench": "ingest_throughput", "agents": args.agents, "batch": args.batch, "results": sent, "seconds": seconds, "results_per_second": sent as f64 / seconds })
     );
     drop(server);
-    sqlite_floor(args, sent).await;
+    sqlite_shell(args, sent).await;
 }
 
 fn sqlite_count(database: &std::path::Path, query: &str) -> usize {
@@ -196,9 +205,9 @@ fn sqlite_count(database: &std::path::Path, query: &str) -> usize {
 
 /// The same rows through the `sqlite3` shell: per result an event, its two samples, its
 /// (node, number) and the latest-event upsert, `batch` results a transaction.
-async fn sqlite_floor(args: &Args, results: usize) {
+async fn sqlite_shell(args: &Args, results: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("floor.db");
+    let database = dir.path().join("peer.db");
     let mut sql = String::from(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;\n\
          CREATE TABLE event_log (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, key TEXT NOT NULL, at_ms INTEGER NOT NULL, data TEXT NOT NULL);\n\
@@ -226,7 +235,7 @@ async fn sqlite_floor(args: &Args, results: usize) {
         }
         sql.push_str("COMMIT;\n");
     }
-    let script = dir.path().join("floor.sql");
+    let script = dir.path().join("peer.sql");
     std::fs::write(&script, sql).unwrap();
     let input = std::fs::File::open(&script).unwrap();
     let started = Instant::now();
@@ -236,7 +245,7 @@ async fn sqlite_floor(args: &Args, results: usize) {
     assert_eq!(sqlite_count(&database, "SELECT count(*) FROM agent_result"), results);
     println!(
         "{}",
-        json!({ "bench": "ingest_sqlite3_floor", "batch": args.batch, "results": results, "seconds": seconds, "results_per_second": results as f64 / seconds })
+        json!({ "bench": "ingest_sqlite3_shell", "batch": args.batch, "results": results, "seconds": seconds, "results_per_second": results as f64 / seconds })
     );
 }
 

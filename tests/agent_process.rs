@@ -133,6 +133,8 @@ fn bad_agent_flags_exit_2_naming_the_flag() {
         (vec!["agent", "run", "--data-dir", dir], "agent join"),
         (vec!["agent", "join", "not a url", "npj_x", "--name", "edge", "--data-dir", dir], "SERVER"),
         (vec!["agent", "join", "http://127.0.0.1:1"], "--name"),
+        // Refused before any request: nothing listens on port 1.
+        (vec!["agent", "join", "http://127.0.0.1:1", "npj_x", "--name", "to kyo", "--data-dir", dir], "--name"),
     ] {
         let output = netpulse(&args);
         let said = String::from_utf8_lossy(&output.stderr);

@@ -17,6 +17,8 @@ pub struct AgentJoinArgs {
     /// The server's address, such as https://netpulse.example.com.
     pub server: String,
     /// The join token from the admin page or `POST /api/agents/join-tokens`; works once.
+    /// From the environment, it stays out of `ps` and the shell's history.
+    #[arg(env = "NETPULSE_JOIN_TOKEN", hide_env_values = true)]
     pub token: String,
     /// This node's name as the server will show it: letters, digits, '.', '_' or '-'.
     #[arg(long)]

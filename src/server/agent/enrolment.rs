@@ -62,29 +62,56 @@ pub async fn join(args: AgentJoinArgs) -> u8 {
             return 2;
         }
     };
-    if file(&args.data_dir).exists() {
-        eprintln!("netpulse: {} exists: this node has joined already (remove the file to join again)", file(&args.data_dir).display());
-        return 1;
+    let name = args.name.trim();
+    if !crate::server::auth::access::valid_name(name) || name.contains('@') {
+        eprintln!("netpulse: --name: {name:?} must be 1 to 64 letters, digits, '.', '_' or '-'");
+        return 2;
     }
-    match request(&server, &args).await {
-        Ok(joined) => {
-            let enrolment = Enrolment { server: server.clone(), node: joined.node, credential: joined.credential };
-            match save(&args.data_dir, &enrolment) {
-                Ok(()) => {
-                    println!("joined {server} as {}; start it with: netpulse agent run --data-dir {}", enrolment.node, args.data_dir.display());
-                    0
-                }
-                Err(error) => {
-                    eprintln!("netpulse: joined, but cannot keep the credential: {error}; ask for a new token and join again");
-                    1
-                }
-            }
+    // The file is made before the token is spent, so a node that cannot keep its credential never joins.
+    let mut reserved = match reserve(&args.data_dir) {
+        Ok(reserved) => reserved,
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            eprintln!("netpulse: {} exists: this node has joined already (remove the file to join again)", file(&args.data_dir).display());
+            return 1;
         }
         Err(error) => {
+            eprintln!("netpulse: cannot write {}: {error}", file(&args.data_dir).display());
+            return 1;
+        }
+    };
+    let joined = match request(&server, &args).await {
+        Ok(joined) => joined,
+        Err(error) => {
+            drop(reserved);
+            let _ = std::fs::remove_file(file(&args.data_dir));
             eprintln!("netpulse: {error}");
-            1
+            return 1;
+        }
+    };
+    let enrolment = Enrolment { server: server.clone(), node: joined.node, credential: joined.credential };
+    if let Err(error) = write(&mut reserved, &enrolment) {
+        eprintln!("netpulse: joined, but cannot keep the credential: {error}; an admin must revoke {} before it joins again", enrolment.node);
+        return 1;
+    }
+    // Results a previous enrolment left in the outbox go up under the new one, numbered from 1.
+    match renumber_outbox(&args.data_dir).await {
+        Ok(0) => {}
+        Ok(kept) => println!("{kept} results waiting from before will be sent as {}", enrolment.node),
+        Err(error) => {
+            eprintln!("netpulse: joined, but cannot renumber the outbox: {error}; remove outbox.db before `agent run`");
+            return 1;
         }
     }
+    println!("joined {server} as {}; start it with: netpulse agent run --data-dir {}", enrolment.node, args.data_dir.display());
+    0
+}
+
+async fn renumber_outbox(dir: &Path) -> Result<u64, AgentError> {
+    if !dir.join(crate::server::agent::outbox::FILE).exists() {
+        return Ok(0);
+    }
+    let unbounded = crate::server::agent::outbox::OutboxLimits { max_age_ms: i64::MAX / 4, max_bytes: i64::MAX / 4 };
+    crate::server::agent::outbox::Outbox::open(dir, unbounded).await?.renumber().await
 }
 
 async fn request(server: &str, args: &AgentJoinArgs) -> Result<Joined, AgentError> {
@@ -105,15 +132,18 @@ async fn request(server: &str, args: &AgentJoinArgs) -> Result<Joined, AgentErro
     Err(AgentError::Refused(format!("the server refused to enrol this node ({status}): {reason}")))
 }
 
-/// Writes the enrolment where only its owner can read it.
-fn save(dir: &Path, enrolment: &Enrolment) -> std::io::Result<()> {
+/// Makes the enrolment file, empty, where only its owner can read it; fails if it exists.
+fn reserve(dir: &Path) -> std::io::Result<std::fs::File> {
     std::fs::create_dir_all(dir)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut out = options.open(file(dir))?;
-    std::io::Write::write_all(&mut out, serde_json::to_string_pretty(enrolment).unwrap_or_default().as_bytes())?;
+    options.open(file(dir))
+}
+
+fn write(out: &mut std::fs::File, enrolment: &Enrolment) -> std::io::Result<()> {
+    std::io::Write::write_all(out, serde_json::to_string_pretty(enrolment).unwrap_or_default().as_bytes())?;
     out.sync_all()
 }
 

@@ -77,6 +77,7 @@ async fn follow_config(client: &reqwest::Client, enrolment: &Enrolment, outbox: 
     let tls = crate::server::monitor::check::tls_connector();
     let mut running: Option<(String, CancellationToken)> = None;
     while !shutdown.is_cancelled() {
+        let mut refused = false;
         match fetch_config(client, enrolment).await {
             Ok(config) => {
                 let fingerprint = serde_json::to_string(&config.monitors).unwrap_or_default();
@@ -99,9 +100,17 @@ async fn follow_config(client: &reqwest::Client, enrolment: &Enrolment, outbox: 
                     running = Some((fingerprint, stop));
                 }
             }
-            Err(error) => tracing::warn!(%error, "cannot read this node's monitors; the checks keep running as they were"),
+            Err(error) => {
+                refused = matches!(error, AgentError::Refused(_));
+                tracing::warn!(%error, "cannot read this node's monitors; the checks keep running as they were");
+            }
         }
-        let pause = if running.is_some() { CONFIG_EVERY } else { Duration::from_secs(5) };
+        // A refusal (revoked, another protocol) lasts until someone acts: ask rarely, as the uplink does.
+        let pause = match (refused, running.is_some()) {
+            (true, _) => uplink::REFUSED_RETRY,
+            (false, true) => CONFIG_EVERY,
+            (false, false) => Duration::from_secs(5),
+        };
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = shutdown.cancelled() => {}
@@ -119,7 +128,8 @@ async fn fetch_config(client: &reqwest::Client, enrolment: &Enrolment) -> Result
     if !response.status().is_success() {
         let status = response.status();
         let reason = response.json::<serde_json::Value>().await.ok().and_then(|body| body["error"].as_str().map(str::to_owned)).unwrap_or_default();
-        return Err(AgentError::Refused(format!("{status}: {reason}")));
+        let refusal = matches!(status, reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::BAD_REQUEST);
+        return Err(if refusal { AgentError::Refused(format!("{status}: {reason}")) } else { AgentError::Unreachable(format!("{status}: {reason}")) });
     }
     let config: NodeConfig = response.json().await.map_err(|error| AgentError::Refused(format!("not a node config: {error}")))?;
     match protocol_mismatch(config.protocol) {

@@ -38,6 +38,9 @@ pub struct OutboxState {
     pub made: u64,
 }
 
+/// The outbox's database file in the agent's directory.
+pub const FILE: &str = "outbox.db";
+
 pub struct Outbox {
     pool: SqlitePool,
     limits: OutboxLimits,
@@ -61,12 +64,15 @@ impl Outbox {
         std::fs::create_dir_all(dir).map_err(|error| AgentError::Outbox(format!("{}: {error}", dir.display())))?;
         // WAL with NORMAL sync: a result written survives the process being killed.
         let options = SqliteConnectOptions::new()
-            .filename(dir.join("outbox.db"))
+            .filename(dir.join(FILE))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await.map_err(database)?;
+        // One connection: the checks' writes and the uplink's deletes take turns in order. With
+        // two, a transaction that reads and then writes fails at once with "database is locked"
+        // whenever the other connection wrote in between, and the uplink backed off for a second.
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(database)?;
         for statement in SCHEMA {
             sqlx::query(statement).execute(&pool).await.map_err(database)?;
         }
@@ -89,17 +95,20 @@ impl Outbox {
             .execute(&mut *transaction)
             .await
             .map_err(database)?;
-        let too_old: Vec<(i64, i64)> = sqlx::query_as("DELETE FROM outbox WHERE at_ms < ? RETURNING seq, length(data)")
-            .bind(now_ms - self.limits.max_age_ms)
-            .fetch_all(&mut *transaction)
-            .await
-            .map_err(database)?;
+        let too_old: Vec<(i64, i64)> =
+            sqlx::query_as("DELETE FROM outbox WHERE seq <= (SELECT max(seq) FROM outbox WHERE at_ms < ?) RETURNING seq, length(CAST(data AS BLOB))")
+                .bind(now_ms - self.limits.max_age_ms)
+                .fetch_all(&mut *transaction)
+                .await
+                .map_err(database)?;
         let mut dropped = too_old;
         let bytes: i64 = sqlx::query_scalar("SELECT bytes FROM outbox_meta WHERE id = 1").fetch_one(&mut *transaction).await.map_err(database)?;
         let mut excess = bytes - dropped.iter().map(|(_, len)| len).sum::<i64>() - self.limits.max_bytes;
         while excess > 0 {
-            let oldest: Vec<(i64, i64)> =
-                sqlx::query_as("SELECT seq, length(data) FROM outbox ORDER BY seq LIMIT 1000").fetch_all(&mut *transaction).await.map_err(database)?;
+            let oldest: Vec<(i64, i64)> = sqlx::query_as("SELECT seq, length(CAST(data AS BLOB)) FROM outbox ORDER BY seq LIMIT 1000")
+                .fetch_all(&mut *transaction)
+                .await
+                .map_err(database)?;
             let Some(&(first, _)) = oldest.first() else { break };
             let mut through = first;
             for (seq, len) in oldest {
@@ -133,6 +142,29 @@ impl Outbox {
         self.written.notified().await;
     }
 
+    /// Numbers the waiting results again from 1, for a new enrolment whose server
+    /// expects its sequence to start there; how many are waiting.
+    pub async fn renumber(&self) -> Result<u64, AgentError> {
+        let mut transaction = self.pool.begin().await.map_err(database)?;
+        let (first, last, waiting): (Option<i64>, i64, i64) =
+            sqlx::query_as("SELECT (SELECT min(seq) FROM outbox), last_seq, (SELECT count(*) FROM outbox) FROM outbox_meta WHERE id = 1")
+                .fetch_one(&mut *transaction)
+                .await
+                .map_err(database)?;
+        let shift = first.map_or(last, |first| first - 1);
+        // Through negative numbers, so that no two rows hold one number on the way.
+        for statement in ["UPDATE outbox SET seq = -seq", "UPDATE outbox SET seq = -seq - ?"] {
+            sqlx::query(statement).bind(shift).execute(&mut *transaction).await.map_err(database)?;
+        }
+        sqlx::query("UPDATE outbox_meta SET last_seq = last_seq - ?, dropped = 0, dropped_through = 0 WHERE id = 1")
+            .bind(shift)
+            .execute(&mut *transaction)
+            .await
+            .map_err(database)?;
+        transaction.commit().await.map_err(database)?;
+        Ok(u64::try_from(waiting).unwrap_or(0))
+    }
+
     /// The oldest `limit` results.
     pub async fn oldest(&self, limit: i64) -> Result<Vec<Pending>, AgentError> {
         sqlx::query_as("SELECT seq, kind, data FROM outbox ORDER BY seq LIMIT ?").bind(limit).fetch_all(&self.pool).await.map_err(database)
@@ -142,14 +174,14 @@ impl Outbox {
     pub async fn remove(&self, acknowledged: u64, refused: &[u64]) -> Result<(), AgentError> {
         let mut transaction = self.pool.begin().await.map_err(database)?;
         let through = i64::try_from(acknowledged).unwrap_or(i64::MAX);
-        let mut freed: i64 = sqlx::query_scalar("SELECT coalesce(sum(length(data)), 0) FROM outbox WHERE seq <= ?")
+        let mut freed: i64 = sqlx::query_scalar("SELECT coalesce(sum(length(CAST(data AS BLOB))), 0) FROM outbox WHERE seq <= ?")
             .bind(through)
             .fetch_one(&mut *transaction)
             .await
             .map_err(database)?;
         sqlx::query("DELETE FROM outbox WHERE seq <= ?").bind(through).execute(&mut *transaction).await.map_err(database)?;
         for seq in refused {
-            let gone: Option<i64> = sqlx::query_scalar("DELETE FROM outbox WHERE seq = ? RETURNING length(data)")
+            let gone: Option<i64> = sqlx::query_scalar("DELETE FROM outbox WHERE seq = ? RETURNING length(CAST(data AS BLOB))")
                 .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
                 .fetch_optional(&mut *transaction)
                 .await
@@ -204,5 +236,28 @@ mod tests {
         assert_eq!(reopened.push("probe", &row, 16_002 + 7 * DAY_MS).await.unwrap(), 18, "the numbering survives a restart");
         reopened.remove(0, &[17]).await.unwrap();
         assert_eq!(reopened.oldest(10).await.unwrap().iter().map(|p| p.seq).collect::<Vec<_>>(), [18]);
+    }
+
+    #[tokio::test]
+    async fn sizes_count_bytes_and_a_new_enrolment_numbers_the_waiting_results_from_1() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(dir.path(), OutboxLimits { max_age_ms: 7 * DAY_MS, max_bytes: 1_000 }).await.unwrap();
+        // 100 characters, 200 bytes: five fill the cap exactly and nothing is dropped.
+        let row = "é".repeat(100);
+        for n in 1..=5 {
+            outbox.push("probe", &row, n * 1000).await.unwrap();
+        }
+        outbox.remove(5, &[]).await.unwrap();
+        for n in 6..=10 {
+            outbox.push("probe", &row, n * 1000).await.unwrap();
+        }
+        assert_eq!(outbox.state().await.unwrap().dropped, 0, "the count went back to zero when the first five left");
+        outbox.push("probe", &row, 11_000).await.unwrap();
+        assert_eq!(outbox.state().await.unwrap().dropped, 1);
+        assert_eq!(outbox.renumber().await.unwrap(), 5);
+        let state = outbox.state().await.unwrap();
+        assert_eq!((state.made, state.dropped, state.dropped_through), (5, 0, 0));
+        assert_eq!(outbox.oldest(10).await.unwrap().iter().map(|p| p.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(outbox.push("probe", &row, 12_000).await.unwrap(), 6);
     }
 }

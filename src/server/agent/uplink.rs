@@ -22,12 +22,12 @@ const IDLE_PAUSE: Duration = Duration::from_millis(250);
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LAST_RETRY: Duration = Duration::from_secs(60);
 /// A node the server refuses (revoked, another protocol) asks again this rarely.
-const REFUSED_RETRY: Duration = Duration::from_secs(600);
+pub(super) const REFUSED_RETRY: Duration = Duration::from_secs(600);
 
 /// What one exchange came to.
 enum Sent {
-    /// Answered: whether a full batch went, so more may wait.
-    Answered { full: bool },
+    /// Answered: whether a full batch went and the answer settled some of it, so the next may go at once.
+    Answered { more: bool },
     /// Refused for good until someone acts; the reason is logged.
     Refused(String),
 }
@@ -37,11 +37,12 @@ pub struct Uplink {
     enrolment: Enrolment,
     clock: AgentClock,
     previous: Option<ExchangeStamps>,
+    acknowledged: u64,
 }
 
 impl Uplink {
     pub fn new(client: reqwest::Client, enrolment: Enrolment, clock: AgentClock) -> Self {
-        Self { client, enrolment, clock, previous: None }
+        Self { client, enrolment, clock, previous: None, acknowledged: 0 }
     }
 
     /// Sends until shutdown.
@@ -55,10 +56,10 @@ impl Uplink {
                 IDLE_PAUSE
             } else {
                 match self.send_once(&outbox).await {
-                    Ok(Sent::Answered { full }) => {
+                    Ok(Sent::Answered { more }) => {
                         retry = FIRST_RETRY;
                         last_sent = Some(std::time::Instant::now());
-                        if full {
+                        if more {
                             continue;
                         }
                         IDLE_PAUSE
@@ -127,7 +128,10 @@ impl Uplink {
             }
             let gone: Vec<u64> = answer.refused.iter().filter(|r| !r.retry).map(|r| r.seq).collect();
             outbox.remove(answer.acknowledged, &gone).await?;
-            return Ok(Sent::Answered { full });
+            // A full batch the server settled none of (numbers past a gap) waits for the pause, not a busy loop.
+            let settled = answer.acknowledged > self.acknowledged || !gone.is_empty();
+            self.acknowledged = self.acknowledged.max(answer.acknowledged);
+            return Ok(Sent::Answered { more: full && settled });
         }
         let reason = response.json::<serde_json::Value>().await.ok().and_then(|body| body["error"].as_str().map(str::to_owned)).unwrap_or_default();
         match status {

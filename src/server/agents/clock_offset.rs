@@ -12,6 +12,8 @@ pub const SKEW_WARNING_MS: i64 = 2_000;
 /// A corrected sample time further ahead of the server's clock than this is clamped to now.
 pub const FUTURE_TOLERANCE_MS: i64 = 5_000;
 
+const MOST_PLAUSIBLE_STAMP_MS: u64 = 1_000_000_000_000_000;
+
 /// One request and its answer: the agent's clock at sending and at receiving, the server's in between.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exchange {
@@ -44,7 +46,9 @@ pub struct ClockFilter {
 impl ClockFilter {
     /// Remembers an exchange; one whose stamps contradict each other is ignored, and false returned.
     pub fn add(&mut self, exchange: Exchange) -> bool {
-        if exchange.round_trip_ms().is_none() {
+        let stamps = [exchange.agent_sent_ms, exchange.server_received_ms, exchange.server_sent_ms, exchange.agent_received_ms];
+        // Beyond 30,000 years either side, a stamp is garbage, and its differences could overflow.
+        if stamps.iter().any(|stamp| stamp.unsigned_abs() > MOST_PLAUSIBLE_STAMP_MS) || exchange.round_trip_ms().is_none() {
             return false;
         }
         if self.recent.len() == REMEMBERED {

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Results one batch may carry; an agent with more sends several.
+/// Sequence numbers are stored as SQLite integers: at most `i64::MAX`.
+pub const MOST_SEQUENCE_NUMBER: u64 = i64::MAX as u64;
 pub const MOST_RESULTS_PER_BATCH: usize = 5_000;
 
 /// The start of an agent credential, so one pasted in the wrong place is recognisable.

@@ -3,19 +3,25 @@
 //! `POST /api/agent/results` stores a batch of numbered results once each.
 
 use axum::{
-    extract::{rejection::JsonRejection, State},
+    extract::{rejection::JsonRejection, DefaultBodyLimit, FromRequest, Request, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt},
+    routes,
+};
 
 use crate::server::{
     agents::{
         clock_offset::Exchange,
-        ingest::{sort_batch, summary, Sorted},
+        ingest::{sort_batch, summary, Sender, Sorted},
         nodes::{BatchReport, JoinError},
-        protocol::{protocol_mismatch, BatchAnswer, JoinRequest, Joined, NodeConfig, ResultBatch, CREDENTIAL_PREFIX, MOST_RESULTS_PER_BATCH, PROTOCOL_VERSION},
+        protocol::{
+            protocol_mismatch, BatchAnswer, JoinRequest, Joined, NodeConfig, ResultBatch, CREDENTIAL_PREFIX, MOST_RESULTS_PER_BATCH, MOST_SEQUENCE_NUMBER,
+            PROTOCOL_VERSION,
+        },
         sequence::Sequence,
         NodeState,
     },
@@ -29,6 +35,8 @@ use crate::server::{
 
 /// A batch's body may be this large: 5,000 results of about 1 KiB and room to spare.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
+/// A join request is a token, a name and a version.
+const MAX_JOIN_BODY: usize = 16 * 1024;
 
 const NOT_ENROLLED: &str = "send this node's credential as 'Authorization: Bearer npn_…'; `netpulse agent join` gets one";
 
@@ -102,12 +110,16 @@ async fn join(
         (status = 415, description = "Not JSON", body = crate::model::ApiErrorBody),
         (status = 422, description = "Some results refused, each named with why in `refused`; the rest stored", body = BatchAnswer),
         (status = 503, description = "History is not being saved; send the batch again", body = crate::model::ApiErrorBody)))]
-async fn results(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<ResultBatch>, JsonRejection>) -> Result<Response, ApiError> {
+async fn results(State(state): State<AppState>, headers: HeaderMap, request: Request) -> Result<Response, ApiError> {
     let received_ms = now_ms();
     let (node_id, name) = node_caller(&state, &headers).await?;
-    let batch = json_body(body)?;
+    // Read only once the credential is known: up to 16 MiB is not parsed for strangers.
+    let batch = json_body(Json::<ResultBatch>::from_request(request, &state).await)?;
     if let Some(mismatch) = protocol_mismatch(batch.protocol) {
         return Err(ApiError::BadRequest(mismatch));
+    }
+    if batch.dropped_through > MOST_SEQUENCE_NUMBER {
+        return Err(ApiError::bad_request(format!("dropped_through: must be at most {MOST_SEQUENCE_NUMBER}, got {}", batch.dropped_through)));
     }
     if batch.results.len() > MOST_RESULTS_PER_BATCH {
         return Err(ApiError::PayloadTooLarge(format!("results: {} in one batch; at most {MOST_RESULTS_PER_BATCH}", batch.results.len())));
@@ -130,11 +142,16 @@ async fn results(State(state): State<AppState>, headers: HeaderMap, body: Result
         });
     }
     // Before any exchange, the one-way estimate: off by the time on the wire.
-    let offset_ms = node.clock.offset_ms().unwrap_or(received_ms - batch.sent_ms);
+    let offset_ms = node.clock.offset_ms().unwrap_or(received_ms.saturating_sub(batch.sent_ms));
     if batch.dropped_through > 0 {
         node.sequence.skip_to(batch.dropped_through);
     }
-    let sorted = sort_batch(&name, batch.results, &mut node.sequence, offset_ms, received_ms);
+    let monitors: Vec<String> = state.config.monitors.iter().map(|monitor| monitor.name.clone()).collect();
+    let speed_targets: Vec<String> = state.config.speed.targets().iter().map(|scheduled| scheduled.target.label()).collect();
+    let raw_kept_ms = i64::try_from(state.config.history.retention().raw.as_millis()).unwrap_or(i64::MAX / 2);
+    let earliest_ms = received_ms.saturating_sub(raw_kept_ms).saturating_add(3_600_000);
+    let sender = Sender { node: &name, monitors: &monitors, speed_targets: &speed_targets, earliest_ms };
+    let sorted = sort_batch(&sender, batch.results, &mut node.sequence, offset_ms, received_ms);
     let report = BatchReport {
         seen_ms: received_ms,
         clock_offset_ms: offset_ms,
@@ -205,5 +222,5 @@ async fn node_config(State(state): State<AppState>, headers: HeaderMap) -> Resul
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(join)).routes(routes!(results)).routes(routes!(node_config))
+    OpenApiRouter::new().routes(routes!(join).layer(DefaultBodyLimit::max(MAX_JOIN_BODY))).routes(routes!(results)).routes(routes!(node_config))
 }

@@ -63,6 +63,14 @@ pub fn series_of(topic: &str, key: &str) -> String {
     }
 }
 
+/// The series an agent node's series copies: `probe:web` of `probe:web@tokyo`,
+/// `speed` of `speed@tokyo`; `None` for a series of this server's own.
+pub fn without_node(series: &str) -> Option<&str> {
+    let (own, node) = series.rsplit_once('@')?;
+    let is_node = !node.is_empty() && node.len() <= 64 && node.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    is_node.then_some(own)
+}
+
 /// The series that stand for a whole topic, for counts per topic: a caller
 /// sees a topic's count only if it may read every series of the topic.
 pub fn topic_series(topic: &str) -> String {
@@ -222,11 +230,30 @@ impl Access {
     /// that name the series and the action decide (a user's or token's own,
     /// then its role's, then for visitors the anonymous ones), a deny winning
     /// among equals; with none, a role's default (viewers read, editors also
-    /// publish) or a token's scopes. Visitors get nothing by default.
+    /// publish) or a token's scopes. Visitors get nothing by default. An agent
+    /// node's copy of a series (`probe:web@tokyo`) is also refused wherever a
+    /// rule denies the series itself (`probe:web`).
     pub fn may(&self, caller: &Caller, series: &str, action: Action) -> bool {
         if caller.is_admin() {
             return true;
         }
+        if without_node(series).is_some_and(|own| self.ruled(caller, own, action) == Some(false)) {
+            return false;
+        }
+        if let Some(allowed) = self.ruled(caller, series, action) {
+            return allowed;
+        }
+        match (caller, action) {
+            (Caller::Anonymous, _) => false,
+            (Caller::User { .. }, Action::Read) => true,
+            (Caller::User { role, .. }, Action::Publish) => *role >= Role::Editor,
+            (Caller::Token { scopes, .. }, Action::Read) => scopes.read.iter().any(|p| p.matches(series)),
+            (Caller::Token { scopes, .. }, Action::Publish) => scopes.publish.iter().any(|p| p.matches(series)),
+        }
+    }
+
+    /// What the most specific rules naming the series and action say, if any do.
+    fn ruled(&self, caller: &Caller, series: &str, action: Action) -> Option<bool> {
         // Level 0 is the caller's own rules (or, for visitors, the anonymous ones), level 1 its role's.
         let level_of = |who: &Who| match (who, caller) {
             (Who::Anonymous, Caller::Anonymous) => Some(0),
@@ -240,16 +267,7 @@ impl Access {
             let Some(level) = level_of(&rule.who).filter(|_| relevant && rule.series.matches(series)) else { continue };
             decided[level] = Some(decided[level].unwrap_or(true) && rule.grant != Grant::Deny);
         }
-        if let Some(allowed) = decided[0].or(decided[1]) {
-            return allowed;
-        }
-        match (caller, action) {
-            (Caller::Anonymous, _) => false,
-            (Caller::User { .. }, Action::Read) => true,
-            (Caller::User { role, .. }, Action::Publish) => *role >= Role::Editor,
-            (Caller::Token { scopes, .. }, Action::Read) => scopes.read.iter().any(|p| p.matches(series)),
-            (Caller::Token { scopes, .. }, Action::Publish) => scopes.publish.iter().any(|p| p.matches(series)),
-        }
+        decided[0].or(decided[1])
     }
 
     /// Whether the caller reads every series, so a stream need not ask per

@@ -165,8 +165,19 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Query(params
             ApiError::Unavailable("the history database cannot be read right now".into())
         })?;
         let configured = state.config.speed.targets().into_iter().map(|scheduled| series_of(SPEED_TOPIC, &scheduled.target.label()));
-        for series in stored.into_iter().chain(configured) {
+        // Agent nodes' targets are in their own merged series (`speed@<node>`), not this one.
+        let own = stored.into_iter().filter(|series| crate::server::auth::access::without_node(series).is_none());
+        for series in own.chain(configured) {
             require(&state, &caller, &series, Action::Read)?;
+        }
+    } else if let Some(node) = request.series.strip_prefix("speed@") {
+        // A node's merged series: each of its targets must be readable too.
+        let stored = state.store.speed_target_series().await.map_err(|err| {
+            tracing::error!(%err, "cannot list the stored speed targets");
+            ApiError::Unavailable("the history database cannot be read right now".into())
+        })?;
+        for series in stored.iter().filter(|series| series.strip_suffix(node).is_some_and(|rest| rest.ends_with('@'))) {
+            require(&state, &caller, series, Action::Read)?;
         }
     }
     require(&state, &caller, &request.series, Action::Read)?;

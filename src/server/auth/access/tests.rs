@@ -103,3 +103,16 @@ fn bad_rules_and_scopes_say_what_is_expected() {
     assert!(Scopes::parse("write:*").unwrap_err().contains("is not a scope"));
     assert_eq!(Scopes::parse("read:speed, publish:topic:* operate").unwrap().to_string(), "read:speed publish:topic:* operate");
 }
+
+#[test]
+fn a_deny_on_a_series_also_denies_every_node_s_copy_of_it() {
+    let access = Access::new(vec![rule("role:viewer", "probe:internal-db", Grant::Deny), rule("anonymous", "probe:*@tokyo", Grant::Read)]);
+    let viewer = user("v", Role::Viewer);
+    assert!(!access.may_read(&viewer, "probe:internal-db@tokyo"));
+    assert!(access.may_read(&viewer, "probe:web@tokyo"));
+    assert!(access.may_read(&Caller::Anonymous, "probe:internal-db@tokyo"), "the deny is the viewers'");
+    assert_eq!(without_node("probe:web@tokyo"), Some("probe:web"));
+    assert_eq!(without_node("speed@tokyo"), Some("speed"));
+    assert_eq!(without_node("speed:http://u@host/x"), None, "a URL's user is not a node");
+    assert_eq!(without_node("probe:web"), None);
+}
