@@ -22,7 +22,12 @@ pub async fn config_with_admin(dir: &std::path::Path) -> Config {
 
 /// As [`config_with_admin`], with `web` checking `tcp` every `interval` seconds.
 pub async fn config_with_monitor(dir: &std::path::Path, tcp: &str, interval: u32) -> Config {
-    let mut config = secured_config(&format!("[[monitor]]\nname = \"web\"\ntcp = \"{tcp}\"\ninterval = {interval}\n"));
+    config_with(dir, &format!("[[monitor]]\nname = \"web\"\ntcp = \"{tcp}\"\ninterval = {interval}\n")).await
+}
+
+/// A server config of `toml` with an admin, `ada`, in `dir` (made unless there).
+pub async fn config_with(dir: &std::path::Path, toml: &str) -> Config {
+    let mut config = secured_config(toml);
     config.speed.enabled = false;
     config.data_dir = dir.to_owned();
     let store = Store::open(dir, 0).await.unwrap();

@@ -31,6 +31,8 @@ use crate::{
 
 /// How often firing rules are checked for a due reminder or escalation.
 const REMINDER_TICK: Duration = Duration::from_secs(1);
+/// A transition measured longer ago than this is recorded and not sent.
+const LATE_AFTER_MS: i64 = 5 * 60_000;
 
 pub struct Evaluator {
     pub rules: Arc<Vec<Rule>>,
@@ -172,6 +174,12 @@ impl Evaluator {
     /// Why a notification for `rule` must not go out now, if it must not:
     /// a maintenance window, a silence, or the rule it depends on firing.
     pub(super) async fn held_back(&self, rule: &Rule, subject: &str, at_ms: i64) -> Option<(&'static str, String)> {
+        // An agent catching up after an outage sends results measured long ago: their
+        // transitions are history, recorded but not news. The next fresh sample tells.
+        let age_ms = now_ms() - at_ms;
+        if age_ms > LATE_AFTER_MS {
+            return Some(("suppressed", format!("measured {} min ago (a late result from an agent): recorded, not sent", age_ms / 60_000)));
+        }
         if let Some(window) = self.windows.iter().find(|w| w.covers(&rule.name, at_ms)) {
             return Some(("silenced", format!("silenced by the maintenance window {:?}", window.name)));
         }

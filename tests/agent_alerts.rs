@@ -1,0 +1,76 @@
+//! Alert rules on one agent node's checks: a node catching up after an
+//! outage sends a down result measured half an hour ago, which fires the
+//! rule's incident but notifies nobody (it is history, and says so in the
+//! delivery log); the next fresh down result does notify, once.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    agents::{admin_cookie, check, config_with, Agent},
+    receiver::{Mode, Receiver},
+    start, Target, TestServer,
+};
+use reqwest::{header, Client, StatusCode};
+use serde_json::Value;
+
+async fn get(client: &Client, server: &TestServer, cookie: &str, path: &str) -> Value {
+    let response = client.get(server.url(path)).header(header::COOKIE, cookie).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+fn down(seq: u64, at_ms: i64) -> Value {
+    let mut result = check(seq, at_ms, 3.0);
+    result["data"]["up"] = Value::Bool(false);
+    result["data"]["error"] = Value::String("connection refused".into());
+    result
+}
+
+#[tokio::test]
+async fn a_late_result_fires_the_incident_without_notifying_and_a_fresh_one_notifies() {
+    let receiver = Receiver::start(Mode::Accept).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[[monitor]]\nname = \"web\"\ntcp = \"127.0.0.1:9\"\ninterval = 3600\n\
+         [[notify]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n\
+         [[alert]]\nname = \"web down from tokyo\"\nseries = \"probe:web@tokyo\"\nfield = \"up\"\ncondition = \"< 1\"\nnotify = [\"hook\"]\n",
+        receiver.url("/hook")
+    );
+    let server = start(config_with(dir.path(), &toml).await, Target::Refusing).await;
+    let client = Client::new();
+    let cookie = admin_cookie(&client, &server).await;
+    let mut agent = Agent::enrol(&client, &server, &cookie, "tokyo").await;
+
+    let (status, answer) = agent.send(&client, &server, vec![down(1, agent.now_ms() - 30 * 60_000)]).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let mut firing = None;
+    for _ in 0..100 {
+        let alerts = get(&client, &server, &cookie, "/api/alerts").await;
+        firing = alerts["alerts"].as_array().unwrap().iter().find(|a| a["subject"] == "web@tokyo" && a["phase"] == "firing").cloned();
+        if firing.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let firing = firing.expect("the late down result fires the rule");
+    assert!(firing["not_sent"].as_str().is_some_and(|reason| reason.contains("late result")), "{firing}");
+    let deliveries = get(&client, &server, &cookie, "/api/alerts/deliveries").await;
+    let held = &deliveries["deliveries"][0];
+    assert_eq!(held["outcome"], "suppressed", "{deliveries}");
+    assert!(held["error"].as_str().unwrap().contains("measured 30 min ago"), "{held}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(receiver.received().is_empty(), "nobody is told about half an hour ago");
+
+    // Still down now: that is news.
+    let (status, answer) = agent.send(&client, &server, vec![down(2, agent.now_ms())]).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let received = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let body = received[0].json();
+    assert_eq!(body["rule"], "web down from tokyo", "{body}");
+    assert_eq!((body["subject"].as_str(), body["kind"].as_str()), (Some("web@tokyo"), Some("firing")), "{body}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 1, "told once");
+    server.shutdown().await;
+}
