@@ -9,6 +9,7 @@ pub mod alert;
 pub mod alerts_page;
 pub mod auth_page;
 mod history;
+pub mod node;
 pub mod status_page;
 
 pub use history::{History, HistoryPoint, HistoryStats};
@@ -25,15 +26,18 @@ pub const LIVE_TOPIC: &str = "live";
 /// The topic every change of an alert rule's state is published on.
 pub const ALERT_TOPIC: &str = "alert";
 
+/// An agent node's state ([`node::NodeReport`]), keyed by the node's name.
+pub const NODE_TOPIC: &str = "node";
+
 /// Events the dashboard's log shows, and the snapshot carries for it.
 pub const LOG_LENGTH: usize = 50;
 
 /// Topics that exist on every netpulse, in the order `/api/events` lists them.
-pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC, ALERT_TOPIC];
+pub const BUILTIN_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC, ALERT_TOPIC, NODE_TOPIC];
 
 /// Names custom topics may not take: the built-ins and `reset`, which the
 /// stream itself uses.
-pub const RESERVED_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC, ALERT_TOPIC, "reset"];
+pub const RESERVED_TOPICS: &[&str] = &[SPEED_TOPIC, PROBE_TOPIC, LIVE_TOPIC, ALERT_TOPIC, NODE_TOPIC, "reset"];
 
 /// One speed test result, as published on the `speed` topic.
 ///

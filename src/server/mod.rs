@@ -98,6 +98,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
         let before = latest.iter().find(|probe| probe.monitor == waiting.monitor.name).cloned();
         tokio::spawn(monitor::push::run_push_monitor(waiting, before, state.writer.clone(), token.clone()))
     }));
+    monitor_tasks.push(tokio::spawn(agents::liveness::run(state.clone(), token.clone())));
     let app = http::router(state);
     let stop = token.clone();
     tracing::info!(address = %listener.local_addr()?, "netpulse listening");

@@ -7,6 +7,7 @@ pub mod admin_routes;
 pub mod clock_offset;
 pub mod config;
 pub mod ingest;
+pub mod liveness;
 pub mod nodes;
 pub mod protocol;
 pub mod results_route;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::server::{
     alerts::{
         condition::Sample,
-        config::{Rule, Watched},
+        config::{Rule, Watched, NODE_FIELDS},
         tracker::{Phase, Tracker},
     },
     store::{
@@ -17,7 +17,7 @@ use crate::server::{
 
 /// The fields kept as history, which a backtest can replay.
 fn replayable() -> impl Iterator<Item = &'static str> {
-    SPEED_FIELDS.iter().chain(["up"].iter()).chain(PROBE_FIELDS).copied()
+    SPEED_FIELDS.iter().chain(["up"].iter()).chain(PROBE_FIELDS).chain(NODE_FIELDS).copied()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +53,8 @@ fn series_filter(watched: &Watched) -> (String, bool) {
         Watched::Probe { monitor: Some(monitor) } => (format!("probe:{monitor}"), false),
         Watched::Probe { monitor: None } => ("probe:".into(), true),
         Watched::Topic { topic } => (format!("topic:{topic}"), false),
+        Watched::Node { node: Some(node) } => (format!("node:{node}"), false),
+        Watched::Node { node: None } => ("node:".into(), true),
     }
 }
 

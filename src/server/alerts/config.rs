@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+use series::parse_series;
 
 use crate::server::{
     alerts::{
@@ -114,6 +115,8 @@ pub enum Watched {
     Probe { monitor: Option<String> },
     /// A custom topic.
     Topic { topic: String },
+    /// Agent nodes' state, of one node or of each: `online` is 0 once a node stops reporting.
+    Node { node: Option<String> },
 }
 
 /// The speed fields a rule may watch; `failed` is 1 for a test that failed.
@@ -121,6 +124,9 @@ pub const SPEED_FIELDS: &[&str] = &["download_mbps", "upload_mbps", "latency_ms"
 /// The monitor fields; `up` is 1 or 0.
 pub const PROBE_FIELDS: &[&str] =
     &["up", "response_ms", "dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "status_code", "cert_days_left", "loss_pct", "rtt_min_ms", "rtt_max_ms", "rtt_mdev_ms"];
+
+/// The `node` fields; `online` is 1 or 0.
+pub const NODE_FIELDS: &[&str] = &["online", "clock_offset_ms", "backlog", "dropped"];
 
 /// A validated rule.
 #[derive(Clone, Debug)]
@@ -161,6 +167,7 @@ impl AlertConfig {
             Watched::Speed { .. } => Some(SPEED_FIELDS),
             Watched::Probe { .. } => Some(PROBE_FIELDS),
             Watched::Topic { .. } => None,
+            Watched::Node { .. } => Some(NODE_FIELDS),
         };
         match fields {
             Some(fields) if !fields.contains(&self.field.as_str()) => {
@@ -218,42 +225,6 @@ impl AlertConfig {
             recovery_message: self.recovery_message.clone(),
         })
     }
-}
-
-fn parse_series(series: &str, known: &Known) -> Result<Watched, String> {
-    let (kind, name) = match series.split_once(':') {
-        Some((kind, name)) => (kind, Some(name)),
-        None => (series, None),
-    };
-    match (kind, name) {
-        ("speed", None) => Ok(Watched::Speed { target: None }),
-        ("speed", Some(url)) => {
-            let url = url.trim_end_matches('/');
-            if known.speed_targets.iter().any(|t| t == url) {
-                Ok(Watched::Speed { target: Some(url.to_owned()) })
-            } else if let Some((target, node)) = on_node(url).filter(|(target, _)| known.speed_targets.iter().any(|t| t == target.trim_end_matches('/'))) {
-                Ok(Watched::Speed { target: Some(format!("{}@{node}", target.trim_end_matches('/'))) })
-            } else {
-                Err(format!("{url:?} is not a configured speed target; targets: {}", known.speed_targets.join(", ")))
-            }
-        }
-        ("probe", None) => Ok(Watched::Probe { monitor: None }),
-        ("probe", Some(monitor)) if known.monitors.iter().any(|m| m == monitor) => Ok(Watched::Probe { monitor: Some(monitor.to_owned()) }),
-        ("probe", Some(name)) if on_node(name).is_some_and(|(monitor, _)| known.monitors.iter().any(|m| m == monitor)) => {
-            Ok(Watched::Probe { monitor: Some(name.to_owned()) })
-        }
-        ("probe", Some(monitor)) => Err(format!("no [[monitor]] is named {monitor:?}")),
-        ("topic", Some(topic)) if known.topics.iter().any(|t| t == topic) => Ok(Watched::Topic { topic: topic.to_owned() }),
-        ("topic", Some(topic)) => Err(format!("{topic:?} is not in `topics`; declare it there first")),
-        _ => {
-            Err(format!("must be speed, speed:<target URL>, probe, probe:<monitor> (either with @<node> for one agent node's) or topic:<name>, got {series:?}"))
-        }
-    }
-}
-
-/// `name@node`, a monitor or speed target as an agent node runs it, split at the last `@`.
-fn on_node(name: &str) -> Option<(&str, &str)> {
-    name.rsplit_once('@').filter(|(_, node)| crate::server::auth::access::valid_name(node))
 }
 
 /// `K in WINDOW`, such as `4 in 1h`.
@@ -327,5 +298,6 @@ fn check_dependencies(rule: &Rule, rules: &[Rule]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+mod series;
 #[cfg(test)]
 mod tests;

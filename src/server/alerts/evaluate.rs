@@ -74,6 +74,7 @@ fn watches(watched: &Watched, source: &Source, subject: &str) -> bool {
         (Watched::Speed { target }, Source::Speed) => target.as_deref().is_none_or(|t| t == subject),
         (Watched::Probe { monitor }, Source::Probe) => monitor.as_deref().is_none_or(|m| m == subject),
         (Watched::Topic { topic }, Source::Topic(t)) => topic == t,
+        (Watched::Node { node }, Source::Node) => node.as_deref().is_none_or(|n| n == subject),
         _ => false,
     }
 }

@@ -3,13 +3,14 @@
 
 use serde_json::Value;
 
-use crate::model::{ALERT_TOPIC, LIVE_TOPIC, PROBE_TOPIC, SPEED_TOPIC};
+use crate::model::{ALERT_TOPIC, LIVE_TOPIC, NODE_TOPIC, PROBE_TOPIC, SPEED_TOPIC};
 
 #[derive(Debug, PartialEq)]
 pub enum Source<'a> {
     Speed,
     Probe,
     Topic(&'a str),
+    Node,
 }
 
 /// One event's fields, or `None` for events no rule can watch.
@@ -25,13 +26,20 @@ pub fn values<'a>(topic: &'a str, data: &str) -> Option<Values<'a>> {
     if matches!(topic, LIVE_TOPIC | ALERT_TOPIC) {
         return None;
     }
-    if topic != SPEED_TOPIC && topic != PROBE_TOPIC {
+    if !matches!(topic, SPEED_TOPIC | PROBE_TOPIC | NODE_TOPIC) {
         let fields = crate::topic_fields::numeric_fields(data);
         return Some(Values { source: Source::Topic(topic), subject: topic.to_owned(), fields });
     }
     let Ok(Value::Object(object)) = serde_json::from_str::<Value>(data) else { return None };
     let number = |name: &str| object.get(name).and_then(Value::as_f64);
     let mut fields = Vec::new();
+    if topic == NODE_TOPIC {
+        let subject = object.get("node").and_then(Value::as_str)?.to_owned();
+        let online = object.get("online").and_then(Value::as_bool)?;
+        fields.push(("online".to_owned(), f64::from(u8::from(online))));
+        fields.extend(["clock_offset_ms", "backlog", "dropped"].into_iter().filter_map(|name| Some((name.to_owned(), number(name)?))));
+        return Some(Values { source: Source::Node, subject, fields });
+    }
     if topic == SPEED_TOPIC {
         let subject = object.get("target").and_then(Value::as_str)?.to_owned();
         for name in ["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms"] {
@@ -72,5 +80,9 @@ mod tests {
         assert_eq!(probe.fields, [("up".to_owned(), 0.0), ("status_code".to_owned(), 503.0)]);
         assert_eq!(values("sales", r#"{"orders":3}"#).unwrap().fields, [("orders".to_owned(), 3.0)]);
         assert!(values("alert", "{}").is_none() && values("live", "{}").is_none());
+        let node = values("node", r#"{"node":"tokyo","online":false,"clock_offset_ms":-250,"backlog":12,"dropped":0,"version":"0.2.0"}"#).unwrap();
+        assert_eq!((node.source, node.subject.as_str()), (Source::Node, "tokyo"));
+        let fields = [("online", 0.0), ("clock_offset_ms", -250.0), ("backlog", 12.0), ("dropped", 0.0)].map(|(n, v)| (n.to_owned(), v));
+        assert_eq!(node.fields, fields);
     }
 }

@@ -5,7 +5,7 @@ use std::{fmt, str::FromStr};
 
 use serde::Deserialize;
 
-use crate::model::{ALERT_TOPIC, LIVE_TOPIC, PROBE_TOPIC, SPEED_TOPIC};
+use crate::model::{ALERT_TOPIC, LIVE_TOPIC, NODE_TOPIC, PROBE_TOPIC, SPEED_TOPIC};
 pub use crate::server::auth::{pattern::Pattern, scopes::Scopes};
 
 /// An account's role: what it may do beyond the access rules.
@@ -53,12 +53,13 @@ pub enum Action {
 }
 
 /// The series an event belongs to, as rules name it: `speed:<target>` (the
-/// live round trips to a target too), `probe:<monitor>`, `alert`, `topic:<name>`.
+/// live round trips to a target too), `probe:<monitor>`, `alert`, `node:<name>`, `topic:<name>`.
 pub fn series_of(topic: &str, key: &str) -> String {
     match topic {
         SPEED_TOPIC | LIVE_TOPIC => format!("speed:{key}"),
         PROBE_TOPIC => format!("probe:{key}"),
         ALERT_TOPIC => ALERT_TOPIC.to_owned(),
+        NODE_TOPIC => format!("node:{key}"),
         custom => format!("topic:{custom}"),
     }
 }
@@ -67,8 +68,12 @@ pub fn series_of(topic: &str, key: &str) -> String {
 /// `speed` of `speed@tokyo`; `None` for a series of this server's own.
 pub fn without_node(series: &str) -> Option<&str> {
     let (own, node) = series.rsplit_once('@')?;
-    let is_node = !node.is_empty() && node.len() <= 64 && node.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    is_node.then_some(own)
+    is_node_name(node).then_some(own)
+}
+
+/// An agent node's name: 1 to 64 letters, digits, `.`, `_` or `-`.
+pub fn is_node_name(name: &str) -> bool {
+    (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// The series that stand for a whole topic, for counts per topic: a caller

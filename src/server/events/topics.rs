@@ -92,7 +92,7 @@ mod tests {
         assert_eq!(known.parse_subscription(None).unwrap(), Vec::<String>::new());
         assert_eq!(known.parse_subscription(Some("speed, sales,speed")).unwrap(), ["speed", "sales"]);
         let err = known.parse_subscription(Some("speed,weather")).unwrap_err().to_string();
-        assert!(err.contains("\"weather\"") && err.contains("speed, probe, live, alert, sales"), "{err}");
+        assert!(err.contains("\"weather\"") && err.contains("speed, probe, live, alert, node, sales"), "{err}");
         let event = HubEvent::new(1, "weather".into(), String::new(), crate::server::clock::now_ms(), "{}".into());
         hub.deliver(&[std::sync::Arc::new(event)]);
         assert!(known.parse_subscription(Some("weather")).is_ok());

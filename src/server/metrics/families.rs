@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use prometheus::{core::Collector, Gauge, GaugeVec, IntCounter, IntGauge, IntGaugeVec, Opts, Registry};
 
 use crate::{
-    model::{ProbeResult, SpeedSample, ALERT_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
+    model::{node::NodeReport, ProbeResult, SpeedSample, ALERT_TOPIC, NODE_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
     server::{
         auth::access::{series_of, topic_series, Caller},
         AppState,
@@ -158,6 +158,28 @@ fn alerts(registry: &Registry, state: &AppState) {
     add(registry, states);
 }
 
+/// Each enrolled node's latest report on the `node` topic.
+fn nodes(registry: &Registry, reports: &[NodeReport]) {
+    let online = gauges(registry, "netpulse_agent_online", "1 while the agent node reports, 0 once it is offline.", &["node"]);
+    let seen = gauges(registry, "netpulse_agent_last_seen_timestamp_seconds", "When the agent node last sent a batch, in Unix seconds.", &["node"]);
+    let offset = gauges(registry, "netpulse_agent_clock_offset_seconds", "The server's clock minus the agent node's.", &["node"]);
+    let backlog = gauges(registry, "netpulse_agent_outbox_results", "Results waiting in the agent node's outbox.", &["node"]);
+    let dropped =
+        gauges(registry, "netpulse_agent_outbox_dropped_results", "Results the agent node's outbox dropped for want of room since it joined.", &["node"]);
+    for report in reports {
+        let node = [report.node.as_str()];
+        online.with_label_values(&node).set(f64::from(u8::from(report.online)));
+        backlog.with_label_values(&node).set(report.backlog as f64);
+        dropped.with_label_values(&node).set(report.dropped as f64);
+        if let Some(at_ms) = report.last_seen_ms {
+            seen.with_label_values(&node).set(at_ms as f64 / 1000.0);
+        }
+        if let Some(offset_ms) = report.clock_offset_ms {
+            offset.with_label_values(&node).set(offset_ms as f64 / 1000.0);
+        }
+    }
+}
+
 /// A registry with every family, filled from the state as it is now.
 pub fn gather(state: &AppState, caller: &Caller) -> Registry {
     let registry = Registry::new();
@@ -166,6 +188,15 @@ pub fn gather(state: &AppState, caller: &Caller) -> Registry {
     speed(&registry, state, caller);
     let probes: Vec<ProbeResult> = state.latest_probes().into_iter().filter(|p| access.may_read(caller, &series_of(PROBE_TOPIC, &p.monitor))).collect();
     monitors(&registry, &probes);
+    let reports: Vec<NodeReport> = state
+        .agents
+        .names()
+        .iter()
+        .filter(|name| access.may_read(caller, &series_of(NODE_TOPIC, name)))
+        .filter_map(|name| state.hub.latest(NODE_TOPIC, name))
+        .filter_map(|event| serde_json::from_str(&event.data).ok())
+        .collect();
+    nodes(&registry, &reports);
     if access.may_read(caller, ALERT_TOPIC) {
         alerts(&registry, state);
     }

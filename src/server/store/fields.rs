@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::model::{PROBE_TOPIC, SPEED_TOPIC};
+use crate::model::{NODE_TOPIC, PROBE_TOPIC, SPEED_TOPIC};
 
 /// The speed fields kept as history, in the order charts list them.
 pub const SPEED_FIELDS: &[&str] = &["download_mbps", "upload_mbps", "latency_ms", "jitter_ms", "latency_down_ms", "latency_up_ms"];
@@ -43,6 +43,15 @@ pub fn series_values(topic: &str, data: &str) -> Vec<SeriesValues> {
             }
             values.extend(PROBE_FIELDS.iter().filter_map(|name| Some((name.to_string(), number(name)?))));
             vec![SeriesValues { series: format!("probe:{monitor}"), values }]
+        }
+        NODE_TOPIC => {
+            let Some(node) = object.get("node").and_then(Value::as_str) else { return Vec::new() };
+            let mut values = Vec::new();
+            if let Some(online) = object.get("online").and_then(Value::as_bool) {
+                values.push(("online".to_owned(), if online { 1.0 } else { 0.0 }));
+            }
+            values.extend(["clock_offset_ms", "backlog", "dropped"].iter().filter_map(|name| Some((name.to_string(), number(name)?))));
+            vec![SeriesValues { series: format!("node:{node}"), values }]
         }
         _ if crate::model::BUILTIN_TOPICS.contains(&topic) => Vec::new(),
         _ => vec![SeriesValues { series: format!("topic:{topic}"), values: crate::topic_fields::numeric_fields(data) }],
@@ -89,6 +98,15 @@ pub fn from_milli(milli: i64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_report_feeds_the_node_s_series() {
+        let data = r#"{"node":"tokyo","online":true,"last_seen_ms":5,"clock_offset_ms":null,"clock_skewed":false,"backlog":3,"dropped":0,"version":"0.2.0"}"#;
+        let series = series_values("node", data);
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].series, "node:tokyo");
+        assert_eq!(series[0].values, [("online".to_owned(), 1.0), ("backlog".to_owned(), 3.0), ("dropped".to_owned(), 0.0)]);
+    }
 
     #[test]
     fn speed_results_feed_the_merged_and_the_per_target_series() {

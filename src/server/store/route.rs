@@ -62,12 +62,13 @@ fn check_series(series: &str, config: &Config) -> Result<(), ApiError> {
         Some(("speed", target)) => !target.is_empty(),
         Some(("probe", monitor)) => config.monitors.iter().any(|m| m.name == monitor),
         Some(("topic", name)) => topics::check_name(name).is_ok(),
+        Some(("node", name)) => crate::server::auth::access::valid_name(name) && !name.contains('@'),
         Some(_) => false,
     };
     if known {
         Ok(())
     } else {
-        Err(ApiError::bad_request(format!("unknown series {series:?}: use speed, speed:<target URL>, probe:<monitor name> or topic:<name>")))
+        Err(ApiError::bad_request(format!("unknown series {series:?}: use speed, speed:<target URL>, probe:<monitor name>, node:<agent node> or topic:<name>")))
     }
 }
 
@@ -131,7 +132,7 @@ pub fn parse_request(params: &HashMap<String, String>, config: &Config, now_ms: 
     path = "/api/history",
     tag = "history",
     params(
-        ("series" = String, Query, description = "speed, speed:<target URL>, probe:<monitor name> or topic:<name>; the first three with @<node> for an agent's"),
+        ("series" = String, Query, description = "speed, speed:<target URL>, probe:<monitor name>, node:<agent node> or topic:<name>; the first three with @<node> for an agent's"),
         ("from" = Option<String>, Query, description = "Start, inclusive: ms since the Unix epoch or RFC 3339; 24 h before `to` by default"),
         ("to" = Option<String>, Query, description = "End, exclusive: ms since the Unix epoch or RFC 3339; now by default"),
         ("last" = Option<i64>, Query, description = "Seconds before `to`, instead of `from`", minimum = 1),

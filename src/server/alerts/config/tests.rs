@@ -31,7 +31,11 @@ fn a_rule_may_watch_one_agent_node_s_checks_or_tests() {
     assert_eq!(probe.watched, Watched::Probe { monitor: Some("gateway@tokyo".into()) });
     let speed = rule("series = \"speed:http://127.0.0.1:9/speedtest/@tokyo\"\nfield = \"download_mbps\"\ncondition = \"< 1\"\n").unwrap();
     assert_eq!(speed.watched, Watched::Speed { target: Some("http://127.0.0.1:9/speedtest@tokyo".into()) });
-    for unknown in ["probe:nas@tokyo", "probe:gateway@", "probe:gateway@to kyo", "speed:http://127.0.0.1:8/@tokyo"] {
+    let dead_man = rule("series = \"node:tokyo\"\nfield = \"online\"\ncondition = \"< 1\"\n").unwrap();
+    assert_eq!(dead_man.watched, Watched::Node { node: Some("tokyo".into()) });
+    assert_eq!(rule("series = \"node\"\nfield = \"online\"\ncondition = \"< 1\"\n").unwrap().watched, Watched::Node { node: None });
+    assert_eq!(rule("series = \"node\"\nfield = \"up\"\ncondition = \"< 1\"\n").unwrap_err().0, "alert.field");
+    for unknown in ["node:to kyo", "probe:nas@tokyo", "probe:gateway@", "probe:gateway@to kyo", "speed:http://127.0.0.1:8/@tokyo"] {
         let error = rule(&format!("series = \"{unknown}\"\nfield = \"up\"\ncondition = \"< 1\"\n")).unwrap_err();
         assert_eq!(error.0, "alert.series", "{unknown}");
     }
