@@ -28,6 +28,8 @@ use reqwest::header;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
+mod ingest_peer;
+
 const PASSWORD: &str = "ingest bench password";
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -183,70 +185,19 @@ async fn throughput(args: &Args) {
     assert_eq!(stored as usize, sent, "every result is stored once");
     let database = server.dir.path().join("data/netpulse.db");
     // One `up` sample a result, and every node's acknowledgement at its last number.
-    let counted = sqlite_count(
+    let counted = ingest_peer::sqlite_count(
         &database,
         "SELECT count(*) FROM sample JOIN field ON field.id = sample.field_id WHERE field.series LIKE 'probe:m%@n%' AND field.name = 'up'",
     );
     assert_eq!(counted, sent, "history holds each result once");
-    let acknowledged = sqlite_count(&database, &format!("SELECT count(*) FROM agent_node WHERE acknowledged = {per_agent}"));
+    let acknowledged = ingest_peer::sqlite_count(&database, &format!("SELECT count(*) FROM agent_node WHERE acknowledged = {per_agent}"));
     assert_eq!(acknowledged, args.agents, "every node is acknowledged through its last number");
     println!(
         "{}",
         json!({ "bench": "ingest_throughput", "agents": args.agents, "batch": args.batch, "results": sent, "seconds": seconds, "results_per_second": sent as f64 / seconds })
     );
     drop(server);
-    sqlite_shell(args, sent).await;
-}
-
-fn sqlite_count(database: &std::path::Path, query: &str) -> usize {
-    let output = Command::new("sqlite3").arg(database).arg(query).output().expect("the sqlite3 shell (Debian's sqlite3)");
-    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap()
-}
-
-/// The same rows through the `sqlite3` shell: per result an event, its two samples, its
-/// (node, number) and the latest-event upsert, `batch` results a transaction.
-async fn sqlite_shell(args: &Args, results: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("peer.db");
-    let mut sql = String::from(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;\n\
-         CREATE TABLE event_log (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, key TEXT NOT NULL, at_ms INTEGER NOT NULL, data TEXT NOT NULL);\n\
-         CREATE TABLE sample (field_id INTEGER NOT NULL, at_ms INTEGER NOT NULL, event_id INTEGER NOT NULL, milli INTEGER NOT NULL, PRIMARY KEY (field_id, at_ms, event_id)) WITHOUT ROWID;\n\
-         CREATE TABLE agent_result (node_id INTEGER NOT NULL, seq INTEGER NOT NULL, event_id INTEGER, PRIMARY KEY (node_id, seq)) WITHOUT ROWID;\n\
-         CREATE TABLE latest_event (topic TEXT NOT NULL, key TEXT NOT NULL, id INTEGER NOT NULL, at_ms INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (topic, key)) WITHOUT ROWID;\n",
-    );
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    for start in (0..results).step_by(args.batch) {
-        sql.push_str("BEGIN;\n");
-        for n in start..(start + args.batch).min(results) {
-            let (node, seq, at) = (n % args.agents, n / args.agents + 1, now_ms + n as i64);
-            let key = format!("m{}@n{node}", seq % 10);
-            let data = result_json(seq, seq % 10, at).replace('\'', "''");
-            sql.push_str(&format!(
-                "INSERT INTO event_log VALUES ({id}, 'probe', '{key}', {at}, '{data}');\n\
-                 INSERT INTO sample VALUES ({f1}, {at}, {id}, 1000);\nINSERT INTO sample VALUES ({f2}, {at}, {id}, {ms});\n\
-                 INSERT INTO agent_result VALUES ({node}, {seq}, {id});\n\
-                 INSERT INTO latest_event VALUES ('probe', '{key}', {id}, {at}, '{data}') ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id, at_ms = excluded.at_ms, data = excluded.data;\n",
-                id = n + 1,
-                f1 = (node * 10 + seq % 10) * 2,
-                f2 = (node * 10 + seq % 10) * 2 + 1,
-                ms = seq * 37 % 900 * 100,
-            ));
-        }
-        sql.push_str("COMMIT;\n");
-    }
-    let script = dir.path().join("peer.sql");
-    std::fs::write(&script, sql).unwrap();
-    let input = std::fs::File::open(&script).unwrap();
-    let started = Instant::now();
-    let status = Command::new("sqlite3").arg(&database).stdin(input).stdout(Stdio::null()).status().expect("the sqlite3 shell (Debian's sqlite3)");
-    let seconds = started.elapsed().as_secs_f64();
-    assert!(status.success());
-    assert_eq!(sqlite_count(&database, "SELECT count(*) FROM agent_result"), results);
-    println!(
-        "{}",
-        json!({ "bench": "ingest_sqlite3_shell", "batch": args.batch, "results": results, "seconds": seconds, "results_per_second": results as f64 / seconds })
-    );
+    ingest_peer::sqlite_shell(args.batch, args.agents, sent, result_json);
 }
 
 async fn latency(args: &Args) {

@@ -1,7 +1,8 @@
 //! Alert rules on one agent node's checks: a node catching up after an
 //! outage sends a down result measured half an hour ago, which fires the
 //! rule's incident but notifies nobody (it is history, and says so in the
-//! delivery log); the next fresh down result does notify, once. A node that
+//! delivery log); the next fresh down result does notify, once, and a late
+//! up result then resolves what was told. A node that
 //! stops reporting fires a dead-man rule on the `node` series.
 
 mod common;
@@ -79,6 +80,12 @@ async fn a_late_result_fires_the_incident_without_notifying_and_a_fresh_one_noti
     assert_eq!((body["subject"].as_str(), body["kind"].as_str()), (Some("web@tokyo"), Some("firing")), "{body}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received().len(), 1, "told once");
+
+    // Its end, though measured ten minutes ago, ends what they were told of.
+    let (status, answer) = agent.send(&client, &server, vec![check(3, agent.now_ms() - 10 * 60_000, 2.0)]).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let received = receiver.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(received[1].json()["kind"], "resolved", "{}", received[1].json());
     server.shutdown().await;
 }
 

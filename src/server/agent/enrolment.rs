@@ -63,9 +63,13 @@ pub async fn join(args: AgentJoinArgs) -> u8 {
         }
     };
     let name = args.name.trim();
-    if !crate::server::auth::access::valid_name(name) || name.contains('@') {
+    if !crate::server::auth::access::is_node_name(name) {
         eprintln!("netpulse: --name: {name:?} must be 1 to 64 letters, digits, '.', '_' or '-'");
         return 2;
+    }
+    // An empty file is what a join cut short leaves: it holds no credential.
+    if std::fs::metadata(file(&args.data_dir)).is_ok_and(|meta| meta.len() == 0) {
+        let _ = std::fs::remove_file(file(&args.data_dir));
     }
     // The file is made before the token is spent, so a node that cannot keep its credential never joins.
     let mut reserved = match reserve(&args.data_dir) {

@@ -53,6 +53,9 @@ const SCHEMA: &[&str] = &[
     // One row: the last number taken (never reused, even once the outbox is empty), bytes held, drops.
     "CREATE TABLE IF NOT EXISTS outbox_meta (id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL, bytes INTEGER NOT NULL, dropped INTEGER NOT NULL, dropped_through INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO outbox_meta (id, last_seq, bytes, dropped, dropped_through) VALUES (1, 0, 0, 0, 0)",
+    "CREATE INDEX IF NOT EXISTS outbox_at ON outbox (at_ms)",
+    // Counted again at each start: an older agent counted characters, not bytes.
+    "UPDATE outbox_meta SET bytes = (SELECT coalesce(sum(length(CAST(data AS BLOB))), 0) FROM outbox) WHERE id = 1",
 ];
 
 fn database(error: sqlx::Error) -> AgentError {
@@ -146,21 +149,19 @@ impl Outbox {
     /// expects its sequence to start there; how many are waiting.
     pub async fn renumber(&self) -> Result<u64, AgentError> {
         let mut transaction = self.pool.begin().await.map_err(database)?;
-        let (first, last, waiting): (Option<i64>, i64, i64) =
-            sqlx::query_as("SELECT (SELECT min(seq) FROM outbox), last_seq, (SELECT count(*) FROM outbox) FROM outbox_meta WHERE id = 1")
-                .fetch_one(&mut *transaction)
-                .await
-                .map_err(database)?;
-        let shift = first.map_or(last, |first| first - 1);
-        // Through negative numbers, so that no two rows hold one number on the way.
-        for statement in ["UPDATE outbox SET seq = -seq", "UPDATE outbox SET seq = -seq - ?"] {
-            sqlx::query(statement).bind(shift).execute(&mut *transaction).await.map_err(database)?;
+        let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&mut *transaction).await.map_err(database)?;
+        // 1, 2, 3… in order with no holes (a refused result leaves one), through negative
+        // numbers so that no two rows hold one number on the way.
+        for statement in [
+            "CREATE TEMP TABLE renumbered (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)",
+            "INSERT INTO renumbered SELECT seq, row_number() OVER (ORDER BY seq) FROM outbox",
+            "UPDATE outbox SET seq = -seq",
+            "UPDATE outbox SET seq = (SELECT new FROM renumbered WHERE old = -outbox.seq)",
+            "DROP TABLE renumbered",
+            "UPDATE outbox_meta SET last_seq = (SELECT count(*) FROM outbox), dropped = 0, dropped_through = 0 WHERE id = 1",
+        ] {
+            sqlx::query(statement).execute(&mut *transaction).await.map_err(database)?;
         }
-        sqlx::query("UPDATE outbox_meta SET last_seq = last_seq - ?, dropped = 0, dropped_through = 0 WHERE id = 1")
-            .bind(shift)
-            .execute(&mut *transaction)
-            .await
-            .map_err(database)?;
         transaction.commit().await.map_err(database)?;
         Ok(u64::try_from(waiting).unwrap_or(0))
     }
@@ -239,6 +240,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_age_cap_drops_a_prefix_even_when_the_clock_stepped_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(dir.path(), OutboxLimits { max_age_ms: 7 * DAY_MS, max_bytes: 1_000_000 }).await.unwrap();
+        outbox.push("probe", "a", 8 * DAY_MS).await.unwrap();
+        // The clock stepped back a week before the second result, then on again.
+        outbox.push("probe", "b", DAY_MS).await.unwrap();
+        outbox.push("probe", "c", 9 * DAY_MS).await.unwrap();
+        let state = outbox.state().await.unwrap();
+        assert_eq!((state.dropped, state.dropped_through, state.backlog), (2, 2, 1), "nothing below a dropped number is kept");
+        assert_eq!(outbox.oldest(10).await.unwrap()[0].seq, 3);
+    }
+
+    #[tokio::test]
     async fn sizes_count_bytes_and_a_new_enrolment_numbers_the_waiting_results_from_1() {
         let dir = tempfile::tempdir().unwrap();
         let outbox = Outbox::open(dir.path(), OutboxLimits { max_age_ms: 7 * DAY_MS, max_bytes: 1_000 }).await.unwrap();
@@ -254,10 +268,11 @@ mod tests {
         assert_eq!(outbox.state().await.unwrap().dropped, 0, "the count went back to zero when the first five left");
         outbox.push("probe", &row, 11_000).await.unwrap();
         assert_eq!(outbox.state().await.unwrap().dropped, 1);
-        assert_eq!(outbox.renumber().await.unwrap(), 5);
+        outbox.remove(0, &[8]).await.unwrap();
+        assert_eq!(outbox.renumber().await.unwrap(), 4, "7, 9, 10, 11 wait, with a hole where 8 was refused");
         let state = outbox.state().await.unwrap();
-        assert_eq!((state.made, state.dropped, state.dropped_through), (5, 0, 0));
-        assert_eq!(outbox.oldest(10).await.unwrap().iter().map(|p| p.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
-        assert_eq!(outbox.push("probe", &row, 12_000).await.unwrap(), 6);
+        assert_eq!((state.made, state.dropped, state.dropped_through), (4, 0, 0));
+        assert_eq!(outbox.oldest(10).await.unwrap().iter().map(|p| p.seq).collect::<Vec<_>>(), [1, 2, 3, 4], "numbered again with no hole");
+        assert_eq!(outbox.push("probe", &row, 12_000).await.unwrap(), 5);
     }
 }

@@ -49,8 +49,8 @@ pub struct Sender<'a> {
     pub node: &'a str,
     pub monitors: &'a [String],
     pub speed_targets: &'a [String],
-    /// Results measured before this are refused: raw history is kept from an hour after
-    /// it, so a late result's rollup buckets can still be rebuilt from every sample.
+    /// Results measured before this are refused: raw history is kept from up to an hour
+    /// after it, so a late result's rollup buckets can still be rebuilt from every sample.
     pub earliest_ms: i64,
 }
 

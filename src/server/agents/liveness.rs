@@ -10,7 +10,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     model::{node::NodeReport, NODE_TOPIC},
-    server::{agents::admin_routes::node_status, clock::now_ms, AppState},
+    server::{
+        agents::{admin_routes::node_status, nodes::NodeRow},
+        clock::now_ms,
+        AppState,
+    },
 };
 
 /// How often the nodes are looked at: an offline node shows within this of `agents.offline_after`.
@@ -27,12 +31,10 @@ pub struct Told {
 }
 
 /// Whether `report` is news against what was told: a change, or a minute's silence.
-/// A revoked node is reported once, offline, and then no more.
-pub fn is_due(report: &NodeReport, revoked: bool, told: Option<Told>, now_ms: i64) -> bool {
+pub fn is_due(report: &NodeReport, told: Option<Told>, now_ms: i64) -> bool {
     match told {
         None => true,
         Some(told) if told.online != report.online || told.skewed != report.clock_skewed => true,
-        Some(_) if revoked => false,
         Some(told) => now_ms - told.at_ms >= REPORT_EVERY_MS,
     }
 }
@@ -40,6 +42,8 @@ pub fn is_due(report: &NodeReport, revoked: bool, told: Option<Told>, now_ms: i6
 /// Publishes the nodes' reports until shutdown.
 pub async fn run(state: AppState, shutdown: CancellationToken) {
     let told = std::sync::Mutex::new(HashMap::<String, Told>::new());
+    // After this server was down, its nodes get `offline_after` to reach it again before they count as offline.
+    let started_ms = now_ms();
     let (state, told) = (&state, &told);
     crate::server::schedule::every(LOOK_EVERY, &shutdown, || async move {
         let rows = match state.store.nodes().await {
@@ -47,13 +51,15 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
             Err(error) => return tracing::warn!(%error, "cannot read the agent nodes for the node topic"),
         };
         let now = now_ms();
-        for row in rows {
-            let revoked = row.revoked_ms.is_some();
-            let status = node_status(row, now, state.config.agents.offline_after_ms());
+        // A node that never reported has nothing to judge yet; a revoked one is no longer watched.
+        for row in rows.into_iter().filter(|row| row.last_seen_ms.is_some() && row.revoked_ms.is_none()) {
+            let last_seen_ms = row.last_seen_ms;
+            let judged = NodeRow { last_seen_ms: last_seen_ms.map(|seen| seen.max(started_ms)), ..row };
+            let status = node_status(judged, now, state.config.agents.offline_after_ms());
             let report = NodeReport {
                 node: status.name,
                 online: status.online,
-                last_seen_ms: status.last_seen_ms,
+                last_seen_ms,
                 clock_offset_ms: status.clock_offset_ms,
                 clock_skewed: status.clock_skewed,
                 backlog: status.backlog,
@@ -61,7 +67,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
                 version: status.version,
             };
             let previous = told.lock().unwrap_or_else(|p| p.into_inner()).get(&report.node).copied();
-            if !is_due(&report, revoked, previous, now) {
+            if !is_due(&report, previous, now) {
                 continue;
             }
             let data = serde_json::to_string(&report).unwrap_or_default();
@@ -92,15 +98,13 @@ mod tests {
     }
 
     #[test]
-    fn a_node_is_reported_when_it_changes_and_each_minute_and_a_revoked_one_once() {
+    fn a_node_is_reported_when_it_changes_and_each_minute() {
         let told = Some(Told { online: true, skewed: false, at_ms: 1_000 });
-        assert!(is_due(&report(true), false, None, 1_000), "first sight");
-        assert!(!is_due(&report(true), false, told, 30_000), "nothing new within the minute");
-        assert!(is_due(&report(false), false, told, 6_000), "gone offline");
-        assert!(is_due(&report(true), false, told, 61_000), "a minute on");
+        assert!(is_due(&report(true), None, 1_000), "first sight");
+        assert!(!is_due(&report(true), told, 30_000), "nothing new within the minute");
+        assert!(is_due(&report(false), told, 6_000), "gone offline");
+        assert!(is_due(&report(true), told, 61_000), "a minute on");
         let skewed = NodeReport { clock_skewed: true, ..report(true) };
-        assert!(is_due(&skewed, false, told, 6_000), "its clock went off");
-        let revoked = Some(Told { online: false, skewed: false, at_ms: 1_000 });
-        assert!(!is_due(&report(false), true, revoked, 600_000), "a revoked node is told once");
+        assert!(is_due(&skewed, told, 6_000), "its clock went off");
     }
 }

@@ -25,7 +25,7 @@ use crate::server::{
         sequence::Sequence,
         NodeState,
     },
-    auth::{access::valid_name, routes::json_body, secrets, session::store_down},
+    auth::{access::is_node_name, routes::json_body, secrets, session::store_down},
     clock::now_ms,
     events::hub::Origin,
     events::writer::NodeEvent,
@@ -81,7 +81,7 @@ async fn join(
         return Err(ApiError::BadRequest(mismatch));
     }
     let name = request.name.trim();
-    if !valid_name(name) || name.contains('@') {
+    if !is_node_name(name) {
         return Err(ApiError::bad_request(format!("name: {name:?} must be 1 to 64 letters, digits, '.', '_' or '-'")));
     }
     if name == state.config.node {
@@ -149,7 +149,7 @@ async fn results(State(state): State<AppState>, headers: HeaderMap, request: Req
     let monitors: Vec<String> = state.config.monitors.iter().map(|monitor| monitor.name.clone()).collect();
     let speed_targets: Vec<String> = state.config.speed.targets().iter().map(|scheduled| scheduled.target.label()).collect();
     let raw_kept_ms = i64::try_from(state.config.history.retention().raw.as_millis()).unwrap_or(i64::MAX / 2);
-    let earliest_ms = received_ms.saturating_sub(raw_kept_ms).saturating_add(3_600_000);
+    let earliest_ms = received_ms.saturating_sub(raw_kept_ms).saturating_add((raw_kept_ms / 2).min(3_600_000));
     let sender = Sender { node: &name, monitors: &monitors, speed_targets: &speed_targets, earliest_ms };
     let sorted = sort_batch(&sender, batch.results, &mut node.sequence, offset_ms, received_ms);
     let report = BatchReport {

@@ -79,6 +79,13 @@ fn watches(watched: &Watched, source: &Source, subject: &str) -> bool {
     }
 }
 
+/// An agent catching up after an outage sends results measured long ago: their
+/// transitions are history, recorded but not news, and the next fresh sample tells.
+fn measured_long_ago(at_ms: i64) -> Option<(&'static str, String)> {
+    let age_ms = now_ms() - at_ms;
+    (age_ms > LATE_AFTER_MS).then(|| ("suppressed", format!("measured {} min ago (a late result from an agent): recorded, not sent", age_ms / 60_000)))
+}
+
 /// A random id a receiver can drop duplicates by.
 pub fn delivery_id() -> String {
     format!("{:032x}", rand::random::<u128>())
@@ -165,7 +172,7 @@ impl Evaluator {
 
     /// The firing notification of a rule whose firing was held back, once nothing holds it.
     async fn announce_late(&self, rule: &Rule, subject: &str, entry: &Entry, at_ms: i64) -> Notified {
-        if self.held_back(rule, subject, at_ms).await.is_some() {
+        if measured_long_ago(at_ms).is_some() || self.held_back(rule, subject, at_ms).await.is_some() {
             return Notified::No;
         }
         self.notify(rule, subject, &reminders::standing(rule, &entry.tracker, at_ms, "firing"), "firing").await;
@@ -175,12 +182,6 @@ impl Evaluator {
     /// Why a notification for `rule` must not go out now, if it must not:
     /// a maintenance window, a silence, or the rule it depends on firing.
     pub(super) async fn held_back(&self, rule: &Rule, subject: &str, at_ms: i64) -> Option<(&'static str, String)> {
-        // An agent catching up after an outage sends results measured long ago: their
-        // transitions are history, recorded but not news. The next fresh sample tells.
-        let age_ms = now_ms() - at_ms;
-        if age_ms > LATE_AFTER_MS {
-            return Some(("suppressed", format!("measured {} min ago (a late result from an agent): recorded, not sent", age_ms / 60_000)));
-        }
         if let Some(window) = self.windows.iter().find(|w| w.covers(&rule.name, at_ms)) {
             return Some(("silenced", format!("silenced by the maintenance window {:?}", window.name)));
         }
@@ -198,7 +199,13 @@ impl Evaluator {
     async fn on_transition(&self, rule: &Rule, subject: &str, transition: &Transition, (announced, escalated): (bool, bool)) -> Notified {
         let ends = transition.kind == "resolved" || (transition.kind == "settled" && transition.to != Phase::Firing);
         let notifies = matches!(transition.kind, "firing" | "resolved" | "flapping" | "settled") && (announced || !ends);
-        let held = if notifies { self.held_back(rule, subject, transition.at_ms).await } else { None };
+        // The end of a breach someone was told about is sent however late it is measured.
+        let late = measured_long_ago(transition.at_ms).filter(|_| !(ends && announced));
+        let held = match (notifies, late) {
+            (false, _) => None,
+            (true, Some(late)) => Some(late),
+            (true, None) => self.held_back(rule, subject, transition.at_ms).await,
+        };
         let published = AlertTransition {
             rule: rule.name.clone(),
             subject: subject.to_owned(),

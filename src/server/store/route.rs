@@ -62,7 +62,7 @@ fn check_series(series: &str, config: &Config) -> Result<(), ApiError> {
         Some(("speed", target)) => !target.is_empty(),
         Some(("probe", monitor)) => config.monitors.iter().any(|m| m.name == monitor),
         Some(("topic", name)) => topics::check_name(name).is_ok(),
-        Some(("node", name)) => crate::server::auth::access::valid_name(name) && !name.contains('@'),
+        Some(("node", name)) => crate::server::auth::access::is_node_name(name),
         Some(_) => false,
     };
     if known {
@@ -167,7 +167,8 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Query(params
         })?;
         let configured = state.config.speed.targets().into_iter().map(|scheduled| series_of(SPEED_TOPIC, &scheduled.target.label()));
         // Agent nodes' targets are in their own merged series (`speed@<node>`), not this one.
-        let own = stored.into_iter().filter(|series| crate::server::auth::access::without_node(series).is_none());
+        let nodes = state.agents.names();
+        let own = stored.into_iter().filter(|series| !series.rsplit_once('@').is_some_and(|(_, node)| nodes.iter().any(|n| n == node)));
         for series in own.chain(configured) {
             require(&state, &caller, &series, Action::Read)?;
         }

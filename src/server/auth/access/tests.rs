@@ -36,6 +36,7 @@ fn events_map_to_the_series_rules_name() {
     assert_eq!(series_of("probe", "web"), "probe:web");
     assert_eq!(series_of("alert", "slow|web"), "alert");
     assert_eq!(series_of("sales", ""), "topic:sales");
+    assert_eq!(series_of("node", "tokyo"), "node:tokyo");
 }
 
 #[test]
