@@ -64,11 +64,16 @@ pub fn series_of(topic: &str, key: &str) -> String {
     }
 }
 
+/// A name as measured from an agent node, split at its last `@`: (`probe:web`,
+/// `tokyo`) of `probe:web@tokyo`; `None` when what follows is no node name.
+pub fn split_node(name: &str) -> Option<(&str, &str)> {
+    name.rsplit_once('@').filter(|(_, node)| is_node_name(node))
+}
+
 /// The series an agent node's series copies: `probe:web` of `probe:web@tokyo`,
 /// `speed` of `speed@tokyo`; `None` for a series of this server's own.
 pub fn without_node(series: &str) -> Option<&str> {
-    let (own, node) = series.rsplit_once('@')?;
-    is_node_name(node).then_some(own)
+    split_node(series).map(|(own, _)| own)
 }
 
 /// An agent node's name: 1 to 64 letters, digits, `.`, `_` or `-`.

@@ -13,7 +13,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::model::SPEED_TOPIC;
 use crate::server::{
     auth::{
-        access::{series_of, Action, Caller},
+        access::{is_node_name, series_of, split_node, without_node, Action, Caller},
         guard::require,
     },
     clock::now_ms,
@@ -53,8 +53,8 @@ fn parse_time(name: &str, raw: &str) -> Result<i64, ApiError> {
 /// Checks the series name's shape: `speed`, `speed:<target>`, `probe:<monitor>` or
 /// `topic:<name>`; the first three also as measured from an agent node, `…@<node>`.
 fn check_series(series: &str, config: &Config) -> Result<(), ApiError> {
-    let measured = match series.rsplit_once('@') {
-        Some((measured, node)) if !series.starts_with("topic:") && crate::server::auth::access::valid_name(node) => measured,
+    let measured = match without_node(series) {
+        Some(measured) if !series.starts_with("topic:") => measured,
         _ => series,
     };
     let known = match measured.split_once(':') {
@@ -62,7 +62,7 @@ fn check_series(series: &str, config: &Config) -> Result<(), ApiError> {
         Some(("speed", target)) => !target.is_empty(),
         Some(("probe", monitor)) => config.monitors.iter().any(|m| m.name == monitor),
         Some(("topic", name)) => topics::check_name(name).is_ok(),
-        Some(("node", name)) => crate::server::auth::access::is_node_name(name),
+        Some(("node", name)) => is_node_name(name),
         Some(_) => false,
     };
     if known {
@@ -168,7 +168,7 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Query(params
         let configured = state.config.speed.targets().into_iter().map(|scheduled| series_of(SPEED_TOPIC, &scheduled.target.label()));
         // Agent nodes' targets are in their own merged series (`speed@<node>`), not this one.
         let nodes = state.agents.names();
-        let own = stored.into_iter().filter(|series| !series.rsplit_once('@').is_some_and(|(_, node)| nodes.iter().any(|n| n == node)));
+        let own = stored.into_iter().filter(|series| !split_node(series).is_some_and(|(_, node)| nodes.iter().any(|n| n == node)));
         for series in own.chain(configured) {
             require(&state, &caller, &series, Action::Read)?;
         }
@@ -178,7 +178,7 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Query(params
             tracing::error!(%err, "cannot list the stored speed targets");
             ApiError::Unavailable("the history database cannot be read right now".into())
         })?;
-        for series in stored.iter().filter(|series| series.strip_suffix(node).is_some_and(|rest| rest.ends_with('@'))) {
+        for series in stored.iter().filter(|series| split_node(series).is_some_and(|(_, of)| of == node)) {
             require(&state, &caller, series, Action::Read)?;
         }
     }

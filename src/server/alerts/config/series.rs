@@ -1,7 +1,7 @@
 //! A rule's `series`: what it names, checked against the rest of the config.
 
 use super::{Known, Watched};
-use crate::server::auth::access::is_node_name;
+use crate::server::auth::access::{is_node_name, split_node};
 
 pub(super) fn parse_series(series: &str, known: &Known) -> Result<Watched, String> {
     let (kind, name) = match series.split_once(':') {
@@ -14,7 +14,7 @@ pub(super) fn parse_series(series: &str, known: &Known) -> Result<Watched, Strin
             let url = url.trim_end_matches('/');
             if known.speed_targets.iter().any(|t| t == url) {
                 Ok(Watched::Speed { target: Some(url.to_owned()) })
-            } else if let Some((target, node)) = on_node(url).filter(|(target, _)| known.speed_targets.iter().any(|t| t == target.trim_end_matches('/'))) {
+            } else if let Some((target, node)) = split_node(url).filter(|(target, _)| known.speed_targets.iter().any(|t| t == target.trim_end_matches('/'))) {
                 Ok(Watched::Speed { target: Some(format!("{}@{node}", target.trim_end_matches('/'))) })
             } else {
                 Err(format!("{url:?} is not a configured speed target; targets: {}", known.speed_targets.join(", ")))
@@ -22,7 +22,7 @@ pub(super) fn parse_series(series: &str, known: &Known) -> Result<Watched, Strin
         }
         ("probe", None) => Ok(Watched::Probe { monitor: None }),
         ("probe", Some(monitor)) if known.monitors.iter().any(|m| m == monitor) => Ok(Watched::Probe { monitor: Some(monitor.to_owned()) }),
-        ("probe", Some(name)) if on_node(name).is_some_and(|(monitor, _)| known.monitors.iter().any(|m| m == monitor)) => {
+        ("probe", Some(name)) if split_node(name).is_some_and(|(monitor, _)| known.monitors.iter().any(|m| m == monitor)) => {
             Ok(Watched::Probe { monitor: Some(name.to_owned()) })
         }
         ("probe", Some(monitor)) => Err(format!("no [[monitor]] is named {monitor:?}")),
@@ -35,9 +35,4 @@ pub(super) fn parse_series(series: &str, known: &Known) -> Result<Watched, Strin
             "must be speed, speed:<target URL>, probe, probe:<monitor> (either with @<node> for one agent node's), node, node:<agent node> or topic:<name>, got {series:?}"
         )),
     }
-}
-
-/// `name@node`, a monitor or speed target as an agent node runs it, split at the last `@`.
-fn on_node(name: &str) -> Option<(&str, &str)> {
-    name.rsplit_once('@').filter(|(_, node)| is_node_name(node))
 }
