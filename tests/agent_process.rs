@@ -143,3 +143,22 @@ fn bad_agent_flags_exit_2_naming_the_flag() {
         assert!(said.contains(names), "{args:?}: {said}");
     }
 }
+
+#[test]
+fn join_reads_the_token_from_the_environment_and_replaces_an_empty_credential_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // What a join cut short leaves behind.
+    std::fs::write(dir.path().join("agent.json"), "").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_netpulse"))
+        .args(["agent", "join", "http://127.0.0.1:1", "--name", "edge", "--data-dir"])
+        .arg(dir.path())
+        .env("NETPULSE_JOIN_TOKEN", "npj_from_the_environment")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    // Nothing listens on port 1: the token was taken and the request made.
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(!said.contains("TOKEN") && !said.contains("joined already"), "{said}");
+    assert!(!said.contains("npj_from_the_environment"), "the token is not echoed: {said}");
+    assert!(!dir.path().join("agent.json").exists(), "a failed join leaves no file behind");
+}
