@@ -21,6 +21,12 @@ pub fn wall_time(at: DateTime<Utc>, offset: Option<i32>) -> String {
     format!("{} {}", local.date_naive(), clock_of(local, offset))
 }
 
+/// A `<time>` in the viewer's zone (UTC, labelled, with none), for markup built as a string.
+pub fn time_html(at_ms: i64, prefix: &str, zone: Option<i32>) -> String {
+    let at = DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
+    format!("<time datetime=\"{}\">{prefix}{}</time>", at.to_rfc3339(), wall_time(at, zone))
+}
+
 /// `HH:MM:SS` of the viewer's clock, or UTC (labelled) with no offset.
 pub fn wall_clock(at: DateTime<Utc>, offset: Option<i32>) -> String {
     clock_of(shifted(at, offset), offset)

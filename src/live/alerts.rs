@@ -3,7 +3,7 @@
 
 use crate::{
     chart::marks::AlertMarks,
-    format::{self, escape},
+    format::{self, escape, time_html},
     model::{
         alert::{is_speed_series, AlertState, IncidentSpan, KEPT_INCIDENT_SPANS},
         Snapshot,
@@ -136,12 +136,6 @@ pub fn subject_label(subject: &str) -> &str {
         Some((_, rest)) => rest.split(['/', '?']).next().unwrap_or(rest),
         None => subject,
     }
-}
-
-/// A `<time>` in the viewer's zone (UTC, labelled, with none).
-fn time_html(at_ms: i64, prefix: &str, zone: Option<i32>) -> String {
-    let at = chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
-    format!("<time datetime=\"{}\">{prefix}{}</time>", at.to_rfc3339(), format::wall_time(at, zone))
 }
 
 /// The active states as list items. Built as one string rather than one view
