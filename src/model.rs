@@ -204,6 +204,9 @@ pub struct Snapshot {
     /// Recent finished incidents (at most 200, of the last 30 days), for the charts.
     #[serde(default)]
     pub incidents: Vec<alert::IncidentSpan>,
+    /// Each agent node that has reported, as the `node` topic last told it; empty without agents.
+    #[serde(default)]
+    pub nodes: Vec<node::NodeReport>,
 }
 
 /// How a stream opened with `?envelope=1` (as the dashboard opens it) carries

@@ -1,5 +1,5 @@
 //! The admin page over a real netpulse: who may open it, and each of its forms
-//! (users, tokens, sessions) doing what the API does, with the audit log shown.
+//! (users, tokens, sessions, agent nodes) doing what the API does, with the audit log shown.
 
 mod common;
 
@@ -107,4 +107,72 @@ async fn an_admin_manages_users_tokens_and_sessions_from_the_page() {
         assert!(last.contains(&format!("<td data-label=\"What\">{action}</td>")), "the audit log shows {action}");
     }
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_admin_makes_a_join_token_sees_the_node_and_revokes_it_from_the_page() {
+    let mut config = secured_config("");
+    config.speed.enabled = false;
+    let dir = tempfile::tempdir().unwrap();
+    config.data_dir = dir.path().to_owned();
+    let store = Store::open(dir.path(), 0).await.unwrap();
+    store.add_user("ada", &secrets::hash_password(PASSWORD), Role::Admin, 0).await.unwrap();
+    let server = start(config, Target::Refusing).await;
+    let client = Client::builder().redirect(Policy::none()).build().unwrap();
+    let admin = sign_in(&client, &server, "ada").await;
+    let page = client.get(server.url("/admin")).header(header::COOKIE, &admin).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("No agent nodes yet"), "{page}");
+
+    for (hours, why) in [("soon", "hours must be a number, got \"soon\""), ("1000", "hours: must be above 0 and at most 720, got 1000")] {
+        let (status, _, body) = post(&client, &server, &admin, &[("action", "add-join-token"), ("hours", hours)]).await;
+        assert_eq!(status, 400, "{hours}");
+        assert!(body.contains(why), "the page says why: {body}");
+    }
+
+    // Made and shown once, with the command for the new node, at the address the browser used
+    // (a form from any other origin is refused).
+    let origin = format!("http://{}", server.addr);
+    let made = client
+        .post(server.url("/admin"))
+        .header(header::COOKIE, &admin)
+        .header(header::ORIGIN, &origin)
+        .form(&[("action", "add-join-token"), ("hours", "2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 200);
+    let body = made.text().await.unwrap();
+    let command = body.split("netpulse agent join ").nth(1).expect("the command is shown").split(" --name NAME").next().unwrap().to_owned();
+    let (address, token) = command.split_once(' ').unwrap();
+    assert_eq!(address, origin);
+    assert!(token.starts_with("npj_"), "{command}");
+    let again = client.get(server.url("/admin")).header(header::COOKIE, &admin).send().await.unwrap().text().await.unwrap();
+    assert!(!again.contains(token), "the token is shown only once");
+
+    let (status, joined) = common::agents::join(&client, &server, token, "tokyo").await;
+    assert_eq!(status, StatusCode::CREATED, "{joined}");
+    let (status, _) = common::agents::join(&client, &server, token, "osaka").await;
+    assert_eq!(status, 401, "a join token works once");
+    let credential = joined["credential"].as_str().unwrap().to_owned();
+    let page = client.get(server.url("/admin")).header(header::COOKIE, &admin).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-node=\"tokyo\" data-state=\"never reported\""), "{page}");
+    assert!(page.contains("Revoke tokyo"), "{page}");
+
+    let (status, location, _) = post(&client, &server, &admin, &[("action", "revoke-node"), ("name", "tokyo")]).await;
+    assert_eq!((status, location.as_deref()), (StatusCode::SEE_OTHER, Some("/admin?done=revoke-node")));
+    let page = client.get(server.url("/admin?done=revoke-node")).header(header::COOKIE, &admin).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Node revoked"), "{page}");
+    assert!(page.contains("data-node=\"tokyo\" data-state=\"revoked\"") && !page.contains("Revoke tokyo"), "{page}");
+    assert!(page.contains("agent-revoked"), "the audit log says so");
+    let refused = client
+        .post(server.url("/api/agent/results"))
+        .bearer_auth(&credential)
+        .json(&json!({ "protocol": 1, "sent_ms": 0, "backlog": 0, "results": [] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401, "the revoked node's credential is refused");
+    let (status, _, body) = post(&client, &server, &admin, &[("action", "revoke-node"), ("name", "nowhere")]).await;
+    assert_eq!(status, 404);
+    assert!(body.contains("no enrolled node is named"), "{body}");
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 const root = path.resolve(__dirname, "..", "..");
-const binary = process.env.NETPULSE_BIN ?? path.join(root, "target", "debug", "netpulse");
+export const binary = process.env.NETPULSE_BIN ?? path.join(root, "target", "debug", "netpulse");
 export const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(root, "target", "site");
 
 /**

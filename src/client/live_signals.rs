@@ -4,7 +4,10 @@
 use leptos::prelude::*;
 
 use crate::{
-    live::{alerts::AlertBoard, connection::ConnectionState, event_log::EventLog, history::SpeedHistory, monitors::MonitorBoard, topic_feed::TopicBoard},
+    live::{
+        alerts::AlertBoard, connection::ConnectionState, event_log::EventLog, history::SpeedHistory, monitors::MonitorBoard, nodes::NodeBoard,
+        topic_feed::TopicBoard,
+    },
     model::Snapshot,
 };
 
@@ -15,6 +18,7 @@ pub struct LiveSignals {
     pub topics: RwSignal<TopicBoard>,
     pub log: RwSignal<EventLog>,
     pub alerts: RwSignal<AlertBoard>,
+    pub nodes: RwSignal<NodeBoard>,
     pub connection: RwSignal<ConnectionState>,
     /// When the newest event arrived, in ms since the Unix epoch.
     pub last_event_at: RwSignal<Option<f64>>,
@@ -28,6 +32,7 @@ impl LiveSignals {
             topics: RwSignal::new(TopicBoard::from_snapshot(snapshot)),
             log: RwSignal::new(EventLog::from_events(&snapshot.log)),
             alerts: RwSignal::new(AlertBoard::from_snapshot(snapshot)),
+            nodes: RwSignal::new(NodeBoard::from_snapshot(snapshot)),
             connection: RwSignal::new(ConnectionState::Connecting),
             last_event_at: RwSignal::new(snapshot.log.last().map(|event| event.at_ms as f64)),
         }

@@ -14,11 +14,13 @@ use web_sys::{EventSource, MessageEvent};
 use crate::{
     client::{live_signals::LiveSignals, snapshot_api::fetch_snapshot},
     live::{
+        alerts::AlertChange,
         backoff::Backoff,
         connection::ConnectionState,
         event_log::{probe_summary, speed_summary},
+        nodes::node_summary,
     },
-    model::{open_envelope, ProbeResult, SpeedSample, TopicEvent, ALERT_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
+    model::{node::NodeReport, open_envelope, ProbeResult, SpeedSample, TopicEvent, ALERT_TOPIC, NODE_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
 };
 
 type Listener = Closure<dyn FnMut(web_sys::Event)>;
@@ -145,38 +147,14 @@ impl LiveStream {
         let event = TopicEvent { topic: topic.to_owned(), id, at_ms, data };
         // Each event is parsed once, for its section and its log line alike.
         match topic {
-            SPEED_TOPIC => match serde_json::from_str::<SpeedSample>(&event.data) {
-                Ok(sample) => {
-                    signals.log.update(|log| log.push_summarised(&event, || speed_summary(&sample)));
-                    signals.history.update(|h| {
-                        h.apply(id, sample);
-                    });
-                }
-                Err(_) => {
-                    signals.log.update(|log| log.push(&event));
-                    leptos::logging::warn!("ignoring a speed event that does not parse: {}", event.data);
-                }
-            },
-            PROBE_TOPIC => match serde_json::from_str::<ProbeResult>(&event.data) {
-                Ok(result) => {
-                    signals.log.update(|log| log.push_summarised(&event, || probe_summary(&result)));
-                    signals.board.update(|board| board.apply(result));
-                }
-                Err(_) => {
-                    signals.log.update(|log| log.push(&event));
-                    leptos::logging::warn!("ignoring a probe event that does not parse: {}", event.data);
-                }
-            },
-            ALERT_TOPIC => match serde_json::from_str::<crate::live::alerts::AlertChange>(&event.data) {
-                Ok(change) => {
-                    signals.log.update(|log| log.push_summarised(&event, || change.summary()));
-                    signals.alerts.update(|alerts| alerts.apply(&change));
-                }
-                Err(_) => {
-                    signals.log.update(|log| log.push(&event));
-                    leptos::logging::warn!("ignoring an alert event that does not parse: {}", event.data);
-                }
-            },
+            SPEED_TOPIC => take(&signals, &event, speed_summary, |sample: SpeedSample| {
+                signals.history.update(|h| {
+                    h.apply(id, sample);
+                })
+            }),
+            PROBE_TOPIC => take(&signals, &event, probe_summary, |result: ProbeResult| signals.board.update(|board| board.apply(result))),
+            ALERT_TOPIC => take(&signals, &event, AlertChange::summary, |change: AlertChange| signals.alerts.update(|alerts| alerts.apply(&change))),
+            NODE_TOPIC => take(&signals, &event, node_summary, |report: NodeReport| signals.nodes.update(|nodes| nodes.apply(report))),
             _ => {
                 signals.log.update(|log| log.push(&event));
                 signals.topics.update(|topics| {
@@ -197,6 +175,7 @@ impl LiveStream {
                     signals.board.update(|b| b.merge_snapshot(&snapshot));
                     // Alert states are the server's current ones: take them whole.
                     signals.alerts.set(crate::live::alerts::AlertBoard::from_snapshot(&snapshot));
+                    signals.nodes.update(|nodes| snapshot.nodes.iter().for_each(|report| nodes.apply(report.clone())));
                     signals.topics.update(|t| {
                         snapshot.custom.iter().for_each(|event| {
                             t.apply(event);
@@ -241,6 +220,21 @@ impl Inner {
             source.close();
         }
         self.listeners.clear();
+    }
+}
+
+/// One event of a built-in topic, parsed once for its section and its log line alike;
+/// one that does not parse is logged as it came.
+fn take<T: serde::de::DeserializeOwned>(signals: &LiveSignals, event: &TopicEvent, summary: impl FnOnce(&T) -> String, apply: impl FnOnce(T)) {
+    match serde_json::from_str::<T>(&event.data) {
+        Ok(value) => {
+            signals.log.update(|log| log.push_summarised(event, || summary(&value)));
+            apply(value);
+        }
+        Err(_) => {
+            signals.log.update(|log| log.push(event));
+            leptos::logging::warn!("ignoring a {} event that does not parse: {}", event.topic, event.data);
+        }
     }
 }
 

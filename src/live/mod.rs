@@ -8,5 +8,7 @@ pub mod event_log;
 pub mod history;
 pub mod monitor_trend;
 pub mod monitors;
+pub mod node_matrix;
+pub mod nodes;
 pub mod range;
 pub mod topic_feed;

@@ -1,4 +1,4 @@
-//! What the server-rendered admin page shows: accounts, tokens, sessions, access rules and the audit log.
+//! What the server-rendered admin page shows: accounts, tokens, sessions, access rules, agent nodes and the audit log.
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdminUser {
@@ -55,6 +55,30 @@ pub struct RuleAdded {
     pub at_ms: i64,
 }
 
+/// An enrolled agent node.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AdminNode {
+    pub name: String,
+    pub joined_ms: i64,
+    pub revoked: bool,
+    pub online: bool,
+    pub last_seen_ms: Option<i64>,
+    pub clock_offset_ms: Option<i64>,
+    pub clock_skewed: bool,
+    pub backlog: i64,
+    pub dropped: i64,
+    pub version: String,
+}
+
+/// A join token just made, with the command that uses it; shown this once.
+#[derive(Clone, Default, PartialEq)]
+pub struct NewJoinToken {
+    pub token: String,
+    pub expires_ms: i64,
+    /// This server's address as the admin's browser reached it.
+    pub server_url: String,
+}
+
 #[derive(Clone, Default, PartialEq)]
 pub struct AdminPageData {
     pub node: String,
@@ -65,6 +89,7 @@ pub struct AdminPageData {
     pub tokens: Vec<AdminToken>,
     pub sessions: Vec<AdminSession>,
     pub rules: Vec<AdminRule>,
+    pub nodes: Vec<AdminNode>,
     pub audit: Vec<AdminAudit>,
     /// What was just done.
     pub notice: Option<String>,
@@ -72,6 +97,7 @@ pub struct AdminPageData {
     pub error: Option<String>,
     /// A token just made: its name and secret, shown this once.
     pub new_token: Option<(String, String)>,
+    pub new_join_token: Option<NewJoinToken>,
 }
 
 /// Written by hand: a new token's secret is never in logs.
@@ -80,7 +106,9 @@ impl std::fmt::Debug for AdminPageData {
         f.debug_struct("AdminPageData")
             .field("users", &self.users.len())
             .field("tokens", &self.tokens.len())
+            .field("nodes", &self.nodes.len())
             .field("new_token", &self.new_token.as_ref().map(|(name, _)| (name, "[redacted]")))
+            .field("new_join_token", &self.new_join_token.as_ref().map(|_| "[redacted]"))
             .finish_non_exhaustive()
     }
 }

@@ -13,7 +13,7 @@ use leptos::prelude::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    model::{ProbeResult, Snapshot, TopicEvent, ALERT_TOPIC, LIVE_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
+    model::{node::NodeReport, ProbeResult, Snapshot, TopicEvent, ALERT_TOPIC, LIVE_TOPIC, LOG_LENGTH, NODE_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
     server::{
         agents::Agents,
         alerts::service::Alerts,
@@ -152,6 +152,14 @@ impl AppState {
             .collect()
     }
 
+    /// Each agent node's latest report on the `node` topic, by name; a node
+    /// that never reported has none.
+    pub fn node_reports(&self) -> Vec<NodeReport> {
+        let mut names = self.agents.names();
+        names.sort();
+        names.iter().filter_map(|name| self.hub.latest(NODE_TOPIC, name)).filter_map(|event| serde_json::from_str::<NodeReport>(&event.data).ok()).collect()
+    }
+
     /// The state a page renders before its stream connects, holding only
     /// what `caller` may read: a series it may not read is absent, not hidden.
     pub fn snapshot(&self, caller: &Caller) -> Snapshot {
@@ -177,6 +185,7 @@ impl AppState {
             log,
             alerts: if alerts_readable { self.alerts.board.list() } else { Vec::new() },
             incidents: if alerts_readable { self.alerts.board.spans() } else { Vec::new() },
+            nodes: self.node_reports().into_iter().filter(|report| readable(NODE_TOPIC, &report.node)).collect(),
         }
     }
 }

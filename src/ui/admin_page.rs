@@ -1,16 +1,19 @@
-//! The admin page at `/admin`: accounts, tokens, sessions, access rules and the audit log,
+//! The admin page at `/admin`: accounts, tokens, sessions, access rules, agent nodes and the audit log,
 //! each with its plain HTML forms. Rendered by the server alone: it ships no WASM.
 
 use leptos::prelude::*;
 
 use crate::{
     model::admin_page::{AdminAudit, AdminPageData, AdminRule, AdminSession, AdminToken, AdminUser},
-    ui::page_parts::{time_view, TableSection},
+    ui::{
+        admin_nodes::{AgentNodes, NewJoinTokenNotice},
+        page_parts::{time_view, TableSection},
+    },
 };
 
 /// A one-button form posting `action` about `name` to `/admin`.
 #[component]
-fn ActionButton(action: &'static str, field: &'static str, value: String, label: String) -> impl IntoView {
+pub fn ActionButton(action: &'static str, field: &'static str, value: String, label: String) -> impl IntoView {
     view! {
         <form method="post" action="/admin" class="inline-form">
             <input type="hidden" name="action" value=action/>
@@ -23,7 +26,7 @@ fn ActionButton(action: &'static str, field: &'static str, value: String, label:
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let data = use_context::<AdminPageData>().unwrap_or_default();
-    let AdminPageData { node, viewer, own_session, users, tokens, sessions, rules, audit, notice, error, new_token } = data;
+    let AdminPageData { node, viewer, own_session, users, tokens, sessions, rules, nodes, audit, notice, error, new_token, new_join_token } = data;
     view! {
         <header class="topbar">
             <h1 class="brand">"netpulse admin"</h1>
@@ -38,10 +41,12 @@ pub fn AdminPage() -> impl IntoView {
                     "Token " <strong>{name}</strong> " made. Copy it now; it is not shown again: " <code>{token}</code>
                 </p>
             })}
+            {new_join_token.map(|made| view! { <NewJoinTokenNotice made/> })}
             <Users users viewer/>
             <Tokens tokens/>
             <Sessions sessions own_session/>
             <Rules rules/>
+            <AgentNodes nodes/>
             <Audit audit/>
         </main>
     }

@@ -11,6 +11,7 @@ use crate::{
         dashboard_hooks::{chart_samples, chart_status, use_live_stream, use_range_history, use_trends},
         event_log::EventLogView,
         monitor_table::MonitorTable,
+        nodes_panel::NodesPanel,
         offline_banner::OfflineBanner,
         range_picker::{use_range, RangePicker},
         rooms::provide_rooms,
@@ -34,7 +35,7 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     let signals = LiveSignals::from_snapshot(&snapshot);
-    let LiveSignals { history, board, topics, log, alerts, connection, last_event_at } = signals;
+    let LiveSignals { history, board, topics, log, alerts, nodes, connection, last_event_at } = signals;
     use_live_stream(signals, provide_rooms(), &snapshot.topics, snapshot.last_event_id);
     let chosen = use_range();
     let range = Memo::new(move |_| chosen.get());
@@ -42,6 +43,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     let trends = use_trends(range, board);
     let chart_samples = chart_samples(history, loaded, range);
     let status = chart_status(loaded, range);
+    let here = snapshot.node.clone();
     view! {
         <header class="topbar">
             <h1 class="brand">"netpulse"</h1>
@@ -53,6 +55,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             <OfflineBanner connection log/>
             <StoreBanner initial=snapshot.store/>
             {alerts.with_untracked(|a| a.has_rules()).then(|| view! { <AlertsPanel alerts/> })}
+            {nodes.with_untracked(|n| !n.is_empty()).then(|| view! { <NodesPanel nodes board here=here.clone()/> })}
             <RangePicker selected=chosen/>
             <SpeedSection history chart_samples range status alerts/>
             <MonitorTable board trends range/>

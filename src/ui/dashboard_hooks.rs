@@ -28,6 +28,10 @@ pub fn use_live_stream(signals: LiveSignals, rooms: Rooms, custom_topics: &[Stri
         if signals.alerts.with_untracked(|alerts| alerts.has_rules()) {
             topics.push(crate::model::ALERT_TOPIC.to_owned());
         }
+        // Like the alerts panel, the node list is there when the page loads with nodes.
+        if signals.nodes.with_untracked(|nodes| !nodes.is_empty()) {
+            topics.push(crate::model::NODE_TOPIC.to_owned());
+        }
         topics.extend(custom_topics.iter().cloned());
         // The wrapper only satisfies on_cleanup's bound: the stream stays on the browser's one thread.
         let stream = std::rc::Rc::new(std::cell::OnceCell::<LiveStream>::new());

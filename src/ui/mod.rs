@@ -2,6 +2,7 @@
 
 pub mod account_bar;
 pub mod account_page;
+pub mod admin_nodes;
 pub mod admin_page;
 pub mod alerts_page;
 pub mod alerts_panel;
@@ -12,6 +13,7 @@ pub mod dashboard;
 pub mod dashboard_hooks;
 pub mod event_log;
 pub mod monitor_table;
+pub mod nodes_panel;
 pub mod offline_banner;
 pub mod page_parts;
 pub mod range_picker;

@@ -92,8 +92,14 @@ async fn create_join_token(
     caller: Caller,
     body: Result<Json<NewJoinToken>, JsonRejection>,
 ) -> Result<(StatusCode, Json<JoinToken>), ApiError> {
-    admin_only(&caller)?;
-    let hours = json_body(body)?.hours.unwrap_or(DEFAULT_TOKEN_HOURS);
+    let hours = json_body(body)?.hours;
+    Ok((StatusCode::CREATED, Json(make_join_token_as(&state, &caller, client, hours).await?)))
+}
+
+/// A single-use join token made by `caller`, an admin, working for `hours` (24 if none); the API's and the admin page's.
+pub async fn make_join_token_as(state: &AppState, caller: &Caller, client: ClientAddress, hours: Option<f64>) -> Result<JoinToken, ApiError> {
+    admin_only(caller)?;
+    let hours = hours.unwrap_or(DEFAULT_TOKEN_HOURS);
     if !(hours > 0.0 && hours <= MOST_TOKEN_HOURS) {
         return Err(ApiError::bad_request(format!("hours: must be above 0 and at most {MOST_TOKEN_HOURS}, got {hours}")));
     }
@@ -101,8 +107,15 @@ async fn create_join_token(
     let now = now_ms();
     let expires_ms = now + (hours * 3_600_000.0) as i64;
     state.store.create_join_token(&secrets::digest(&token), &caller.label(), now, expires_ms).await.map_err(|_| store_down())?;
-    audit(&state, &caller.label(), "agent-token-created", &format!("expires {expires_ms}"), client).await;
-    Ok((StatusCode::CREATED, Json(JoinToken { token, expires_ms })))
+    audit(state, &caller.label(), "agent-token-created", &format!("expires {expires_ms}"), client).await;
+    Ok(JoinToken { token, expires_ms })
+}
+
+/// Every node's status now, by name.
+pub async fn node_statuses(state: &AppState) -> Result<Vec<NodeStatus>, ApiError> {
+    let now = now_ms();
+    let rows = state.store.nodes().await.map_err(|_| store_down())?;
+    Ok(rows.into_iter().map(|row| node_status(row, now, state.config.agents.offline_after_ms())).collect())
 }
 
 /// Every enrolled node: online, last seen, clock offset, outbox backlog and version.
@@ -111,9 +124,7 @@ async fn create_join_token(
         (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody), (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn list_nodes(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<NodeStatus>>, ApiError> {
     admin_only(&caller)?;
-    let now = now_ms();
-    let rows = state.store.nodes().await.map_err(|_| store_down())?;
-    Ok(Json(rows.into_iter().map(|row| node_status(row, now, state.config.agents.offline_after_ms())).collect()))
+    Ok(Json(node_statuses(&state).await?))
 }
 
 /// Revokes a node: its credential gets 401 from now on; its history stays.
@@ -122,14 +133,19 @@ async fn list_nodes(State(state): State<AppState>, caller: Caller) -> Result<Jso
         (status = 403, description = "Not an admin", body = crate::model::ApiErrorBody), (status = 404, description = "No enrolled node has that name", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn revoke_node(State(state): State<AppState>, client: ClientAddress, caller: Caller, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
-    admin_only(&caller)?;
-    let Some(id) = state.store.revoke_node(&name, now_ms()).await.map_err(|_| store_down())? else {
+    revoke_node_as(&state, &caller, client, &name).await.map(|()| StatusCode::NO_CONTENT)
+}
+
+/// Revokes node `name` for `caller`, an admin; the API's and the admin page's.
+pub async fn revoke_node_as(state: &AppState, caller: &Caller, client: ClientAddress, name: &str) -> Result<(), ApiError> {
+    admin_only(caller)?;
+    let Some(id) = state.store.revoke_node(name, now_ms()).await.map_err(|_| store_down())? else {
         return Err(ApiError::NotFound(format!("no enrolled node is named {name:?}")));
     };
     state.agents.forget(id);
-    reload_names(&state).await;
-    audit(&state, &caller.label(), "agent-revoked", &name, client).await;
-    Ok(StatusCode::NO_CONTENT)
+    reload_names(state).await;
+    audit(state, &caller.label(), "agent-revoked", name, client).await;
+    Ok(())
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

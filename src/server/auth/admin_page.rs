@@ -1,4 +1,4 @@
-//! `/admin`: accounts, tokens, sessions, access rules and the audit log for an admin, with
+//! `/admin`: accounts, tokens, sessions, access rules, agent nodes and the audit log for an admin, with
 //! one form route whose `action` picks the change, made through the same
 //! steps as the API's.
 
@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::{
     extract::{rejection::FormRejection, Query, State},
-    http::{header, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     response::{Html, IntoResponse, Redirect, Response},
     Form,
 };
@@ -15,8 +15,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     app::admin_document,
-    model::admin_page::{AdminAudit, AdminPageData, AdminRule, AdminSession, AdminToken, AdminUser, RuleAdded},
+    model::admin_page::{AdminAudit, AdminNode, AdminPageData, AdminRule, AdminSession, AdminToken, AdminUser, NewJoinToken, RuleAdded},
     server::{
+        agents::admin_routes::{make_join_token_as, node_statuses, revoke_node_as, JoinToken},
         auth::{access::Caller, oidc, rules, session, sessions::end_session_as, two_factor, users},
         clock::now_ms,
         http::{client_address::ClientAddress, error::ApiError},
@@ -33,6 +34,7 @@ async fn listed(state: &AppState, caller: &Caller) -> Result<AdminPageData, ApiE
     let sessions = store.sessions(None, now_ms()).await.map_err(down)?;
     let audit = store.audit_log(100).await.map_err(down)?;
     let rules = rules::list(state).await?;
+    let nodes = node_statuses(state).await?;
     let (viewer, own_session) = match caller {
         Caller::User { name, session, .. } => (name.clone(), *session),
         _ => (String::new(), None),
@@ -70,6 +72,21 @@ async fn listed(state: &AppState, caller: &Caller) -> Result<AdminPageData, ApiE
                 added: r.created_by.zip(r.created_ms).map(|(by, at_ms)| RuleAdded { by, at_ms }),
             })
             .collect(),
+        nodes: nodes
+            .into_iter()
+            .map(|n| AdminNode {
+                name: n.name,
+                joined_ms: n.joined_ms,
+                revoked: n.revoked,
+                online: n.online,
+                last_seen_ms: n.last_seen_ms,
+                clock_offset_ms: n.clock_offset_ms,
+                clock_skewed: n.clock_skewed,
+                backlog: n.backlog,
+                dropped: n.dropped,
+                version: n.version,
+            })
+            .collect(),
         audit: audit.into_iter().map(|a| AdminAudit { at_ms: a.at_ms, actor: a.actor, action: a.action, detail: a.detail, address: a.address }).collect(),
         ..AdminPageData::default()
     })
@@ -85,7 +102,7 @@ async fn render(state: &AppState, caller: &Caller, status: StatusCode, shown: Ad
     }
     match listed(state, caller).await {
         Ok(data) => {
-            let data = AdminPageData { notice: shown.notice, error: shown.error, new_token: shown.new_token, ..data };
+            let data = AdminPageData { notice: shown.notice, error: shown.error, new_token: shown.new_token, new_join_token: shown.new_join_token, ..data };
             (status, [(header::CACHE_CONTROL, "no-store")], Html(admin_document(&state.leptos_options, data))).into_response()
         }
         Err(error) => error.into_response(),
@@ -102,6 +119,7 @@ fn done_text(done: &str) -> Option<&'static str> {
         "end-session" => "Session ended; its streams closed.",
         "add-rule" => "Rule added; pages, the API and open streams follow it now.",
         "remove-rule" => "Rule removed; pages, the API and open streams follow it now.",
+        "revoke-node" => "Node revoked: it is refused from now on; its history stays.",
         _ => return None,
     })
 }
@@ -118,7 +136,7 @@ async fn show(State(state): State<AppState>, caller: Result<Caller, ApiError>, Q
 
 #[derive(Deserialize, utoipa::ToSchema)]
 struct AdminForm {
-    /// add-user, set-role, remove-user, reset-totp, add-token, revoke-token, end-session, add-rule or remove-rule.
+    /// add-user, set-role, remove-user, reset-totp, add-token, revoke-token, end-session, add-rule, remove-rule, add-join-token or revoke-node.
     action: String,
     #[serde(default)]
     name: String,
@@ -138,12 +156,25 @@ struct AdminForm {
     series: String,
     #[serde(default)]
     allow: String,
+    /// How long a join token works.
+    #[serde(default)]
+    hours: String,
 }
 
 /// What a form did: a confirmation to redirect to, or a new token to show once.
 enum Done {
     Redirect(&'static str),
     Token(String, String),
+    JoinToken(JoinToken),
+}
+
+/// A number the admin may leave empty, or why it is not one.
+fn optional_number(text: &str, label: &str) -> Result<Option<f64>, ApiError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<f64>().map(Some).map_err(|_| ApiError::bad_request(format!("{label} must be a number, got {text:?}")))
 }
 
 async fn act(state: &AppState, caller: &Caller, client: ClientAddress, form: AdminForm) -> Result<Done, ApiError> {
@@ -154,12 +185,7 @@ async fn act(state: &AppState, caller: &Caller, client: ClientAddress, form: Adm
         "remove-user" => users::remove_account(state, caller, client, &form.name).await.map(|()| Done::Redirect("remove-user")),
         "reset-totp" => two_factor::reset_as(state, caller, client, &form.name).await.map(|()| Done::Redirect("reset-totp")),
         "add-token" => {
-            let days = form.expires_days.trim();
-            let expires_days = if days.is_empty() {
-                None
-            } else {
-                Some(days.parse::<f64>().map_err(|_| ApiError::bad_request(format!("expires after days must be a number, got {days:?}")))?)
-            };
+            let expires_days = optional_number(&form.expires_days, "expires after days")?;
             let made = users::add_token_as(state, caller, client, form.name.trim(), &form.scopes, expires_days).await?;
             Ok(Done::Token(made.name, made.token))
         }
@@ -167,6 +193,8 @@ async fn act(state: &AppState, caller: &Caller, client: ClientAddress, form: Adm
         "end-session" => end_session_as(state, caller, client, &form.id).await.map(|()| Done::Redirect("end-session")),
         "add-rule" => rules::add_as(state, caller, client, &form.who, &form.series, &form.allow).await.map(|_| Done::Redirect("add-rule")),
         "remove-rule" => rules::remove_as(state, caller, client, &form.id).await.map(|()| Done::Redirect("remove-rule")),
+        "add-join-token" => make_join_token_as(state, caller, client, optional_number(&form.hours, "hours")?).await.map(Done::JoinToken),
+        "revoke-node" => revoke_node_as(state, caller, client, &form.name).await.map(|()| Done::Redirect("revoke-node")),
         other => Err(ApiError::bad_request(format!("unknown action {other:?}"))),
     }
 }
@@ -180,6 +208,7 @@ async fn action(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
     client: ClientAddress,
+    headers: HeaderMap,
     form: Result<Form<AdminForm>, FormRejection>,
 ) -> Response {
     let caller = caller.unwrap_or(Caller::Anonymous);
@@ -196,7 +225,22 @@ async fn action(
         Ok(Done::Token(name, token)) => {
             render(&state, &caller, StatusCode::OK, AdminPageData { new_token: Some((name, token)), ..AdminPageData::default() }).await
         }
+        Ok(Done::JoinToken(JoinToken { token, expires_ms })) => {
+            let made = NewJoinToken { token, expires_ms, server_url: server_url(&headers) };
+            render(&state, &caller, StatusCode::OK, AdminPageData { new_join_token: Some(made), ..AdminPageData::default() }).await
+        }
         Err(error) => render(&state, &caller, error.status(), AdminPageData { error: Some(error.to_string()), ..AdminPageData::default() }).await,
+    }
+}
+
+/// This server's address as the admin's browser reached it, for the join command:
+/// the form's `Origin`, else `Host` over plain HTTP.
+fn server_url(headers: &HeaderMap) -> String {
+    let header = |name| headers.get(name).and_then(|value| value.to_str().ok()).filter(|value| !value.is_empty() && *value != "null");
+    match (header(header::ORIGIN), header(header::HOST)) {
+        (Some(origin), _) => origin.to_owned(),
+        (None, Some(host)) => format!("http://{host}"),
+        (None, None) => "URL".to_owned(),
     }
 }
 

@@ -1,0 +1,90 @@
+// Agent nodes in a real Chromium: an admin makes a join token on the admin page,
+// a real `netpulse agent` joins with the command it shows, and the dashboard's
+// node list and node × monitor matrix follow the node live as it is killed
+// (offline) and restarted (online).
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test } from "@playwright/test";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { binary, createFirstAdmin, Netpulse, scratchDir } from "./netpulse";
+
+const PASSWORD = "correct horse battery";
+
+function startAgent(dir: string): ChildProcess {
+  return spawn(binary, ["agent", "run", "--data-dir", dir], { env: { ...process.env, RUST_LOG: "warn" }, stdio: "ignore" });
+}
+
+async function kill(agent: ChildProcess): Promise<void> {
+  if (agent.exitCode !== null) return;
+  const exited = new Promise((resolve) => agent.once("exit", resolve));
+  agent.kill("SIGKILL");
+  await exited;
+}
+
+test("the node list and matrix show an agent go offline when it is killed and come back when it restarts", async ({ page }) => {
+  test.setTimeout(150_000);
+  // Offline after 20 s of silence (the least allowed); the agent checks this server's own port.
+  const server = await Netpulse.start({
+    extraConfig: `[agents]\noffline_after = 20\n[[monitor]]\nname = "self"\ntcp = "127.0.0.1:{port}"\ninterval = 2`,
+  });
+  const agentDir = scratchDir("agent");
+  let agent: ChildProcess | undefined;
+  try {
+    await createFirstAdmin(page, server, "ada", PASSWORD);
+    await page.goto(`${server.url}/admin`);
+    await page.getByTestId("add-join-token").getByRole("button", { name: "Make join token" }).click();
+    const command = (await page.getByTestId("new-join-token").locator("code").textContent()) ?? "";
+    const [, url, token] = command.match(/^netpulse agent join (\S+) (npj_\S+) --name NAME$/) ?? [];
+    expect(url).toBe(server.url);
+    const joined = spawnSync(binary, ["agent", "join", url, token, "--name", "tokyo", "--data-dir", agentDir], { encoding: "utf8" });
+    expect(joined.status, joined.stderr).toBe(0);
+    agent = startAgent(agentDir);
+
+    // The list appears with the first report (the server tells every 5 s).
+    await expect
+      .poll(
+        async () => {
+          await page.goto(server.url);
+          return page.getByTestId("node-row").count();
+        },
+        { timeout: 30_000, intervals: [1_000] },
+      )
+      .toBe(1);
+    const row = page.locator('[data-testid=node-row][data-node="tokyo"]');
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
+    await expect(row).toHaveAttribute("data-online", "true");
+    await expect(row).toContainText("last seen");
+    await expect(page.getByTestId("nodes-summary")).toHaveText("The node is online.");
+    // The matrix: the monitor from this server and from tokyo, both up.
+    const cells = page.getByTestId("node-matrix").locator('tr[data-monitor="self"] td');
+    await expect(page.getByTestId("node-matrix").locator("thead th")).toHaveText(["Monitor", "e2e (this server)", "tokyo"]);
+    await expect(cells).toHaveCount(2);
+    await expect(cells.nth(0)).toHaveAttribute("data-state", "up");
+    await expect(cells.nth(1)).toHaveAttribute("data-state", "up");
+    expect((await new AxeBuilder({ page }).include("[data-testid=nodes]").analyze()).violations).toEqual([]);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, "nothing wider than the screen").toBeLessThanOrEqual(0);
+
+    // Killed: the page, left open, shows it offline once 20 s pass without a report.
+    await kill(agent);
+    await expect(row).toHaveAttribute("data-online", "false", { timeout: 40_000 });
+    await expect(row.locator(".node-state")).toHaveText("offline");
+    await expect(page.getByTestId("nodes-summary")).toHaveText("The node is offline.");
+    await expect(page.getByTestId("event-log")).toContainText("tokyo offline");
+    await expect(cells.nth(1)).toHaveAttribute("data-state", "offline");
+    await expect(cells.nth(0)).toHaveAttribute("data-state", "up");
+
+    // Restarted: online again on the same page, with no reload.
+    agent = startAgent(agentDir);
+    await expect(row).toHaveAttribute("data-online", "true", { timeout: 30_000 });
+    await expect(page.getByTestId("nodes-summary")).toHaveText("The node is online.");
+    await expect(cells.nth(1)).toHaveAttribute("data-state", "up");
+
+    // The admin page says the same, with the way to revoke it.
+    await page.goto(`${server.url}/admin`);
+    await expect(page.getByTestId("agent-nodes").locator('tr[data-node="tokyo"]')).toHaveAttribute("data-state", "online");
+    await expect(page.getByRole("button", { name: "Revoke tokyo" })).toBeVisible();
+  } finally {
+    if (agent) await kill(agent);
+    await server.stop();
+  }
+});
