@@ -210,3 +210,60 @@ async fn a_bad_batch_says_which_item_and_why_and_keeps_the_rest() {
     assert_eq!(answer["acknowledged"], 5);
     server.shutdown().await;
 }
+
+/// The probe events after id `after` (with none: each monitor's latest) that `/api/events?topics=probe&nodes=…` sends until it is quiet for a second: their monitors.
+async fn monitors_streamed(client: &Client, server: &common::TestServer, cookie: &str, (after, nodes): (&str, &str), then: Option<&mut Agent>) -> Vec<String> {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+    let url = server.url(&format!("/api/events?topics=probe&lastEventId={after}&nodes={nodes}"));
+    let response = client.get(url).header(header::COOKIE, cookie).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut events = response.bytes_stream().eventsource();
+    if let Some(agent) = then {
+        // Live as well as replayed: sent once the stream is open.
+        let now = agent.now_ms();
+        agent.send(client, server, vec![check(100, now, 7.0)]).await;
+    }
+    let mut monitors = Vec::new();
+    for _ in 0..200 {
+        match tokio::time::timeout(std::time::Duration::from_secs(1), events.next()).await {
+            Ok(Some(Ok(event))) if event.event == "probe" => {
+                monitors.push(serde_json::from_str::<Value>(&event.data).unwrap()["monitor"].as_str().unwrap().to_owned());
+            }
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+    }
+    monitors
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_filtered_by_node_carries_only_what_those_nodes_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config_with_admin(dir.path()).await, Target::Refusing).await;
+    let client = Client::new();
+    let cookie = admin_cookie(&client, &server).await;
+    let mut tokyo = Agent::enrol(&client, &server, &cookie, "tokyo").await;
+    let mut berlin = Agent::enrol(&client, &server, &cookie, "berlin").await;
+    let snapshot: Value = client.get(server.url("/api/snapshot")).header(header::COOKIE, &cookie).send().await.unwrap().json().await.unwrap();
+    let (here, after) = (snapshot["node"].as_str().unwrap().to_owned(), snapshot["last_event_id"].as_u64().unwrap().to_string());
+    for agent in [&mut tokyo, &mut berlin] {
+        let now = agent.now_ms();
+        let (status, _) = agent.send(&client, &server, (1..=3).map(|seq| check(seq, now - 10_000 + seq as i64, seq as f64)).collect()).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    assert_eq!(monitors_streamed(&client, &server, &cookie, (&after, "tokyo"), None).await, vec!["web@tokyo"; 3]);
+    let both = monitors_streamed(&client, &server, &cookie, (&after, "tokyo,berlin"), Some(&mut berlin)).await;
+    assert_eq!((both.iter().filter(|m| *m == "web@tokyo").count(), both.iter().filter(|m| *m == "web@berlin").count()), (3, 4), "{both:?}");
+    let own = monitors_streamed(&client, &server, &cookie, ("", &here), Some(&mut tokyo)).await;
+    assert!(!own.is_empty() && own.iter().all(|m| m == "web"), "this server's own checks only: {own:?}");
+
+    for bad in ["tok%20yo", "%20,%20"] {
+        let response = client.get(server.url(&format!("/api/events?nodes={bad}"))).header(header::COOKIE, &cookie).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].as_str().unwrap().starts_with("nodes: "), "{body}");
+    }
+    server.shutdown().await;
+}

@@ -6,6 +6,7 @@ pub mod hub;
 pub mod limits;
 pub mod live_latency;
 pub mod log;
+pub mod node_filter;
 pub mod publish;
 pub mod resume;
 pub mod sse;

@@ -26,6 +26,7 @@ use crate::{
         },
         events::hub::{StartFrom, Subscription},
         events::log::EventLog,
+        events::node_filter::{keep_nodes, parse_nodes},
         events::resume::{self, EventFilter},
         events::sse_frame,
         events::subscribers::{Refusal, Subscribers},
@@ -48,6 +49,8 @@ pub struct EventsQuery {
     last_event_id: Option<String>,
     /// `1`: each event's data in an envelope with the server's time.
     envelope: Option<String>,
+    /// Comma-separated node names: only what those nodes measured (this server's own name for its own checks and tests, and custom topics).
+    nodes: Option<String>,
 }
 
 /// The live event stream (Server-Sent Events): each event's type is its topic and its id a position to resume from.
@@ -58,7 +61,7 @@ pub struct EventsQuery {
     params(EventsQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id, as a browser does on reconnect")),
     responses(
         (status = 200, description = "An endless stream of `event:`, `id:` and `data:` frames, with heartbeats", content_type = "text/event-stream", body = String),
-        (status = 400, description = "An unknown topic or a bad event id", body = crate::model::ApiErrorBody),
+        (status = 400, description = "An unknown topic, a bad event id or a bad node name", body = crate::model::ApiErrorBody),
         (status = 401, description = "Not signed in and visitors may read nothing, or a session or token that no longer works", body = crate::model::ApiErrorBody),
         (status = 403, description = "A custom topic the caller may not read", body = crate::model::ApiErrorBody),
         (status = 429, description = "Too many streams; retry after the Retry-After seconds", body = crate::model::ApiErrorBody),
@@ -92,6 +95,7 @@ pub async fn events(
         headers.get("last-event-id").map(|value| value.to_str().map_err(|_| ApiError::bad_request("Last-Event-ID must be a whole number"))).transpose()?;
     // The header is what a browser sends when it reconnects, so it is the newer of the two.
     let start = parse_start(header_id.or(query.last_event_id.as_deref()))?;
+    let nodes = parse_nodes(query.nodes.as_deref())?;
     let enveloped = match query.envelope.as_deref() {
         None | Some("0") => false,
         Some("1") => true,
@@ -105,7 +109,7 @@ pub async fn events(
         ApiError::TooManyRequests { message: message.to_owned(), retry_after_secs: RETRY_AFTER_SECS }
     })?;
     let subscription = state.hub.subscribe(&topics, start);
-    let allowed = event_filter(&state.auth, &caller);
+    let allowed = keep_nodes(event_filter(&state.auth, &caller), nodes, state.config.node.clone());
     let feed = Feed { retry_ms: state.config.sse.retry_ms, subscribers: state.subscribers.clone(), log: state.log.clone(), enveloped, allowed };
     let frames = event_frames(subscription, topics, feed);
     let shutdown = state.shutdown.clone().cancelled_owned();
