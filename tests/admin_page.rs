@@ -129,8 +129,7 @@ async fn an_admin_makes_a_join_token_sees_the_node_and_revokes_it_from_the_page(
         assert!(body.contains(why), "the page says why: {body}");
     }
 
-    // Made and shown once, with the command for the new node, at the address the browser used
-    // (a form from any other origin is refused).
+    // Made and shown once, with the command for the new node, at the address the browser used.
     let origin = format!("http://{}", server.addr);
     let made = client
         .post(server.url("/admin"))
@@ -142,8 +141,17 @@ async fn an_admin_makes_a_join_token_sees_the_node_and_revokes_it_from_the_page(
         .unwrap();
     assert_eq!(made.status(), 200);
     let body = made.text().await.unwrap();
-    let command = body.split("netpulse agent join ").nth(1).expect("the command is shown").split(" --name NAME").next().unwrap().to_owned();
-    let (address, token) = command.split_once(' ').unwrap();
+    let forged = client
+        .post(server.url("/admin"))
+        .header(header::COOKIE, &admin)
+        .header(header::ORIGIN, "http://elsewhere.example")
+        .form(&[("action", "add-join-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "a form posted from another site is refused");
+    let command = body.split("NETPULSE_JOIN_TOKEN=").nth(1).expect("the command is shown").split(" --name NAME").next().unwrap().to_owned();
+    let (token, address) = command.split_once(" netpulse agent join ").unwrap();
     assert_eq!(address, origin);
     assert!(token.starts_with("npj_"), "{command}");
     let again = client.get(server.url("/admin")).header(header::COOKIE, &admin).send().await.unwrap().text().await.unwrap();

@@ -65,6 +65,24 @@ async fn a_join_token_works_once_and_a_revoked_node_gets_401() {
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     assert!(after.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("revoked"));
     assert!(!nodes(&client, &server, &cookie).await[0]["online"].as_bool().unwrap());
+    // The node topic's last word on it says offline, so open dashboards stop showing it online.
+    let last_word = {
+        use eventsource_stream::Eventsource;
+        use futures_util::StreamExt;
+        let response = client.get(server.url("/api/events?topics=node")).header(header::COOKIE, &cookie).send().await.unwrap();
+        let mut events = response.bytes_stream().eventsource();
+        let next = async {
+            loop {
+                match events.next().await {
+                    Some(Ok(event)) if event.event == "node" => return serde_json::from_str::<Value>(&event.data).unwrap(),
+                    Some(Ok(_)) => {}
+                    other => panic!("the stream ended: {other:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), next).await.expect("a node event within 5 s")
+    };
+    assert_eq!((last_word["node"].as_str(), last_word["online"].as_bool()), (Some("tokyo"), Some(false)), "{last_word}");
     let again = client.delete(server.url("/api/agents/tokyo")).header(header::COOKIE, &cookie).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     // A new token brings the name back with a new credential; the old one stays refused.

@@ -68,7 +68,8 @@ async fn run_nginx_with(binary: &Path, dir: &Path, port: u16, server: &str) -> N
         .expect("nginx starts");
     let mut nginx = Nginx(child);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+    // Ready once it answers HTTP: a bare connect can be accepted and then reset while nginx starts.
+    while reqwest::get(format!("http://127.0.0.1:{port}/api/status")).await.is_err() {
         if let Ok(Some(status)) = nginx.0.try_wait() {
             panic!("nginx exited with {status}: {}", std::fs::read_to_string(dir.join("error.log")).unwrap_or_default());
         }

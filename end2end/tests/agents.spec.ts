@@ -33,9 +33,12 @@ test("the node list and matrix show an agent go offline when it is killed and co
     await page.goto(`${server.url}/admin`);
     await page.getByTestId("add-join-token").getByRole("button", { name: "Make join token" }).click();
     const command = (await page.getByTestId("new-join-token").locator("code").textContent()) ?? "";
-    const [, url, token] = command.match(/^netpulse agent join (\S+) (npj_\S+) --name NAME$/) ?? [];
+    const [, token, url] = command.match(/^NETPULSE_JOIN_TOKEN=(npj_\S+) netpulse agent join (\S+) --name NAME$/) ?? [];
     expect(url).toBe(server.url);
-    const joined = spawnSync(binary, ["agent", "join", url, token, "--name", "tokyo", "--data-dir", agentDir], { encoding: "utf8" });
+    const joined = spawnSync(binary, ["agent", "join", url, "--name", "tokyo", "--data-dir", agentDir], {
+      encoding: "utf8",
+      env: { ...process.env, NETPULSE_JOIN_TOKEN: token },
+    });
     expect(joined.status, joined.stderr).toBe(0);
     agent = startAgent(agentDir);
 

@@ -175,7 +175,8 @@ impl LiveStream {
                     signals.board.update(|b| b.merge_snapshot(&snapshot));
                     // Alert states are the server's current ones: take them whole.
                     signals.alerts.set(crate::live::alerts::AlertBoard::from_snapshot(&snapshot));
-                    signals.nodes.update(|nodes| snapshot.nodes.iter().for_each(|report| nodes.apply(report.clone())));
+                    // So are the nodes: one revoked or no longer readable meanwhile is gone.
+                    signals.nodes.set(crate::live::nodes::NodeBoard::from_snapshot(&snapshot));
                     signals.topics.update(|t| {
                         snapshot.custom.iter().for_each(|event| {
                             t.apply(event);

@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use crate::{
     format::{self, escape},
     live::alerts::AlertChange,
-    model::{ProbeResult, SpeedSample, TopicEvent, ALERT_TOPIC, LOG_LENGTH, PROBE_TOPIC, SPEED_TOPIC},
+    live::nodes::node_summary,
+    model::{node::NodeReport, ProbeResult, SpeedSample, TopicEvent, ALERT_TOPIC, LOG_LENGTH, NODE_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
 };
 
 /// Longest summary, in characters; longer ones end in an ellipsis.
@@ -84,6 +85,7 @@ pub fn summarise(topic: &str, data: &str) -> String {
         SPEED_TOPIC => serde_json::from_str::<SpeedSample>(data).map_or_else(|_| data.to_owned(), |s| speed_summary(&s)),
         PROBE_TOPIC => serde_json::from_str::<ProbeResult>(data).map_or_else(|_| data.to_owned(), |p| probe_summary(&p)),
         ALERT_TOPIC => serde_json::from_str::<AlertChange>(data).map_or_else(|_| data.to_owned(), |change| change.summary()),
+        NODE_TOPIC => serde_json::from_str::<NodeReport>(data).map_or_else(|_| data.to_owned(), |node| node_summary(&node)),
         // Custom topics: their JSON as it came, which is already compact.
         _ => data.to_owned(),
     };

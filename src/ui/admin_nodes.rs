@@ -69,7 +69,8 @@ pub fn AgentNodes(nodes: Vec<AdminNode>) -> impl IntoView {
 /// A join token just made, and the command to run on the new node.
 #[component]
 pub fn NewJoinTokenNotice(made: NewJoinToken) -> impl IntoView {
-    let command = format!("netpulse agent join {} {} --name NAME", made.server_url, made.token);
+    // The token from the environment stays out of `ps`.
+    let command = format!("NETPULSE_JOIN_TOKEN={} netpulse agent join {} --name NAME", made.token, made.server_url);
     view! {
         <p class="notice notice-ok" role="status" data-testid="new-join-token">
             "Join token made. It works once, until " {time_view(made.expires_ms)} ", and is not shown again. On the new node, with its name for NAME: "

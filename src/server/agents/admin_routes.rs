@@ -10,18 +10,21 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::server::{
-    agents::{clock_offset::SKEW_WARNING_MS, nodes::NodeRow, protocol::JOIN_TOKEN_PREFIX, results_route::reload_names},
-    auth::{
-        access::Caller,
-        routes::{audit, json_body},
-        secrets,
-        session::store_down,
-        users::admin_only,
+use crate::{
+    model::{node::NodeReport, NODE_TOPIC},
+    server::{
+        agents::{clock_offset::SKEW_WARNING_MS, nodes::NodeRow, protocol::JOIN_TOKEN_PREFIX, results_route::reload_names},
+        auth::{
+            access::Caller,
+            routes::{audit, json_body},
+            secrets,
+            session::store_down,
+            users::admin_only,
+        },
+        clock::now_ms,
+        http::{client_address::ClientAddress, error::ApiError},
+        AppState,
     },
-    clock::now_ms,
-    http::{client_address::ClientAddress, error::ApiError},
-    AppState,
 };
 
 /// How long a new join token works unless the admin says.
@@ -61,6 +64,22 @@ pub struct NodeStatus {
     /// Every result up to this number is stored.
     pub acknowledged: i64,
     pub version: String,
+}
+
+impl NodeStatus {
+    /// What the `node` topic tells of it.
+    pub fn report(self) -> NodeReport {
+        NodeReport {
+            node: self.name,
+            online: self.online,
+            last_seen_ms: self.last_seen_ms,
+            clock_offset_ms: self.clock_offset_ms,
+            clock_skewed: self.clock_skewed,
+            backlog: self.backlog,
+            dropped: self.dropped,
+            version: self.version,
+        }
+    }
 }
 
 /// A node's status at `now_ms`, offline after `offline_after_ms` of silence.
@@ -144,6 +163,11 @@ pub async fn revoke_node_as(state: &AppState, caller: &Caller, client: ClientAdd
     };
     state.agents.forget(id);
     reload_names(state).await;
+    // Its last word on the node topic, so open dashboards stop showing it online.
+    if let Some(status) = node_statuses(state).await?.into_iter().find(|status| status.name == name) {
+        let report = status.report();
+        let _ = state.writer.publish(NODE_TOPIC, name, serde_json::to_string(&report).unwrap_or_default()).await;
+    }
     audit(state, &caller.label(), "agent-revoked", name, client).await;
     Ok(())
 }

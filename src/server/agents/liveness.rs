@@ -55,17 +55,7 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
         for row in rows.into_iter().filter(|row| row.last_seen_ms.is_some() && row.revoked_ms.is_none()) {
             let last_seen_ms = row.last_seen_ms;
             let judged = NodeRow { last_seen_ms: last_seen_ms.map(|seen| seen.max(started_ms)), ..row };
-            let status = node_status(judged, now, state.config.agents.offline_after_ms());
-            let report = NodeReport {
-                node: status.name,
-                online: status.online,
-                last_seen_ms,
-                clock_offset_ms: status.clock_offset_ms,
-                clock_skewed: status.clock_skewed,
-                backlog: status.backlog,
-                dropped: status.dropped,
-                version: status.version,
-            };
+            let report = NodeReport { last_seen_ms, ..node_status(judged, now, state.config.agents.offline_after_ms()).report() };
             let previous = told.lock().unwrap_or_else(|p| p.into_inner()).get(&report.node).copied();
             if !is_due(&report, previous, now) {
                 continue;

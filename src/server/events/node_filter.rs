@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::{
-    model::NODE_TOPIC,
+    model::{ALERT_TOPIC, NODE_TOPIC},
     server::{
         auth::access::{is_node_name, split_node},
         events::{hub::HubEvent, resume::EventFilter},
@@ -15,18 +15,33 @@ use crate::{
 /// At most this many names in one `nodes`.
 const MOST_NODES: usize = 64;
 
-/// Where an event comes from: the node a `node` event is about, the node that
-/// measured `web@tokyo` or `rule|web@tokyo`, else this server (`here`): its own
-/// checks and tests, and custom topics.
-pub fn node_of<'a>(topic: &str, key: &'a str, here: &'a str) -> &'a str {
-    if topic == NODE_TOPIC {
-        return key;
-    }
-    split_node(key).map_or(here, |(_, node)| node)
+/// What tells an event's node: this server's name, and the alert rules that
+/// watch nodes themselves, whose subject (`dead-man|tokyo`) is a node's name.
+pub struct Vantage {
+    pub here: String,
+    pub node_rules: Vec<String>,
 }
 
-/// The node names of `nodes=tokyo,berlin`; `None` when not asked.
-pub fn parse_nodes(raw: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
+impl Vantage {
+    /// Where an event comes from: the node a `node` event or node rule's alert is
+    /// about, the node that measured `web@tokyo` or `rule|web@tokyo`, else this
+    /// server: its own checks and tests, and custom topics.
+    pub fn node_of<'a>(&'a self, topic: &str, key: &'a str) -> &'a str {
+        if topic == NODE_TOPIC {
+            return key;
+        }
+        if topic == ALERT_TOPIC {
+            if let Some((_, subject)) = key.split_once('|').filter(|(rule, _)| self.node_rules.iter().any(|r| r == rule)) {
+                return subject;
+            }
+        }
+        split_node(key).map_or(self.here.as_str(), |(_, node)| node)
+    }
+}
+
+/// The node names of `nodes=tokyo,berlin`, where `here` (this server's own name, whatever
+/// its form) may be one; `None` when not asked.
+pub fn parse_nodes(raw: Option<&str>, here: &str) -> Result<Option<Vec<String>>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
     let names: Vec<String> = raw.split(',').map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned).collect();
     if names.is_empty() {
@@ -35,17 +50,17 @@ pub fn parse_nodes(raw: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
     if names.len() > MOST_NODES {
         return Err(ApiError::bad_request(format!("nodes: at most {MOST_NODES} names, got {}", names.len())));
     }
-    if let Some(bad) = names.iter().find(|name| !is_node_name(name)) {
+    if let Some(bad) = names.iter().find(|name| !is_node_name(name) && *name != here) {
         return Err(ApiError::bad_request(format!("nodes: {bad:?} is not a node name (1 to 64 letters, digits, '.', '_' or '-')")));
     }
     Ok(Some(names))
 }
 
-/// `allowed`, narrowed to events from `nodes`; `here` is this server's own name.
-pub fn keep_nodes(allowed: EventFilter, nodes: Option<Vec<String>>, here: String) -> EventFilter {
+/// `allowed`, narrowed to events from `nodes`.
+pub fn keep_nodes(allowed: EventFilter, nodes: Option<Vec<String>>, vantage: Vantage) -> EventFilter {
     match nodes {
         None => allowed,
-        Some(nodes) => Arc::new(move |event: &HubEvent| nodes.iter().any(|node| node == node_of(&event.topic, &event.key, &here)) && allowed(event)),
+        Some(nodes) => Arc::new(move |event: &HubEvent| nodes.iter().any(|node| node == vantage.node_of(&event.topic, &event.key)) && allowed(event)),
     }
 }
 
@@ -55,24 +70,29 @@ mod tests {
 
     #[test]
     fn an_event_comes_from_the_node_that_measured_it() {
-        assert_eq!(node_of("probe", "web@tokyo", "hq"), "tokyo");
-        assert_eq!(node_of("speed", "https://speed.example/x@berlin", "hq"), "berlin");
-        assert_eq!(node_of("alert", "slow web|web@tokyo", "hq"), "tokyo");
-        assert_eq!(node_of("node", "tokyo", "hq"), "tokyo");
-        assert_eq!(node_of("probe", "web", "hq"), "hq");
-        assert_eq!(node_of("probe", "mail@bad name", "hq"), "hq", "what follows @ is no node name");
-        assert_eq!(node_of("weather", "", "hq"), "hq");
+        let vantage = Vantage { here: "hq".into(), node_rules: vec!["dead-man".into()] };
+        let node_of = |topic, key| vantage.node_of(topic, key).to_owned();
+        assert_eq!(node_of("probe", "web@tokyo"), "tokyo");
+        assert_eq!(node_of("speed", "https://speed.example/x@berlin"), "berlin");
+        assert_eq!(node_of("alert", "slow web|web@tokyo"), "tokyo");
+        assert_eq!(node_of("alert", "dead-man|tokyo"), "tokyo", "a node rule's subject is the node");
+        assert_eq!(node_of("alert", "slow web|web"), "hq");
+        assert_eq!(node_of("node", "tokyo"), "tokyo");
+        assert_eq!(node_of("probe", "web"), "hq");
+        assert_eq!(node_of("probe", "mail@bad name"), "hq", "what follows @ is no node name");
+        assert_eq!(node_of("weather", ""), "hq");
     }
 
     #[test]
     fn a_bad_nodes_list_is_refused_naming_the_key() {
-        assert_eq!(parse_nodes(None).unwrap(), None);
-        assert_eq!(parse_nodes(Some("tokyo, berlin")).unwrap(), Some(vec!["tokyo".to_owned(), "berlin".to_owned()]));
+        assert_eq!(parse_nodes(None, "hq").unwrap(), None);
+        assert_eq!(parse_nodes(Some("tokyo, berlin"), "hq").unwrap(), Some(vec!["tokyo".to_owned(), "berlin".to_owned()]));
+        assert_eq!(parse_nodes(Some("HQ office"), "HQ office").unwrap(), Some(vec!["HQ office".to_owned()]), "this server's name as configured");
         for (raw, why) in [(" , ", "name at least one node"), ("tok yo", "is not a node name")] {
-            let error = parse_nodes(Some(raw)).unwrap_err().to_string();
+            let error = parse_nodes(Some(raw), "hq").unwrap_err().to_string();
             assert!(error.starts_with("nodes: ") && error.contains(why), "{raw:?}: {error}");
         }
         let many = vec!["n"; 65].join(",");
-        assert!(parse_nodes(Some(&many)).unwrap_err().to_string().contains("at most 64"));
+        assert!(parse_nodes(Some(&many), "hq").unwrap_err().to_string().contains("at most 64"));
     }
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tokio_stream::wrappers::{BroadcastStream, IntervalStream};
 
 use crate::{
-    model::BUILTIN_TOPICS,
+    model::{BUILTIN_TOPICS, NODE_TOPIC},
     server::{
         auth::{
             access::{topic_series, Action, Caller},
@@ -26,7 +26,7 @@ use crate::{
         },
         events::hub::{StartFrom, Subscription},
         events::log::EventLog,
-        events::node_filter::{keep_nodes, parse_nodes},
+        events::node_filter::{keep_nodes, parse_nodes, Vantage},
         events::resume::{self, EventFilter},
         events::sse_frame,
         events::subscribers::{Refusal, Subscribers},
@@ -95,7 +95,7 @@ pub async fn events(
         headers.get("last-event-id").map(|value| value.to_str().map_err(|_| ApiError::bad_request("Last-Event-ID must be a whole number"))).transpose()?;
     // The header is what a browser sends when it reconnects, so it is the newer of the two.
     let start = parse_start(header_id.or(query.last_event_id.as_deref()))?;
-    let nodes = parse_nodes(query.nodes.as_deref())?;
+    let nodes = parse_nodes(query.nodes.as_deref(), &state.config.node)?;
     let enveloped = match query.envelope.as_deref() {
         None | Some("0") => false,
         Some("1") => true,
@@ -109,7 +109,7 @@ pub async fn events(
         ApiError::TooManyRequests { message: message.to_owned(), retry_after_secs: RETRY_AFTER_SECS }
     })?;
     let subscription = state.hub.subscribe(&topics, start);
-    let allowed = keep_nodes(event_filter(&state.auth, &caller), nodes, state.config.node.clone());
+    let allowed = keep_nodes(event_filter(&state.auth, &caller), nodes, vantage(&state));
     let feed = Feed { retry_ms: state.config.sse.retry_ms, subscribers: state.subscribers.clone(), log: state.log.clone(), enveloped, allowed };
     let frames = event_frames(subscription, topics, feed);
     let shutdown = state.shutdown.clone().cancelled_owned();
@@ -127,6 +127,13 @@ pub async fn events(
         Ok::<_, Infallible>(frame)
     });
     Ok(stream_response(body))
+}
+
+/// This server's name and its rules on nodes, for `?nodes=`.
+fn vantage(state: &AppState) -> Vantage {
+    let watches_nodes = |series: &str| series == NODE_TOPIC || series.starts_with("node:");
+    let node_rules = state.config.alert_rules.iter().filter(|rule| watches_nodes(&rule.series)).map(|rule| rule.name.clone()).collect();
+    Vantage { here: state.config.node.clone(), node_rules }
 }
 
 /// An endless body as an event stream, with the headers every stream sends.
