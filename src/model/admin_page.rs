@@ -55,19 +55,12 @@ pub struct RuleAdded {
     pub at_ms: i64,
 }
 
-/// An enrolled agent node.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// An enrolled agent node: its state as the `node` topic tells it, and what only admins see.
+#[derive(Clone, Debug, PartialEq)]
 pub struct AdminNode {
-    pub name: String,
+    pub report: super::node::NodeReport,
     pub joined_ms: i64,
     pub revoked: bool,
-    pub online: bool,
-    pub last_seen_ms: Option<i64>,
-    pub clock_offset_ms: Option<i64>,
-    pub clock_skewed: bool,
-    pub backlog: i64,
-    pub dropped: i64,
-    pub version: String,
 }
 
 /// A join token just made, with the command that uses it; shown this once.

@@ -12,7 +12,7 @@ use crate::{
 };
 
 fn state_text(node: &AdminNode) -> &'static str {
-    match (node.revoked, node.online, node.last_seen_ms) {
+    match (node.revoked, node.report.online, node.report.last_seen_ms) {
         (true, _, _) => "revoked",
         (false, true, _) => "online",
         (false, false, None) => "never reported",
@@ -22,8 +22,8 @@ fn state_text(node: &AdminNode) -> &'static str {
 
 /// The node's clock against this server's, and whether it is off by more than 2 s.
 fn clock_text(node: &AdminNode) -> String {
-    let text = crate::live::nodes::clock_text(node.clock_offset_ms);
-    if node.clock_skewed {
+    let text = crate::live::nodes::clock_text(node.report.clock_offset_ms);
+    if node.report.clock_skewed {
         format!("{text} (fix its clock; its times are corrected meanwhile)")
     } else {
         text
@@ -36,20 +36,21 @@ pub fn AgentNodes(nodes: Vec<AdminNode>) -> impl IntoView {
     let rows = nodes
         .into_iter()
         .map(|node| {
-            let seen = match node.last_seen_ms {
+            let seen = match node.report.last_seen_ms {
                 Some(at) => time_view(at).into_any(),
                 None => "never".into_any(),
             };
-            let revoke = (!node.revoked)
-                .then(|| view! { <ActionButton action="revoke-node" field="name" value=node.name.clone() label=format!("Revoke {}", node.name)/> });
+            let revoke = (!node.revoked).then(
+                || view! { <ActionButton action="revoke-node" field="name" value=node.report.node.clone() label=format!("Revoke {}", node.report.node)/> },
+            );
             view! {
-                <tr data-node=node.name.clone() data-state=state_text(&node)>
-                    <td data-label="Name">{node.name.clone()}</td>
+                <tr data-node=node.report.node.clone() data-state=state_text(&node)>
+                    <td data-label="Name">{node.report.node.clone()}</td>
                     <td data-label="State">{state_text(&node)}</td>
                     <td data-label="Last seen">{seen}</td>
                     <td data-label="Clock">{clock_text(&node)}</td>
-                    <td data-label="Outbox">{node.backlog}" waiting, "{node.dropped}" dropped"</td>
-                    <td data-label="Version">{node.version.clone()}</td>
+                    <td data-label="Outbox">{node.report.backlog}" waiting, "{node.report.dropped}" dropped"</td>
+                    <td data-label="Version">{node.report.version.clone()}</td>
                     <td data-label="Joined">{time_view(node.joined_ms)}</td>
                     <td data-label="Revoke">{revoke}</td>
                 </tr>

@@ -72,21 +72,7 @@ async fn listed(state: &AppState, caller: &Caller) -> Result<AdminPageData, ApiE
                 added: r.created_by.zip(r.created_ms).map(|(by, at_ms)| RuleAdded { by, at_ms }),
             })
             .collect(),
-        nodes: nodes
-            .into_iter()
-            .map(|n| AdminNode {
-                name: n.name,
-                joined_ms: n.joined_ms,
-                revoked: n.revoked,
-                online: n.online,
-                last_seen_ms: n.last_seen_ms,
-                clock_offset_ms: n.clock_offset_ms,
-                clock_skewed: n.clock_skewed,
-                backlog: n.backlog,
-                dropped: n.dropped,
-                version: n.version,
-            })
-            .collect(),
+        nodes: nodes.into_iter().map(|n| AdminNode { joined_ms: n.joined_ms, revoked: n.revoked, report: n.report() }).collect(),
         audit: audit.into_iter().map(|a| AdminAudit { at_ms: a.at_ms, actor: a.actor, action: a.action, detail: a.detail, address: a.address }).collect(),
         ..AdminPageData::default()
     })
