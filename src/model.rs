@@ -11,6 +11,7 @@ pub mod auth_page;
 mod history;
 pub mod node;
 pub mod status_page;
+pub mod test_now;
 
 pub use history::{History, HistoryPoint, HistoryStats};
 
@@ -207,6 +208,9 @@ pub struct Snapshot {
     /// Each agent node that has reported, as the `node` topic last told it; empty without agents.
     #[serde(default)]
     pub nodes: Vec<node::NodeReport>,
+    /// Whether the caller may start speed tests now (`POST /api/speed/test-now`).
+    #[serde(default)]
+    pub may_test_now: bool,
 }
 
 /// How a stream opened with `?envelope=1` (as the dashboard opens it) carries

@@ -1,4 +1,5 @@
-//! The bounded, de-duplicated buffer of speed samples a dashboard draws from.
+//! The bounded, de-duplicated buffer of speed samples a dashboard draws from:
+//! this server's own, since agent nodes' tests arrive on the same topic.
 
 use std::collections::VecDeque;
 
@@ -10,20 +11,29 @@ pub struct SpeedHistory {
     samples: VecDeque<SpeedSample>,
     /// The newest event id applied; older or repeated ids are ignored.
     last_id: u64,
+    /// Whose samples are kept: this server's node name; `None` keeps every sample.
+    node: Option<String>,
 }
 
 impl SpeedHistory {
     pub fn new(capacity: usize) -> Self {
-        Self { capacity: capacity.max(1), samples: VecDeque::new(), last_id: 0 }
+        Self { capacity: capacity.max(1), samples: VecDeque::new(), last_id: 0, node: None }
     }
 
     pub fn from_snapshot(snapshot: &Snapshot) -> Self {
         let mut history = Self::new(snapshot.max_points);
+        history.node = Some(snapshot.node.clone());
         for sample in &snapshot.speed {
-            history.push(sample.clone());
+            if history.keeps(sample) {
+                history.push(sample.clone());
+            }
         }
         history.last_id = snapshot.last_event_id;
         history
+    }
+
+    fn keeps(&self, sample: &SpeedSample) -> bool {
+        self.node.as_ref().is_none_or(|node| *node == sample.node)
     }
 
     fn push(&mut self, sample: SpeedSample) {
@@ -33,9 +43,9 @@ impl SpeedHistory {
         self.samples.push_back(sample);
     }
 
-    /// Adds a live event; returns false for one already seen.
+    /// Adds a live event; returns false for one already seen or another node's.
     pub fn apply(&mut self, id: u64, sample: SpeedSample) -> bool {
-        if id <= self.last_id {
+        if id <= self.last_id || !self.keeps(&sample) {
             return false;
         }
         self.last_id = id;
@@ -48,7 +58,7 @@ impl SpeedHistory {
     pub fn merge_snapshot(&mut self, snapshot: &Snapshot) {
         let newest = self.samples.back().map(|s| s.at);
         for sample in &snapshot.speed {
-            if newest.is_none_or(|at| sample.at > at) {
+            if newest.is_none_or(|at| sample.at > at) && self.keeps(sample) {
                 self.push(sample.clone());
             }
         }
@@ -102,6 +112,18 @@ mod tests {
         let history = SpeedHistory::from_snapshot(&snapshot);
         assert_eq!(history.samples().len(), 2);
         assert_eq!(history.last_id(), 9);
+        assert_eq!(history.latest().unwrap().at, sample(3).at);
+    }
+
+    #[test]
+    fn only_this_servers_samples_are_drawn() {
+        let mut from_node = sample(2);
+        from_node.node = "tokyo".into();
+        let snapshot = Snapshot { node: "n".into(), last_event_id: 9, max_points: 10, speed: vec![sample(1), from_node.clone()], ..Snapshot::default() };
+        let mut history = SpeedHistory::from_snapshot(&snapshot);
+        assert_eq!(history.samples().len(), 1);
+        assert!(!history.apply(10, from_node), "a node's test is not this server's");
+        assert!(history.apply(11, sample(3)));
         assert_eq!(history.latest().unwrap().at, sample(3).at);
     }
 

@@ -57,13 +57,17 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let (pushes, waiting) = monitor::push::PushMonitors::new(&monitors);
     let auth = auth::Auth::new(&config)?;
     let serve_budget = speed::budget::ServeBudget::new(config.speed.serve_budget_mb, config.speed.serve_budget_exempt()?);
-    let services = state::Services { alerts, pushes, auth, serve_budget };
+    // The sampler's queue of tests to run now; alert retests pass through `route_retests`, which sends a node's to the node.
+    let (test_now, tests_now) = tokio::sync::mpsc::unbounded_channel();
+    let speed_tests = speed::test_now::SpeedTests::new(config.speed.enabled.then_some(test_now));
+    let services = state::Services { alerts, pushes, auth, serve_budget, speed_tests };
     let state = AppState::new(config, client, token.clone(), store.clone(), services).await?;
     auth::rules::load(&state).await?;
     agents::results_route::reload_names(&state).await;
     auth::setup::enter_if_needed(&state).await?;
     let (retest, retests) = tokio::sync::mpsc::unbounded_channel();
     let retest = state.config.speed.enabled.then_some(retest);
+    let retest_task = tokio::spawn(speed::test_now::route_retests(state.clone(), retests));
     let wiring =
         alerts::service::Wiring { hub: state.hub.clone(), store: store.clone(), writer: state.writer.clone(), node: state.config.node.clone(), retest };
     let alert_tasks = state.alerts.start(wiring, token.clone());
@@ -82,8 +86,8 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
                 spread: state.config.speed.spread,
                 options,
                 measurer,
-                writer: state.writer.clone(),
-                retests: Some(retests),
+                sink: speed::sampler::publish_to(state.writer.clone()),
+                retests: Some(tests_now),
             };
             Ok::<_, ServeError>(tokio::spawn(sampler.run(token.clone())))
         })
@@ -118,6 +122,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     for task in alert_tasks {
         let _ = task.await;
     }
+    let _ = retest_task.await;
     let _ = maintenance_task.await;
     Ok(())
 }

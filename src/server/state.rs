@@ -32,7 +32,7 @@ use crate::{
         },
         http::pwa::{self, Shell},
         monitor::push::PushMonitors,
-        speed::{budget::ServeBudget, payload},
+        speed::{budget::ServeBudget, payload, test_now::SpeedTests},
         store::{Store, StoreError},
     },
 };
@@ -72,6 +72,8 @@ pub struct AppState {
     pub serve_budget: Arc<ServeBudget>,
     /// Each agent node's place in its sequence and its clock estimate.
     pub agents: Arc<Agents>,
+    /// Where "test now" goes: this server's sampler.
+    pub speed_tests: Arc<SpeedTests>,
 }
 
 /// The parts of the state built, and checked against the config, before it.
@@ -80,6 +82,7 @@ pub struct Services {
     pub pushes: PushMonitors,
     pub auth: Auth,
     pub serve_budget: ServeBudget,
+    pub speed_tests: SpeedTests,
 }
 
 /// The topics whose newest events pages render from, and how many of each.
@@ -136,6 +139,7 @@ impl AppState {
             auth: Arc::new(services.auth),
             serve_budget: Arc::new(services.serve_budget),
             agents: Arc::new(Agents::default()),
+            speed_tests: Arc::new(services.speed_tests),
         })
     }
 
@@ -177,7 +181,13 @@ impl AppState {
             node: self.config.node.clone(),
             last_event_id,
             max_points: self.config.ui.points,
-            speed: events.iter().filter(|event| readable(SPEED_TOPIC, &event.key)).filter_map(|event| serde_json::from_str(&event.data).ok()).collect(),
+            // This server's own tests: its charts draw them, and a node's come with the node picker.
+            speed: events
+                .iter()
+                .filter(|event| readable(SPEED_TOPIC, &event.key))
+                .filter_map(|event| serde_json::from_str::<crate::model::SpeedSample>(&event.data).ok())
+                .filter(|sample| sample.node == self.config.node)
+                .collect(),
             probes,
             store: self.writer.health(),
             topics,
@@ -186,6 +196,7 @@ impl AppState {
             alerts: if alerts_readable { self.alerts.board.list() } else { Vec::new() },
             incidents: if alerts_readable { self.alerts.board.spans() } else { Vec::new() },
             nodes: self.node_reports().into_iter().filter(|report| readable(NODE_TOPIC, &report.node)).collect(),
+            may_test_now: self.config.speed.enabled && caller.may_operate(),
         }
     }
 }

@@ -162,6 +162,7 @@ pub async fn revoke_node_as(state: &AppState, caller: &Caller, client: ClientAdd
         return Err(ApiError::NotFound(format!("no enrolled node is named {name:?}")));
     };
     state.agents.forget(id);
+    state.agents.commands.send(name, super::commands::NodeCommand::Revoked);
     reload_names(state).await;
     // Its last word on the node topic, so open dashboards stop showing it online.
     if let Some(status) = node_statuses(state).await?.into_iter().find(|status| status.name == name) {

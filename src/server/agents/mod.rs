@@ -5,6 +5,7 @@
 
 pub mod admin_routes;
 pub mod clock_offset;
+pub mod commands;
 pub mod config;
 pub mod ingest;
 pub mod liveness;
@@ -12,6 +13,7 @@ pub mod nodes;
 pub mod protocol;
 pub mod results_route;
 pub mod sequence;
+pub mod stream_route;
 
 use std::{
     collections::HashMap,
@@ -37,6 +39,8 @@ pub struct Agents {
     nodes: Mutex<HashMap<i64, NodeSlot>>,
     /// Enrolled, unrevoked nodes' names, for the snapshot's latest checks.
     names: Mutex<Vec<String>>,
+    /// "Test now" and revocations, for the nodes' command streams.
+    pub commands: commands::Commands,
 }
 
 impl Agents {

@@ -1,6 +1,6 @@
 //! What an agent and the server say to each other, as JSON over HTTPS that
-//! the agent opens: joining with a token, then batches of numbered results
-//! and their acknowledgements. Versioned: each side names the protocol it
+//! the agent opens: joining with a token, batches of numbered results and
+//! their acknowledgements, and a stream of its config and commands. Versioned: each side names the protocol it
 //! speaks, and a mismatch is refused with a message saying what to upgrade.
 
 use serde::{Deserialize, Serialize};
@@ -121,7 +121,7 @@ pub struct BatchAnswer {
     pub error: Option<String>,
 }
 
-/// What a node runs, as the server's config says: its monitors but push ones.
+/// What a node runs, as the server's config says: its monitors but push ones, and its speed tests.
 #[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct NodeConfig {
     pub protocol: u32,
@@ -129,6 +129,18 @@ pub struct NodeConfig {
     /// `[[monitor]]` tables as the server's config has them.
     #[schema(value_type = Vec<Object>)]
     pub monitors: Vec<crate::server::monitor::config::MonitorConfig>,
+    /// The server's `[speed]` section, targets included; absent while `speed.enabled` is off.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub speed: Option<crate::server::speed::config::SpeedConfig>,
+}
+
+/// The stream's `test-now` event: run a speed test at once.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct TestNow {
+    /// The target's label, as samples carry it; absent for every target.
+    #[serde(default)]
+    pub target: Option<String>,
 }
 
 /// The refusal of a protocol the server does not speak.

@@ -210,15 +210,14 @@ async fn store_sorted(state: &AppState, node_id: i64, sorted: &Sorted) -> Result
     Ok(())
 }
 
-/// What the node runs: the server's monitors, push monitors left out. Agents ask again every minute.
+/// What the node runs, as the stream's `config` event says; for agents that poll instead.
 #[utoipa::path(get, path = "/api/agent/config", tag = "agents", security(("bearer" = [])),
-    responses((status = 200, description = "The node's monitors", body = NodeConfig),
+    responses((status = 200, description = "The node's monitors and speed tests", body = NodeConfig),
         (status = 401, description = "No node credential, an unknown one, or a revoked node", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn node_config(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<NodeConfig>, ApiError> {
     let (_, node) = node_caller(&state, &headers).await?;
-    let monitors = state.config.monitors.iter().filter(|monitor| monitor.push.is_none()).cloned().collect();
-    Ok(Json(NodeConfig { protocol: PROTOCOL_VERSION, node, monitors }))
+    Ok(Json(super::stream_route::node_config(&state, node)))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

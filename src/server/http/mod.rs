@@ -102,12 +102,17 @@ fn compressed_api() -> OpenApiRouter<AppState> {
         .merge(auth::oidc::routes::routes())
         .merge(status_page::routes())
         .merge(agents::admin_routes::routes())
+        .merge(speed::test_now::routes())
         .merge(agents::results_route::routes().layer(DefaultBodyLimit::max(agents::results_route::MAX_BODY)))
 }
 
 /// Routes never compressed: the event stream and the speed-test endpoints.
 fn streaming_api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(sse::events)).merge(status_page::stream_routes()).nest("/speedtest", speed::routes::routes())
+    OpenApiRouter::new()
+        .routes(routes!(sse::events))
+        .merge(status_page::stream_routes())
+        .merge(agents::stream_route::routes())
+        .nest("/speedtest", speed::routes::routes())
 }
 
 /// Every documented route, for the OpenAPI document.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::server::{
     config::error::{invalid, ConfigError},
@@ -14,7 +14,7 @@ use crate::server::{
 /// which serves `__down` and `__up` over HTTPS from a nearby edge.
 pub const DEFAULT_TARGET_URL: &str = "https://speed.cloudflare.com";
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SpeedConfig {
     /// Run scheduled speed tests at all; off for a node that only serves as a target.
@@ -46,7 +46,7 @@ pub struct SpeedConfig {
     pub serve_budget_exempt: Vec<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetConfig {
     pub url: String,

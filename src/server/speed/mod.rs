@@ -1,6 +1,6 @@
 //! Speed tests: the sampler that runs them on a schedule, the targets it
-//! measures, the measurement engine, the `measure` command, and the routes
-//! that let any netpulse act as a speed-test target.
+//! measures, the measurement engine, the `measure` command, "test now", and
+//! the routes that let any netpulse act as a speed-test target.
 
 pub mod budget;
 pub mod command;
@@ -11,3 +11,4 @@ pub mod routes;
 pub mod sampler;
 pub mod stats;
 pub mod target;
+pub mod test_now;

@@ -1,8 +1,10 @@
 //! The speed sampler: measures each target at start-up and then every one of
-//! its intervals, and at once when an alert rule asks for a retest, and
-//! publishes each result on the `speed` topic.
+//! its intervals, and at once when asked (an alert rule's retest, "test
+//! now"), and hands each result to its sink: the `speed` topic on a server,
+//! the outbox on an agent.
 
 use chrono::Utc;
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, watch, Mutex};
 use tokio_util::sync::CancellationToken;
 
@@ -17,6 +19,20 @@ use crate::{
     },
 };
 
+/// Where finished samples go.
+pub type SampleSink = Box<dyn Fn(SpeedSample) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The server's sink: each sample published on the `speed` topic, keyed by target.
+pub fn publish_to(writer: Writer) -> SampleSink {
+    Box::new(move |sample| {
+        let writer = writer.clone();
+        Box::pin(async move {
+            let data = serde_json::to_string(&sample).expect("a speed sample always serialises");
+            let _ = writer.publish(SPEED_TOPIC, &sample.target, data).await;
+        })
+    })
+}
+
 pub struct SpeedSampler {
     pub node: String,
     pub targets: Vec<ScheduledTarget>,
@@ -24,8 +40,8 @@ pub struct SpeedSampler {
     pub spread: f64,
     pub options: MeasureOptions,
     pub measurer: Measurer,
-    pub writer: Writer,
-    /// Targets to test again at once (by label), for alert rules that confirm a breach.
+    pub sink: SampleSink,
+    /// Targets to test again at once (by label): alert rules that confirm a breach, "test now".
     pub retests: Option<mpsc::UnboundedReceiver<String>>,
 }
 
@@ -85,8 +101,7 @@ impl SpeedSampler {
                 "speed test done"
             ),
         }
-        let data = serde_json::to_string(&sample).expect("a speed sample always serialises");
-        let _ = self.writer.publish(SPEED_TOPIC, &sample.target, data).await;
+        (self.sink)(sample).await;
     }
 }
 

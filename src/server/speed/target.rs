@@ -1,10 +1,10 @@
 //! Speed-test targets: the kinds of server netpulse can measure against and their endpoint URLs.
 
 use reqwest::Url;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The protocol a target speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetKind {
     /// Another netpulse: `{base}/garbage`, `{base}/empty`.

@@ -40,13 +40,14 @@ fn page_named<'a>(state: &'a AppState, name: Option<&str>) -> Result<&'a StatusP
 
 /// What the page's stream carries of an event: only what the page shows (a
 /// listed monitor's state, response time and time; a test's figures), never a
-/// check's URL, error or answer. `None` for an event the page does not show.
-fn public_frame(page: &StatusPageConfig, event: &HubEvent) -> Option<bytes::Bytes> {
+/// check's URL, error or answer. `None` for an event the page does not show:
+/// speed tests are this server's (`here`), not its agent nodes'.
+fn public_frame(page: &StatusPageConfig, here: &str, event: &HubEvent) -> Option<bytes::Bytes> {
     let data = if event.topic == PROBE_TOPIC && page.monitors.contains(&event.key) {
         let probe: ProbeResult = serde_json::from_str(&event.data).ok()?;
         serde_json::json!({ "monitor": probe.monitor, "up": probe.up, "response_ms": probe.response_ms, "at": probe.at })
     } else if page.speed && event.topic == SPEED_TOPIC {
-        let sample: SpeedSample = serde_json::from_str(&event.data).ok()?;
+        let sample: SpeedSample = serde_json::from_str(&event.data).ok().filter(|sample: &SpeedSample| sample.node == here)?;
         serde_json::json!({
             "target": sample.target, "at": sample.at, "download_mbps": sample.download_mbps,
             "upload_mbps": sample.upload_mbps, "latency_ms": sample.latency_ms,
@@ -63,7 +64,7 @@ fn gather(state: &AppState, page: &StatusPageConfig) -> StatusPageData {
     if page.speed {
         for event in state.hub.recent(SPEED_TOPIC).0.iter().rev() {
             if let Ok(sample) = serde_json::from_str::<SpeedSample>(&event.data) {
-                if !speed.iter().any(|seen| seen.target == sample.target) {
+                if sample.node == state.config.node && !speed.iter().any(|seen| seen.target == sample.target) {
                     speed.push(sample);
                 }
             }
@@ -117,9 +118,10 @@ async fn page_events(State(state): State<AppState>, client: ClientAddress, Path(
         .admit(client.0, &topics)
         .map_err(|_| ApiError::TooManyRequests { message: "the server has as many streams open as it allows; retry later".to_owned(), retry_after_secs: 5 })?;
     let subscription = state.hub.subscribe(&topics, StartFrom::Latest);
+    let here = state.config.node.clone();
     let live = BroadcastStream::new(subscription.live)
         .take_while(|received| std::future::ready(received.is_ok()))
-        .filter_map(move |received| std::future::ready(received.ok().and_then(|event| public_frame(&page, &event))));
+        .filter_map(move |received| std::future::ready(received.ok().and_then(|event| public_frame(&page, &here, &event))));
     let frames = futures_util::stream::once(std::future::ready(sse_frame::retry(state.config.sse.retry_ms))).chain(live);
     let shutdown = state.shutdown.clone().cancelled_owned();
     let body = with_heartbeats(frames, state.config.heartbeat()).take_until(shutdown).map(move |frame| {
