@@ -57,7 +57,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             {alerts.with_untracked(|a| a.has_rules()).then(|| view! { <AlertsPanel alerts/> })}
             {nodes.with_untracked(|n| !n.is_empty()).then(|| view! { <NodesPanel nodes board here=here.clone()/> })}
             <RangePicker selected=chosen/>
-            <SpeedSection history chart_samples range status alerts/>
+            <SpeedSection history chart_samples range status alerts may_test_now=snapshot.may_test_now/>
             <MonitorTable board trends range/>
             {snapshot.topics.into_iter().map(|topic| view! { <TopicSection topic board=topics/> }).collect_view()}
             <EventLogView log/>

@@ -21,6 +21,7 @@ pub mod rooms;
 pub mod speed_section;
 pub mod status_page;
 pub mod store_banner;
+pub mod test_now_button;
 pub mod theme;
 pub mod time_chart;
 pub mod topic_section;

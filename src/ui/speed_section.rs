@@ -14,6 +14,7 @@ use crate::{
     ui::{
         cards::MetricCard,
         rooms::{use_rooms, SectionHead},
+        test_now_button::TestNowButton,
         time_chart::{latency_summary, speed_summary, TimeChart},
         viewer_zone::use_viewer_zone,
     },
@@ -25,7 +26,7 @@ const LATENCY_FIELDS: [&str; 4] = ["latency_ms", "jitter_ms", "latency_down_ms",
 
 /// `chart_samples` are what the charts draw for `range`; `status` replaces
 /// their summaries while history loads or when it failed; `alerts` gives the
-/// thresholds and incidents the charts mark.
+/// thresholds and incidents the charts mark; `may_test_now` shows "Test now".
 #[component]
 pub fn SpeedSection(
     history: RwSignal<SpeedHistory>,
@@ -33,6 +34,7 @@ pub fn SpeedSection(
     range: Memo<TimeRange>,
     status: Signal<Option<String>>,
     alerts: RwSignal<AlertBoard>,
+    may_test_now: bool,
 ) -> impl IntoView {
     let rooms = use_rooms();
     let content = move || {
@@ -45,6 +47,7 @@ pub fn SpeedSection(
     view! {
         <section class="speed-section" aria-labelledby="speed-heading">
             <SectionHead heading_id="speed-heading" title="Speed" topic=SPEED_TOPIC label="speed tests"/>
+            {may_test_now.then(TestNowButton)}
             {content}
         </section>
     }
