@@ -1,7 +1,7 @@
 // Agent nodes in a real Chromium: an admin makes a join token on the admin page,
 // a real `netpulse agent` joins with the command it shows, and the dashboard's
 // node list and node × monitor matrix follow the node live as it is killed
-// (offline) and restarted (online).
+// (offline) and restarted (online), and "Test now" reaches the node.
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -20,7 +20,7 @@ async function kill(agent: ChildProcess): Promise<void> {
   await exited;
 }
 
-test("the node list and matrix show an agent go offline when it is killed and come back when it restarts", async ({ page }) => {
+test("the node list and matrix show an agent go offline when it is killed and come back when it restarts, and Test now reaches it", async ({ page }) => {
   test.setTimeout(150_000);
   // Offline after 20 s of silence (the least allowed); the agent checks this server's own port.
   const server = await Netpulse.start({
@@ -81,6 +81,20 @@ test("the node list and matrix show an agent go offline when it is killed and co
     await expect(row).toHaveAttribute("data-online", "true", { timeout: 30_000 });
     await expect(page.getByTestId("nodes-summary")).toHaveText("The node is online.");
     await expect(cells.nth(1)).toHaveAttribute("data-state", "up");
+
+    // "Test now" asks this server and the node; the node's test shows in the event log by name.
+    // The newest such line's event id (the log is newest first and drops its oldest lines).
+    const fromTokyo = async () => {
+      const lines = page.getByTestId("event-log").locator("li", { hasText: /tokyo: ↓/ });
+      return (await lines.count()) === 0 ? 0 : Number(await lines.first().getAttribute("data-id"));
+    };
+    const before = await fromTokyo();
+    const ownTests = (await server.speedTests(1)).length;
+    await page.getByTestId("test-now").click();
+    await expect(page.getByTestId("test-now-said")).toHaveText("Testing now on e2e, tokyo.");
+    await expect(page.getByTestId("test-now")).toBeDisabled();
+    await expect.poll(fromTokyo, { timeout: 20_000 }).toBeGreaterThan(before);
+    expect((await server.speedTests(ownTests + 1)).length).toBeGreaterThan(ownTests);
 
     // The admin page says the same, with the way to revoke it.
     await page.goto(`${server.url}/admin`);

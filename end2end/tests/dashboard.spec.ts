@@ -36,6 +36,8 @@ test("the dashboard is server-rendered, hydrates, and shows live speed events in
     const connection = page.getByTestId("connection");
     // Only the hydrated client opens the stream, so "live" proves hydration.
     await expect(connection).toHaveAttribute("data-state", "live");
+    // A visitor may watch, not start tests.
+    await expect(page.getByTestId("test-now")).toHaveCount(0);
 
     // A new test finishes while the page is open; the page receives it over SSE.
     const idAtLoad = (await server.snapshot()).last_event_id;

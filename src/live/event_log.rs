@@ -92,12 +92,18 @@ pub fn summarise(topic: &str, data: &str) -> String {
     shorten(text)
 }
 
+/// A test's line; an agent node's (its target ends `@<node>`) starts with the node's name.
 pub fn speed_summary(s: &SpeedSample) -> String {
+    let from_node = s.target.strip_suffix(s.node.as_str()).is_some_and(|rest| rest.ends_with('@'));
+    let node = if from_node { format!("{}: ", s.node) } else { String::new() };
     match &s.error {
-        Some(error) => format!("speed test failed: {error}"),
-        None => {
-            format!("↓ {} Mbit/s, ↑ {} Mbit/s, latency {} ms", format::metric(s.download_mbps), format::metric(s.upload_mbps), format::metric(s.latency_ms))
-        }
+        Some(error) => format!("{node}speed test failed: {error}"),
+        None => format!(
+            "{node}↓ {} Mbit/s, ↑ {} Mbit/s, latency {} ms",
+            format::metric(s.download_mbps),
+            format::metric(s.upload_mbps),
+            format::metric(s.latency_ms)
+        ),
     }
 }
 
@@ -160,6 +166,8 @@ mod tests {
         assert_eq!(summarise("speed", &speed), "↓ 94.5 Mbit/s, ↑ 20.0 Mbit/s, latency 9.50 ms");
         let failed = serde_json::to_string(&SpeedSample { error: Some("connection refused".into()), ..SpeedSample::for_test(0, None, None) }).unwrap();
         assert_eq!(summarise("speed", &failed), "speed test failed: connection refused");
+        let from_node = SpeedSample { node: "tokyo".into(), target: "http://h/speedtest@tokyo".into(), ..SpeedSample::for_test(0, Some(94.5), Some(20.0)) };
+        assert_eq!(speed_summary(&from_node), "tokyo: ↓ 94.5 Mbit/s, ↑ 20.0 Mbit/s, latency — ms");
         assert_eq!(summarise("sales", r#"{"orders":3,"region":"eu"}"#), r#"{"orders":3,"region":"eu"}"#);
         assert_eq!(summarise("sales", &format!(r#"{{"note": "{}"}}"#, "x".repeat(300))).chars().count(), 120);
     }

@@ -199,6 +199,8 @@ mod tests {
             ("/api/agent/join", &["post"]),
             ("/api/agent/results", &["post"]),
             ("/api/agent/config", &["get"]),
+            ("/api/agent/stream", &["get"]),
+            ("/api/speed/test-now", &["post"]),
             ("/status/{name}", &["get"]),
             ("/status/{name}/events", &["get"]),
             ("/speedtest/garbage", &["get"]),

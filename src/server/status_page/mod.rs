@@ -141,3 +141,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub fn stream_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(page_events))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_public_page_carries_this_servers_speed_tests_not_its_nodes() {
+        let page = StatusPageConfig { name: "home".into(), title: None, monitors: Vec::new(), speed: true };
+        let sample = |node: &str, target: &str| {
+            let sample = SpeedSample { node: node.into(), target: target.into(), ..SpeedSample::for_test(1_767_225_600, Some(90.0), Some(20.0)) };
+            HubEvent::new(1, SPEED_TOPIC.into(), target.into(), 0, serde_json::to_string(&sample).unwrap())
+        };
+        let own = public_frame(&page, "home-server", &sample("home-server", "http://h/speedtest")).unwrap();
+        assert!(String::from_utf8_lossy(&own).contains("\"download_mbps\":90.0"));
+        assert_eq!(public_frame(&page, "home-server", &sample("tokyo", "http://h/speedtest@tokyo")), None);
+    }
+}
