@@ -11,6 +11,7 @@ use crate::server::{
     alerts::{
         channel_config::Channel,
         condition::{parse_duration, Aggregation, Condition},
+        quorum,
         silence::Window,
         tracker::Judgement,
     },
@@ -49,6 +50,8 @@ pub struct AlertConfig {
     /// Speed rules: run a retest before firing, and fire only if it breaches too.
     #[serde(default)]
     pub confirm: bool,
+    /// Fire for a monitor or target once at least this many vantage points (this server, agent nodes) breach.
+    pub nodes_at_least: Option<u32>,
     /// After firing this long, notify `escalate_to` as well.
     pub escalate_after: Option<String>,
     #[serde(default)]
@@ -143,6 +146,8 @@ pub struct Rule {
     pub escalation: Option<(Duration, Vec<String>)>,
     pub message: Option<String>,
     pub recovery_message: Option<String>,
+    /// With `nodes_at_least`: the rule that judges how many vantage points breach this one.
+    pub quorum: Option<Box<Rule>>,
 }
 
 /// What a rule's series may refer to, from the rest of the config.
@@ -192,6 +197,7 @@ impl AlertConfig {
         if self.confirm && !matches!(watched, Watched::Speed { .. }) {
             return Err(at("alert.confirm")("only speed rules can confirm with a retest".to_owned()));
         }
+        let at_least = self.nodes_at_least.map(|k| quorum::check_at_least(k, &watched, self.confirm)).transpose().map_err(at("alert.nodes_at_least"))?;
         let repeat = self.repeat.as_deref().map(parse_duration).transpose().map_err(at("alert.repeat"))?;
         if repeat.is_some_and(|every| every < Duration::from_secs(60)) {
             return Err(at("alert.repeat")("must be at least 1m".to_owned()));
@@ -223,6 +229,11 @@ impl AlertConfig {
             escalation,
             message: self.message.clone(),
             recovery_message: self.recovery_message.clone(),
+            quorum: None,
+        })
+        .map(|rule| match at_least {
+            Some(at_least) => Rule { quorum: Some(Box::new(quorum::count_rule(&rule, at_least))), ..rule },
+            None => rule,
         })
     }
 }

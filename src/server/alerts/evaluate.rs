@@ -16,7 +16,9 @@ use crate::{
         alerts::{
             board::{phase_name, Board},
             compose,
+            condition::Sample,
             config::{Rule, Watched},
+            quorum::{group_of, Vantages},
             record, reminders,
             silence::Window,
             store::NewNotification,
@@ -94,12 +96,13 @@ pub fn delivery_id() -> String {
 impl Evaluator {
     pub async fn run(self, mut events: mpsc::UnboundedReceiver<Arc<HubEvent>>, shutdown: CancellationToken) {
         let mut trackers = self.restore().await;
+        let mut vantages = Vantages::default();
         let mut tick = tokio::time::interval(REMINDER_TICK);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 event = events.recv() => match event {
-                    Some(event) => self.observe(&event, &mut trackers).await,
+                    Some(event) => self.observe(&event, &mut trackers, &mut vantages).await,
                     None => break,
                 },
                 _ = tick.tick() => self.remind(&mut trackers).await,
@@ -129,19 +132,30 @@ impl Evaluator {
         trackers
     }
 
-    async fn observe(&self, event: &HubEvent, trackers: &mut HashMap<(usize, String), Entry>) {
+    async fn observe(&self, event: &HubEvent, trackers: &mut HashMap<(usize, String), Entry>, vantages: &mut Vantages) {
         let Some(offered) = values(&event.topic, &event.data) else { return };
         for (index, rule) in self.rules.iter().enumerate() {
-            if !watches(&rule.watched, &offered.source, &offered.subject) {
+            // A rule across nodes watches every node's copy of its monitor or target.
+            let watched_as = if rule.quorum.is_some() { group_of(&offered.subject) } else { offered.subject.as_str() };
+            if !watches(&rule.watched, &offered.source, watched_as) {
                 continue;
             }
             let Some(&(_, value)) = offered.fields.iter().find(|(name, _)| *name == rule.field) else { continue };
-            let entry = trackers.entry((index, offered.subject.clone())).or_default();
-            let transition = entry.tracker.observe(&rule.judgement, crate::server::alerts::condition::Sample { at_ms: event.at_ms, value });
+            let sample = Sample { at_ms: event.at_ms, value };
+            let (rule, subject, sample) = match &rule.quorum {
+                None => (rule, offered.subject.clone(), sample),
+                Some(count_rule) => {
+                    let at_least = count_rule.judgement.condition.number as usize;
+                    let Some(breaching) = vantages.observe(index, &rule.judgement, at_least, &offered.subject, sample) else { continue };
+                    (&**count_rule, watched_as.to_owned(), Sample { at_ms: event.at_ms, value: breaching as f64 })
+                }
+            };
+            let entry = trackers.entry((index, subject.clone())).or_default();
+            let transition = entry.tracker.observe(&rule.judgement, sample);
             let outcome = match &transition {
-                Some(transition) => self.on_transition(rule, &offered.subject, transition, (entry.announced, entry.escalated)).await,
+                Some(transition) => self.on_transition(rule, &subject, transition, (entry.announced, entry.escalated)).await,
                 // Firing, and nobody was told (a silence or a parent held it back): tell them once it may go out.
-                None if entry.tracker.phase() == Phase::Firing && !entry.announced => self.announce_late(rule, &offered.subject, entry, event.at_ms).await,
+                None if entry.tracker.phase() == Phase::Firing && !entry.announced => self.announce_late(rule, &subject, entry, event.at_ms).await,
                 None => Notified::No,
             };
             // The board changes once the transition is handled, so whoever reads it sees the whole of it.
@@ -166,7 +180,7 @@ impl Evaluator {
                 }
             };
             let tracker = &entry.tracker;
-            self.board.set(&rule.name, &offered.subject, tracker.phase(), tracker.since_ms(), tracker.last_value(), not_sent);
+            self.board.set(&rule.name, &subject, tracker.phase(), tracker.since_ms(), tracker.last_value(), not_sent);
         }
     }
 

@@ -12,6 +12,7 @@ pub mod email;
 pub mod evaluate;
 pub mod outbox;
 pub mod page;
+pub mod quorum;
 pub mod record;
 pub mod reminders;
 pub mod routes;

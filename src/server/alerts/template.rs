@@ -142,6 +142,7 @@ pub fn label_and_unit(field: &str) -> (String, &'static str) {
         "latency_down_ms" => ("latency while downloading", "ms"),
         "latency_up_ms" => ("latency while uploading", "ms"),
         "failed" => ("failed tests", ""),
+        "nodes_in_breach" => ("nodes breaching the rule", ""),
         "response_ms" => ("response time", "ms"),
         "dns_ms" => ("DNS lookup", "ms"),
         "connect_ms" => ("connect time", "ms"),

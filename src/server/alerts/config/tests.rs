@@ -64,3 +64,19 @@ fn each_mistake_names_its_key() {
         assert!(reason.starts_with("rule \"r\": ") && !reason.contains('\n'), "{reason}");
     }
 }
+
+#[test]
+fn a_rule_across_nodes_counts_a_monitor_or_target_from_every_node() {
+    let across = rule("series = \"probe:gateway\"\nfield = \"up\"\ncondition = \"< 1\"\nnodes_at_least = 2\n").unwrap();
+    let count = across.quorum.expect("judged across nodes");
+    assert_eq!((count.field.as_str(), count.judgement.condition.number), ("nodes_in_breach", 2.0));
+    assert!(rule("series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 50\"\nnodes_at_least = 3\n").is_ok());
+    for extra in [
+        "series = \"probe:gateway@tokyo\"\nfield = \"up\"\ncondition = \"< 1\"\nnodes_at_least = 2\n",
+        "series = \"topic:sales\"\nfield = \"orders\"\ncondition = \"< 1\"\nnodes_at_least = 2\n",
+        "series = \"probe\"\nfield = \"up\"\ncondition = \"< 1\"\nnodes_at_least = 0\n",
+        "series = \"speed\"\nfield = \"download_mbps\"\ncondition = \"< 50\"\nconfirm = true\nnodes_at_least = 2\n",
+    ] {
+        assert_eq!(rule(extra).unwrap_err().0, "alert.nodes_at_least", "{extra}");
+    }
+}
