@@ -5,7 +5,7 @@
 use leptos::{either::Either, prelude::*};
 
 use crate::{
-    inline_scripts::THEME_SCRIPT,
+    inline_scripts::{TEST_NOW_SCRIPT, THEME_SCRIPT},
     ui::{account_bar::AccountBar, dashboard::DashboardPage, theme, viewer_zone},
 };
 
@@ -21,6 +21,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <body>
                 <App/>
                 <AccountBar/>
+                <script inner_html=TEST_NOW_SCRIPT></script>
             </body>
         </html>
     }

@@ -11,6 +11,4 @@ pub mod live_stream;
 pub mod offline;
 pub mod snapshot_api;
 #[cfg(feature = "hydrate")]
-pub mod test_now_api;
-#[cfg(feature = "hydrate")]
 pub mod zone;

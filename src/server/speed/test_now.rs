@@ -103,7 +103,7 @@ pub fn ask(state: &AppState, node: Option<&str>, target: Option<&str>) -> Result
             answer.not_connected.push(node.to_owned());
         }
     }
-    Ok(answer)
+    Ok(answer.summarised())
 }
 
 /// Runs speed tests now; the samples arrive on the `speed` topic as usual.
