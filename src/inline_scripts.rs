@@ -11,12 +11,15 @@ pub const LOCAL_TIME_SCRIPT: &str =
     "document.querySelectorAll('time[datetime]').forEach(function(t){var d=new Date(t.getAttribute('datetime'));if(!isNaN(d))t.textContent=d.toLocaleString()})";
 
 /// The dashboard's "Test now": asks `POST /api/speed/test-now` and shows the answer's
-/// `summary` or `error` beside the button. A script, not WASM: the bundle has no room.
-pub const TEST_NOW_SCRIPT: &str = "document.addEventListener('click',function(e){var b=e.target.closest&&e.target.closest('.test-now-button');if(!b)return;\
-var s=b.parentNode.querySelector('[role=status]');s.textContent='Asking…';\
+/// `summary` or `error` beside the button, the button off while it asks. A script, not
+/// WASM: the bundle has no room.
+pub const TEST_NOW_SCRIPT: &str =
+    "document.addEventListener('click',function(e){var b=e.target.closest&&e.target.closest('.test-now-button');if(!b||b.disabled)return;\
+var s=b.parentNode.querySelector('[role=status]');b.disabled=true;s.textContent='Asking…';\
 fetch('/api/speed/test-now',{method:'POST',headers:{'content-type':'application/json'},body:'{}'})\
-.then(function(r){return r.json().then(function(j){s.textContent=r.ok?j.summary:'Cannot test now: '+j.error})})\
-.catch(function(){s.textContent='Cannot test now: the server cannot be reached'})})";
+.then(function(r){return r.json().then(function(j){s.textContent=r.ok?j.summary:'Cannot test now: '+(j.error||r.status)},\
+function(){s.textContent='Cannot test now: the server answered '+r.status})},function(){s.textContent='Cannot test now: the server cannot be reached'})\
+.then(function(){b.disabled=false})})";
 
 /// Every inline script, for the policy.
 pub const ALL: [&str; 3] = [THEME_SCRIPT, LOCAL_TIME_SCRIPT, TEST_NOW_SCRIPT];

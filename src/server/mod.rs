@@ -58,7 +58,8 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let auth = auth::Auth::new(&config)?;
     let serve_budget = speed::budget::ServeBudget::new(config.speed.serve_budget_mb, config.speed.serve_budget_exempt()?);
     // The sampler's queue of tests to run now; alert retests pass through `route_retests`, which sends a node's to the node.
-    let (test_now, tests_now) = tokio::sync::mpsc::unbounded_channel();
+    // Bounded: a test asked for while one of each target waits is one too many.
+    let (test_now, tests_now) = tokio::sync::mpsc::channel(config.speed.targets().len().max(1));
     let speed_tests = speed::test_now::SpeedTests::new(config.speed.enabled.then_some(test_now));
     let services = state::Services { alerts, pushes, auth, serve_budget, speed_tests };
     let state = AppState::new(config, client, token.clone(), store.clone(), services).await?;

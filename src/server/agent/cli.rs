@@ -39,6 +39,9 @@ pub struct AgentRunArgs {
     /// The outbox's size cap in MB; past it the oldest results are dropped (and counted).
     #[arg(long, value_name = "MB", default_value_t = 100)]
     pub max_mb: u64,
+    /// Run only the server's monitors, not its speed tests (a metered link, a small machine).
+    #[arg(long)]
+    pub no_speed_tests: bool,
     /// For tests: this node's clock runs this many ms ahead (negative: behind) of the real one.
     #[arg(long, hide = true, default_value_t = 0, allow_hyphen_values = true)]
     pub clock_skew_ms: i64,

@@ -64,10 +64,11 @@ pub async fn run(args: AgentRunArgs, shutdown: CancellationToken) -> Result<(), 
     // No overall timeout: the stream is endless, and silence past the heartbeats ends it.
     let streaming =
         reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).read_timeout(stream::SILENCE_LIMIT).build().map_err(AgentError::Client)?;
-    let mut runner = Runner::new(outbox, clock);
+    let mut runner = Runner::new(outbox, clock, !args.no_speed_tests, &enrolment.server);
     let on_heard = |heard| match heard {
         Heard::Config(config) => runner.apply(&config, &shutdown),
         Heard::TestNow(test_now) => runner.test_now(test_now.target.as_deref()),
+        Heard::Refused => runner.stop(),
     };
     stream::follow(&streaming, &enrolment, on_heard, &shutdown).await;
     let _ = uplink.await;

@@ -1,10 +1,11 @@
 //! What an agent runs: the server's monitors and speed tests, each result
-//! into the outbox first, started again whenever the config the server
-//! sends changes, and a speed test at once when the server asks.
+//! into the outbox first, started again whenever the part of the config the
+//! server sends changes, a speed test at once when the server asks, and
+//! nothing once the server refuses the node.
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -23,12 +24,28 @@ use crate::{
     },
 };
 
-/// The checks and tests of one config.
+/// Checks or tests started from one part of the config, until `stop`.
 struct Running {
     fingerprint: String,
     stop: CancellationToken,
-    /// The sampler's queue of tests to run now; none without speed tests.
-    test_now: Option<UnboundedSender<String>>,
+}
+
+impl Running {
+    fn start(fingerprint: String, shutdown: &CancellationToken) -> Self {
+        Self { fingerprint, stop: shutdown.child_token() }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The speed tests running, and where to ask for one now.
+struct SpeedTests {
+    running: Running,
+    test_now: mpsc::Sender<String>,
     labels: Vec<String>,
 }
 
@@ -36,53 +53,75 @@ pub struct Runner {
     outbox: Arc<Outbox>,
     clock: AgentClock,
     tls: tokio_rustls::TlsConnector,
-    running: Option<Running>,
+    /// `--no-speed-tests` leaves them to other nodes.
+    speed_tests_wanted: bool,
+    /// Whether the server is reached on loopback: then so are its loopback targets.
+    server_on_loopback: bool,
+    monitors: Option<Running>,
+    speed: Option<SpeedTests>,
 }
 
 impl Runner {
-    pub fn new(outbox: Arc<Outbox>, clock: AgentClock) -> Self {
-        Self { outbox, clock, tls: crate::server::monitor::check::tls_connector(), running: None }
+    pub fn new(outbox: Arc<Outbox>, clock: AgentClock, speed_tests_wanted: bool, server: &str) -> Self {
+        let server_on_loopback = reqwest::Url::parse(server).is_ok_and(|url| is_loopback(&url));
+        Self { outbox, clock, tls: crate::server::monitor::check::tls_connector(), speed_tests_wanted, server_on_loopback, monitors: None, speed: None }
     }
 
-    /// Runs what `config` says, unless it is what runs already.
+    /// Stops everything: the server refuses this node.
+    pub fn stop(&mut self) {
+        if self.monitors.take().is_some() | self.speed.take().is_some() {
+            tracing::warn!("stopped the checks and speed tests until the server takes this node again");
+        }
+    }
+
+    /// Runs what `config` says; each part (monitors, speed tests) restarts only when it changed.
     pub fn apply(&mut self, config: &NodeConfig, shutdown: &CancellationToken) {
-        let fingerprint = serde_json::to_string(&(&config.monitors, &config.speed)).unwrap_or_default();
-        if self.running.as_ref().is_some_and(|running| running.fingerprint == fingerprint) {
+        let fingerprint = serde_json::to_string(&config.monitors).unwrap_or_default();
+        if self.monitors.as_ref().is_none_or(|running| running.fingerprint != fingerprint) {
+            let running = Running::start(fingerprint, shutdown);
+            let monitors: Vec<Monitor> = config
+                .monitors
+                .iter()
+                .filter_map(|table| {
+                    table.validate().map_err(|(key, reason)| tracing::warn!(monitor = %table.name, key, %reason, "a monitor this node cannot run")).ok()
+                })
+                .collect();
+            tracing::info!(monitors = monitors.len(), "running the server's monitors");
+            for monitor in monitors {
+                tokio::spawn(run_checks(monitor, self.outbox.clone(), self.clock, self.tls.clone(), running.stop.clone()));
+            }
+            self.monitors = Some(running);
+        }
+        let speed = config.speed.as_ref().filter(|_| self.speed_tests_wanted);
+        let fingerprint = serde_json::to_string(&speed).unwrap_or_default();
+        if self.speed.as_ref().is_some_and(|tests| tests.running.fingerprint == fingerprint) {
             return;
         }
-        if let Some(running) = self.running.take() {
-            running.stop.cancel();
+        self.speed = None;
+        let Some(speed) = speed else { return };
+        match self.start_speed_tests(&config.node, speed, Running::start(fingerprint, shutdown)) {
+            Ok(tests) => self.speed = tests,
+            Err(reason) => tracing::warn!(%reason, "speed tests this node cannot run"),
         }
-        let stop = shutdown.child_token();
-        let monitors: Vec<Monitor> = config
-            .monitors
-            .iter()
-            .filter_map(|table| {
-                table.validate().map_err(|(key, reason)| tracing::warn!(monitor = %table.name, key, %reason, "a monitor this node cannot run")).ok()
-            })
-            .collect();
-        tracing::info!(monitors = monitors.len(), speed_tests = config.speed.is_some(), "running the server's config");
-        for monitor in monitors {
-            tokio::spawn(run_checks(monitor, self.outbox.clone(), self.clock, self.tls.clone(), stop.clone()));
-        }
-        let (test_now, labels) = match config.speed.as_ref().map(|speed| self.start_speed_tests(&config.node, speed, &stop)) {
-            Some(Ok(started)) => started,
-            Some(Err(reason)) => {
-                tracing::warn!(%reason, "speed tests this node cannot run");
-                (None, Vec::new())
-            }
-            None => (None, Vec::new()),
-        };
-        self.running = Some(Running { fingerprint, stop, test_now, labels });
     }
 
-    fn start_speed_tests(&self, node: &str, speed: &SpeedConfig, stop: &CancellationToken) -> Result<(Option<UnboundedSender<String>>, Vec<String>), String> {
+    fn start_speed_tests(&self, node: &str, speed: &SpeedConfig, running: Running) -> Result<Option<SpeedTests>, String> {
         speed.validate().map_err(|error| error.to_string())?;
-        let options = MeasureOptions::from(speed);
+        let mut speed = speed.clone();
+        // The server's 127.0.0.1 is not this node's, unless this node reaches the server there too.
+        let configured = speed.targets.len();
+        speed.targets.retain(|target| self.server_on_loopback || reqwest::Url::parse(&target.url).is_ok_and(|url| !is_loopback(&url)));
+        if speed.targets.len() < configured {
+            tracing::warn!(skipped = configured - speed.targets.len(), "speed targets on the server's loopback address are not this node's to test");
+        }
+        if configured > 0 && speed.targets.is_empty() {
+            return Ok(None);
+        }
+        let options = MeasureOptions::from(&speed);
         let measurer = Measurer::new(options.timeout, payload::random_block()).map_err(|error| error.to_string())?;
         let targets = speed.targets();
-        let labels = targets.iter().map(|scheduled| scheduled.target.label()).collect();
-        let (test_now, tests_now) = tokio::sync::mpsc::unbounded_channel();
+        let labels: Vec<String> = targets.iter().map(|scheduled| scheduled.target.label()).collect();
+        let (test_now, tests_now) = mpsc::channel(labels.len().max(1));
         let sampler = SpeedSampler {
             node: node.to_owned(),
             targets,
@@ -92,20 +131,35 @@ impl Runner {
             sink: into_outbox(self.outbox.clone(), self.clock),
             retests: Some(tests_now),
         };
-        tokio::spawn(sampler.run(stop.clone()));
-        Ok((Some(test_now), labels))
+        tracing::info!(targets = labels.len(), "running the server's speed tests");
+        tokio::spawn(sampler.run(running.stop.clone()));
+        Ok(Some(SpeedTests { running, test_now, labels }))
     }
 
-    /// Tests `target` (every target when `None`) now; nothing while this node runs no speed tests.
+    /// Tests `target` (every target when `None`) now; a test already asked for is not queued twice.
     pub fn test_now(&self, target: Option<&str>) {
-        let Some(Running { test_now: Some(queue), labels, .. }) = &self.running else {
+        let Some(SpeedTests { test_now, labels, .. }) = &self.speed else {
             tracing::warn!("asked to test now, but this node runs no speed tests");
             return;
         };
-        for label in labels.iter().filter(|label| target.is_none_or(|target| target == label.as_str())) {
-            tracing::info!(target = %label, "testing now, as the server asked");
-            let _ = queue.send(label.clone());
+        let chosen: Vec<&String> = labels.iter().filter(|label| target.is_none_or(|target| target == label.as_str())).collect();
+        if chosen.is_empty() {
+            tracing::warn!(target, "asked to test a target this node does not test");
         }
+        for label in chosen {
+            tracing::info!(target = %label, "testing now, as the server asked");
+            let _ = test_now.try_send(label.clone());
+        }
+    }
+}
+
+/// Whether `url` names this machine: a loopback address or `localhost`.
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost"),
+        None => false,
     }
 }
 

@@ -24,6 +24,8 @@ pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 pub enum Heard {
     Config(Box<NodeConfig>),
     TestNow(TestNow),
+    /// The server refuses this node (revoked, another protocol): stop until it takes it again.
+    Refused,
 }
 
 /// One event read: what it says, `None` for an event this agent does not know
@@ -31,7 +33,9 @@ pub enum Heard {
 pub fn read_event(name: &str, data: &str) -> Result<Option<Heard>, AgentError> {
     match name {
         "config" => {
-            let config: NodeConfig = serde_json::from_str(data).map_err(|error| AgentError::Refused(format!("not a node config: {error}")))?;
+            let config: NodeConfig = serde_json::from_str(data).map_err(|error| {
+                AgentError::Refused(format!("this agent cannot read the server's config ({error}): run the same netpulse version on the agent and the server"))
+            })?;
             match protocol_mismatch(config.protocol) {
                 Some(mismatch) => Err(AgentError::Refused(mismatch)),
                 None => Ok(Some(Heard::Config(Box::new(config)))),
@@ -59,6 +63,7 @@ pub async fn follow(client: &reqwest::Client, enrolment: &Enrolment, mut on_hear
         let pause = match ended {
             Err(AgentError::Refused(reason)) => {
                 tracing::error!(%reason, "the server refuses this node's stream; asking again in 10 minutes");
+                on_heard(Heard::Refused);
                 REFUSED_RETRY
             }
             Err(error) => {
@@ -93,14 +98,20 @@ async fn read_stream(client: &reqwest::Client, enrolment: &Enrolment, on_heard: 
         return Err(if refusal { AgentError::Refused(message) } else { AgentError::Unreachable(message) });
     }
     let mut events = response.bytes_stream().eventsource();
+    let mut configured = false;
     while let Some(event) = events.next().await {
         let event = event.map_err(|error| AgentError::Unreachable(format!("the stream broke: {error}")))?;
         if let Some(heard) = read_event(&event.event, &event.data)? {
             if matches!(heard, Heard::Config(_)) {
                 *retry = FIRST_RETRY;
+                configured = true;
             }
             on_heard(heard);
         }
+    }
+    // A stream that ends before its config is not the server's (a proxy, a portal): back off.
+    if !configured {
+        return Err(AgentError::Unreachable("the stream ended before the node's config".to_owned()));
     }
     Ok(())
 }

@@ -1,13 +1,14 @@
 //! What the server tells agent nodes between their batches: "test now", and
-//! that a node was revoked (its stream ends). Each node's open command
-//! streams are counted, so the one asking learns whether a node heard it.
+//! that a node was revoked (its stream ends). Each open command stream has
+//! its own small queue, so one node's commands never crowd out another's,
+//! and the one asking learns whether a node heard it.
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, PoisonError},
 };
 
-use tokio::sync::broadcast;
+use tokio::sync::mpsc;
 
 /// A command for one node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,48 +19,40 @@ pub enum NodeCommand {
     Revoked,
 }
 
-/// Commands waiting to be sent on a stream; a slow stream that misses some drops them.
-const QUEUED: usize = 64;
+/// Commands waiting on one stream; past this a slow stream misses the newest.
+const QUEUED: usize = 16;
 
+type Streams = Arc<Mutex<HashMap<String, Vec<(u64, mpsc::Sender<NodeCommand>)>>>>;
+
+/// Each node's open command streams, each with its own queue.
+#[derive(Default)]
 pub struct Commands {
-    sender: broadcast::Sender<(String, NodeCommand)>,
-    open: Arc<Mutex<HashMap<String, usize>>>,
-}
-
-impl Default for Commands {
-    fn default() -> Self {
-        Self { sender: broadcast::channel(QUEUED).0, open: Arc::default() }
-    }
+    streams: Streams,
+    next_id: std::sync::atomic::AtomicU64,
 }
 
 /// One open command stream: its node's commands, counted while it is held.
 pub struct Listener {
     node: String,
-    receiver: broadcast::Receiver<(String, NodeCommand)>,
-    open: Arc<Mutex<HashMap<String, usize>>>,
+    id: u64,
+    receiver: mpsc::Receiver<NodeCommand>,
+    streams: Streams,
 }
 
 impl Listener {
     /// The next command for this node; `None` once the server drops its side.
     pub async fn next(&mut self) -> Option<NodeCommand> {
-        loop {
-            match self.receiver.recv().await {
-                Ok((node, command)) if node == self.node => return Some(command),
-                Ok(_) => continue,
-                Err(broadcast::error::RecvError::Lagged(missed)) => tracing::warn!(node = %self.node, missed, "a node's stream missed commands"),
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+        self.receiver.recv().await
     }
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.node) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.node);
+        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(open) = streams.get_mut(&self.node) {
+            open.retain(|(id, _)| *id != self.id);
+            if open.is_empty() {
+                streams.remove(&self.node);
             }
         }
     }
@@ -68,20 +61,28 @@ impl Drop for Listener {
 impl Commands {
     /// Starts listening for `node`'s commands.
     pub fn listen(&self, node: &str) -> Listener {
-        *self.open.lock().unwrap_or_else(PoisonError::into_inner).entry(node.to_owned()).or_default() += 1;
-        Listener { node: node.to_owned(), receiver: self.sender.subscribe(), open: self.open.clone() }
+        let (sender, receiver) = mpsc::channel(QUEUED);
+        let id = self.next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).entry(node.to_owned()).or_default().push((id, sender));
+        Listener { node: node.to_owned(), id, receiver, streams: self.streams.clone() }
     }
 
     /// Whether `node` has a command stream open now.
     pub fn is_listening(&self, node: &str) -> bool {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner).contains_key(node)
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner).contains_key(node)
     }
 
-    /// Sends `command` to `node`; whether one of its streams was open to hear it.
+    /// Sends `command` to each of `node`'s streams; whether one of them took it.
     pub fn send(&self, node: &str, command: NodeCommand) -> bool {
-        let listening = self.is_listening(node);
-        let _ = self.sender.send((node.to_owned(), command));
-        listening
+        let streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut heard = false;
+        for (_, sender) in streams.get(node).into_iter().flatten() {
+            match sender.try_send(command.clone()) {
+                Ok(()) => heard = true,
+                Err(error) => tracing::warn!(node, %error, "a node's command stream is not keeping up; a command was dropped"),
+            }
+        }
+        heard
     }
 }
 

@@ -55,8 +55,10 @@ fn command_frame(command: NodeCommand) -> Option<bytes::Bytes> {
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
 async fn node_stream(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let (_, node) = node_caller(&state, &headers).await?;
-    // Listening before the config is sent, so no command asked for in between is missed.
+    // Listening before the config is sent, so no command asked for in between is missed;
+    // then the credential again, so a revocation in between is not missed either.
     let listener = state.agents.commands.listen(&node);
+    node_caller(&state, &headers).await?;
     let config = serde_json::to_string(&node_config(&state, node)).expect("a node config always serialises");
     let first = stream::once(async move { sse_frame::event("config", None, &config) });
     let commands = stream::unfold(listener, |mut listener: Listener| async move {

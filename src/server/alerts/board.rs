@@ -38,6 +38,7 @@ impl Board {
     pub fn new(rules: &[Rule]) -> Self {
         let rules = rules
             .iter()
+            .map(Rule::judged)
             .map(|rule| AlertState {
                 rule: rule.name.clone(),
                 subject: String::new(),

@@ -150,6 +150,13 @@ pub struct Rule {
     pub quorum: Option<Box<Rule>>,
 }
 
+impl Rule {
+    /// The rule a subject's phase, value and threshold are of: the count rule across nodes, or this one.
+    pub fn judged(&self) -> &Rule {
+        self.quorum.as_deref().unwrap_or(self)
+    }
+}
+
 /// What a rule's series may refer to, from the rest of the config.
 pub struct Known<'a> {
     pub speed_targets: &'a [String],

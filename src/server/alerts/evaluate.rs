@@ -96,7 +96,7 @@ pub fn delivery_id() -> String {
 impl Evaluator {
     pub async fn run(self, mut events: mpsc::UnboundedReceiver<Arc<HubEvent>>, shutdown: CancellationToken) {
         let mut trackers = self.restore().await;
-        let mut vantages = Vantages::default();
+        let mut vantages = Vantages::new(now_ms());
         let mut tick = tokio::time::interval(REMINDER_TICK);
         loop {
             tokio::select! {

@@ -59,15 +59,31 @@ pub fn check_at_least(at_least: u32, watched: &Watched, confirm: bool) -> Result
 }
 
 /// Each rule's tracker per vantage point, as `observe` feeds them.
-#[derive(Default)]
 pub struct Vantages {
     trackers: HashMap<(usize, String), Tracker>,
+    /// When this server started judging: the vantage points' trackers start empty then.
+    started_ms: i64,
+}
+
+/// How long after start-up a vantage point's tracker may not yet know it breaches:
+/// its `for`, and its window when it aggregates over one.
+fn settling(judgement: &Judgement) -> Duration {
+    let window = match judgement.aggregation {
+        Aggregation::Over { window, .. } => window,
+        _ => Duration::ZERO,
+    };
+    judgement.pending_for + window
 }
 
 impl Vantages {
+    pub fn new(started_ms: i64) -> Self {
+        Self { trackers: HashMap::new(), started_ms }
+    }
+
     /// Judges `subject`'s sample by rule `index`'s own judgement; then how many of
     /// its group's vantage points breach, once at least `at_least` have reported
-    /// since start-up (so a restart does not resolve what fewer have yet said).
+    /// since start-up. A count below `at_least` is held back while the trackers
+    /// settle, so a restart does not resolve an open incident they have not yet re-judged.
     pub fn observe(&mut self, index: usize, judgement: &Judgement, at_least: usize, subject: &str, sample: Sample) -> Option<usize> {
         self.trackers.entry((index, subject.to_owned())).or_default().observe(judgement, sample);
         let group = group_of(subject);
@@ -79,7 +95,9 @@ impl Vantages {
                 breaching += usize::from(tracker.phase() == Phase::Firing);
             }
         }
-        (reporting >= at_least).then_some(breaching)
+        let settled_ms = self.started_ms.saturating_add(i64::try_from(settling(judgement).as_millis()).unwrap_or(i64::MAX / 2));
+        let settling = breaching < at_least && sample.at_ms < settled_ms;
+        (reporting >= at_least && !settling).then_some(breaching)
     }
 }
 
@@ -102,7 +120,7 @@ mod tests {
     #[test]
     fn counts_the_vantage_points_in_breach_once_enough_have_reported() {
         let judgement = down_judgement(Duration::ZERO);
-        let mut vantages = Vantages::default();
+        let mut vantages = Vantages::new(0);
         let at = |at_ms, value| Sample { at_ms, value };
         assert_eq!(vantages.observe(0, &judgement, 2, "web", at(1, 0.0)), None, "one of the two needed has reported");
         assert_eq!(vantages.observe(0, &judgement, 2, "web@tokyo", at(2, 1.0)), Some(1));
@@ -114,13 +132,15 @@ mod tests {
     }
 
     #[test]
-    fn a_vantage_point_breaches_only_after_the_rules_own_for() {
+    fn a_vantage_point_breaches_only_after_the_rules_own_for_and_a_low_count_waits_that_long_after_start_up() {
         let judgement = down_judgement(Duration::from_secs(60));
-        let mut vantages = Vantages::default();
+        let mut vantages = Vantages::new(0);
+        assert_eq!(vantages.observe(0, &judgement, 1, "web@berlin", Sample { at_ms: 1, value: 1.0 }), None, "up, but berlin may not know yet");
         let at = |at_ms, value| Sample { at_ms, value };
         vantages.observe(0, &judgement, 1, "web@tokyo", at(0, 0.0));
-        assert_eq!(vantages.observe(0, &judgement, 1, "web@tokyo", at(30_000, 0.0)), Some(0), "pending, not yet in breach");
+        assert_eq!(vantages.observe(0, &judgement, 1, "web@tokyo", at(30_000, 0.0)), None, "pending: not a count to act on yet");
         assert_eq!(vantages.observe(0, &judgement, 1, "web@tokyo", at(60_000, 0.0)), Some(1));
+        assert_eq!(vantages.observe(0, &judgement, 1, "web@tokyo", at(90_000, 1.0)), Some(0), "settled: a low count counts");
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl Evaluator {
     pub(super) async fn remind(&self, trackers: &mut HashMap<(usize, String), Entry>) {
         let now = now_ms();
         for ((index, subject), entry) in trackers.iter_mut() {
-            let rule = &self.rules[*index];
+            let rule = self.rules[*index].judged();
             if entry.tracker.phase() != Phase::Firing || !entry.announced {
                 continue;
             }

@@ -315,6 +315,8 @@ mod tests {
         assert!(err.starts_with("invalid monitor.name:"), "{err}");
         let good = Config::from_toml("[[monitor]]\nname = \"a\"\nurl = \"http://127.0.0.1:1/\"\n").unwrap();
         assert_eq!(good.checked_monitors().unwrap().len(), 1);
+        let at = Config::from_toml("[[monitor]]\nname = \"web@tokyo\"\ntcp = \"127.0.0.1:2\"\n").unwrap().validate().unwrap_err().to_string();
+        assert!(at.starts_with("invalid monitor.name:") && at.contains("'@'"), "{at}");
     }
 
     #[test]

@@ -124,6 +124,10 @@ impl MonitorConfig {
         if self.name.trim().is_empty() {
             return Err(("monitor.name", "must not be empty".to_owned()));
         }
+        // `web@tokyo` is monitor `web` from agent node `tokyo`.
+        if self.name.contains('@') {
+            return Err(("monitor.name", named("must not contain '@', which names an agent node's copy (web@tokyo)".to_owned())));
+        }
         // A push may be expected weekly or monthly; a check runs at least daily.
         let longest = if self.push.is_some() { 31.0 * 86_400.0 } else { 86_400.0 };
         if !(self.interval >= 1.0 && self.interval <= longest) {

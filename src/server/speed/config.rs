@@ -46,7 +46,7 @@ pub struct SpeedConfig {
     pub serve_budget_exempt: Vec<String>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetConfig {
     pub url: String,
@@ -55,6 +55,14 @@ pub struct TargetConfig {
     /// Seconds between tests of this target; `speed.interval` when absent.
     #[serde(default)]
     pub interval: Option<u64>,
+}
+
+/// Without the URL's `user:password@`: a config or node config in a log shows no secret.
+impl std::fmt::Debug for TargetConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = reqwest::Url::parse(&self.url).map_or_else(|_| "[not a URL]".to_owned(), |url| crate::server::speed::target::shown(&url));
+        f.debug_struct("TargetConfig").field("url", &url).field("kind", &self.kind).field("interval", &self.interval).finish()
+    }
 }
 
 impl Default for SpeedConfig {
@@ -121,7 +129,11 @@ impl SpeedConfig {
         }
         self.serve_budget_exempt()?;
         for target in &self.targets {
-            SpeedTarget::parse(&target.url, target.kind.unwrap_or(TargetKind::Netpulse)).map_err(|reason| invalid("speed.target.url", reason))?;
+            let parsed = SpeedTarget::parse(&target.url, target.kind.unwrap_or(TargetKind::Netpulse)).map_err(|reason| invalid("speed.target.url", reason))?;
+            // `<target>@tokyo` is the target as agent node `tokyo` tests it.
+            if parsed.label().contains('@') {
+                return Err(invalid("speed.target.url", format!("{:?} must not contain '@' past its host, which names an agent node's copy", parsed.label())));
+            }
             if let Some(seconds) = target.interval {
                 check_interval("speed.target.interval", seconds)?;
             }
@@ -180,12 +192,20 @@ mod tests {
     }
 
     #[test]
+    fn a_targets_credentials_never_show_in_debug() {
+        let speed = Config::from_toml("[[speed.target]]\nurl = \"https://me:s3cret@speed.lan/speedtest\"\n").unwrap().speed;
+        let shown = format!("{speed:?}");
+        assert!(shown.contains("speed.lan") && !shown.contains("s3cret") && !shown.contains("me:"), "{shown}");
+    }
+
+    #[test]
     fn bad_values_name_their_key() {
         for (text, key) in [
             ("[[speed.target]]\nurl = \"ftp://x\"\n", "speed.target.url"),
             ("[[speed.target]]\nurl = \"http://h/\"\ninterval = 0\n", "speed.target.interval"),
             ("[speed]\nspread = 0.9\n", "speed.spread"),
             ("[speed]\nbudget_mb = -1\n", "speed.budget_mb"),
+            ("[[speed.target]]\nurl = \"http://h/@me/speedtest\"\n", "speed.target.url"),
         ] {
             let err = Config::from_toml(text).unwrap().validate().unwrap_err().to_string();
             assert!(err.starts_with(&format!("invalid {key}:")), "{text}: {err}");

@@ -42,7 +42,7 @@ pub struct SpeedSampler {
     pub measurer: Measurer,
     pub sink: SampleSink,
     /// Targets to test again at once (by label): alert rules that confirm a breach, "test now".
-    pub retests: Option<mpsc::UnboundedReceiver<String>>,
+    pub retests: Option<mpsc::Receiver<String>>,
 }
 
 impl SpeedSampler {

@@ -60,16 +60,13 @@ fn public_frame(page: &StatusPageConfig, here: &str, event: &HubEvent) -> Option
 
 fn gather(state: &AppState, page: &StatusPageConfig) -> StatusPageData {
     let probe = |name: &String| state.hub.latest(PROBE_TOPIC, name).and_then(|event| serde_json::from_str::<ProbeResult>(&event.data).ok());
-    let mut speed: Vec<SpeedSample> = Vec::new();
-    if page.speed {
-        for event in state.hub.recent(SPEED_TOPIC).0.iter().rev() {
-            if let Ok(sample) = serde_json::from_str::<SpeedSample>(&event.data) {
-                if sample.node == state.config.node && !speed.iter().any(|seen| seen.target == sample.target) {
-                    speed.push(sample);
-                }
-            }
-        }
-    }
+    // Each of this server's targets by its own key, so agent nodes' tests never crowd one out.
+    let speed: Vec<SpeedSample> = if page.speed {
+        let labels = state.config.speed.targets().into_iter().map(|scheduled| scheduled.target.label());
+        labels.filter_map(|label| state.hub.latest(SPEED_TOPIC, &label)).filter_map(|event| serde_json::from_str(&event.data).ok()).collect()
+    } else {
+        Vec::new()
+    };
     StatusPageData {
         name: page.name.clone(),
         title: page.title().to_owned(),
