@@ -23,7 +23,7 @@ use crate::{
             silence::Window,
             store::NewNotification,
             tracker::{Phase, Tracker, Transition},
-            values::{values, Source},
+            values::values,
         },
         clock::now_ms,
         events::{hub::HubEvent, writer::Writer},
@@ -69,16 +69,6 @@ pub(super) struct Entry {
     pub(super) announced: bool,
     /// Whether the current breach went to the escalation channels too.
     pub(super) escalated: bool,
-}
-
-fn watches(watched: &Watched, source: &Source, subject: &str) -> bool {
-    match (watched, source) {
-        (Watched::Speed { target }, Source::Speed) => target.as_deref().is_none_or(|t| t == subject),
-        (Watched::Probe { monitor }, Source::Probe) => monitor.as_deref().is_none_or(|m| m == subject),
-        (Watched::Topic { topic }, Source::Topic(t)) => topic == t,
-        (Watched::Node { node }, Source::Node) => node.as_deref().is_none_or(|n| n == subject),
-        _ => false,
-    }
 }
 
 /// An agent catching up after an outage sends results measured long ago: their
@@ -137,7 +127,7 @@ impl Evaluator {
         for (index, rule) in self.rules.iter().enumerate() {
             // A rule across nodes watches every node's copy of its monitor or target.
             let watched_as = if rule.quorum.is_some() { group_of(&offered.subject) } else { offered.subject.as_str() };
-            if !watches(&rule.watched, &offered.source, watched_as) {
+            if !offered.source.is_watched_by(&rule.watched, watched_as) {
                 continue;
             }
             let Some(&(_, value)) = offered.fields.iter().find(|(name, _)| *name == rule.field) else { continue };

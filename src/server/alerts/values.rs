@@ -3,7 +3,10 @@
 
 use serde_json::Value;
 
-use crate::model::{ALERT_TOPIC, LIVE_TOPIC, NODE_TOPIC, PROBE_TOPIC, SPEED_TOPIC};
+use crate::{
+    model::{ALERT_TOPIC, LIVE_TOPIC, NODE_TOPIC, PROBE_TOPIC, SPEED_TOPIC},
+    server::alerts::config::Watched,
+};
 
 #[derive(Debug, PartialEq)]
 pub enum Source<'a> {
@@ -11,6 +14,19 @@ pub enum Source<'a> {
     Probe,
     Topic(&'a str),
     Node,
+}
+
+impl Source<'_> {
+    /// Whether a rule watching `watched` judges this source's `subject`.
+    pub fn is_watched_by(&self, watched: &Watched, subject: &str) -> bool {
+        match (watched, self) {
+            (Watched::Speed { target }, Source::Speed) => target.as_deref().is_none_or(|t| t == subject),
+            (Watched::Probe { monitor }, Source::Probe) => monitor.as_deref().is_none_or(|m| m == subject),
+            (Watched::Topic { topic }, Source::Topic(t)) => topic == t,
+            (Watched::Node { node }, Source::Node) => node.as_deref().is_none_or(|n| n == subject),
+            _ => false,
+        }
+    }
 }
 
 /// One event's fields, or `None` for events no rule can watch.
