@@ -173,6 +173,14 @@ async fn three_agents_in_namespaces_lose_nothing_through_cut_links_and_a_kill_9(
     nodes[2].start();
     let caught_up = |nodes: &[Value]| all_online(nodes) && NAMES.iter().all(|name| by_name(nodes, name).is_some_and(|n| n["backlog"] == 0));
     until(&client, &base, &cookie, Duration::from_secs(90), "all three online with their outboxes sent", caught_up).await;
+    // The watcher polls on its own beat: let it see them back before it stops (at most 5 s).
+    for _ in 0..20 {
+        let back = ["lima", "pune"].iter().all(|name| seen.lock().unwrap().get(*name).and_then(|states| states.last().copied()) == Some(true));
+        if back {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     watcher.abort();
 
     // Stop the agents; whatever each made is stored or waits in its outbox.
