@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    agents::{admin_cookie, check, config_with, Agent},
+    agents::{admin_cookie, check, config_with, down, Agent},
     receiver::{Mode, Receiver},
     start, Target, TestServer,
 };
@@ -27,13 +27,6 @@ async fn metrics(client: &Client, server: &TestServer, cookie: &str) -> String {
     let response = client.get(server.url("/metrics")).header(header::COOKIE, cookie).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.text().await.unwrap()
-}
-
-fn down(seq: u64, at_ms: i64) -> Value {
-    let mut result = check(seq, at_ms, 3.0);
-    result["data"]["up"] = Value::Bool(false);
-    result["data"]["error"] = Value::String("connection refused".into());
-    result
 }
 
 #[tokio::test]

@@ -8,19 +8,12 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    agents::{admin_cookie, check, config_with, Agent},
+    agents::{admin_cookie, check, config_with, down, Agent},
     receiver::{Mode, Receiver},
     start, Target,
 };
 use reqwest::{header, Client, StatusCode};
 use serde_json::Value;
-
-fn down(seq: u64, at_ms: i64) -> Value {
-    let mut result = check(seq, at_ms, 3.0);
-    result["data"]["up"] = Value::Bool(false);
-    result["data"]["error"] = Value::String("connection refused".into());
-    result
-}
 
 #[tokio::test]
 async fn a_rule_across_nodes_fires_at_k_nodes_down_and_resolves_below() {

@@ -62,6 +62,14 @@ pub fn check(seq: u64, at_ms: i64, response_ms: f64) -> Value {
     json!({ "seq": seq, "kind": "probe", "data": { "monitor": "web", "url": "tcp://198.18.0.1:80", "at": at, "up": true, "status_code": null, "response_ms": response_ms, "error": null } })
 }
 
+/// A failed check of monitor `web` ("connection refused"), stamped `at_ms` by the agent's clock.
+pub fn down(seq: u64, at_ms: i64) -> Value {
+    let mut result = check(seq, at_ms, 3.0);
+    result["data"]["up"] = Value::Bool(false);
+    result["data"]["error"] = Value::String("connection refused".into());
+    result
+}
+
 /// An enrolled node: its credential, and its clock as `offset` ms behind the server's.
 pub struct Agent {
     pub credential: String,
