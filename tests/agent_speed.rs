@@ -155,6 +155,8 @@ async fn the_command_stream_opens_with_the_node_config_and_needs_a_credential() 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
     let mut events = response.bytes_stream().eventsource();
+    let peers = tokio::time::timeout(Duration::from_secs(5), events.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!((peers.event.as_str(), peers.data.as_str()), ("peers", r#"{"server":"test-node","nodes":{}}"#), "no node serves /speedtest yet");
     let first = tokio::time::timeout(Duration::from_secs(5), events.next()).await.unwrap().unwrap().unwrap();
     assert_eq!(first.event, "config");
     let config: Value = serde_json::from_str(&first.data).unwrap();

@@ -64,7 +64,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let services = state::Services { alerts, pushes, auth, serve_budget, speed_tests };
     let state = AppState::new(config, client, token.clone(), store.clone(), services).await?;
     auth::rules::load(&state).await?;
-    agents::results_route::reload_names(&state).await;
+    agents::mesh::reload_nodes(&state).await;
     auth::setup::enter_if_needed(&state).await?;
     let (retest, retests) = tokio::sync::mpsc::unbounded_channel();
     let retest = state.config.speed.enabled.then_some(retest);
@@ -80,14 +80,15 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
         .speed
         .enabled
         .then(|| {
-            let measurer = Measurer::new(options.timeout, state.payload.clone())?;
+            let measurer = Measurer::new(options.timeout, state.speedtest.payload.clone())?;
             let sampler = SpeedSampler {
                 node: state.config.node.clone(),
-                targets: state.config.speed.targets(),
+                targets: state.config.speed.targets_of(&state.config.node),
                 spread: state.config.speed.spread,
                 options,
                 measurer,
                 sink: speed::sampler::publish_to(state.writer.clone()),
+                peers: state.agents.peers.clone(),
                 retests: Some(tests_now),
             };
             Ok::<_, ServeError>(tokio::spawn(sampler.run(token.clone())))

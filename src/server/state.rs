@@ -8,7 +8,6 @@ use std::{
 };
 
 use axum::extract::FromRef;
-use bytes::Bytes;
 use leptos::prelude::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +31,7 @@ use crate::{
         },
         http::pwa::{self, Shell},
         monitor::push::PushMonitors,
-        speed::{budget::ServeBudget, payload, test_now::SpeedTests},
+        speed::{budget::ServeBudget, payload, routes::SpeedtestState, test_now::SpeedTests},
         store::{Store, StoreError},
     },
 };
@@ -58,8 +57,6 @@ pub struct AppState {
     pub started: Instant,
     /// The built bundle's hash and the app shell the service worker keeps.
     pub shell: Arc<Shell>,
-    /// The random block download responses are cut from.
-    pub payload: Bytes,
     /// Cancelled on shutdown, so that endless streams end and connections drain.
     pub shutdown: CancellationToken,
     /// Alert rules, their states, and the notification channels.
@@ -68,8 +65,8 @@ pub struct AppState {
     pub pushes: Arc<PushMonitors>,
     /// Access rules, sign-in and the revocations streams follow.
     pub auth: Arc<Auth>,
-    /// What each client address may still move through `/speedtest` this hour.
-    pub serve_budget: Arc<ServeBudget>,
+    /// What `/speedtest` serves from, and what each client address may still move through it this hour.
+    pub speedtest: SpeedtestState,
     /// Each agent node's place in its sequence and its clock estimate.
     pub agents: Arc<Agents>,
     /// Where "test now" goes: this server's sampler.
@@ -115,7 +112,8 @@ impl AppState {
         // Never below the clock either: a write that failed before a crash may have issued ids the log never saw.
         let writer = Writer::spawn(hub.clone(), log.clone(), (restored.last_id + 1).max(clock::id_floor()));
         let mut on_demand: HashMap<String, StartProducer> = HashMap::new();
-        if let Some(target) = config.speed.targets().into_iter().next().map(|scheduled| scheduled.target) {
+        // Latency to a node target would wait for that node to report where it serves.
+        if let Some(target) = config.speed.targets().into_iter().map(|scheduled| scheduled.target).find(|target| target.node().is_none()) {
             let timeout = Duration::from_secs_f64(config.speed.timeout);
             on_demand.insert(LIVE_TOPIC.to_owned(), live_latency::starter(client, target, writer.clone(), timeout));
         }
@@ -132,12 +130,11 @@ impl AppState {
             publish_gate: Arc::new(tokio::sync::Mutex::new(())),
             shell: Arc::new(shell),
             started: Instant::now(),
-            payload: payload::random_block(),
             shutdown,
             alerts: Arc::new(services.alerts),
             pushes: Arc::new(services.pushes),
             auth: Arc::new(services.auth),
-            serve_budget: Arc::new(services.serve_budget),
+            speedtest: SpeedtestState { payload: payload::random_block(), serve_budget: Arc::new(services.serve_budget) },
             agents: Arc::new(Agents::default()),
             speed_tests: Arc::new(services.speed_tests),
         })

@@ -56,6 +56,8 @@ pub enum Target {
     Itself,
     /// A port on loopback that nothing listens on.
     Refusing,
+    /// The config's own targets, as the test set them.
+    Configured,
 }
 
 /// The access rule that lets visitors read everything: most tests read as a
@@ -90,10 +92,13 @@ pub async fn start_on(address: &str, mut config: Config, target: Target) -> Test
     let addr = listener.local_addr().unwrap();
     config.listen = addr;
     let url = match target {
-        Target::Itself => format!("http://{addr}/speedtest"),
-        Target::Refusing => format!("http://127.0.0.1:{}/speedtest", closed_port().await),
+        Target::Itself => Some(format!("http://{addr}/speedtest")),
+        Target::Refusing => Some(format!("http://127.0.0.1:{}/speedtest", closed_port().await)),
+        Target::Configured => None,
     };
-    config.speed.targets = vec![TargetConfig { url, kind: Some(TargetKind::Netpulse), interval: None }];
+    if let Some(url) = url {
+        config.speed.targets = vec![TargetConfig { url, kind: Some(TargetKind::Netpulse), interval: None }];
+    }
     // Each server gets its own database unless the test chose a directory.
     let data_dir = (config.data_dir == std::path::Path::new("data")).then(|| tempfile::tempdir().unwrap());
     if let Some(dir) = &data_dir {

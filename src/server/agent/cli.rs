@@ -1,6 +1,6 @@
 //! `netpulse agent join` and `netpulse agent run`: their flags.
 
-use std::path::PathBuf;
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Subcommand};
 
@@ -42,6 +42,13 @@ pub struct AgentRunArgs {
     /// Run only the server's monitors, not its speed tests (a metered link, a small machine).
     #[arg(long)]
     pub no_speed_tests: bool,
+    /// Serve `/speedtest` on this address, so that `node:NAME` targets can measure this node.
+    #[arg(long, value_name = "ADDR")]
+    pub serve_speedtest: Option<SocketAddr>,
+    /// The URL other nodes reach this node's `/speedtest` at; needed when --serve-speedtest
+    /// listens on every address (0.0.0.0, [::]), else http://ADDR/speedtest.
+    #[arg(long, value_name = "URL", requires = "serve_speedtest")]
+    pub speedtest_url: Option<String>,
     /// For tests: this node's clock runs this many ms ahead (negative: behind) of the real one.
     #[arg(long, hide = true, default_value_t = 0, allow_hyphen_values = true)]
     pub clock_skew_ms: i64,
@@ -56,6 +63,54 @@ impl AgentRunArgs {
         if self.max_mb == 0 || self.max_mb > 1_000_000 {
             return Err(format!("--max-mb: must be 1 to 1000000, got {}", self.max_mb));
         }
+        self.advertised_speedtest()?;
         Ok(())
+    }
+
+    /// The `/speedtest` URL this node tells the server, when it serves one.
+    pub fn advertised_speedtest(&self) -> Result<Option<String>, String> {
+        let Some(address) = self.serve_speedtest else { return Ok(None) };
+        let url = match &self.speedtest_url {
+            Some(url) => url.clone(),
+            None if address.ip().is_unspecified() => {
+                return Err(format!(
+                    "--speedtest-url: needed when --serve-speedtest listens on every address ({address}): the URL other nodes reach this one at"
+                ))
+            }
+            None => format!("http://{address}/speedtest"),
+        };
+        crate::server::agents::mesh::speedtest_base(&url).map(Some).map_err(|reason| format!("--speedtest-url: {reason}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: AgentCommand,
+    }
+
+    fn run_args(flags: &[&str]) -> AgentRunArgs {
+        match Cli::try_parse_from(["agent", "run"].iter().chain(flags)).unwrap().command {
+            AgentCommand::Run(args) => args,
+            AgentCommand::Join(_) => unreachable!("parsed run"),
+        }
+    }
+
+    #[test]
+    fn the_speedtest_url_comes_from_the_address_unless_it_is_every_address() {
+        assert_eq!(run_args(&[]).advertised_speedtest(), Ok(None));
+        assert_eq!(run_args(&["--serve-speedtest", "198.18.0.3:8091"]).advertised_speedtest().unwrap().unwrap(), "http://198.18.0.3:8091/speedtest");
+        let every = run_args(&["--serve-speedtest", "0.0.0.0:8091"]).check().unwrap_err();
+        assert!(every.starts_with("--speedtest-url: needed"), "{every}");
+        let given = run_args(&["--serve-speedtest", "0.0.0.0:8091", "--speedtest-url", "https://tokyo.example/speedtest"]);
+        assert_eq!(given.advertised_speedtest().unwrap().unwrap(), "https://tokyo.example/speedtest");
+        let secret = run_args(&["--serve-speedtest", "0.0.0.0:1", "--speedtest-url", "http://u:p@h/speedtest"]).check().unwrap_err();
+        assert!(secret.starts_with("--speedtest-url:") && !secret.contains("u:p"), "{secret}");
     }
 }

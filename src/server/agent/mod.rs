@@ -7,6 +7,7 @@ pub mod cli;
 pub mod enrolment;
 pub mod outbox;
 pub mod runner;
+pub mod speedtest;
 pub mod stream;
 pub mod uplink;
 
@@ -17,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use cli::AgentRunArgs;
 use outbox::{Outbox, OutboxLimits};
 use runner::Runner;
-use stream::Heard;
+use stream::{Heard, StreamRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -31,6 +32,8 @@ pub enum AgentError {
     Unreachable(String),
     #[error("{0}")]
     Refused(String),
+    #[error("cannot serve /speedtest on {0}")]
+    Speedtest(String),
     #[error("cannot build the HTTP client: {0}")]
     Client(reqwest::Error),
 }
@@ -59,6 +62,14 @@ pub async fn run(args: AgentRunArgs, shutdown: CancellationToken) -> Result<(), 
     let outbox = Arc::new(Outbox::open(&args.data_dir, limits).await?);
     let clock = AgentClock { skew_ms: args.clock_skew_ms };
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(AgentError::Client)?;
+    let speedtest_url = args.advertised_speedtest().map_err(AgentError::Speedtest)?;
+    let serving = match args.serve_speedtest {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address).await.map_err(|error| AgentError::Speedtest(format!("{address}: {error}")))?;
+            Some(tokio::spawn(speedtest::serve(listener, shutdown.clone())))
+        }
+        None => None,
+    };
     tracing::info!(server = %enrolment.server, node = %enrolment.node, "agent started");
     let uplink = tokio::spawn(uplink::Uplink::new(client, enrolment.clone(), clock).run(outbox.clone(), shutdown.clone()));
     // No overall timeout: the stream is endless, and silence past the heartbeats ends it.
@@ -68,9 +79,14 @@ pub async fn run(args: AgentRunArgs, shutdown: CancellationToken) -> Result<(), 
     let on_heard = |heard| match heard {
         Heard::Config(config) => runner.apply(&config, &shutdown),
         Heard::TestNow(test_now) => runner.test_now(test_now.target.as_deref()),
+        Heard::Peers(peers) => runner.set_peers(peers),
         Heard::Refused => runner.stop(),
     };
-    stream::follow(&streaming, &enrolment, on_heard, &shutdown).await;
+    let request = StreamRequest { enrolment: &enrolment, speedtest_url: speedtest_url.as_deref() };
+    stream::follow(&streaming, &request, on_heard, &shutdown).await;
     let _ = uplink.await;
+    if let Some(serving) = serving {
+        let _ = serving.await;
+    }
     Ok(())
 }

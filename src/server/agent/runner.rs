@@ -1,6 +1,7 @@
 //! What an agent runs: the server's monitors and speed tests, each result
 //! into the outbox first, started again whenever the part of the config the
-//! server sends changes, a speed test at once when the server asks, and
+//! server sends changes, other nodes measured where the server says they
+//! serve, a speed test at once when the server asks, and
 //! nothing once the server refuses the node.
 
 use std::sync::Arc;
@@ -12,13 +13,14 @@ use crate::{
     model::SpeedSample,
     server::{
         agent::{outbox::Outbox, AgentClock},
-        agents::protocol::NodeConfig,
+        agents::protocol::{NodeConfig, PeerList},
         monitor::{check::check, config::Monitor},
         schedule,
         speed::{
             config::SpeedConfig,
             measure::{MeasureOptions, Measurer},
             payload,
+            peers::Peers,
             sampler::{SampleSink, SpeedSampler},
         },
     },
@@ -57,6 +59,10 @@ pub struct Runner {
     speed_tests_wanted: bool,
     /// Whether the server is reached on loopback: then so are its loopback targets.
     server_on_loopback: bool,
+    /// The server's `/speedtest`, where `node:<the server's name>` is measured.
+    server_speedtest: String,
+    /// Where the other nodes serve, as the server last said.
+    peers: Peers,
     monitors: Option<Running>,
     speed: Option<SpeedTests>,
 }
@@ -64,7 +70,24 @@ pub struct Runner {
 impl Runner {
     pub fn new(outbox: Arc<Outbox>, clock: AgentClock, speed_tests_wanted: bool, server: &str) -> Self {
         let server_on_loopback = reqwest::Url::parse(server).is_ok_and(|url| is_loopback(&url));
-        Self { outbox, clock, tls: crate::server::monitor::check::tls_connector(), speed_tests_wanted, server_on_loopback, monitors: None, speed: None }
+        Self {
+            outbox,
+            clock,
+            tls: crate::server::monitor::check::tls_connector(),
+            speed_tests_wanted,
+            server_on_loopback,
+            server_speedtest: format!("{}/speedtest", server.trim_end_matches('/')),
+            peers: Peers::default(),
+            monitors: None,
+            speed: None,
+        }
+    }
+
+    /// Where `node:NAME` targets are measured from now on; a test already running keeps its URL.
+    pub fn set_peers(&self, list: PeerList) {
+        let mut peers = list.nodes;
+        peers.insert(list.server, self.server_speedtest.clone());
+        self.peers.replace(peers);
     }
 
     /// Stops everything: the server refuses this node.
@@ -119,7 +142,7 @@ impl Runner {
         }
         let options = MeasureOptions::from(&speed);
         let measurer = Measurer::new(options.timeout, payload::random_block()).map_err(|error| error.to_string())?;
-        let targets = speed.targets();
+        let targets = speed.targets_of(node);
         let labels: Vec<String> = targets.iter().map(|scheduled| scheduled.target.label()).collect();
         let (test_now, tests_now) = mpsc::channel(labels.len().max(1));
         let sampler = SpeedSampler {
@@ -129,6 +152,7 @@ impl Runner {
             options,
             measurer,
             sink: into_outbox(self.outbox.clone(), self.clock),
+            peers: self.peers.clone(),
             retests: Some(tests_now),
         };
         tracing::info!(targets = labels.len(), "running the server's speed tests");

@@ -1,5 +1,6 @@
 //! The agent's end of `GET /api/agent/stream`: it opens the stream, hands
-//! on the node config and each "test now" it hears, and opens it again
+//! on the node config, where the other nodes serve speed tests and each
+//! "test now" it hears, and opens it again
 //! after a drop, backing off while the server is away and waiting long
 //! when the server refuses this node.
 
@@ -11,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::server::{
     agent::{enrolment::Enrolment, uplink::REFUSED_RETRY, AgentError},
-    agents::protocol::{protocol_mismatch, NodeConfig, TestNow},
+    agents::protocol::{protocol_mismatch, NodeConfig, PeerList, TestNow},
 };
 
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -24,6 +25,7 @@ pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 pub enum Heard {
     Config(Box<NodeConfig>),
     TestNow(TestNow),
+    Peers(PeerList),
     /// The server refuses this node (revoked, another protocol): stop until it takes it again.
     Refused,
 }
@@ -41,23 +43,39 @@ pub fn read_event(name: &str, data: &str) -> Result<Option<Heard>, AgentError> {
                 None => Ok(Some(Heard::Config(Box::new(config)))),
             }
         }
-        "test-now" => match serde_json::from_str(data) {
-            Ok(test_now) => Ok(Some(Heard::TestNow(test_now))),
-            Err(error) => {
-                tracing::warn!(%error, "a test-now event this agent cannot read");
-                Ok(None)
-            }
-        },
+        "test-now" => Ok(read_command(name, data).map(Heard::TestNow)),
+        "peers" => Ok(read_command(name, data).map(Heard::Peers)),
         _ => Ok(None),
     }
 }
 
+/// A command's body; one this agent cannot read is logged and passed over, not the stream's end.
+fn read_command<T: serde::de::DeserializeOwned>(name: &str, data: &str) -> Option<T> {
+    serde_json::from_str(data).map_err(|error| tracing::warn!(%error, event = name, "an event this agent cannot read")).ok()
+}
+
+/// Where this node says it serves `/speedtest`, if it does.
+pub struct StreamRequest<'a> {
+    pub enrolment: &'a Enrolment,
+    pub speedtest_url: Option<&'a str>,
+}
+
+impl StreamRequest<'_> {
+    fn url(&self) -> String {
+        let mut url = self.enrolment.url("/api/agent/stream");
+        if let Some(speedtest) = self.speedtest_url {
+            url = reqwest::Url::parse_with_params(&url, [("speedtest_url", speedtest)]).map_or(url, String::from);
+        }
+        url
+    }
+}
+
 /// Follows the stream until `shutdown`, calling `on_heard` for each event.
-pub async fn follow(client: &reqwest::Client, enrolment: &Enrolment, mut on_heard: impl FnMut(Heard), shutdown: &CancellationToken) {
+pub async fn follow(client: &reqwest::Client, request: &StreamRequest<'_>, mut on_heard: impl FnMut(Heard), shutdown: &CancellationToken) {
     let mut retry = FIRST_RETRY;
     while !shutdown.is_cancelled() {
         let ended = tokio::select! {
-            ended = read_stream(client, enrolment, &mut on_heard, &mut retry) => ended,
+            ended = read_stream(client, request, &mut on_heard, &mut retry) => ended,
             () = shutdown.cancelled() => return,
         };
         let pause = match ended {
@@ -82,10 +100,10 @@ pub async fn follow(client: &reqwest::Client, enrolment: &Enrolment, mut on_hear
 }
 
 /// One connection: `Ok` when the server ended it (a restart, a revocation).
-async fn read_stream(client: &reqwest::Client, enrolment: &Enrolment, on_heard: &mut impl FnMut(Heard), retry: &mut Duration) -> Result<(), AgentError> {
+async fn read_stream(client: &reqwest::Client, request: &StreamRequest<'_>, on_heard: &mut impl FnMut(Heard), retry: &mut Duration) -> Result<(), AgentError> {
     let response = client
-        .get(enrolment.url("/api/agent/stream"))
-        .bearer_auth(&enrolment.credential)
+        .get(request.url())
+        .bearer_auth(&request.enrolment.credential)
         .header(reqwest::header::ACCEPT, "text/event-stream")
         .send()
         .await
@@ -127,6 +145,8 @@ mod tests {
         assert!(matches!(read_event("test-now", "{}"), Ok(Some(Heard::TestNow(TestNow { target: None })))));
         assert!(matches!(read_event("test-now", "not json"), Ok(None)), "one bad command does not end the stream");
         assert!(matches!(read_event("reboot", "{}"), Ok(None)));
+        let peers = r#"{"server":"central","nodes":{"tokyo":"http://198.18.0.3:8091/speedtest"}}"#;
+        assert!(matches!(read_event("peers", peers), Ok(Some(Heard::Peers(p))) if p.server == "central" && p.nodes.len() == 1));
         let newer = r#"{"protocol":2,"node":"tokyo","monitors":[]}"#;
         assert!(matches!(read_event("config", newer), Err(AgentError::Refused(reason)) if reason.contains("protocol 2")));
     }

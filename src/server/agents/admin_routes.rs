@@ -13,7 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     model::{node::NodeReport, NODE_TOPIC},
     server::{
-        agents::{clock_offset::SKEW_WARNING_MS, nodes::NodeRow, protocol::JOIN_TOKEN_PREFIX, results_route::reload_names},
+        agents::{clock_offset::SKEW_WARNING_MS, mesh::reload_nodes, nodes::NodeRow, protocol::JOIN_TOKEN_PREFIX},
         auth::{
             access::Caller,
             routes::{audit, json_body},
@@ -64,6 +64,8 @@ pub struct NodeStatus {
     /// Every result up to this number is stored.
     pub acknowledged: i64,
     pub version: String,
+    /// Where it serves `/speedtest` for `node:NAME` targets, as it said when it last opened its stream.
+    pub speedtest_url: Option<String>,
 }
 
 impl NodeStatus {
@@ -97,6 +99,7 @@ pub fn node_status(row: NodeRow, now_ms: i64, offline_after_ms: i64) -> NodeStat
         dropped: row.dropped,
         acknowledged: row.acknowledged,
         version: row.version,
+        speedtest_url: row.speedtest_url,
     }
 }
 
@@ -163,7 +166,7 @@ pub async fn revoke_node_as(state: &AppState, caller: &Caller, client: ClientAdd
     };
     state.agents.forget(id);
     state.agents.commands.send(name, super::commands::NodeCommand::Revoked);
-    reload_names(state).await;
+    reload_nodes(state).await;
     // Its last word on the node topic, so open dashboards stop showing it online.
     if let Some(status) = node_statuses(state).await?.into_iter().find(|status| status.name == name) {
         let report = status.report();
@@ -193,6 +196,7 @@ mod tests {
             backlog: 0,
             dropped: 0,
             acknowledged: 0,
+            speedtest_url: None,
         }
     }
 

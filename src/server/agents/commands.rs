@@ -1,5 +1,5 @@
-//! What the server tells agent nodes between their batches: "test now", and
-//! that a node was revoked (its stream ends). Each open command stream has
+//! What the server tells agent nodes between their batches: "test now",
+//! where the nodes serve speed tests, and that a node was revoked (its stream ends). Each open command stream has
 //! its own small queue, so one node's commands never crowd out another's,
 //! and the one asking learns whether a node heard it.
 
@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 pub enum NodeCommand {
     /// Run a speed test now: of the target with this label, or of every target.
     TestNow { target: Option<String> },
+    /// Where the nodes serve `/speedtest` now.
+    Peers(super::protocol::PeerList),
     /// The node's credential no longer works: its streams end.
     Revoked,
 }
@@ -86,6 +88,16 @@ impl Commands {
     }
 }
 
+impl Commands {
+    /// Sends `command` to every open stream, each node's.
+    pub fn send_to_all(&self, command: NodeCommand) {
+        let nodes: Vec<String> = self.streams.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+        for node in nodes {
+            self.send(&node, command.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +116,9 @@ mod tests {
         let second = commands.listen("tokyo");
         drop(tokyo);
         assert!(commands.is_listening("tokyo"), "one of two streams is still open");
+        let mut berlin = commands.listen("berlin");
+        commands.send_to_all(NodeCommand::Revoked);
+        assert_eq!(berlin.next().await, Some(NodeCommand::Revoked));
         drop(second);
         assert!(!commands.is_listening("tokyo"));
     }

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod ingest;
 pub mod liveness;
+pub mod mesh;
 pub mod nodes;
 pub mod protocol;
 pub mod results_route;
@@ -41,6 +42,8 @@ pub struct Agents {
     names: Mutex<Vec<String>>,
     /// "Test now" and revocations, for the nodes' command streams.
     pub commands: commands::Commands,
+    /// Where each node serves `/speedtest`, for `node:NAME` targets.
+    pub peers: crate::server::speed::peers::Peers,
 }
 
 impl Agents {

@@ -20,6 +20,8 @@ pub struct NodeRow {
     pub backlog: i64,
     pub dropped: i64,
     pub acknowledged: i64,
+    /// Where it serves `/speedtest` for other nodes, as it last said.
+    pub speedtest_url: Option<String>,
 }
 
 /// Why a join failed.
@@ -83,7 +85,7 @@ impl Store {
             sqlx::query_scalar("SELECT id FROM agent_node WHERE name = ? AND revoked_ms IS NOT NULL").bind(name).fetch_optional(&mut *transaction).await?;
         let id = match revoked {
             Some(id) => {
-                sqlx::query("UPDATE agent_node SET credential_hash = ?, joined_ms = ?, revoked_ms = NULL, version = ?, backlog = 0, dropped = 0, acknowledged = 0 WHERE id = ?")
+                sqlx::query("UPDATE agent_node SET credential_hash = ?, joined_ms = ?, revoked_ms = NULL, version = ?, backlog = 0, dropped = 0, acknowledged = 0, speedtest_url = NULL WHERE id = ?")
                     .bind(credential_hash)
                     .bind(now_ms)
                     .bind(version)
@@ -115,10 +117,16 @@ impl Store {
 
     pub async fn nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, name, joined_ms, revoked_ms, last_seen_ms, clock_offset_ms, version, backlog, dropped, acknowledged FROM agent_node ORDER BY name",
+            "SELECT id, name, joined_ms, revoked_ms, last_seen_ms, clock_offset_ms, version, backlog, dropped, acknowledged, speedtest_url FROM agent_node ORDER BY name",
         )
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// Where a node serves `/speedtest` (`None`: nowhere), as it said when it opened its stream.
+    pub async fn set_node_speedtest(&self, node_id: i64, url: Option<&str>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE agent_node SET speedtest_url = ? WHERE id = ?").bind(url).bind(node_id).execute(self.pool()).await?;
+        Ok(())
     }
 
     /// Revokes a node; false if there is none of that name, or it was revoked already.

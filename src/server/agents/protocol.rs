@@ -143,6 +143,16 @@ pub struct TestNow {
     pub target: Option<String>,
 }
 
+/// The stream's `peers` event: where each node serves `/speedtest`, for `node:NAME` targets.
+/// Sent after the config and again whenever a node starts or stops serving.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct PeerList {
+    /// The server's own node name: an agent reaches its `/speedtest` at the server's address.
+    pub server: String,
+    /// Each agent node's `/speedtest` base URL, by name.
+    pub nodes: std::collections::BTreeMap<String, String>,
+}
+
 /// The refusal of a protocol the server does not speak.
 pub fn protocol_mismatch(theirs: u32) -> Option<String> {
     (theirs != PROTOCOL_VERSION).then(|| {

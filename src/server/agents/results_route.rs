@@ -56,14 +56,6 @@ pub(super) async fn node_caller(state: &AppState, headers: &HeaderMap) -> Result
     }
 }
 
-/// Reads the enrolled nodes' names again, for the snapshot.
-pub async fn reload_names(state: &AppState) {
-    match state.store.nodes().await {
-        Ok(nodes) => state.agents.set_names(nodes.into_iter().filter(|n| n.revoked_ms.is_none()).map(|n| n.name).collect()),
-        Err(error) => tracing::warn!(%error, "cannot read the agent nodes"),
-    }
-}
-
 /// Enrols a node with a single-use join token; the answer holds its credential, shown this once.
 #[utoipa::path(post, path = "/api/agent/join", tag = "agents", request_body = JoinRequest,
     responses((status = 201, description = "Joined; the credential is in the answer", body = Joined),
@@ -96,7 +88,7 @@ async fn join(
         JoinError::Store(_) => store_down(),
     })?;
     state.agents.forget(id);
-    reload_names(&state).await;
+    super::mesh::reload_nodes(&state).await;
     crate::server::auth::routes::audit(&state, &format!("node:{name}"), "agent-joined", name, client).await;
     Ok((StatusCode::CREATED, Json(Joined { protocol: PROTOCOL_VERSION, node: name.to_owned(), credential })))
 }

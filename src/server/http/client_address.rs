@@ -66,6 +66,14 @@ pub async fn layer(State(state): State<AppState>, mut request: Request, next: Ne
     next.run(request).await
 }
 
+/// The layer where no proxy is trusted (an agent's `/speedtest`): the connection's peer.
+pub async fn peer_only_layer(mut request: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>().copied() {
+        request.extensions_mut().insert(ClientAddress(peer.ip().to_canonical()));
+    }
+    next.run(request).await
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 

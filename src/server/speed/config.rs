@@ -162,6 +162,13 @@ impl SpeedConfig {
     }
 }
 
+impl SpeedConfig {
+    /// The targets `node` measures: every one but a `node:NAME` naming itself.
+    pub fn targets_of(&self, node: &str) -> Vec<ScheduledTarget> {
+        self.targets().into_iter().filter(|scheduled| scheduled.target.node() != Some(node)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +199,15 @@ mod tests {
     }
 
     #[test]
+    fn a_node_measures_the_others_but_not_itself() {
+        let speed = Config::from_toml("[[speed.target]]\nurl = \"node:tokyo\"\n[[speed.target]]\nurl = \"node:pune\"\n").unwrap().speed;
+        speed.validate().unwrap();
+        let labels = |node| speed.targets_of(node).iter().map(|scheduled| scheduled.target.label()).collect::<Vec<_>>();
+        assert_eq!(labels("tokyo"), ["node:pune"]);
+        assert_eq!(labels("central"), ["node:tokyo", "node:pune"]);
+    }
+
+    #[test]
     fn a_targets_credentials_never_show_in_debug() {
         let speed = Config::from_toml("[[speed.target]]\nurl = \"https://me:s3cret@speed.lan/speedtest\"\n").unwrap().speed;
         let shown = format!("{speed:?}");
@@ -206,6 +222,7 @@ mod tests {
             ("[speed]\nspread = 0.9\n", "speed.spread"),
             ("[speed]\nbudget_mb = -1\n", "speed.budget_mb"),
             ("[[speed.target]]\nurl = \"http://h/@me/speedtest\"\n", "speed.target.url"),
+            ("[[speed.target]]\nurl = \"node:no such\"\n", "speed.target.url"),
         ] {
             let err = Config::from_toml(text).unwrap().validate().unwrap_err().to_string();
             assert!(err.starts_with(&format!("invalid {key}:")), "{text}: {err}");

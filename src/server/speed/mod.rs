@@ -1,5 +1,5 @@
 //! Speed tests: the sampler that runs them on a schedule, the targets it
-//! measures, the measurement engine, the `measure` command, "test now", and
+//! measures (other nodes' among them), the measurement engine, the `measure` command, "test now", and
 //! the routes that let any netpulse act as a speed-test target.
 
 pub mod budget;
@@ -7,6 +7,7 @@ pub mod command;
 pub mod config;
 pub mod measure;
 pub mod payload;
+pub mod peers;
 pub mod routes;
 pub mod sampler;
 pub mod stats;

@@ -1,9 +1,11 @@
 //! `/speedtest/*`: the target endpoints another netpulse, a LibreSpeed client or a
 //! Cloudflare-style client measures against.
 
+use std::sync::Arc;
+
 use axum::{
-    body::Body,
-    extract::{Query, State},
+    body::{Body, Bytes},
+    extract::{FromRef, Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Response},
     routing::{get, MethodRouter},
@@ -16,11 +18,18 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::server::{
     http::{client_address::ClientAddress, error::ApiError},
     speed::{
-        budget::{OverBudget, UploadMeter},
+        budget::{OverBudget, ServeBudget, UploadMeter},
         payload,
     },
-    AppState,
 };
+
+/// What the endpoints need: on a server part of its state, on an agent all of it.
+#[derive(Clone)]
+pub struct SpeedtestState {
+    /// The random block download responses are cut from.
+    pub payload: Bytes,
+    pub serve_budget: Arc<ServeBudget>,
+}
 
 /// LibreSpeed's own cap for `ckSize`, in MiB.
 pub const MAX_CHUNKS: u64 = 1024;
@@ -33,7 +42,11 @@ const PIECE: usize = 256 * 1024;
 /// `__up`), each answered as its original; the API document lists them alike.
 pub const ALIASES: &[(&str, &str)] = &[("/garbage", "/garbage.php"), ("/empty", "/empty.php"), ("/empty", "/__up"), ("/getIP", "/getIP.php")];
 
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    SpeedtestState: FromRef<S>,
+{
     let documented = OpenApiRouter::new()
         .routes(routes!(garbage))
         .routes(routes!(empty, preflight))
@@ -44,7 +57,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The handlers of a documented path, for its aliases.
-fn answered_as(path: &str) -> MethodRouter<AppState> {
+fn answered_as<S>(path: &str) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    SpeedtestState: FromRef<S>,
+{
     match path {
         "/garbage" => get(garbage),
         "/getIP" => get(client_ip),
@@ -111,7 +128,7 @@ fn over_budget(refusal: OverBudget, cors: bool) -> Response {
 /// does an early-stopped test) pays for what it got, not for what it asked.
 /// Past the budget mid-way the body ends with an error, so the client sees a
 /// cut-off transfer, and its next request the 429.
-fn random_body(state: &AppState, client: ClientAddress, total: u64, cors: bool) -> Response {
+fn random_body(state: &SpeedtestState, client: ClientAddress, total: u64, cors: bool) -> Response {
     if !state.serve_budget.fits(total) {
         return over_budget(OverBudget::TooLarge { budget_mb: state.serve_budget.budget_mb() }, cors);
     }
@@ -141,7 +158,7 @@ fn random_body(state: &AppState, client: ClientAddress, total: u64, cors: bool) 
     (status = 429, description = "The client's hourly byte budget is used up; a transfer that runs past it mid-way is cut off", body = crate::model::ApiErrorBody),
 ))]
 async fn garbage(
-    State(state): State<AppState>,
+    State(state): State<SpeedtestState>,
     client: ClientAddress,
     query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -157,7 +174,7 @@ async fn garbage(
     (status = 429, description = "The client's hourly byte budget is used up", body = crate::model::ApiErrorBody),
 ))]
 async fn down(
-    State(state): State<AppState>,
+    State(state): State<SpeedtestState>,
     client: ClientAddress,
     query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -170,7 +187,7 @@ async fn down(
 /// upload sink and the ping endpoint.
 #[utoipa::path(method(get, post), path = "/empty", tag = "speedtest", params(("cors" = Option<String>, Query, description = "Present: answer with CORS headers")), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Anything; read and discarded"), responses((status = 200, description = "Empty"), (status = 429, description = "The client's hourly byte budget is used up; the rest of the body was not read", body = crate::model::ApiErrorBody)))]
 async fn empty(
-    State(state): State<AppState>,
+    State(state): State<SpeedtestState>,
     client: ClientAddress,
     query: Result<Query<TargetQuery>, axum::extract::rejection::QueryRejection>,
     body: Body,

@@ -15,6 +15,7 @@ use crate::{
         schedule,
         speed::config::ScheduledTarget,
         speed::measure::{MeasureOptions, Measurement, Measurer},
+        speed::peers::Peers,
         speed::target::SpeedTarget,
     },
 };
@@ -41,6 +42,8 @@ pub struct SpeedSampler {
     pub options: MeasureOptions,
     pub measurer: Measurer,
     pub sink: SampleSink,
+    /// Where other nodes serve, for `node:NAME` targets.
+    pub peers: Peers,
     /// Targets to test again at once (by label): alert rules that confirm a breach, "test now".
     pub retests: Option<mpsc::Receiver<String>>,
 }
@@ -58,8 +61,7 @@ impl SpeedSampler {
             async move {
                 schedule::every_spread(scheduled.interval, this.spread, shutdown, || async move {
                     let _turn = link.lock().await;
-                    let (progress, _) = watch::channel(Default::default());
-                    let measurement = this.measurer.measure(&scheduled.target, &this.options, &progress).await;
+                    let measurement = this.measure(&scheduled.target).await;
                     this.publish(&scheduled.target, measurement).await;
                 })
                 .await
@@ -78,15 +80,24 @@ impl SpeedSampler {
                 let Some(scheduled) = this.targets.iter().find(|t| t.target.label() == label) else { continue };
                 // The same one-at-a-time rule as the schedules: a retest waits for a running test.
                 let _turn = link.lock().await;
-                let (progress, _) = watch::channel(Default::default());
                 let measurement = tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    measurement = this.measurer.measure(&scheduled.target, &this.options, &progress) => measurement,
+                    measurement = this.measure(&scheduled.target) => measurement,
                 };
                 this.publish(&scheduled.target, measurement).await;
             }
         };
         futures_util::future::join(futures_util::future::join_all(schedules), retests).await;
+    }
+
+    /// One test of `target`; a node target whose node has not said where it serves is a failed test.
+    async fn measure(&self, target: &SpeedTarget) -> Measurement {
+        let target = match self.peers.resolve(target) {
+            Ok(target) => target,
+            Err(reason) => return Measurement { error: Some(reason), ..Measurement::default() },
+        };
+        let (progress, _) = watch::channel(Default::default());
+        self.measurer.measure(&target, &self.options, &progress).await
     }
 
     async fn publish(&self, target: &SpeedTarget, measurement: Measurement) {

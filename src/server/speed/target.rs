@@ -15,11 +15,17 @@ pub enum TargetKind {
     Cloudflare,
 }
 
+/// How a config names another netpulse node as a target: `node:tokyo`.
+pub const NODE_PREFIX: &str = "node:";
+
 /// A validated target base URL and how to talk to it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpeedTarget {
     base: Url,
     pub kind: TargetKind,
+    /// A node target's name (`tokyo` for `node:tokyo`): its URL is the one that node reports,
+    /// looked up before each test, and its label stays `node:tokyo` wherever the node is.
+    node: Option<String>,
 }
 
 /// A URL as results, logs and errors show it: a `user:password@` is left out.
@@ -32,6 +38,17 @@ pub fn shown(url: &Url) -> String {
 
 impl SpeedTarget {
     pub fn parse(url: &str, kind: TargetKind) -> Result<Self, String> {
+        if let Some(node) = url.strip_prefix(NODE_PREFIX) {
+            if !crate::server::auth::access::is_node_name(node) {
+                return Err(format!("{url:?} must name a node: 1 to 64 letters, digits, '.', '_' or '-' after \"node:\""));
+            }
+            if kind != TargetKind::Netpulse {
+                return Err(format!("{url:?} is another netpulse node: its kind is netpulse"));
+            }
+            // Not measured as it stands: `at` gives the node's reported URL first.
+            let base = Url::parse("http://unresolved.invalid/speedtest").expect("a fixed URL parses");
+            return Ok(Self { base, kind, node: Some(node.to_owned()) });
+        }
         let mut base = Url::parse(url).map_err(|err| format!("{url:?} is not a URL: {err}"))?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(format!("{url:?} must use http or https"));
@@ -43,12 +60,27 @@ impl SpeedTarget {
         base.set_fragment(None);
         let trimmed = base.path().trim_end_matches('/').to_owned();
         base.set_path(&trimmed);
-        Ok(Self { base, kind })
+        Ok(Self { base, kind, node: None })
     }
 
     /// The base URL as the user wrote it, normalised, without credentials; results carry it.
+    /// A node target's is `node:NAME`.
     pub fn label(&self) -> String {
-        shown(&self.base).trim_end_matches('/').to_owned()
+        match &self.node {
+            Some(node) => format!("{NODE_PREFIX}{node}"),
+            None => shown(&self.base).trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The node a `node:NAME` target names.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
+    }
+
+    /// This node target measured at `url`, the `/speedtest` base its node reported; its label stays.
+    pub fn at(&self, url: &str) -> Result<Self, String> {
+        let resolved = Self::parse(url, TargetKind::Netpulse)?;
+        Ok(Self { node: self.node.clone(), ..resolved })
     }
 
     fn endpoint(&self, name: &str) -> Url {
@@ -125,5 +157,18 @@ mod tests {
     fn rejects_what_cannot_be_measured() {
         assert!(SpeedTarget::parse("not a url", TargetKind::Netpulse).is_err());
         assert!(SpeedTarget::parse("ftp://h/x", TargetKind::Netpulse).is_err());
+        assert!(SpeedTarget::parse("node:", TargetKind::Netpulse).is_err());
+        assert!(SpeedTarget::parse("node:to kyo", TargetKind::Netpulse).is_err());
+        assert!(SpeedTarget::parse("node:tokyo", TargetKind::Cloudflare).unwrap_err().contains("netpulse"));
+    }
+
+    #[test]
+    fn a_node_target_keeps_its_name_wherever_its_node_is() {
+        let tokyo = SpeedTarget::parse("node:tokyo", TargetKind::Netpulse).unwrap();
+        assert_eq!((tokyo.label().as_str(), tokyo.node()), ("node:tokyo", Some("tokyo")));
+        let there = tokyo.at("http://198.18.0.3:8091/speedtest/").unwrap();
+        assert_eq!(there.label(), "node:tokyo", "charts keep one series when the node moves");
+        assert_eq!(there.download_url(1 << 20).as_str(), "http://198.18.0.3:8091/speedtest/garbage?ckSize=1");
+        assert!(tokyo.at("ftp://x").is_err());
     }
 }
