@@ -13,6 +13,10 @@ function startAgent(dir: string): ChildProcess {
   return spawn(binary, ["agent", "run", "--data-dir", dir], { env: { ...process.env, RUST_LOG: "warn" }, stdio: "ignore" });
 }
 
+async function cookieOf(page: import("@playwright/test").Page): Promise<string> {
+  return (await page.context().cookies()).map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
+}
+
 async function kill(agent: ChildProcess): Promise<void> {
   if (agent.exitCode !== null) return;
   const exited = new Promise((resolve) => agent.once("exit", resolve));
@@ -100,6 +104,23 @@ test("the node list and matrix show an agent go offline when it is killed and co
     await expect(page.getByTestId("test-now-said")).toHaveText("Cannot test now: e2e, tokyo asked less than 10 s ago; the test is running");
     await expect.poll(fromTokyo, { timeout: 20_000 }).toBeGreaterThan(before);
     expect((await server.speedTests(ownTests + 1)).length).toBeGreaterThan(ownTests);
+
+    // With a node's tests in, the speed section picks whose tests it shows and overlays every node's download.
+    const picker = page.getByTestId("speed-node");
+    await expect(picker.locator("option")).toHaveText(["e2e (this server)", "tokyo"]);
+    await expect(picker).toHaveValue("e2e");
+    await expect(page.getByTestId("node-speed-chart-legend").locator("li")).toHaveText(["e2e", "tokyo"]);
+    await expect(page.getByTestId("node-speed-chart")).toHaveAttribute("aria-label", /^Download by node, latest: e2e [\d.]+ Mbit\/s, tokyo [\d.]+ Mbit\/s\.$/);
+    await expect(page.locator(".test-meta code")).not.toContainText("@tokyo");
+    await picker.selectOption("tokyo");
+    await expect(page.locator(".test-meta code")).toHaveText(/@tokyo$/);
+    // A stored range of the node is its own history, `speed@tokyo`.
+    const tokyoHistory = await (await fetch(`${server.url}/api/history?series=speed@tokyo&last=86400`, { headers: { cookie: await cookieOf(page) } })).json();
+    await page.locator('[data-range="24h"]').click();
+    await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /Speed chart of the last 24 h, \d+ points?/);
+    await expect.poll(async () => Number(await page.getByTestId("speed-chart").getAttribute("data-points"))).toBeGreaterThanOrEqual(tokyoHistory.points.length);
+    await expect(picker).toHaveValue("tokyo");
+    await page.locator('[data-range="live"]').click();
 
     // The admin page says the same, with the way to revoke it.
     await page.goto(`${server.url}/admin`);

@@ -124,10 +124,14 @@ export class Netpulse {
     throw new Error(`netpulse did not start on ${this.url}: ${this.logs.join("")}`);
   }
 
-  /** Waits for at least `count` finished speed tests and returns them all, oldest first. */
+  /** Waits for at least `count` of this server's finished speed tests (not its agent nodes') and returns them all, oldest first. */
   async speedTests(count = 1): Promise<SpeedSample[]> {
-    await expect.poll(async () => (await this.snapshot()).speed.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(count);
-    return (await this.snapshot()).speed;
+    const own = async () => {
+      const snapshot = await this.snapshot();
+      return snapshot.speed.filter((sample) => sample.node === snapshot.node);
+    };
+    await expect.poll(async () => (await own()).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(count);
+    return own();
   }
 
   /** Opens the dashboard in `page` and waits until the hydrated client's stream is live. */

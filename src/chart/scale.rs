@@ -69,6 +69,20 @@ impl ChartSeries {
         )
     }
 
+    /// Download, Mbit/s, one line per node (in `nodes`' order), for comparing vantage points.
+    pub fn download_by_node<'a>(nodes: impl IntoIterator<Item = (&'a str, impl IntoIterator<Item = &'a SpeedSample>)>) -> Self {
+        let mut series = Self::default();
+        for (node, samples) in nodes {
+            let line = Self::from_samples(samples, &[("", |s| s.download_mbps)], 0);
+            series.tested = match (series.tested, line.tested) {
+                (Some((lo, hi)), Some((l, h))) => Some((lo.min(l), hi.max(h))),
+                (known, None) | (None, known) => known,
+            };
+            series.lines.extend(line.lines.into_iter().map(|line| Line { name: node.to_owned(), ..line }));
+        }
+        series
+    }
+
     /// Lines that have at least one point, each with its colour (below
     /// `LINE_COLOURS`); a chart's legend lists only these.
     pub fn drawn(&self) -> impl Iterator<Item = (usize, &Line)> {
@@ -183,6 +197,16 @@ mod tests {
 
     fn sample(secs: i64, down: Option<f64>, up: Option<f64>) -> SpeedSample {
         SpeedSample::for_test(secs, down, up)
+    }
+
+    #[test]
+    fn each_node_is_one_download_line_in_its_own_colour() {
+        let here = [sample(0, Some(900.0), None), sample(60, Some(910.0), None)];
+        let tokyo = [sample(30, None, None), sample(90, Some(80.0), None)];
+        let series = ChartSeries::download_by_node([("central", &here[..]), ("tokyo", &tokyo[..])]);
+        let drawn: Vec<(usize, &str, usize)> = series.drawn().map(|(colour, line)| (colour, line.name.as_str(), line.points.len())).collect();
+        assert_eq!(drawn, [(0, "central", 2), (1, "tokyo", 1)], "a failed test is a gap");
+        assert_eq!(series.tested, Some((0.0, 90.0)));
     }
 
     #[test]

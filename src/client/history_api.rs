@@ -17,8 +17,8 @@ pub async fn fetch_history(series: &str, span_ms: i64, step_s: Option<i64>) -> R
     response.json::<History>().await.map_err(|e| e.to_string())
 }
 
-/// The `speed` series over `range`, ending now.
-pub async fn fetch_speed_history(range: TimeRange) -> Result<History, String> {
+/// A speed series (`speed`, or a node's `speed@<node>`) over `range`, ending now.
+pub async fn fetch_speed_history(range: TimeRange, series: &str) -> Result<History, String> {
     let Some(span) = range.span_ms() else { return Err("the live range has no stored history to load".to_owned()) };
-    fetch_history("speed", span, None).await
+    fetch_history(series, span, None).await
 }

@@ -178,12 +178,11 @@ impl AppState {
             node: self.config.node.clone(),
             last_event_id,
             max_points: self.config.ui.points,
-            // This server's own tests: its charts draw them, and a node's come with the node picker.
+            // Every node's tests the caller may read: the charts draw this server's until the node picker chooses another.
             speed: events
                 .iter()
                 .filter(|event| readable(SPEED_TOPIC, &event.key))
                 .filter_map(|event| serde_json::from_str::<crate::model::SpeedSample>(&event.data).ok())
-                .filter(|sample| sample.node == self.config.node)
                 .collect(),
             probes,
             store: self.writer.health(),

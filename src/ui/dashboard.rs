@@ -4,7 +4,7 @@ use leptos::{either::Either, prelude::*};
 
 use crate::{
     client::{live_signals::LiveSignals, snapshot_api::page_snapshot},
-    model::Snapshot,
+    model::{Snapshot, SPEED_TOPIC},
     ui::{
         alerts_panel::AlertsPanel,
         connection_badge::ConnectionBadge,
@@ -39,7 +39,8 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     use_live_stream(signals, provide_rooms(), &snapshot.topics, snapshot.last_event_id);
     let chosen = use_range();
     let range = Memo::new(move |_| chosen.get());
-    let loaded = use_range_history(range);
+    let shown_series = Memo::new(move |_| history.with(|h| if h.shows_here() { SPEED_TOPIC.to_owned() } else { format!("{SPEED_TOPIC}@{}", h.shown()) }));
+    let loaded = use_range_history(range, shown_series);
     let trends = use_trends(range, board);
     let chart_samples = chart_samples(history, loaded, range);
     let status = chart_status(loaded, range);

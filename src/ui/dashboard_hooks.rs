@@ -56,25 +56,28 @@ pub fn use_live_stream(signals: LiveSignals, rooms: Rooms, custom_topics: &[Stri
     let _ = (signals, rooms, custom_topics, last_event_id);
 }
 
-/// The stored speed history of the chosen range, loaded when it changes; a
-/// slower answer for a range no longer shown is dropped.
-pub fn use_range_history(range: Memo<TimeRange>) -> RwSignal<LoadedRange> {
+/// The stored speed history of the chosen range and of the node shown
+/// (`series`: `speed`, or `speed@<node>`), loaded when either changes; a
+/// slower answer for a range or node no longer shown is dropped.
+pub fn use_range_history(range: Memo<TimeRange>, series: Memo<String>) -> RwSignal<LoadedRange> {
     let loaded = RwSignal::new(LoadedRange::None);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let wanted = range.get();
+        let (wanted, wanted_series) = (range.get(), series.get());
+        // Another node's history is not this one's: nothing until it loads.
+        loaded.set(None);
         if wanted == TimeRange::Live {
             return;
         }
         leptos::task::spawn_local(async move {
-            let result = crate::client::history_api::fetch_speed_history(wanted).await.map(|h| crate::live::range::samples_from_history(&h));
-            if range.get_untracked() == wanted {
+            let result = crate::client::history_api::fetch_speed_history(wanted, &wanted_series).await.map(|h| crate::live::range::samples_from_history(&h));
+            if range.get_untracked() == wanted && series.with_untracked(|s| *s == wanted_series) {
                 loaded.set(Some((wanted, result)));
             }
         });
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = range;
+    let _ = (range, series);
     loaded
 }
 

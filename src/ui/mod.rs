@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod dashboard_hooks;
 pub mod event_log;
 pub mod monitor_table;
+pub mod node_speed;
 pub mod nodes_panel;
 pub mod offline_banner;
 pub mod page_parts;

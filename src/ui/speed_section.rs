@@ -1,5 +1,6 @@
 //! The speed section: the latest test's cards, what it ran against, and the
-//! speed and latency charts over the chosen range.
+//! speed and latency charts over the chosen range, of the node picked once
+//! there are several, and every node's download overlaid.
 
 use leptos::{either::Either, prelude::*};
 
@@ -13,6 +14,7 @@ use crate::{
     model::{SpeedSample, SPEED_TOPIC},
     ui::{
         cards::MetricCard,
+        node_speed::{NodePicker, NodeSpeedChart},
         rooms::{use_rooms, SectionHead},
         test_now_button::TestNowButton,
         time_chart::{latency_summary, speed_summary, TimeChart},
@@ -72,7 +74,9 @@ fn speed_body(
     let sample_count = Signal::derive(move || chart_samples.with(Vec::len));
     let speed_text = Signal::derive(move || chart_samples.with(|s| speed_summary(s, range.get(), status.get())) + &throughput.with(ChartSeries::marks_note));
     let latency_text = Signal::derive(move || chart_samples.with(|s| latency_summary(s, range.get(), status.get())) + &latency.with(ChartSeries::marks_note));
+    let many_nodes = Memo::new(move |_| history.with(|h| h.nodes().len() > 1));
     view! {
+        {move || many_nodes.get().then(|| view! { <NodePicker history/> })}
         <div class="cards" role="group" aria-label="Latest speed test">
             <MetricCard label="Download" unit="Mbit/s" key="download" value=figure(|s| s.download_mbps) previous=before(|s| s.download_mbps) event_id/>
             <MetricCard label="Upload" unit="Mbit/s" key="upload" value=figure(|s| s.upload_mbps) previous=before(|s| s.upload_mbps) event_id/>
@@ -90,6 +94,7 @@ fn speed_body(
                 samples=sample_count
                 summary=latency_text
             />
+            {move || many_nodes.get().then(|| view! { <NodeSpeedChart history/> })}
         </div>
     }
 }
