@@ -5,7 +5,7 @@
 use leptos::{either::Either, prelude::*};
 
 use crate::{
-    inline_scripts::{TEST_NOW_SCRIPT, THEME_SCRIPT},
+    inline_scripts::{NODE_PICKER_SCRIPT, TEST_NOW_SCRIPT, THEME_SCRIPT},
     ui::{account_bar::AccountBar, dashboard::DashboardPage, theme, viewer_zone},
 };
 
@@ -22,6 +22,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
                 <AccountBar/>
                 <script inner_html=TEST_NOW_SCRIPT></script>
+                <script inner_html=NODE_PICKER_SCRIPT></script>
             </body>
         </html>
     }

@@ -211,7 +211,14 @@ pub struct Snapshot {
     /// Whether the caller may start speed tests now (`POST /api/speed/test-now`).
     #[serde(default)]
     pub may_test_now: bool,
+    /// Whose speed tests `speed` holds and the page shows (`?node=`): this server's name, an
+    /// agent node's, or [`EVERY_NODE`] for all of them overlaid; empty means this server's.
+    #[serde(default)]
+    pub speed_node: String,
 }
+
+/// `?node=*`: every node's speed tests, overlaid.
+pub const EVERY_NODE: &str = "*";
 
 /// How a stream opened with `?envelope=1` (as the dashboard opens it) carries
 /// each event: the server's time of publication around the payload, so that

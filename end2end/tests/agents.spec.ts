@@ -13,10 +13,6 @@ function startAgent(dir: string): ChildProcess {
   return spawn(binary, ["agent", "run", "--data-dir", dir], { env: { ...process.env, RUST_LOG: "warn" }, stdio: "ignore" });
 }
 
-async function cookieOf(page: import("@playwright/test").Page): Promise<string> {
-  return (await page.context().cookies()).map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
-}
-
 async function kill(agent: ChildProcess): Promise<void> {
   if (agent.exitCode !== null) return;
   const exited = new Promise((resolve) => agent.once("exit", resolve));
@@ -105,22 +101,32 @@ test("the node list and matrix show an agent go offline when it is killed and co
     await expect.poll(fromTokyo, { timeout: 20_000 }).toBeGreaterThan(before);
     expect((await server.speedTests(ownTests + 1)).length).toBeGreaterThan(ownTests);
 
-    // With a node's tests in, the speed section picks whose tests it shows and overlays every node's download.
+    // With a node, the speed section picks whose tests it shows: this server's, tokyo's, or every node's overlaid.
+    await page.goto(server.url);
     const picker = page.getByTestId("speed-node");
-    await expect(picker.locator("option")).toHaveText(["e2e (this server)", "tokyo"]);
+    await expect(picker.locator("option")).toHaveText(["e2e (this server)", "tokyo", "every node, overlaid"]);
     await expect(picker).toHaveValue("e2e");
-    await expect(page.getByTestId("node-speed-chart-legend").locator("li")).toHaveText(["e2e", "tokyo"]);
-    await expect(page.getByTestId("node-speed-chart")).toHaveAttribute("aria-label", /^Download by node, latest: e2e [\d.]+ Mbit\/s, tokyo [\d.]+ Mbit\/s\.$/);
     await expect(page.locator(".test-meta code")).not.toContainText("@tokyo");
     await picker.selectOption("tokyo");
-    await expect(page.locator(".test-meta code")).toHaveText(/@tokyo$/);
-    // A stored range of the node is its own history, `speed@tokyo`.
-    const tokyoHistory = await (await fetch(`${server.url}/api/history?series=speed@tokyo&last=86400`, { headers: { cookie: await cookieOf(page) } })).json();
-    await page.locator('[data-range="24h"]').click();
-    await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /Speed chart of the last 24 h, \d+ points?/);
-    await expect.poll(async () => Number(await page.getByTestId("speed-chart").getAttribute("data-points"))).toBeGreaterThanOrEqual(tokyoHistory.points.length);
+    await expect(page).toHaveURL(/\?node=tokyo$/);
+    await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
     await expect(picker).toHaveValue("tokyo");
+    await expect(page.locator(".test-meta code")).toHaveText(/@tokyo$/);
+    // A stored range of the node is its own history, `speed@tokyo`, and the node stays chosen.
+    const loaded = page.waitForRequest((request) => request.url().includes("series=speed%40tokyo"));
+    await page.locator('[data-range="24h"]').click();
+    await loaded;
+    await expect(page).toHaveURL(/\?range=24h&node=tokyo$/);
+    await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /Speed chart of the last 24 h, \d+ points?/);
+    // Every node: one line each, in both charts; a stored range asks for one node.
+    await picker.selectOption("*");
+    await expect(page).toHaveURL(/\?range=24h&node=\*$/);
+    await expect(page.getByTestId("speed-chart-status")).toContainText("a stored range shows one node at a time");
     await page.locator('[data-range="live"]').click();
+    await expect(page.getByTestId("speed-chart-legend").locator("li")).toHaveText(["e2e", "tokyo"]);
+    await expect(page.getByTestId("latency-chart-legend").locator("li")).toHaveText(["e2e", "tokyo"]);
+    await expect(page.locator(".speed-section .chart-caption").first()).toHaveText("Download by node, Mbit/s");
+    await expect.poll(async () => Number(await page.getByTestId("speed-chart").getAttribute("data-points"))).toBeGreaterThanOrEqual(2);
 
     // The admin page says the same, with the way to revoke it.
     await page.goto(`${server.url}/admin`);

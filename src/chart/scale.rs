@@ -69,16 +69,23 @@ impl ChartSeries {
         )
     }
 
-    /// Download, Mbit/s, one line per node (in `nodes`' order), for comparing vantage points.
-    pub fn download_by_node<'a>(nodes: impl IntoIterator<Item = (&'a str, impl IntoIterator<Item = &'a SpeedSample>)>) -> Self {
-        let mut series = Self::default();
-        for (node, samples) in nodes {
-            let line = Self::from_samples(samples, &[("", |s| s.download_mbps)], 0);
-            series.tested = match (series.tested, line.tested) {
-                (Some((lo, hi)), Some((l, h))) => Some((lo.min(l), hi.max(h))),
-                (known, None) | (None, known) => known,
+    /// One line per node of the picked field (`name` names the figure for the
+    /// legend, as `tokyo`), in order of each node's first sample: vantage points side by side.
+    pub fn per_node<'a>(samples: impl IntoIterator<Item = &'a SpeedSample>, pick: Pick, first_colour: usize) -> Self {
+        let mut series = Self { first_colour, ..Self::default() };
+        for sample in samples {
+            let t = sample.at.timestamp_millis() as f64 / 1000.0;
+            series.tested = Some(series.tested.map_or((t, t), |(lo, hi)| (lo.min(t), hi.max(t))));
+            let at = match series.lines.iter().position(|line| line.name == sample.node) {
+                Some(at) => at,
+                None => {
+                    series.lines.push(Line { name: sample.node.clone(), points: Vec::new() });
+                    series.lines.len() - 1
+                }
             };
-            series.lines.extend(line.lines.into_iter().map(|line| Line { name: node.to_owned(), ..line }));
+            if let Some(v) = pick(sample) {
+                series.lines[at].points.push(ChartPoint { t, v });
+            }
         }
         series
     }
@@ -200,10 +207,10 @@ mod tests {
     }
 
     #[test]
-    fn each_node_is_one_download_line_in_its_own_colour() {
-        let here = [sample(0, Some(900.0), None), sample(60, Some(910.0), None)];
-        let tokyo = [sample(30, None, None), sample(90, Some(80.0), None)];
-        let series = ChartSeries::download_by_node([("central", &here[..]), ("tokyo", &tokyo[..])]);
+    fn each_node_is_one_line_in_its_own_colour() {
+        let at = |secs, node: &str, down| SpeedSample { node: node.into(), ..sample(secs, down, None) };
+        let samples = [at(0, "central", Some(900.0)), at(30, "tokyo", None), at(60, "central", Some(910.0)), at(90, "tokyo", Some(80.0))];
+        let series = ChartSeries::per_node(&samples, |s| s.download_mbps, 0);
         let drawn: Vec<(usize, &str, usize)> = series.drawn().map(|(colour, line)| (colour, line.name.as_str(), line.points.len())).collect();
         assert_eq!(drawn, [(0, "central", 2), (1, "tokyo", 1)], "a failed test is a gap");
         assert_eq!(series.tested, Some((0.0, 90.0)));

@@ -1,53 +1,56 @@
-//! The bounded, de-duplicated buffers of speed samples a dashboard draws
-//! from, one per node (agent nodes' tests arrive on the same topic), and
-//! which node's the cards and charts show: this server's until one is picked.
+//! The bounded, de-duplicated buffer of speed samples a dashboard draws from:
+//! the shown node's (this server's unless the page asked for another), since
+//! every node's tests arrive on the same topic; or every node's, overlaid.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::model::{Snapshot, SpeedSample};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpeedHistory {
-    /// Samples kept per node: a busy node never pushes out another's.
     capacity: usize,
-    by_node: BTreeMap<String, VecDeque<SpeedSample>>,
+    samples: VecDeque<SpeedSample>,
     /// The newest event id applied; older or repeated ids are ignored.
     last_id: u64,
-    /// This server's node name, listed first.
-    here: String,
-    /// Whose samples the cards and charts show.
-    shown: String,
+    /// Whose samples are kept: the shown node's name; `None` keeps every sample.
+    node: Option<String>,
 }
 
-/// An empty buffer, for a node with no samples yet.
-static NONE: VecDeque<SpeedSample> = VecDeque::new();
-
 impl SpeedHistory {
-    /// Empty, on the server named `here`, showing its samples.
-    pub fn new(capacity: usize, here: &str) -> Self {
-        Self { capacity: capacity.max(1), by_node: BTreeMap::new(), last_id: 0, here: here.to_owned(), shown: here.to_owned() }
+    pub fn new(capacity: usize) -> Self {
+        Self { capacity: capacity.max(1), samples: VecDeque::new(), last_id: 0, node: None }
     }
 
     pub fn from_snapshot(snapshot: &Snapshot) -> Self {
-        let mut history = Self::new(snapshot.max_points, &snapshot.node);
+        let mut history = Self::new(snapshot.max_points);
+        history.node = match snapshot.speed_node.as_str() {
+            "" => Some(snapshot.node.clone()),
+            crate::model::EVERY_NODE => None,
+            node => Some(node.to_owned()),
+        };
         for sample in &snapshot.speed {
-            history.push(sample.clone());
+            if history.keeps(sample) {
+                history.push(sample.clone());
+            }
         }
         history.last_id = snapshot.last_event_id;
         history
     }
 
-    fn push(&mut self, sample: SpeedSample) {
-        let samples = self.by_node.entry(sample.node.clone()).or_default();
-        if samples.len() == self.capacity {
-            samples.pop_front();
-        }
-        samples.push_back(sample);
+    fn keeps(&self, sample: &SpeedSample) -> bool {
+        self.node.as_ref().is_none_or(|node| *node == sample.node)
     }
 
-    /// Adds a live event; returns false for one already seen.
+    fn push(&mut self, sample: SpeedSample) {
+        if self.samples.len() == self.capacity {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(sample);
+    }
+
+    /// Adds a live event; returns false for one already seen or another node's.
     pub fn apply(&mut self, id: u64, sample: SpeedSample) -> bool {
-        if id <= self.last_id {
+        if id <= self.last_id || !self.keeps(&sample) {
             return false;
         }
         self.last_id = id;
@@ -58,9 +61,9 @@ impl SpeedHistory {
     /// After a `reset`, takes what the server has that is newer than what is
     /// shown, keeping older points (a restarted server may no longer have them).
     pub fn merge_snapshot(&mut self, snapshot: &Snapshot) {
+        let newest = self.samples.back().map(|s| s.at);
         for sample in &snapshot.speed {
-            let newest = self.by_node.get(&sample.node).and_then(|samples| samples.back()).map(|s| s.at);
-            if newest.is_none_or(|at| sample.at > at) {
+            if newest.is_none_or(|at| sample.at > at) && self.keeps(sample) {
                 self.push(sample.clone());
             }
         }
@@ -71,36 +74,12 @@ impl SpeedHistory {
         self.last_id
     }
 
-    /// The shown node's samples, oldest first.
     pub fn samples(&self) -> &VecDeque<SpeedSample> {
-        self.by_node.get(&self.shown).unwrap_or(&NONE)
+        &self.samples
     }
 
     pub fn latest(&self) -> Option<&SpeedSample> {
-        self.samples().back()
-    }
-
-    /// Every node with samples, this server first.
-    pub fn nodes(&self) -> Vec<&str> {
-        let others = self.by_node.keys().map(String::as_str).filter(|node| *node != self.here);
-        std::iter::once(self.here.as_str()).chain(others).collect()
-    }
-
-    pub fn each_node(&self) -> impl Iterator<Item = (&str, &VecDeque<SpeedSample>)> {
-        self.nodes().into_iter().filter_map(|node| Some((node, self.by_node.get(node)?)))
-    }
-
-    pub fn shown(&self) -> &str {
-        &self.shown
-    }
-
-    /// Whether the shown node is this server: its history is `speed`, a node's `speed@<node>`.
-    pub fn shows_here(&self) -> bool {
-        self.shown == self.here
-    }
-
-    pub fn show(&mut self, node: &str) {
-        self.shown = node.to_owned();
+        self.samples.back()
     }
 }
 
@@ -115,7 +94,7 @@ mod tests {
 
     #[test]
     fn keeps_at_most_capacity_dropping_the_oldest() {
-        let mut history = SpeedHistory::new(3, "n");
+        let mut history = SpeedHistory::new(3);
         for n in 1..=5 {
             assert!(history.apply(n as u64, sample(n)));
         }
@@ -125,7 +104,7 @@ mod tests {
 
     #[test]
     fn ignores_events_already_seen() {
-        let mut history = SpeedHistory::new(10, "n");
+        let mut history = SpeedHistory::new(10);
         assert!(history.apply(5, sample(1)));
         assert!(!history.apply(5, sample(2)));
         assert!(!history.apply(4, sample(3)));
@@ -142,26 +121,32 @@ mod tests {
     }
 
     #[test]
-    fn this_servers_samples_are_shown_until_a_node_is_picked() {
-        let from_node = |minute| SpeedSample { node: "tokyo".into(), ..sample(minute) };
-        let snapshot = Snapshot { node: "n".into(), last_event_id: 9, max_points: 2, speed: vec![sample(1), from_node(2)], ..Snapshot::default() };
+    fn only_this_servers_samples_are_drawn() {
+        let mut from_node = sample(2);
+        from_node.node = "tokyo".into();
+        let snapshot = Snapshot { node: "n".into(), last_event_id: 9, max_points: 10, speed: vec![sample(1), from_node.clone()], ..Snapshot::default() };
         let mut history = SpeedHistory::from_snapshot(&snapshot);
-        assert_eq!((history.samples().len(), history.nodes()), (1, vec!["n", "tokyo"]));
-        assert!(history.apply(10, from_node(3)) && history.apply(11, from_node(4)));
-        assert!(history.apply(12, sample(5)));
-        assert_eq!(history.latest().unwrap().at, sample(5).at, "a node's test is not this server's");
-        history.show("tokyo");
-        assert!(!history.shows_here());
-        let minutes: Vec<u32> = history.samples().iter().map(|s| s.download_mbps.unwrap() as u32).collect();
-        assert_eq!(minutes, [3, 4], "each node keeps its own capacity");
-        assert_eq!(history.each_node().map(|(node, samples)| (node, samples.len())).collect::<Vec<_>>(), [("n", 2), ("tokyo", 2)]);
-        history.show("gone");
-        assert!(history.samples().is_empty() && history.latest().is_none());
+        assert_eq!(history.samples().len(), 1);
+        assert!(!history.apply(10, from_node), "a node's test is not this server's");
+        assert!(history.apply(11, sample(3)));
+        assert_eq!(history.latest().unwrap().at, sample(3).at);
+    }
+
+    #[test]
+    fn a_node_asked_for_is_shown_instead_or_every_node() {
+        let from_node = SpeedSample { node: "tokyo".into(), ..sample(2) };
+        let mut snapshot =
+            Snapshot { node: "n".into(), max_points: 10, speed: vec![sample(1), from_node.clone()], speed_node: "tokyo".into(), ..Snapshot::default() };
+        let mut tokyo = SpeedHistory::from_snapshot(&snapshot);
+        assert_eq!(tokyo.samples().iter().map(|s| s.node.as_str()).collect::<Vec<_>>(), ["tokyo"]);
+        assert!(!tokyo.apply(10, sample(3)), "this server's test is not tokyo's");
+        snapshot.speed_node = crate::model::EVERY_NODE.into();
+        assert_eq!(SpeedHistory::from_snapshot(&snapshot).samples().len(), 2);
     }
 
     #[test]
     fn merge_after_reset_appends_only_newer_samples() {
-        let mut history = SpeedHistory::new(10, "n");
+        let mut history = SpeedHistory::new(10);
         history.apply(50, sample(1));
         history.apply(51, sample(2));
         // A restarted server numbers from 1 again and knows only its own samples.

@@ -161,9 +161,20 @@ impl AppState {
         names.iter().filter_map(|name| self.hub.latest(NODE_TOPIC, name)).filter_map(|event| serde_json::from_str::<NodeReport>(&event.data).ok()).collect()
     }
 
+    /// Whose speed tests a snapshot asked for `?node=requested` shows: this
+    /// server's when none is asked, else a node `caller` may read or every
+    /// node (`*`); `None` for a node it does not know or may not read.
+    pub fn speed_node(&self, caller: &Caller, requested: Option<&str>) -> Option<String> {
+        let Some(requested) = requested.filter(|node| *node != self.config.node) else { return Some(self.config.node.clone()) };
+        let known = requested == crate::model::EVERY_NODE
+            || (self.agents.names().iter().any(|name| name == requested) && self.auth.access().may_read(caller, &series_of(NODE_TOPIC, requested)));
+        known.then(|| requested.to_owned())
+    }
+
     /// The state a page renders before its stream connects, holding only
     /// what `caller` may read: a series it may not read is absent, not hidden.
-    pub fn snapshot(&self, caller: &Caller) -> Snapshot {
+    /// Its speed tests are `speed_node`'s (see [`Self::speed_node`]).
+    pub fn snapshot(&self, caller: &Caller, speed_node: String) -> Snapshot {
         let access = self.auth.access();
         let readable = |topic: &str, key: &str| access.may_read(caller, &series_of(topic, key));
         let (events, last_event_id) = self.hub.recent(SPEED_TOPIC);
@@ -178,11 +189,11 @@ impl AppState {
             node: self.config.node.clone(),
             last_event_id,
             max_points: self.config.ui.points,
-            // Every node's tests the caller may read: the charts draw this server's until the node picker chooses another.
             speed: events
                 .iter()
                 .filter(|event| readable(SPEED_TOPIC, &event.key))
                 .filter_map(|event| serde_json::from_str::<crate::model::SpeedSample>(&event.data).ok())
+                .filter(|sample| speed_node == crate::model::EVERY_NODE || sample.node == speed_node)
                 .collect(),
             probes,
             store: self.writer.health(),
@@ -193,6 +204,7 @@ impl AppState {
             incidents: if alerts_readable { self.alerts.board.spans() } else { Vec::new() },
             nodes: self.node_reports().into_iter().filter(|report| readable(NODE_TOPIC, &report.node)).collect(),
             may_test_now: self.config.speed.enabled && caller.may_operate(),
+            speed_node,
         }
     }
 }

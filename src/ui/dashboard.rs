@@ -4,7 +4,7 @@ use leptos::{either::Either, prelude::*};
 
 use crate::{
     client::{live_signals::LiveSignals, snapshot_api::page_snapshot},
-    model::{Snapshot, SPEED_TOPIC},
+    model::Snapshot,
     ui::{
         alerts_panel::AlertsPanel,
         connection_badge::ConnectionBadge,
@@ -15,6 +15,7 @@ use crate::{
         offline_banner::OfflineBanner,
         range_picker::{use_range, RangePicker},
         rooms::provide_rooms,
+        speed_node_picker::NodeChoice,
         speed_section::SpeedSection,
         store_banner::StoreBanner,
         theme::ThemeToggle,
@@ -39,8 +40,8 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
     use_live_stream(signals, provide_rooms(), &snapshot.topics, snapshot.last_event_id);
     let chosen = use_range();
     let range = Memo::new(move |_| chosen.get());
-    let shown_series = Memo::new(move |_| history.with(|h| if h.shows_here() { SPEED_TOPIC.to_owned() } else { format!("{SPEED_TOPIC}@{}", h.shown()) }));
-    let loaded = use_range_history(range, shown_series);
+    let choice = NodeChoice::of(&snapshot);
+    let loaded = use_range_history(range, choice.stored_series.clone());
     let trends = use_trends(range, board);
     let chart_samples = chart_samples(history, loaded, range);
     let status = chart_status(loaded, range);
@@ -58,7 +59,7 @@ fn LiveDashboard(snapshot: Snapshot) -> impl IntoView {
             {alerts.with_untracked(|a| a.has_rules()).then(|| view! { <AlertsPanel alerts/> })}
             {nodes.with_untracked(|n| !n.is_empty()).then(|| view! { <NodesPanel nodes board here=here.clone()/> })}
             <RangePicker selected=chosen/>
-            <SpeedSection history chart_samples range status alerts may_test_now=snapshot.may_test_now/>
+            <SpeedSection history chart_samples range status alerts choice may_test_now=snapshot.may_test_now/>
             <MonitorTable board trends range/>
             {snapshot.topics.into_iter().map(|topic| view! { <TopicSection topic board=topics/> }).collect_view()}
             <EventLogView log/>

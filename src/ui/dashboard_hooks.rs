@@ -56,22 +56,23 @@ pub fn use_live_stream(signals: LiveSignals, rooms: Rooms, custom_topics: &[Stri
     let _ = (signals, rooms, custom_topics, last_event_id);
 }
 
-/// The stored speed history of the chosen range and of the node shown
-/// (`series`: `speed`, or `speed@<node>`), loaded when either changes; a
-/// slower answer for a range or node no longer shown is dropped.
-pub fn use_range_history(range: Memo<TimeRange>, series: Memo<String>) -> RwSignal<LoadedRange> {
+/// The stored speed history (`series`) of the chosen range, loaded when it changes; a
+/// slower answer for a range no longer shown is dropped.
+pub fn use_range_history(range: Memo<TimeRange>, series: Option<String>) -> RwSignal<LoadedRange> {
     let loaded = RwSignal::new(LoadedRange::None);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let (wanted, wanted_series) = (range.get(), series.get());
-        // Another node's history is not this one's: nothing until it loads.
-        loaded.set(None);
+        let wanted = range.get();
         if wanted == TimeRange::Live {
             return;
         }
+        // Stored history is per node: every node's at once would be a request each.
+        let Some(series) = series.clone() else {
+            return loaded.set(Some((wanted, Err("a stored range shows one node at a time; choose one under Tests from".to_owned()))));
+        };
         leptos::task::spawn_local(async move {
-            let result = crate::client::history_api::fetch_speed_history(wanted, &wanted_series).await.map(|h| crate::live::range::samples_from_history(&h));
-            if range.get_untracked() == wanted && series.with_untracked(|s| *s == wanted_series) {
+            let result = crate::client::history_api::fetch_speed_history(wanted, &series).await.map(|h| crate::live::range::samples_from_history(&h));
+            if range.get_untracked() == wanted {
                 loaded.set(Some((wanted, result)));
             }
         });

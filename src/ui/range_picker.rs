@@ -14,6 +14,17 @@ pub fn range_in_query(query: &str) -> TimeRange {
     TimeRange::from_query(value)
 }
 
+/// `query` with its `range` set to `value`, the other parameters (`?node=`) kept.
+pub fn with_range(query: &str, value: &str) -> String {
+    let kept = query.trim_start_matches('?').split('&').filter(|pair| !pair.is_empty() && !pair.starts_with("range="));
+    let mut out = format!("?range={value}");
+    for pair in kept {
+        out.push('&');
+        out.push_str(pair);
+    }
+    out
+}
+
 /// The range the page was asked for: from the request while rendering on the
 /// server, from the address bar in the browser.
 pub fn range_from_url() -> TimeRange {
@@ -50,7 +61,6 @@ pub fn RangePicker(selected: RwSignal<TimeRange>) -> impl IntoView {
                 .map(|range| {
                     let href = format!("?range={}", range.query_value());
                     let current = move || (selected.get() == range).then_some("page");
-                    let target = href.clone();
                     let choose = move |ev: leptos::ev::MouseEvent| {
                         // A modified click still opens a tab or window, as links do.
                         if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
@@ -58,11 +68,12 @@ pub fn RangePicker(selected: RwSignal<TimeRange>) -> impl IntoView {
                         }
                         ev.prevent_default();
                         #[cfg(feature = "hydrate")]
-                        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-                            let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&target));
+                        if let Some(window) = web_sys::window() {
+                            let target = with_range(&window.location().search().unwrap_or_default(), range.query_value());
+                            if let Ok(history) = window.history() {
+                                let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&target));
+                            }
                         }
-                        #[cfg(not(feature = "hydrate"))]
-                        let _ = &target;
                         selected.set(range);
                     };
                     view! {
@@ -79,6 +90,13 @@ pub fn RangePicker(selected: RwSignal<TimeRange>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_range_keeps_the_other_parameters() {
+        assert_eq!(with_range("?node=tokyo&range=7d", "24h"), "?range=24h&node=tokyo");
+        assert_eq!(with_range("", "live"), "?range=live");
+        assert_eq!(with_range("?range=1y", "30d"), "?range=30d");
+    }
 
     #[test]
     fn the_range_is_read_from_any_query() {

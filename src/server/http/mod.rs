@@ -11,7 +11,7 @@ pub mod status;
 use axum::http::{header, HeaderValue};
 use axum::http::{Response, StatusCode};
 use axum::{
-    extract::{DefaultBodyLimit, State},
+    extract::{rejection::QueryRejection, DefaultBodyLimit, Query, State},
     routing::{any, get},
     Json, Router,
 };
@@ -43,9 +43,23 @@ use crate::{
 };
 
 /// What the dashboard renders before its stream connects: recent samples, the latest checks, alert states.
-#[utoipa::path(get, path = "/api/snapshot", tag = "dashboard", responses((status = 200, description = "The snapshot, holding only what the caller may read", body = Snapshot), (status = 401, description = "A session or token that no longer works", body = crate::model::ApiErrorBody)))]
-async fn snapshot(State(state): State<AppState>, caller: Caller) -> Json<Snapshot> {
-    Json(state.snapshot(&caller))
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SnapshotQuery {
+    /// Whose speed tests to include: this server's (the default), an agent node's, or `*` for every node's.
+    node: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/snapshot", tag = "dashboard", params(SnapshotQuery), responses((status = 200, description = "The snapshot, holding only what the caller may read", body = Snapshot),
+    (status = 400, description = "A malformed query", body = crate::model::ApiErrorBody),
+    (status = 401, description = "A session or token that no longer works", body = crate::model::ApiErrorBody),
+    (status = 404, description = "node names no node the caller may read", body = crate::model::ApiErrorBody)))]
+async fn snapshot(State(state): State<AppState>, caller: Caller, query: Result<Query<SnapshotQuery>, QueryRejection>) -> Result<Json<Snapshot>, ApiError> {
+    let Query(query) = query?;
+    let speed_node = state.speed_node(&caller, query.node.as_deref()).ok_or_else(|| {
+        ApiError::NotFound(format!("node: no node named {:?} that you may read; leave it out for this server's tests", query.node.unwrap_or_default()))
+    })?;
+    Ok(Json(state.snapshot(&caller, speed_node)))
 }
 
 async fn unknown_api_route() -> ApiError {
@@ -58,7 +72,10 @@ fn snapshot_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'stati
     move || {
         let parts = use_context::<axum::http::request::Parts>();
         let (caller, session_ended) = auth::caller::page_caller(parts.as_ref());
-        provide_context(state.snapshot(&caller));
+        // A page asked for a node it cannot show shows this server's tests.
+        let asked = parts.as_ref().and_then(|parts| parts.uri.query()).and_then(crate::page_query::node_in_query);
+        let speed_node = state.speed_node(&caller, asked.as_deref()).unwrap_or_else(|| state.config.node.clone());
+        provide_context(state.snapshot(&caller, speed_node));
         let signed_in = match &caller {
             Caller::User { name, role, .. } => Some((name.clone(), role.to_string())),
             _ => None,
