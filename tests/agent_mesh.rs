@@ -52,10 +52,12 @@ async fn serving(client: &Client, server: &TestServer, cookie: &str) -> BTreeMap
     nodes.as_array().unwrap().iter().map(|node| (node["name"].as_str().unwrap().to_owned(), node["speedtest_url"].clone())).collect()
 }
 
-/// Speed samples from `events` until one of each series in `wanted` (`target@node`, or `target` for the server's own) has come.
+/// Speed samples from `events` until one of each series in `wanted` (`target@node`, or `target` for the server's own)
+/// that started after `since` has come; earlier ones (start-up tests) are passed over.
 async fn samples_of(
     events: &mut (impl futures_util::Stream<Item = eventsource_stream::Event> + Unpin),
     wanted: &[&str],
+    since: chrono::DateTime<chrono::Utc>,
     within: Duration,
 ) -> BTreeMap<String, Value> {
     let mut seen = BTreeMap::new();
@@ -63,7 +65,10 @@ async fn samples_of(
     while wanted.iter().any(|series| !seen.contains_key(*series)) {
         let event = next_event(events, "speed", deadline.saturating_duration_since(Instant::now())).await;
         let sample: Value = serde_json::from_str(&event.data).unwrap();
-        seen.insert(sample["target"].as_str().unwrap().to_owned(), sample);
+        let at: chrono::DateTime<chrono::Utc> = sample["at"].as_str().unwrap().parse().unwrap();
+        if at > since {
+            seen.insert(sample["target"].as_str().unwrap().to_owned(), sample);
+        }
     }
     seen
 }
@@ -91,7 +96,8 @@ async fn nodes_measure_each_other_where_they_say_they_serve() {
     let mut stream = open_stream(&server.url("/api/events?topics=speed"), None).await;
 
     // The server's start-up tests come before any node said where it serves: failed tests, saying why.
-    let early = samples_of(&mut stream.events, &["node:tokyo", "node:pune"], Duration::from_secs(30)).await;
+    let started = chrono::Utc::now() - chrono::Duration::seconds(60);
+    let early = samples_of(&mut stream.events, &["node:tokyo", "node:pune"], started, Duration::from_secs(30)).await;
     assert!(early["node:tokyo"]["error"].as_str().unwrap().contains("serves no speed test"), "{}", early["node:tokyo"]);
 
     let mut tokyo = start_node(&client, &server, &cookie, "tokyo").await;
@@ -109,9 +115,10 @@ async fn nodes_measure_each_other_where_they_say_they_serve() {
 
     // Every node measures every other: the server and the agents alike, never itself.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let asked = chrono::Utc::now();
     test_now(&client, &server, &cookie, json!({})).await;
     let wanted = ["node:tokyo", "node:pune", "node:pune@tokyo", "node:test-node@tokyo", "node:tokyo@pune", "node:test-node@pune"];
-    let mesh = samples_of(&mut stream.events, &wanted, Duration::from_secs(90)).await;
+    let mesh = samples_of(&mut stream.events, &wanted, asked, Duration::from_secs(90)).await;
     for series in wanted {
         assert!(measured(&mesh[series]), "{series}: {}", mesh[series]);
     }
@@ -122,20 +129,28 @@ async fn nodes_measure_each_other_where_they_say_they_serve() {
         mesh["node:tokyo@pune"]["download_mbps"].as_f64().unwrap()
     );
 
+    // No node is asked to measure itself.
+    let response = client.post(server.url("/api/speed/test-now")).header(header::COOKIE, &cookie).json(&json!({ "node": "pune", "target": "node:pune" })).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert!(response.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("does not measure itself"));
+
     // Tokyo stops: pune's test of it is a failed test, not a missing one.
     tokyo.process.kill().unwrap();
     tokyo.process.wait().unwrap();
     tokio::time::sleep(Duration::from_secs(11)).await;
+    let asked = chrono::Utc::now();
     test_now(&client, &server, &cookie, json!({ "node": "pune", "target": "node:tokyo" })).await;
-    let down = samples_of(&mut stream.events, &["node:tokyo@pune"], Duration::from_secs(60)).await;
+    let down = samples_of(&mut stream.events, &["node:tokyo@pune"], asked, Duration::from_secs(60)).await;
     assert!(down["node:tokyo@pune"]["error"].is_string() && down["node:tokyo@pune"]["download_mbps"].is_null(), "{}", down["node:tokyo@pune"]);
 
     // Revoked: tokyo is no one's target any more, and the node list forgets where it served.
     let response = client.delete(server.url("/api/agents/tokyo")).header(header::COOKIE, &cookie).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(serving(&client, &server, &cookie).await["tokyo"], Value::Null);
     tokio::time::sleep(Duration::from_secs(11)).await;
+    let asked = chrono::Utc::now();
     test_now(&client, &server, &cookie, json!({ "node": "pune", "target": "node:tokyo" })).await;
-    let gone = samples_of(&mut stream.events, &["node:tokyo@pune"], Duration::from_secs(60)).await;
+    let gone = samples_of(&mut stream.events, &["node:tokyo@pune"], asked, Duration::from_secs(60)).await;
     assert!(gone["node:tokyo@pune"]["error"].as_str().unwrap().contains("serves no speed test"), "{}", gone["node:tokyo@pune"]);
 
     pune.process.kill().unwrap();
@@ -145,13 +160,14 @@ async fn nodes_measure_each_other_where_they_say_they_serve() {
 }
 
 #[tokio::test]
-async fn a_node_must_report_a_plain_speedtest_url() {
+async fn a_node_must_report_a_plain_speedtest_url_and_never_measures_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config_with(dir.path(), "").await;
-    let server = start_on("127.0.0.1:0", config, Target::Refusing).await;
+    let mut config = config_with(dir.path(), "").await;
+    config.speed.targets = vec![TargetConfig { url: "node:tokyo".to_owned(), kind: None, interval: None }];
+    let server = start_on("127.0.0.1:0", config, Target::Configured).await;
     let client = Client::new();
     let cookie = admin_cookie(&client, &server).await;
-    let agent = common::agents::Agent::enrol(&client, &server, &cookie, "tokyo").await;
+    let mut agent = common::agents::Agent::enrol(&client, &server, &cookie, "tokyo").await;
     for bad in ["http://me:secret@198.18.0.3/speedtest", "node:pune", "http://198.18.0.3/speedtest?x=1"] {
         let response = client.get(server.url("/api/agent/stream")).query(&[("speedtest_url", bad)]).bearer_auth(&agent.credential).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
@@ -159,6 +175,14 @@ async fn a_node_must_report_a_plain_speedtest_url() {
         assert!(error.starts_with("speedtest_url:") && !error.contains("secret"), "{bad}: {error}");
     }
     assert!(serving(&client, &server, &cookie).await["tokyo"].is_null(), "a refused URL is not kept");
+
+    // A sample of tokyo measuring itself is refused, and says why.
+    let at = chrono::Utc::now().to_rfc3339();
+    let sample = json!({ "node": "tokyo", "target": "node:tokyo", "at": at, "download_mbps": 900.0, "upload_mbps": 900.0, "latency_ms": 0.1,
+        "jitter_ms": 0.0, "latency_down_ms": null, "latency_up_ms": null, "bytes_down": 1, "bytes_up": 1, "error": null });
+    let (status, answer) = agent.send(&client, &server, vec![json!({ "seq": 1, "kind": "speed", "data": sample })]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(answer["refused"][0]["reason"].as_str().unwrap().contains("this node itself"), "{answer}");
 
     // An agent that would listen everywhere must say where it is reached.
     let refused = Command::new(env!("CARGO_BIN_EXE_netpulse"))

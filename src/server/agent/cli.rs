@@ -79,7 +79,7 @@ impl AgentRunArgs {
             }
             None => format!("http://{address}/speedtest"),
         };
-        crate::server::agents::mesh::speedtest_base(&url).map(Some).map_err(|reason| format!("--speedtest-url: {reason}"))
+        crate::server::agents::mesh::speedtest_base(&url, true).map(Some).map_err(|reason| format!("--speedtest-url: {reason}"))
     }
 }
 

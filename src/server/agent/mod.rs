@@ -66,7 +66,12 @@ pub async fn run(args: AgentRunArgs, shutdown: CancellationToken) -> Result<(), 
     let serving = match args.serve_speedtest {
         Some(address) => {
             let listener = tokio::net::TcpListener::bind(address).await.map_err(|error| AgentError::Speedtest(format!("{address}: {error}")))?;
-            Some(tokio::spawn(speedtest::serve(listener, shutdown.clone())))
+            let stop = shutdown.clone();
+            Some(tokio::spawn(async move {
+                if let Err(error) = speedtest::serve(listener, stop).await {
+                    tracing::error!(%error, "stopped serving /speedtest; the other nodes' tests of this one fail until it restarts");
+                }
+            }))
         }
         None => None,
     };

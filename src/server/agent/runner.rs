@@ -13,7 +13,10 @@ use crate::{
     model::SpeedSample,
     server::{
         agent::{outbox::Outbox, AgentClock},
-        agents::protocol::{NodeConfig, PeerList},
+        agents::{
+            mesh::is_loopback,
+            protocol::{NodeConfig, PeerList},
+        },
         monitor::{check::check, config::Monitor},
         schedule,
         speed::{
@@ -22,6 +25,7 @@ use crate::{
             payload,
             peers::Peers,
             sampler::{SampleSink, SpeedSampler},
+            target::{SpeedTarget, TargetKind},
         },
     },
 };
@@ -84,8 +88,10 @@ impl Runner {
     }
 
     /// Where `node:NAME` targets are measured from now on; a test already running keeps its URL.
+    /// Another node's loopback address is this one's own, unless all of them share the machine.
     pub fn set_peers(&self, list: PeerList) {
         let mut peers = list.nodes;
+        peers.retain(|_, url| self.server_on_loopback || reqwest::Url::parse(url).is_ok_and(|url| !is_loopback(&url)));
         peers.insert(list.server, self.server_speedtest.clone());
         self.peers.replace(peers);
     }
@@ -129,8 +135,16 @@ impl Runner {
     }
 
     fn start_speed_tests(&self, node: &str, speed: &SpeedConfig, running: Running) -> Result<Option<SpeedTests>, String> {
-        speed.validate().map_err(|error| error.to_string())?;
         let mut speed = speed.clone();
+        // A target this build cannot read (a newer server's kind) is left out, not every test with it.
+        speed.targets.retain(|target| {
+            let readable = SpeedTarget::parse(&target.url, target.kind.unwrap_or(TargetKind::Netpulse)).is_ok();
+            if !readable {
+                tracing::warn!(target = ?target, "a speed target this node cannot test; the others run");
+            }
+            readable
+        });
+        speed.validate().map_err(|error| error.to_string())?;
         // The server's 127.0.0.1 is not this node's, unless this node reaches the server there too.
         let configured = speed.targets.len();
         speed.targets.retain(|target| self.server_on_loopback || reqwest::Url::parse(&target.url).is_ok_and(|url| !is_loopback(&url)));
@@ -174,16 +188,6 @@ impl Runner {
             tracing::info!(target = %label, "testing now, as the server asked");
             let _ = test_now.try_send(label.clone());
         }
-    }
-}
-
-/// Whether `url` names this machine: a loopback address or `localhost`.
-fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(address)) => address.is_loopback(),
-        Some(url::Host::Ipv6(address)) => address.is_loopback(),
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost"),
-        None => false,
     }
 }
 

@@ -86,9 +86,7 @@ impl Commands {
         }
         heard
     }
-}
 
-impl Commands {
     /// Sends `command` to every open stream, each node's.
     pub fn send_to_all(&self, command: NodeCommand) {
         let nodes: Vec<String> = self.streams.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();

@@ -106,6 +106,9 @@ fn prepare(sender: &Sender, kind: &str, data: serde_json::Value, offset_ms: i64,
             if !sender.speed_targets.contains(&sample.target) {
                 return Err(format!("target {:?} is not one of this server's speed targets", sample.target));
             }
+            if sample.target.strip_prefix(crate::server::speed::target::NODE_PREFIX) == Some(node) {
+                return Err(format!("target {:?} is this node itself, which no node measures", sample.target));
+            }
             let placed = corrected(sample.at, offset_ms, now_ms)?;
             sample.at = to_time(placed);
             sample.node = node.to_owned();

@@ -44,6 +44,8 @@ pub struct Agents {
     pub commands: commands::Commands,
     /// Where each node serves `/speedtest`, for `node:NAME` targets.
     pub peers: crate::server::speed::peers::Peers,
+    /// Held while `peers` and the store change together, so two changes never interleave.
+    pub mesh_changes: tokio::sync::Mutex<()>,
 }
 
 impl Agents {

@@ -123,15 +123,17 @@ impl Store {
         .await?)
     }
 
-    /// Where a node serves `/speedtest` (`None`: nowhere), as it said when it opened its stream.
-    pub async fn set_node_speedtest(&self, node_id: i64, url: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE agent_node SET speedtest_url = ? WHERE id = ?").bind(url).bind(node_id).execute(self.pool()).await?;
-        Ok(())
+    /// Where a node serves `/speedtest` (`None`: nowhere), as it said when it opened its stream;
+    /// false when it has been revoked since.
+    pub async fn set_node_speedtest(&self, node_id: i64, url: Option<&str>) -> Result<bool, StoreError> {
+        let updated =
+            sqlx::query("UPDATE agent_node SET speedtest_url = ? WHERE id = ? AND revoked_ms IS NULL").bind(url).bind(node_id).execute(self.pool()).await?;
+        Ok(updated.rows_affected() == 1)
     }
 
     /// Revokes a node; false if there is none of that name, or it was revoked already.
     pub async fn revoke_node(&self, name: &str, now_ms: i64) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("UPDATE agent_node SET revoked_ms = ? WHERE name = ? AND revoked_ms IS NULL RETURNING id")
+        Ok(sqlx::query_scalar("UPDATE agent_node SET revoked_ms = ?, speedtest_url = NULL WHERE name = ? AND revoked_ms IS NULL RETURNING id")
             .bind(now_ms)
             .bind(name)
             .fetch_optional(self.pool())

@@ -26,7 +26,7 @@ use crate::server::{
         sse::{stream_response, with_heartbeats},
         sse_frame,
     },
-    http::error::ApiError,
+    http::{client_address::ClientAddress, error::ApiError},
     AppState,
 };
 
@@ -66,14 +66,24 @@ struct StreamQuery {
 /// The node's config and then its commands, as an event stream.
 #[utoipa::path(get, path = "/api/agent/stream", tag = "agents", security(("bearer" = [])), params(StreamQuery),
     responses((status = 200, description = "`text/event-stream`: a `peers` event (a PeerList, again on each change), a `config` event (a NodeConfig), then `test-now` events (TestNow)", body = NodeConfig, content_type = "text/event-stream"),
-        (status = 400, description = "speedtest_url is not an http(s) base URL without a password", body = crate::model::ApiErrorBody),
+        (status = 400, description = "speedtest_url is not an http(s) base URL without a password, or is a loopback one from a node that is not on loopback", body = crate::model::ApiErrorBody),
         (status = 401, description = "No node credential, an unknown one, or a revoked node", body = crate::model::ApiErrorBody),
         (status = 503, description = "The database is unavailable", body = crate::model::ApiErrorBody)))]
-async fn node_stream(State(state): State<AppState>, headers: HeaderMap, query: Result<Query<StreamQuery>, QueryRejection>) -> Result<Response, ApiError> {
+async fn node_stream(
+    State(state): State<AppState>,
+    client: ClientAddress,
+    headers: HeaderMap,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let (node_id, node) = node_caller(&state, &headers).await?;
     let Query(query) = query?;
-    let speedtest =
-        query.speedtest_url.as_deref().map(mesh::speedtest_base).transpose().map_err(|reason| ApiError::bad_request(format!("speedtest_url: {reason}")))?;
+    let from_loopback = client.0.is_loopback();
+    let speedtest = query
+        .speedtest_url
+        .as_deref()
+        .map(|raw| mesh::speedtest_base(raw, from_loopback))
+        .transpose()
+        .map_err(|reason| ApiError::bad_request(format!("speedtest_url: {reason}")))?;
     // Listening before the config is sent, so no command asked for in between is missed;
     // then the credential again, so a revocation in between is not missed either.
     let listener = state.agents.commands.listen(&node);

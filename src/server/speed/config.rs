@@ -160,9 +160,7 @@ impl SpeedConfig {
             })
             .collect()
     }
-}
 
-impl SpeedConfig {
     /// The targets `node` measures: every one but a `node:NAME` naming itself.
     pub fn targets_of(&self, node: &str) -> Vec<ScheduledTarget> {
         self.targets().into_iter().filter(|scheduled| scheduled.target.node() != Some(node)).collect()

@@ -24,6 +24,7 @@ use crate::{
         agents::commands::NodeCommand,
         auth::{access::Caller, guard::require_operate, routes::json_body},
         http::error::ApiError,
+        speed::target::NODE_PREFIX,
         AppState,
     },
 };
@@ -90,6 +91,14 @@ pub fn ask(state: &AppState, node: Option<&str>, target: Option<&str>, may_read:
         Some(node) if node == here || agents.iter().any(|agent| agent == node) => vec![node],
         Some(node) => return Err(ApiError::NotFound(format!("node: {node:?} is neither this server ({here:?}) nor an enrolled agent node"))),
     };
+    // `node:tokyo` is measured by every node but tokyo.
+    let itself = |node: &str| target.and_then(|target| target.strip_prefix(NODE_PREFIX)) == Some(node);
+    if let [only] = nodes[..] {
+        if itself(only) {
+            return Err(ApiError::NotFound(format!("target: {only:?} does not measure itself; ask another node, or every node")));
+        }
+    }
+    let nodes: Vec<&str> = nodes.into_iter().filter(|node| !itself(node)).collect();
     let mut answer = TestNowAnswer::default();
     let mut retry_after = 0;
     let now = Instant::now();
