@@ -130,7 +130,13 @@ async fn nodes_measure_each_other_where_they_say_they_serve() {
     );
 
     // No node is asked to measure itself.
-    let response = client.post(server.url("/api/speed/test-now")).header(header::COOKIE, &cookie).json(&json!({ "node": "pune", "target": "node:pune" })).send().await.unwrap();
+    let response = client
+        .post(server.url("/api/speed/test-now"))
+        .header(header::COOKIE, &cookie)
+        .json(&json!({ "node": "pune", "target": "node:pune" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(response.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("does not measure itself"));
 
