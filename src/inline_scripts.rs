@@ -22,13 +22,15 @@ function(){s.textContent='Cannot test now: the server answered '+r.status})},fun
 .then(function(){b.disabled=false})})";
 
 /// The speed section's "Tests from" picker: its options from the select's `data-here`,
-/// `data-nodes` and `data-shown` (this server first, every node last), and a choice loads
-/// the page for that node (`?node=`, the range kept), as a link would. A script for the same reason.
+/// `data-nodes` and `data-shown` (this server first, every node last); "Show" loads the
+/// page for the chosen node (`?node=`, the range kept); a page back from the history
+/// cache shows its own node again. A script for the same reason.
 pub const NODE_PICKER_SCRIPT: &str = "document.querySelectorAll('.node-picker select').forEach(function(s){var d=s.dataset;\
 (d.here+' '+d.nodes+' *').split(' ').forEach(function(n,i){if(!n)return;var o=document.createElement('option');o.value=n;\
 o.textContent=n==='*'?'every node, overlaid':i===0?n+' (this server)':n;o.selected=n===d.shown;s.appendChild(o)})});\
-document.addEventListener('change',function(e){var s=e.target;if(!s.matches||!s.matches('.node-picker select'))return;\
-var q=new URLSearchParams(location.search);q.set('node',s.value);location.search=q.toString()})";
+document.addEventListener('submit',function(e){var f=e.target;if(!f.matches||!f.matches('.node-picker'))return;e.preventDefault();\
+var q=new URLSearchParams(location.search);q.set('node',f.querySelector('select').value);location.search=q.toString()});\
+addEventListener('pageshow',function(){document.querySelectorAll('.node-picker select').forEach(function(s){s.value=s.dataset.shown})})";
 
 /// Every inline script, for the policy.
 pub const ALL: [&str; 4] = [THEME_SCRIPT, LOCAL_TIME_SCRIPT, TEST_NOW_SCRIPT, NODE_PICKER_SCRIPT];

@@ -8,7 +8,6 @@ pub mod format;
 pub mod inline_scripts;
 pub mod live;
 pub mod model;
-pub mod page_query;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod topic_fields;

@@ -6,14 +6,15 @@
 mod common;
 
 use std::{
-    collections::BTreeMap,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use common::{
     agents::{admin_cookie, config_with, join_token},
-    closed_port, next_event, open_stream, start_on, Target, TestServer, OPEN_READ,
+    closed_port,
+    mesh::{measured, samples_of, serving, test_now},
+    open_stream, start_on, Target, TestServer, OPEN_READ,
 };
 use netpulse::server::speed::config::TargetConfig;
 use reqwest::{header, Client, StatusCode};
@@ -44,42 +45,6 @@ async fn start_node(client: &Client, server: &TestServer, cookie: &str, name: &'
         .spawn()
         .unwrap();
     Node { name, speedtest: format!("http://{address}/speedtest"), process, _dir: dir }
-}
-
-/// Where each enrolled node serves, as `GET /api/agents` tells an admin.
-async fn serving(client: &Client, server: &TestServer, cookie: &str) -> BTreeMap<String, Value> {
-    let nodes: Value = client.get(server.url("/api/agents")).header(header::COOKIE, cookie).send().await.unwrap().json().await.unwrap();
-    nodes.as_array().unwrap().iter().map(|node| (node["name"].as_str().unwrap().to_owned(), node["speedtest_url"].clone())).collect()
-}
-
-/// Speed samples from `events` until one of each series in `wanted` (`target@node`, or `target` for the server's own)
-/// that started after `since` has come; earlier ones (start-up tests) are passed over.
-async fn samples_of(
-    events: &mut (impl futures_util::Stream<Item = eventsource_stream::Event> + Unpin),
-    wanted: &[&str],
-    since: chrono::DateTime<chrono::Utc>,
-    within: Duration,
-) -> BTreeMap<String, Value> {
-    let mut seen = BTreeMap::new();
-    let deadline = Instant::now() + within;
-    while wanted.iter().any(|series| !seen.contains_key(*series)) {
-        let event = next_event(events, "speed", deadline.saturating_duration_since(Instant::now())).await;
-        let sample: Value = serde_json::from_str(&event.data).unwrap();
-        let at: chrono::DateTime<chrono::Utc> = sample["at"].as_str().unwrap().parse().unwrap();
-        if at > since {
-            seen.insert(sample["target"].as_str().unwrap().to_owned(), sample);
-        }
-    }
-    seen
-}
-
-async fn test_now(client: &Client, server: &TestServer, cookie: &str, body: Value) {
-    let response = client.post(server.url("/api/speed/test-now")).header(header::COOKIE, cookie).json(&body).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::ACCEPTED, "{}", response.text().await.unwrap());
-}
-
-fn measured(sample: &Value) -> bool {
-    sample["error"].is_null() && sample["download_mbps"].as_f64().unwrap_or(0.0) > 0.0 && sample["upload_mbps"].as_f64().unwrap_or(0.0) > 0.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,111 +164,5 @@ async fn a_node_must_report_a_plain_speedtest_url_and_never_measures_itself() {
     assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.starts_with("netpulse: --speedtest-url: needed") && stderr.lines().count() == 1, "{stderr}");
-    server.shutdown().await;
-}
-
-/// An agent in a namespace of its own, serving `/speedtest` on its link's address; killed when dropped.
-struct LinkedNode {
-    _namespace: common::netns::Namespace,
-    process: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for LinkedNode {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// Two agents behind veth links on 198.18.31.0/29, one link shaped to 20 Mbit/s with `tc`:
-/// the server's tests of `node:tokyo` and `node:pune` show which link is slow, as a user
-/// comparing vantage points would see it. Needs root, `ip` and `tc`; skips without them
-/// unless `NETPULSE_REQUIRE_NETNS=1`, which `cargo make test` sets.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_shaped_link_shows_as_the_slow_node() {
-    let required = std::env::var_os("NETPULSE_REQUIRE_NETNS").is_some();
-    let links = [("tokyo", "198.18.31.1", "198.18.31.2"), ("pune", "198.18.31.5", "198.18.31.6")];
-    let mut namespaces = Vec::new();
-    for (n, (name, host, peer)) in links.iter().enumerate() {
-        let Some(namespace) = common::netns::Namespace::create(&format!("me{n}"), host, peer, 30) else {
-            assert!(!required, "cannot create a network namespace (this test needs root and iproute2)");
-            return eprintln!("skipped: cannot create a network namespace");
-        };
-        if n > 0 {
-            assert!(namespace.run(&["ip", "route", "add", "198.18.31.1/32", "via", host]), "a route to the server from {name}");
-        }
-        namespaces.push(namespace);
-    }
-    // Tokyo's link carries 20 Mbit/s each way: its sending side in the namespace, the host's toward it.
-    let tokyo = &namespaces[0];
-    let shaped = tokyo.run(&["tc", "qdisc", "add", "dev", &tokyo.peer_side, "root", "tbf", "rate", "20mbit", "burst", "32kb", "latency", "50ms"])
-        && std::process::Command::new("tc")
-            .args(["qdisc", "add", "dev", &tokyo.host_side, "root", "tbf", "rate", "20mbit", "burst", "32kb", "latency", "50ms"])
-            .status()
-            .is_ok_and(|status| status.success());
-    assert!(shaped || !required, "cannot shape a link with tc");
-    if !shaped {
-        return eprintln!("skipped: cannot shape a link with tc");
-    }
-
-    let server_dir = tempfile::tempdir().unwrap();
-    let mut config = config_with(server_dir.path(), OPEN_READ).await;
-    config.speed.enabled = true;
-    config.speed.interval = 3600;
-    (config.speed.duration, config.speed.grace) = (3.0, 0.5);
-    config.speed.targets = ["node:tokyo", "node:pune"].map(|url| TargetConfig { url: url.to_owned(), kind: None, interval: None }).to_vec();
-    let server = start_on("198.18.31.1:0", config, Target::Configured).await;
-    let client = Client::new();
-    let cookie = admin_cookie(&client, &server).await;
-    let mut stream = open_stream(&server.url("/api/events?topics=speed"), None).await;
-
-    let mut nodes = Vec::new();
-    for ((name, _, peer), namespace) in links.iter().zip(namespaces) {
-        let dir = tempfile::tempdir().unwrap();
-        let token = join_token(&client, &server, &cookie).await;
-        let exec = |args: &[&str]| {
-            let mut command = Command::new("ip");
-            command.args(["netns", "exec", &namespace.name, env!("CARGO_BIN_EXE_netpulse"), "agent"]).args(args).arg("--data-dir").arg(dir.path());
-            command
-        };
-        let joined = exec(&["join", &server.url(""), &token, "--name", name]).output().unwrap();
-        assert!(joined.status.success(), "{name}: {}", String::from_utf8_lossy(&joined.stderr));
-        // These nodes only serve: measuring each other would need the host to route between them.
-        let process =
-            exec(&["run", "--no-speed-tests", "--serve-speedtest", &format!("{peer}:8091")]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        nodes.push(LinkedNode { _namespace: namespace, process, _dir: dir });
-    }
-    let both = async {
-        loop {
-            let serving = serving(&client, &server, &cookie).await;
-            if serving.get("tokyo") == Some(&json!("http://198.18.31.2:8091/speedtest"))
-                && serving.get("pune") == Some(&json!("http://198.18.31.6:8091/speedtest"))
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(30), both).await.expect("both nodes said where they serve, on their own addresses, within 30 s");
-
-    let asked = chrono::Utc::now();
-    test_now(&client, &server, &cookie, json!({ "node": "test-node" })).await;
-    let tested = samples_of(&mut stream.events, &["node:tokyo", "node:pune"], asked, Duration::from_secs(60)).await;
-    let (tokyo, pune) = (&tested["node:tokyo"], &tested["node:pune"]);
-    assert!(measured(tokyo) && measured(pune), "{tokyo}\n{pune}");
-    let rate = |sample: &Value, field: &str| sample[field].as_f64().unwrap();
-    eprintln!(
-        "to tokyo (shaped to 20 Mbit/s): {:.1} down, {:.1} up; to pune: {:.0} down, {:.0} up (Mbit/s)",
-        rate(tokyo, "download_mbps"),
-        rate(tokyo, "upload_mbps"),
-        rate(pune, "download_mbps"),
-        rate(pune, "upload_mbps")
-    );
-    for field in ["download_mbps", "upload_mbps"] {
-        assert!((10.0..=24.0).contains(&rate(tokyo, field)), "tokyo's {field} is its link's 20 Mbit/s: {tokyo}");
-        assert!(rate(pune, field) > 3.0 * rate(tokyo, field), "pune's {field} is not held back: {pune}");
-    }
-    drop(nodes);
     server.shutdown().await;
 }

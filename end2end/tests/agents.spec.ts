@@ -107,7 +107,10 @@ test("the node list and matrix show an agent go offline when it is killed and co
     await expect(picker.locator("option")).toHaveText(["e2e (this server)", "tokyo", "every node, overlaid"]);
     await expect(picker).toHaveValue("e2e");
     await expect(page.locator(".test-meta code")).not.toContainText("@tokyo");
+    const show = page.locator(".node-picker").getByRole("button", { name: "Show" });
     await picker.selectOption("tokyo");
+    await expect(page).not.toHaveURL(/node=/);
+    await show.click();
     await expect(page).toHaveURL(/\?node=tokyo$/);
     await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "live");
     await expect(picker).toHaveValue("tokyo");
@@ -120,10 +123,12 @@ test("the node list and matrix show an agent go offline when it is killed and co
     await expect(page.getByTestId("speed-chart")).toHaveAttribute("aria-label", /Speed chart of the last 24 h, \d+ points?/);
     // Every node: one line each, in both charts; a stored range asks for one node.
     await picker.selectOption("*");
+    await show.click();
     await expect(page).toHaveURL(/\?range=24h&node=\*$/);
     await expect(page.getByTestId("speed-chart-status")).toContainText("a stored range shows one node at a time");
     await page.locator('[data-range="live"]').click();
     await expect(page.getByTestId("speed-chart-legend").locator("li")).toHaveText(["e2e", "tokyo"]);
+    await expect(page.locator(".speed-section .cards"), "one node's latest figures would stand for all").toBeHidden();
     await expect(page.getByTestId("latency-chart-legend").locator("li")).toHaveText(["e2e", "tokyo"]);
     await expect(page.locator(".speed-section .chart-caption").first()).toHaveText("Download by node, Mbit/s");
     await expect.poll(async () => Number(await page.getByTestId("speed-chart").getAttribute("data-points"))).toBeGreaterThanOrEqual(2);

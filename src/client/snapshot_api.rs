@@ -12,10 +12,9 @@ pub fn page_snapshot() -> Result<Snapshot, String> {
 
 #[cfg(feature = "hydrate")]
 pub async fn fetch_snapshot() -> Result<Snapshot, String> {
-    // The page's own query, for its `?node=`: the same node's tests as the page was rendered with.
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let url = format!("/api/snapshot{search}");
-    let response = gloo_net::http::Request::get(&url).send().await.map_err(|e| e.to_string())?;
+    // Every node's tests, which any caller may ask for: the page keeps its own node's, whichever
+    // it shows, even one that is gone since the page loaded.
+    let response = gloo_net::http::Request::get("/api/snapshot?node=*").send().await.map_err(|e| e.to_string())?;
     if !response.ok() {
         return Err(format!("loading the snapshot failed with status {}", response.status()));
     }

@@ -37,6 +37,9 @@ pub struct AlertBoard {
     states: Vec<AlertState>,
     /// Finished incidents, for the charts.
     spans: Vec<IncidentSpan>,
+    /// What the shown node's speed series end with: `""` for this server's, `@tokyo` for
+    /// a node's; `None` when every node is drawn, whose lines no rule's marks belong to.
+    node_suffix: Option<String>,
 }
 
 fn in_breach(phase: &str) -> bool {
@@ -55,7 +58,12 @@ fn urgency(phase: &str) -> u8 {
 
 impl AlertBoard {
     pub fn from_snapshot(snapshot: &Snapshot) -> Self {
-        Self { states: snapshot.alerts.clone(), spans: snapshot.incidents.clone() }
+        let node_suffix = match snapshot.speed_node.as_str() {
+            crate::model::EVERY_NODE => None,
+            node if node.is_empty() || node == snapshot.node => Some(String::new()),
+            node => Some(format!("@{node}")),
+        };
+        Self { states: snapshot.alerts.clone(), spans: snapshot.incidents.clone(), node_suffix }
     }
 
     /// Whether the server has any rule at all.
@@ -104,8 +112,11 @@ impl AlertBoard {
     /// speed rules on them, and their incidents, finished or still going, and
     /// those of rules on `shade_too` (failed tests), which have no line to dash.
     pub fn speed_marks(&self, lines: &[&str], shade_too: &[&str]) -> AlertMarks {
-        let line = |series: &str, field: &str| is_speed_series(series).then(|| lines.iter().position(|f| *f == field)).flatten();
-        let shaded = |series: &str, field: &str| line(series, field).is_some() || (is_speed_series(series) && shade_too.contains(&field));
+        let Some(suffix) = &self.node_suffix else { return AlertMarks::default() };
+        // This server's series have no `@<node>`; a node's end with it.
+        let shown = |series: &str| is_speed_series(series) && if suffix.is_empty() { !series.contains('@') } else { series.ends_with(suffix.as_str()) };
+        let line = |series: &str, field: &str| shown(series).then(|| lines.iter().position(|f| *f == field)).flatten();
+        let shaded = |series: &str, field: &str| line(series, field).is_some() || (shown(series) && shade_too.contains(&field));
         let mut marks = AlertMarks::default();
         for state in &self.states {
             if let (Some(index), Some(threshold)) = (line(&state.series, &state.field), state.threshold.filter(|t| t.is_finite())) {
@@ -228,6 +239,15 @@ mod tests {
         board.apply(&change("slow", "http://a", "resolved", "ok", 7_000_000));
         assert_eq!(board.speed_marks(&fields, &[]).incidents, [(1000.0, 2000.0), (4940.0, 7000.0)], "then from its start to its end");
         assert_eq!(board.speed_marks(&["latency_ms"], &[]), AlertMarks::default(), "a latency chart has none of these");
+        let mut tokyo = state("slow from tokyo", "");
+        tokyo.series = "speed:http://a@tokyo".into();
+        tokyo.threshold = Some(50.0);
+        let mut snapshot = Snapshot { node: "n".into(), alerts: vec![state("slow", ""), tokyo], ..Snapshot::default() };
+        assert_eq!(AlertBoard::from_snapshot(&snapshot).speed_marks(&fields, &[]).thresholds, [(0, 100.0)], "this server's rule, not tokyo's");
+        snapshot.speed_node = "tokyo".into();
+        assert_eq!(AlertBoard::from_snapshot(&snapshot).speed_marks(&fields, &[]).thresholds, [(0, 50.0)], "tokyo's, on tokyo's charts");
+        snapshot.speed_node = "*".into();
+        assert_eq!(AlertBoard::from_snapshot(&snapshot).speed_marks(&fields, &[]), AlertMarks::default(), "none on every node's lines");
         let mut failing = state("failing", "");
         failing.field = "failed".into();
         failing.threshold = Some(1.0);

@@ -162,12 +162,13 @@ impl AppState {
     }
 
     /// Whose speed tests a snapshot asked for `?node=requested` shows: this
-    /// server's when none is asked, else a node `caller` may read or every
-    /// node (`*`); `None` for a node it does not know or may not read.
+    /// server's when none is asked, else a node that has reported and `caller`
+    /// may read (as the node list and the picker offer it), or every node (`*`);
+    /// `None` for any other. Each sample is still filtered by its own series' rule.
     pub fn speed_node(&self, caller: &Caller, requested: Option<&str>) -> Option<String> {
         let Some(requested) = requested.filter(|node| *node != self.config.node) else { return Some(self.config.node.clone()) };
         let known = requested == crate::model::EVERY_NODE
-            || (self.agents.names().iter().any(|name| name == requested) && self.auth.access().may_read(caller, &series_of(NODE_TOPIC, requested)));
+            || (self.node_reports().iter().any(|report| report.node == requested) && self.auth.access().may_read(caller, &series_of(NODE_TOPIC, requested)));
         known.then(|| requested.to_owned())
     }
 

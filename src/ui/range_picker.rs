@@ -59,6 +59,7 @@ pub fn RangePicker(selected: RwSignal<TimeRange>) -> impl IntoView {
             {TimeRange::ALL
                 .into_iter()
                 .map(|range| {
+                    // A click keeps the address's other parameters (`?node=`); the link itself names only the range.
                     let href = format!("?range={}", range.query_value());
                     let current = move || (selected.get() == range).then_some("page");
                     let choose = move |ev: leptos::ev::MouseEvent| {

@@ -1,8 +1,9 @@
 //! "Tests from": whose speed tests the speed section shows, this server's,
 //! an agent node's, or every node's overlaid. `inline_scripts::NODE_PICKER_SCRIPT`
-//! fills the options from the select's `data-` attributes and loads the page
-//! with `?node=` on a choice, so the server sends only that node's tests and
-//! the WASM bundle carries no picker logic (it has no room for it).
+//! fills the options from the select's `data-` attributes and, on "Show",
+//! loads the page with `?node=` (not on each change: arrow keys would reload
+//! it), so the server sends only that node's tests and the WASM bundle
+//! carries no picker logic (it has no room for it).
 
 use leptos::prelude::*;
 
@@ -47,9 +48,10 @@ impl NodeChoice {
 #[component]
 pub fn SpeedNodePicker(choice: NodeChoice) -> impl IntoView {
     view! {
-        <label class="node-picker" hidden=!choice.any_nodes>
-            "Tests from " <select data-testid="speed-node" data-here=choice.here data-nodes=choice.nodes data-shown=choice.shown></select>
-        </label>
+        <form class="node-picker" hidden=!choice.any_nodes>
+            <label>"Tests from" <select name="node" data-testid="speed-node" data-here=choice.here data-nodes=choice.nodes data-shown=choice.shown></select></label>
+            <button type="submit">"Show"</button>
+        </form>
     }
 }
 

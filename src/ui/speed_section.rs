@@ -74,6 +74,8 @@ fn speed_body(
     let before = move |pick: fn(&SpeedSample) -> Option<f64>| Signal::derive(move || previous.with(|s| s.as_ref().and_then(pick)));
     // Failed tests shade the speed chart: there was no throughput then.
     // Every node: one line each, its download and its latency, in the same colour in both charts.
+    // Every node: one line each, its download and its latency, in the same colour in both charts
+    // (and no alert marks: `AlertBoard` gives those for the shown node's lines only).
     let throughput = Memo::new(move |_| {
         let series = chart_samples.with(|s| if every_node { ChartSeries::per_node(s, |s| s.download_mbps, 0) } else { ChartSeries::throughput(s) });
         series.with_marks(alerts.with(|a| a.speed_marks(&THROUGHPUT_FIELDS, &["failed"])))

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod alerting;
+pub mod mesh;
 pub mod netns;
 pub mod receiver;
 pub mod tls;

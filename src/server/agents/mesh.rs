@@ -37,11 +37,11 @@ pub fn speedtest_base(raw: &str, from_loopback: bool) -> Result<String, String> 
     Ok(SpeedTarget::parse(raw, TargetKind::Netpulse)?.label())
 }
 
-/// Whether `url` names the machine it is used on: a loopback address or `localhost`.
+/// Whether `url` names the machine it is used on: a loopback or unspecified address, or `localhost`.
 pub fn is_loopback(url: &reqwest::Url) -> bool {
     match url.host() {
-        Some(url::Host::Ipv4(address)) => address.is_loopback(),
-        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        Some(url::Host::Ipv4(address)) => address.is_loopback() || address.is_unspecified(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback() || address.is_unspecified(),
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost") || name.to_ascii_lowercase().ends_with(".localhost"),
         None => false,
     }
@@ -107,6 +107,7 @@ mod tests {
             ("not a url", "not a URL"),
             ("http://127.0.0.1:8091/speedtest", "own address"),
             ("http://localhost:8091/speedtest", "own address"),
+            ("http://0.0.0.0:8091/speedtest", "own address"),
         ] {
             let reason = speedtest_base(raw, false).unwrap_err();
             assert!(reason.contains(why) && !reason.contains("pw"), "{raw}: {reason}");

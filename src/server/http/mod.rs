@@ -62,6 +62,11 @@ async fn snapshot(State(state): State<AppState>, caller: Caller, query: Result<Q
     Ok(Json(state.snapshot(&caller, speed_node)))
 }
 
+/// The dashboard address's `?node=`, decoded as axum decodes `/api/snapshot?node=`.
+fn node_in_query(query: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes()).find(|(key, _)| key == "node").map(|(_, value)| value.into_owned()).filter(|value| !value.is_empty())
+}
+
 async fn unknown_api_route() -> ApiError {
     ApiError::NotFound("no such API route; see the README for the list".to_owned())
 }
@@ -73,7 +78,7 @@ fn snapshot_context(state: AppState) -> impl Fn() + Clone + Send + Sync + 'stati
         let parts = use_context::<axum::http::request::Parts>();
         let (caller, session_ended) = auth::caller::page_caller(parts.as_ref());
         // A page asked for a node it cannot show shows this server's tests.
-        let asked = parts.as_ref().and_then(|parts| parts.uri.query()).and_then(crate::page_query::node_in_query);
+        let asked = parts.as_ref().and_then(|parts| parts.uri.query()).and_then(node_in_query);
         let speed_node = state.speed_node(&caller, asked.as_deref()).unwrap_or_else(|| state.config.node.clone());
         provide_context(state.snapshot(&caller, speed_node));
         let signed_in = match &caller {
@@ -202,7 +207,15 @@ fn cached(
 
 #[cfg(test)]
 mod tests {
-    use super::LoggedUri;
+    use super::{node_in_query, LoggedUri};
+
+    #[test]
+    fn the_dashboards_node_is_read_from_any_query() {
+        assert_eq!(node_in_query("node=tokyo").as_deref(), Some("tokyo"));
+        assert_eq!(node_in_query("range=24h&node=%2A").as_deref(), Some("*"));
+        assert_eq!(node_in_query("node="), None);
+        assert_eq!(node_in_query("nodes=tokyo"), None);
+    }
 
     #[test]
     fn logged_uris_never_carry_a_push_secret() {
