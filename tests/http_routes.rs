@@ -12,6 +12,22 @@ async fn idle_server() -> common::TestServer {
 }
 
 #[tokio::test]
+async fn a_load_balancer_sees_the_server_alive_and_ready() {
+    let server = idle_server().await;
+    let alive = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(alive.status(), 200);
+    assert_eq!(alive.json::<Value>().await.unwrap()["status"], "alive");
+    let ready = reqwest::get(server.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: Value = ready.json().await.unwrap();
+    assert_eq!((ready["ready"].as_bool(), ready["store"]["ok"].as_bool()), (Some(true), Some(true)), "{ready}");
+    assert!(ready.get("reason").is_none(), "{ready}");
+    let post = reqwest::Client::new().post(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(post.status(), 405, "a JSON 405 like every route");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn garbage_streams_incompressible_megabytes_uncached() {
     let server = idle_server().await;
     let response = reqwest::get(server.url("/speedtest/garbage?ckSize=3&r=0.123")).await.unwrap();

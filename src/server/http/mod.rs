@@ -3,6 +3,7 @@
 
 pub mod client_address;
 pub mod error;
+pub mod health;
 pub mod listener;
 pub mod openapi;
 pub mod pwa;
@@ -104,6 +105,8 @@ fn compressed_api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(snapshot))
         .routes(routes!(status::status))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
         .routes(routes!(metrics::metrics))
         .routes(routes!(monitor::push::push))
         .routes(routes!(store::route::history))

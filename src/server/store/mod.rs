@@ -147,6 +147,12 @@ impl Store {
     }
 
     /// Writes what WAL holds into the database file and truncates the WAL, so the file's size is the store's.
+    /// Whether the database answers a read: for `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_master").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
         Ok(())
