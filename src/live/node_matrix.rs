@@ -77,16 +77,7 @@ mod tests {
     }
 
     fn node(name: &str) -> NodeReport {
-        NodeReport {
-            node: name.into(),
-            online: true,
-            last_seen_ms: None,
-            clock_offset_ms: None,
-            clock_skewed: false,
-            backlog: 0,
-            dropped: 0,
-            version: String::new(),
-        }
+        NodeReport::for_test(name)
     }
 
     #[test]

@@ -20,3 +20,11 @@ pub struct NodeReport {
     pub dropped: i64,
     pub version: String,
 }
+
+#[cfg(test)]
+impl NodeReport {
+    /// An online node named `name` with nothing else reported, for tests.
+    pub fn for_test(name: &str) -> Self {
+        Self { node: name.into(), online: true, last_seen_ms: None, clock_offset_ms: None, clock_skewed: false, backlog: 0, dropped: 0, version: String::new() }
+    }
+}

@@ -61,16 +61,7 @@ mod tests {
 
     #[test]
     fn the_choice_follows_the_snapshot() {
-        let report = |node: &str| crate::model::node::NodeReport {
-            node: node.into(),
-            online: true,
-            last_seen_ms: None,
-            clock_offset_ms: None,
-            clock_skewed: false,
-            backlog: 0,
-            dropped: 0,
-            version: String::new(),
-        };
+        let report = crate::model::node::NodeReport::for_test;
         let mut snapshot = Snapshot { node: "central".into(), nodes: vec![report("tokyo"), report("pune")], ..Snapshot::default() };
         let here = NodeChoice::of(&snapshot);
         assert_eq!((here.nodes.as_str(), here.shown.as_str()), ("tokyo pune", "central"));
