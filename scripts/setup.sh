@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing netpulse needs, skipping what is already there.
 # Usage: scripts/setup.sh [--test-tools]   (--test-tools also installs what the integration
-# and browser tests run against: Debian's Chromium, nginx, iproute2, prometheus (promtool) and
+# and browser tests run against: Debian's Chromium, nginx, iproute2, postgresql, prometheus (promtool) and
 # dnsmasq, aiosmtpd, and schemathesis in a virtualenv under target/tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +47,10 @@ if [ "${1:-}" = "--test-tools" ]; then
   command -v promtool >/dev/null 2>&1 || minimal+=(prometheus)
   # The DNS monitor test asks a dnsmasq of its own.
   [ -x /usr/sbin/dnsmasq ] || minimal+=(dnsmasq)
+  # The store tests start PostgreSQL clusters of their own with initdb and pg_ctl.
+  if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    minimal+=(postgresql)
+  fi
   # The email test's SMTP server: from PyPI when pip may install, else Debian's package.
   if ! python3 -c 'import aiosmtpd' 2>/dev/null && ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
     say "installing aiosmtpd"

@@ -51,7 +51,7 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let token = CancellationToken::new();
     let options = MeasureOptions::from(&config.speed);
     let client = measure::measurement_client(options.timeout, 4)?;
-    let store = Arc::new(Store::open(&config.data_dir, config.history.max_size_mb).await?);
+    let store = Arc::new(Store::open_configured(&config).await?);
     let retention = config.history.retention();
     let alerts = alerts::service::Alerts::new(&config)?;
     let (pushes, waiting) = monitor::push::PushMonitors::new(&monitors);

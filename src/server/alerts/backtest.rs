@@ -66,7 +66,7 @@ pub async fn backtest(store: &Store, rule: &Rule, from_ms: i64, to_ms: i64) -> R
     let (series, prefix) = series_filter(&rule.watched);
     let rows: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT f.series, s.at_ms, s.milli FROM sample s JOIN field f ON f.id = s.field_id \
-         WHERE f.name = ? AND (f.series = ? OR (? AND substr(f.series, 1, length(?)) = ?)) AND s.at_ms >= ? AND s.at_ms < ? \
+         WHERE f.name = $1 AND (f.series = $2 OR ($3 AND substr(f.series, 1, length($4)) = $5)) AND s.at_ms >= $6 AND s.at_ms < $7 \
          ORDER BY f.series, s.at_ms, s.event_id",
     )
     .bind(&rule.field)

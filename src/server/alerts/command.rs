@@ -60,6 +60,13 @@ pub async fn backtest_command(args: BacktestArgs) -> u8 {
     if let Some(dir) = args.data_dir {
         config.data_dir = dir;
     }
+    if let Some(url) = args.database_url {
+        config.database_url = Some(url);
+    }
+    if let Err(err) = crate::server::store::config::validate_database_url(config.database_url.as_ref()) {
+        eprintln!("netpulse: {err}");
+        return 2;
+    }
     let rules = match config.checked_rules() {
         Ok(rules) => rules,
         Err(err) => {
@@ -77,11 +84,11 @@ pub async fn backtest_command(args: BacktestArgs) -> u8 {
         eprintln!("netpulse: --from must be before --to");
         return 2;
     }
-    if !config.data_dir.join("netpulse.db").exists() {
+    if config.database_url.is_none() && !config.data_dir.join("netpulse.db").exists() {
         eprintln!("netpulse: no history database in {} (set --data-dir or data_dir)", config.data_dir.display());
         return 2;
     }
-    let store = match Store::open(&config.data_dir, 0).await {
+    let store = match Store::open_configured(&config).await {
         Ok(store) => store,
         Err(err) => {
             eprintln!("netpulse: history database: {err}");

@@ -97,7 +97,7 @@ fn silence((id, rule, subject, starts_ms, ends_ms, reason): SilenceRow) -> Silen
 impl Store {
     pub async fn create_silence(&self, rule: Option<&str>, subject: Option<&str>, starts_ms: i64, ends_ms: i64, reason: &str) -> Result<Silence, StoreError> {
         let row: SilenceRow = sqlx::query_as(
-            "INSERT INTO alert_silence (rule, subject, starts_ms, ends_ms, reason, created_ms) VALUES (?, ?, ?, ?, ?, ?) \
+            "INSERT INTO alert_silence (rule, subject, starts_ms, ends_ms, reason, created_ms) VALUES ($1, $2, $3, $4, $5, $6) \
              RETURNING id, rule, subject, starts_ms, ends_ms, reason",
         )
         .bind(rule)
@@ -114,7 +114,7 @@ impl Store {
     /// Silences that have not ended by `now_ms`, soonest end first.
     pub async fn silences(&self, now_ms: i64) -> Result<Vec<Silence>, StoreError> {
         let rows: Vec<SilenceRow> =
-            sqlx::query_as("SELECT id, rule, subject, starts_ms, ends_ms, reason FROM alert_silence WHERE ends_ms > ? ORDER BY ends_ms, id")
+            sqlx::query_as("SELECT id, rule, subject, starts_ms, ends_ms, reason FROM alert_silence WHERE ends_ms > $1 ORDER BY ends_ms, id")
                 .bind(now_ms)
                 .fetch_all(self.pool())
                 .await?;
@@ -124,14 +124,14 @@ impl Store {
     /// Ends a silence now; whether one was still running.
     pub async fn end_silence(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
         let ended =
-            sqlx::query("UPDATE alert_silence SET ends_ms = ? WHERE id = ? AND ends_ms > ?").bind(now_ms).bind(id).bind(now_ms).execute(self.pool()).await?;
+            sqlx::query("UPDATE alert_silence SET ends_ms = $1 WHERE id = $2 AND ends_ms > $3").bind(now_ms).bind(id).bind(now_ms).execute(self.pool()).await?;
         Ok(ended.rows_affected() > 0)
     }
 
     /// The reason a silence covers `rule` and `subject` at `at_ms`, if one does.
     pub async fn silenced_by(&self, rule: &str, subject: &str, at_ms: i64) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT reason FROM alert_silence WHERE starts_ms <= ?1 AND ends_ms > ?1 AND (rule IS NULL OR rule = ?2) AND (subject IS NULL OR subject = ?3) \
+            "SELECT reason FROM alert_silence WHERE starts_ms <= $1 AND ends_ms > $1 AND (rule IS NULL OR rule = $2) AND (subject IS NULL OR subject = $3) \
              ORDER BY id LIMIT 1",
         )
         .bind(at_ms)

@@ -68,8 +68,8 @@ impl Store {
     pub async fn enqueue(&self, notification: &NewNotification) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO alert_outbox (delivery_id, channel, rule, subject, kind, title, message, facts, created_ms, next_attempt_ms, expires_ms, status) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, max(?10, coalesce((SELECT max(next_attempt_ms) FROM alert_outbox \
-             WHERE status = 'pending' AND channel = ?2 AND rule = ?3 AND subject = ?4), ?10)), ?11, 'pending')",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT max(at) FROM (SELECT $10 AS at UNION ALL SELECT next_attempt_ms FROM alert_outbox \
+             WHERE status = 'pending' AND channel = $2 AND rule = $3 AND subject = $4) AS waiting), $11, 'pending')",
         )
         .bind(&notification.delivery_id)
         .bind(&notification.channel)
@@ -93,7 +93,7 @@ impl Store {
         let rows: Vec<QueuedRow> = sqlx::query_as(
             "SELECT id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms FROM alert_outbox \
              WHERE status = 'pending' AND (channel, rule, subject) IN \
-             (SELECT channel, rule, subject FROM alert_outbox WHERE status = 'pending' AND next_attempt_ms <= ?) ORDER BY id LIMIT ?",
+             (SELECT channel, rule, subject FROM alert_outbox WHERE status = 'pending' AND next_attempt_ms <= $1) ORDER BY id LIMIT $2",
         )
         .bind(now_ms)
         .bind(limit)
@@ -105,7 +105,7 @@ impl Store {
                 Ok(facts) => due.push(Queued { id, delivery_id, channel, rule, subject, title, message, facts, attempts, expires_ms }),
                 // A row that cannot be read would be due forever: it fails, with the reason, instead.
                 Err(err) => {
-                    sqlx::query("UPDATE alert_outbox SET status = 'failed', last_error = ?, done_ms = ? WHERE id = ?")
+                    sqlx::query("UPDATE alert_outbox SET status = 'failed', last_error = $1, done_ms = $2 WHERE id = $3")
                         .bind(format!("the stored notification cannot be read: {err}"))
                         .bind(now_ms)
                         .bind(id)
@@ -136,8 +136,8 @@ impl Store {
                 (None, _) => attempt.outcome,
             };
             sqlx::query(
-                "UPDATE alert_outbox SET attempts = attempts + 1, status = ?, last_error = ?, next_attempt_ms = coalesce(?, next_attempt_ms), \
-                 done_ms = CASE WHEN ? = 'pending' THEN NULL ELSE ? END WHERE id = ?",
+                "UPDATE alert_outbox SET attempts = attempts + 1, status = $1, last_error = $2, next_attempt_ms = coalesce($3, next_attempt_ms), \
+                 done_ms = CASE WHEN $4 = 'pending' THEN NULL ELSE $5 END WHERE id = $6",
             )
             .bind(status)
             .bind(attempt.error)
@@ -149,7 +149,7 @@ impl Store {
             .await?;
         }
         let outcome = if attempt.retry_at_ms.is_some() { "retry" } else { attempt.outcome };
-        sqlx::query("INSERT INTO alert_delivery (delivery_id, channel, rule, at_ms, outcome, error, notifications) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO alert_delivery (delivery_id, channel, rule, at_ms, outcome, error, notifications) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(attempt.delivery_id)
             .bind(attempt.channel)
             .bind(attempt.rule)
@@ -167,10 +167,10 @@ impl Store {
     /// before `before_ms`, and incidents that ended before `incidents_before_ms`.
     pub async fn prune_alerts(&self, before_ms: i64, incidents_before_ms: i64) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM alert_outbox WHERE status <> 'pending' AND done_ms < ?").bind(before_ms).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM alert_delivery WHERE at_ms < ?").bind(before_ms).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM alert_silence WHERE ends_ms < ?").bind(before_ms).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM alert_incident WHERE ended_ms < ?").bind(incidents_before_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM alert_outbox WHERE status <> 'pending' AND done_ms < $1").bind(before_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM alert_delivery WHERE at_ms < $1").bind(before_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM alert_silence WHERE ends_ms < $1").bind(before_ms).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM alert_incident WHERE ended_ms < $1").bind(incidents_before_ms).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -178,7 +178,7 @@ impl Store {
     /// The newest delivery attempts, newest first.
     pub async fn deliveries(&self, limit: i64) -> Result<Vec<Delivery>, StoreError> {
         let rows: Vec<DeliveryRow> =
-            sqlx::query_as("SELECT delivery_id, channel, rule, at_ms, outcome, error, notifications FROM alert_delivery ORDER BY id DESC LIMIT ?")
+            sqlx::query_as("SELECT delivery_id, channel, rule, at_ms, outcome, error, notifications FROM alert_delivery ORDER BY id DESC LIMIT $1")
                 .bind(limit)
                 .fetch_all(self.pool())
                 .await?;

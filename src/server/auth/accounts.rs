@@ -93,7 +93,7 @@ impl Store {
     }
 
     pub async fn add_user(&self, name: &str, password_hash: &str, role: Role, now_ms: i64) -> Result<(), AddError> {
-        let insert = sqlx::query("INSERT INTO account_user (name, password_hash, role, created_ms) VALUES (?, ?, ?, ?)")
+        let insert = sqlx::query("INSERT INTO account_user (name, password_hash, role, created_ms) VALUES ($1, $2, $3, $4)")
             .bind(name)
             .bind(password_hash)
             .bind(role.as_str())
@@ -110,16 +110,16 @@ impl Store {
     /// The user's password hash and role.
     pub async fn user_password(&self, name: &str) -> Result<Option<(String, Role)>, StoreError> {
         let row: Option<(String, String)> =
-            sqlx::query_as("SELECT password_hash, role FROM account_user WHERE name = ?").bind(name).fetch_optional(self.pool()).await?;
+            sqlx::query_as("SELECT password_hash, role FROM account_user WHERE name = $1").bind(name).fetch_optional(self.pool()).await?;
         row.map(|(hash, role)| Ok((hash, role_of(&role)?))).transpose()
     }
 
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
-        let rows: Vec<(String, String, i64, bool, String)> =
-            sqlx::query_as("SELECT name, role, created_ms, totp_secret IS NOT NULL, signs_in_with FROM account_user ORDER BY name")
+        let rows: Vec<(String, String, i64, i64, String)> =
+            sqlx::query_as("SELECT name, role, created_ms, CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END, signs_in_with FROM account_user ORDER BY name")
                 .fetch_all(self.pool())
                 .await?;
-        Ok(rows.into_iter().map(|(name, role, created_ms, totp, signs_in_with)| UserRow { name, role, created_ms, totp, signs_in_with }).collect())
+        Ok(rows.into_iter().map(|(name, role, created_ms, totp, signs_in_with)| UserRow { name, role, created_ms, totp: totp != 0, signs_in_with }).collect())
     }
 
     /// Changes a user's role, in one statement that never demotes the last
@@ -127,8 +127,8 @@ impl Store {
     /// when nothing changed because there is no such user or it is the last admin.
     pub async fn set_role(&self, name: &str, role: Role) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE account_user SET role = ?1 WHERE name = ?2 \
-             AND (?1 = 'admin' OR role <> 'admin' OR (SELECT count(*) FROM account_user WHERE role = 'admin') > 1)",
+            "UPDATE account_user SET role = $1 WHERE name = $2 \
+             AND ($1 = 'admin' OR role <> 'admin' OR (SELECT count(*) FROM account_user WHERE role = 'admin') > 1)",
         )
         .bind(role.as_str())
         .bind(name)
@@ -139,7 +139,7 @@ impl Store {
 
     /// Sets a password account's password; false for a single sign-on account, which has none.
     pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE account_user SET password_hash = ? WHERE name = ? AND signs_in_with = 'password'")
+        let done = sqlx::query("UPDATE account_user SET password_hash = $1 WHERE name = $2 AND signs_in_with = 'password'")
             .bind(password_hash)
             .bind(name)
             .execute(self.pool())
@@ -151,7 +151,7 @@ impl Store {
     /// one statement); false when there is no such user or it is the last admin.
     pub async fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
         let done =
-            sqlx::query("DELETE FROM account_user WHERE name = ?1 AND (role <> 'admin' OR (SELECT count(*) FROM account_user WHERE role = 'admin') > 1)")
+            sqlx::query("DELETE FROM account_user WHERE name = $1 AND (role <> 'admin' OR (SELECT count(*) FROM account_user WHERE role = 'admin') > 1)")
                 .bind(name)
                 .execute(self.pool())
                 .await?;
@@ -164,7 +164,7 @@ impl Store {
 
     pub async fn create_session(&self, secret_hash: &[u8], user: &str, now_ms: i64, expires_ms: i64, address: &str) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
-            "INSERT INTO account_session (secret_hash, user, created_ms, expires_ms, last_seen_ms, address) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO account_session (secret_hash, \"user\", created_ms, expires_ms, last_seen_ms, address) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(secret_hash)
         .bind(user)
@@ -180,8 +180,8 @@ impl Store {
     /// The unexpired session with this secret; its last use is noted now and then.
     pub async fn session(&self, secret_hash: &[u8], now_ms: i64) -> Result<Option<SessionRow>, StoreError> {
         let row: Option<(i64, String, String, i64, i64)> = sqlx::query_as(
-            "SELECT s.id, s.user, u.role, s.expires_ms, s.last_seen_ms FROM account_session s JOIN account_user u ON u.name = s.user \
-             WHERE s.secret_hash = ? AND s.expires_ms > ?",
+            "SELECT s.id, s.\"user\", u.role, s.expires_ms, s.last_seen_ms FROM account_session s JOIN account_user u ON u.name = s.\"user\" \
+             WHERE s.secret_hash = $1 AND s.expires_ms > $2",
         )
         .bind(secret_hash)
         .bind(now_ms)
@@ -189,7 +189,7 @@ impl Store {
         .await?;
         let Some((id, user, role, expires_ms, last_seen_ms)) = row else { return Ok(None) };
         if now_ms - last_seen_ms >= LAST_SEEN_EVERY_MS {
-            sqlx::query("UPDATE account_session SET last_seen_ms = ? WHERE id = ?").bind(now_ms).bind(id).execute(self.pool()).await?;
+            sqlx::query("UPDATE account_session SET last_seen_ms = $1 WHERE id = $2").bind(now_ms).bind(id).execute(self.pool()).await?;
         }
         Ok(Some(SessionRow { id, user, role: role_of(&role)?, expires_ms }))
     }
@@ -197,8 +197,8 @@ impl Store {
     /// The unexpired sessions, of one user or of everyone, newest first.
     pub async fn sessions(&self, user: Option<&str>, now_ms: i64) -> Result<Vec<SessionEntry>, StoreError> {
         let rows: Vec<(i64, String, i64, i64, i64, String)> = sqlx::query_as(
-            "SELECT id, user, created_ms, expires_ms, last_seen_ms, address FROM account_session \
-             WHERE expires_ms > ?1 AND (?2 IS NULL OR user = ?2) ORDER BY id DESC",
+            "SELECT id, \"user\", created_ms, expires_ms, last_seen_ms, address FROM account_session \
+             WHERE expires_ms > $1 AND ($2 IS NULL OR \"user\" = $2) ORDER BY id DESC",
         )
         .bind(now_ms)
         .bind(user)
@@ -212,7 +212,7 @@ impl Store {
 
     /// Ends a session if it belongs to `user` (any session when `None`); whose it was, or `None` when there was none.
     pub async fn end_session(&self, id: i64, user: Option<&str>) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("DELETE FROM account_session WHERE id = ?1 AND (?2 IS NULL OR user = ?2) RETURNING user")
+        Ok(sqlx::query_scalar(r#"DELETE FROM account_session WHERE id = $1 AND ($2 IS NULL OR "user" = $2) RETURNING "user""#)
             .bind(id)
             .bind(user)
             .fetch_optional(self.pool())
@@ -222,7 +222,7 @@ impl Store {
     /// The role behind an unexpired session of `user`, by its row id (ids can be reused, so the user is matched too).
     pub async fn session_role(&self, id: i64, user: &str, now_ms: i64) -> Result<Option<Role>, StoreError> {
         let role: Option<String> = sqlx::query_scalar(
-            "SELECT u.role FROM account_session s JOIN account_user u ON u.name = s.user WHERE s.id = ? AND s.user = ? AND s.expires_ms > ?",
+            r#"SELECT u.role FROM account_session s JOIN account_user u ON u.name = s."user" WHERE s.id = $1 AND s."user" = $2 AND s.expires_ms > $3"#,
         )
         .bind(id)
         .bind(user)
@@ -234,7 +234,7 @@ impl Store {
 
     /// Whether an unexpired token has this row id.
     pub async fn token_exists(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
-        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM account_token WHERE id = ?1 AND (expires_ms IS NULL OR expires_ms > ?2)")
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM account_token WHERE id = $1 AND (expires_ms IS NULL OR expires_ms > $2)")
             .bind(id)
             .bind(now_ms)
             .fetch_optional(self.pool())
@@ -243,13 +243,13 @@ impl Store {
     }
 
     pub async fn delete_session(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM account_session WHERE id = ?").bind(id).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM account_session WHERE id = $1").bind(id).execute(self.pool()).await?;
         Ok(())
     }
 
     /// Ends every session of a user, say after a password or role change.
     pub async fn delete_sessions_of(&self, user: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM account_session WHERE user = ?").bind(user).execute(self.pool()).await?;
+        sqlx::query(r#"DELETE FROM account_session WHERE "user" = $1"#).bind(user).execute(self.pool()).await?;
         Ok(())
     }
 
@@ -263,7 +263,7 @@ impl Store {
         expires_ms: Option<i64>,
     ) -> Result<i64, AddError> {
         let insert = sqlx::query_scalar(
-            "INSERT INTO account_token (name, secret_hash, scopes, created_by, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO account_token (name, secret_hash, scopes, created_by, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(name)
         .bind(secret_hash)
@@ -283,7 +283,7 @@ impl Store {
     /// The unexpired token with this secret; its last use is noted.
     pub async fn token(&self, secret_hash: &[u8], now_ms: i64) -> Result<Option<FoundToken>, StoreError> {
         let row: Option<(i64, String, String, Option<i64>)> = sqlx::query_as(
-            "UPDATE account_token SET last_used_ms = ?2 WHERE secret_hash = ?1 AND (expires_ms IS NULL OR expires_ms > ?2) \
+            "UPDATE account_token SET last_used_ms = $2 WHERE secret_hash = $1 AND (expires_ms IS NULL OR expires_ms > $2) \
              RETURNING id, name, scopes, expires_ms",
         )
         .bind(secret_hash)
@@ -315,6 +315,6 @@ impl Store {
 
     /// Deletes a token by name, returning its id; `None` when there is none.
     pub async fn revoke_token(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("DELETE FROM account_token WHERE name = ? RETURNING id").bind(name).fetch_optional(self.pool()).await?)
+        Ok(sqlx::query_scalar("DELETE FROM account_token WHERE name = $1 RETURNING id").bind(name).fetch_optional(self.pool()).await?)
     }
 }

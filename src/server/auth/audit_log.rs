@@ -27,7 +27,7 @@ pub struct AuditEntry {
 
 impl Store {
     pub async fn audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit_log (at_ms, actor, action, detail, address) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO audit_log (at_ms, actor, action, detail, address) VALUES ($1, $2, $3, $4, $5)")
             .bind(entry.at_ms)
             .bind(&entry.actor)
             .bind(&entry.action)
@@ -41,7 +41,7 @@ impl Store {
     /// The newest `limit` audit entries, newest first.
     pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let rows: Vec<(i64, String, String, String, String)> =
-            sqlx::query_as("SELECT at_ms, actor, action, detail, address FROM audit_log ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?;
+            sqlx::query_as("SELECT at_ms, actor, action, detail, address FROM audit_log ORDER BY id DESC LIMIT $1").bind(limit).fetch_all(self.pool()).await?;
         Ok(rows.into_iter().map(|(at_ms, actor, action, detail, address)| AuditEntry { at_ms, actor, action, detail, address }).collect())
     }
 }

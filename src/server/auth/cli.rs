@@ -22,7 +22,14 @@ async fn open_store(database: &DatabaseArgs) -> Result<Store, u8> {
     if let Some(dir) = &database.data_dir {
         config.data_dir = dir.clone();
     }
-    Store::open(&config.data_dir, config.history.max_size_mb).await.map_err(|error| {
+    if let Some(url) = &database.database_url {
+        config.database_url = Some(url.clone());
+    }
+    crate::server::store::config::validate_database_url(config.database_url.as_ref()).map_err(|error| {
+        eprintln!("netpulse: {error}");
+        2u8
+    })?;
+    Store::open_configured(&config).await.map_err(|error| {
         eprintln!("netpulse: cannot open the database: {error}");
         1
     })

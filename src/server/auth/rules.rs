@@ -59,7 +59,7 @@ impl Store {
     }
 
     async fn add_rule(&self, rule: &NewRule, created_by: &str, now_ms: i64) -> Result<i64, AddError> {
-        let insert = sqlx::query_scalar("INSERT INTO access_rule (who, series, allow, created_by, created_ms) VALUES (?, ?, ?, ?, ?) RETURNING id")
+        let insert = sqlx::query_scalar("INSERT INTO access_rule (who, series, allow, created_by, created_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(&rule.who)
             .bind(&rule.series)
             .bind(&rule.allow)
@@ -76,7 +76,7 @@ impl Store {
 
     /// The removed rule as it read, for the audit log; `None` when there is none.
     async fn remove_rule(&self, id: i64) -> Result<Option<(String, String, String)>, StoreError> {
-        Ok(sqlx::query_as("DELETE FROM access_rule WHERE id = ? RETURNING who, series, allow").bind(id).fetch_optional(self.pool()).await?)
+        Ok(sqlx::query_as("DELETE FROM access_rule WHERE id = $1 RETURNING who, series, allow").bind(id).fetch_optional(self.pool()).await?)
     }
 }
 

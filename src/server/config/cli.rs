@@ -62,6 +62,9 @@ pub struct DatabaseArgs {
     /// Directory of the database [default: the config's data_dir].
     #[arg(long, env = "NETPULSE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL database instead of the SQLite file [default: the config's database_url].
+    #[arg(long, env = "NETPULSE_DATABASE_URL", value_name = "URL", hide_env_values = true, value_parser = parse_secret)]
+    pub database_url: Option<Secret>,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +123,9 @@ pub struct BacktestArgs {
     /// Directory of the history database [default: the config's data_dir].
     #[arg(long, env = "NETPULSE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL database instead of the SQLite file [default: the config's database_url].
+    #[arg(long, env = "NETPULSE_DATABASE_URL", value_name = "URL", hide_env_values = true, value_parser = parse_secret)]
+    pub database_url: Option<Secret>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -197,6 +203,10 @@ pub struct ServeArgs {
     /// Directory of the history database [default: data].
     #[arg(long, env = "NETPULSE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL database to keep everything in instead of the SQLite file
+    /// in the data directory: postgres://user:password@host:5432/name.
+    #[arg(long, env = "NETPULSE_DATABASE_URL", value_name = "URL", hide_env_values = true, value_parser = parse_secret)]
+    pub database_url: Option<Secret>,
     /// Speed-test target, a netpulse `/speedtest` base URL; repeat for several.
     /// Replaces the configured targets.
     #[arg(long = "target", value_name = "URL", value_parser = parse_target)]
@@ -236,6 +246,9 @@ impl ServeArgs {
         }
         if let Some(dir) = &self.data_dir {
             config.data_dir = dir.clone();
+        }
+        if let Some(url) = &self.database_url {
+            config.database_url = Some(url.clone());
         }
         if !self.targets.is_empty() {
             config.speed.targets = self.targets.iter().map(|url| TargetConfig { url: url.clone(), kind: Some(TargetKind::Netpulse), interval: None }).collect();

@@ -34,6 +34,9 @@ pub struct Config {
     pub site_root: PathBuf,
     /// Directory of the history database, created on first run.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://user:password@host/name`) to keep
+    /// everything in instead of the SQLite file in `data_dir`.
+    pub database_url: Option<secret::Secret>,
     /// Bearer token for `POST /api/publish/{topic}`; publishing is off without one.
     pub publish_token: Option<secret::Secret>,
     /// Custom topics streams may subscribe to before anything is published on them.
@@ -102,6 +105,7 @@ impl Default for Config {
             node: default_node_name(),
             site_root: std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/site")),
             data_dir: PathBuf::from("data"),
+            database_url: None,
             publish_token: None,
             topics: Vec::new(),
             speed: SpeedConfig::default(),
@@ -174,6 +178,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.speed.validate()?;
         self.history.validate()?;
+        crate::server::store::config::validate_database_url(self.database_url.as_ref())?;
         self.limits.validate()?;
         if self.topics.len() > self.limits.custom_topics {
             return Err(invalid("topics", format!("declares {} topics, more than limits.custom_topics ({})", self.topics.len(), self.limits.custom_topics)));

@@ -6,7 +6,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::server::{
-    config::error::{invalid, ConfigError},
+    config::{
+        error::{invalid, ConfigError},
+        secret::Secret,
+    },
     store::maintenance::Retention,
 };
 
@@ -35,6 +38,17 @@ pub struct HistoryConfig {
 impl Default for HistoryConfig {
     fn default() -> Self {
         Self { raw_days: 30.0, minute_days: 90.0, hour_days: 5.0 * 365.0, event_log_days: 7.0, max_size_mb: 0 }
+    }
+}
+
+/// `database_url` must name a PostgreSQL database; the message never repeats
+/// the URL, which may hold a password.
+pub fn validate_database_url(url: Option<&Secret>) -> Result<(), ConfigError> {
+    let Some(url) = url else { return Ok(()) };
+    match url::Url::parse(url.expose()) {
+        Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") && parsed.has_host() => Ok(()),
+        Ok(parsed) => Err(invalid("database_url", format!("must be a postgres:// URL with a host, not a {}: URL", parsed.scheme()))),
+        Err(error) => Err(invalid("database_url", format!("is not a URL ({error}); write postgres://user:password@host:5432/database"))),
     }
 }
 

@@ -1,8 +1,10 @@
-//! The event log in SQLite: batches appended in one transaction with their
+//! The event log in the store: batches appended in one transaction with their
 //! samples and latest-event rows, ranges read back for resume, what a
 //! restarted server takes back, and pruning that keeps resume exact.
 
 use std::sync::Arc;
+
+use sqlx::{any::AnyArguments, Arguments};
 
 use crate::{
     model::LIVE_TOPIC,
@@ -11,20 +13,17 @@ use crate::{
             hub::HubEvent,
             log::{EventLog, LogError, LogFuture},
         },
-        store::{fields, late_data, Store, StoreError},
+        store::{fields, late_data, sql, Store, StoreError},
     },
 };
 
 type Row = (i64, String, String, i64, String);
 
-/// Rows one multi-row INSERT carries: 5 parameters a row stays under SQLite's 32,766.
-const ROWS_PER_INSERT: usize = 1000;
-
 fn event((id, topic, key, at_ms, data): Row) -> Arc<HubEvent> {
     Arc::new(HubEvent::new(u64::try_from(id).unwrap_or_default(), topic, key, at_ms, data))
 }
 
-/// Ids are stored as SQLite integers, which are signed.
+/// Ids are stored as 64-bit integers, which are signed.
 fn sql_id(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
@@ -46,8 +45,9 @@ impl Store {
         // A transaction by hand, so that a failed COMMIT (a full disk) is rolled
         // back here: SQLite leaves it open, and the connection would hold the
         // write lock when it goes back to the pool.
+        self.partitions.ensure(self, events.iter().map(|event| event.at_ms)).await?;
         let mut connection = self.pool().acquire().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
+        sqlx::query(sql::begin_write(self.backend())).execute(&mut *connection).await?;
         match self.write_batch(&mut connection, events, lost_through).await {
             Ok(created) => {
                 // Only now are the new fields there for everyone.
@@ -66,7 +66,7 @@ impl Store {
     /// one ever sees a field without the samples that made it.
     async fn samples(
         &self,
-        connection: &mut sqlx::SqliteConnection,
+        connection: &mut sqlx::AnyConnection,
         events: &[Arc<HubEvent>],
         created: &mut Vec<((String, String), i64)>,
     ) -> Result<Vec<(i64, i64, i64, i64)>, StoreError> {
@@ -98,7 +98,7 @@ impl Store {
     /// The batch's statements inside its transaction; the fields it created.
     async fn write_batch(
         &self,
-        connection: &mut sqlx::SqliteConnection,
+        connection: &mut sqlx::AnyConnection,
         events: &[Arc<HubEvent>],
         lost_through: Option<u64>,
     ) -> Result<Vec<((String, String), i64)>, StoreError> {
@@ -108,22 +108,24 @@ impl Store {
         let logged: Vec<&Arc<HubEvent>> = events.iter().filter(|e| e.topic != LIVE_TOPIC).collect();
         // One statement per table and chunk, not per row: on one core each statement
         // is a round trip to SQLite's thread, and they delay every subscriber.
-        for chunk in logged.chunks(ROWS_PER_INSERT) {
-            let mut insert = sqlx::QueryBuilder::new("INSERT INTO event_log (id, topic, key, at_ms, data) ");
-            insert.push_values(chunk, |mut row, event| {
-                row.push_bind(sql_id(event.id)).push_bind(&event.topic).push_bind(&event.key).push_bind(event.at_ms).push_bind(&event.data);
-            });
-            insert.build().execute(&mut *connection).await?;
+        for chunk in logged.chunks(sql::ROWS_PER_INSERT) {
+            let statement = sql::insert_rows("INSERT INTO event_log (id, topic, key, at_ms, data)", chunk.len(), 5, "");
+            let mut insert = sqlx::query(&statement);
+            for event in chunk {
+                insert = insert.bind(sql_id(event.id)).bind(&event.topic).bind(&event.key).bind(event.at_ms).bind(&event.data);
+            }
+            insert.execute(&mut *connection).await?;
             let (from_nodes, own): (Vec<&Arc<HubEvent>>, Vec<&Arc<HubEvent>>) = chunk.iter().copied().partition(|event| event.origin.is_some());
             upsert_latest(connection, &own, false).await?;
             upsert_latest(connection, &from_nodes, true).await?;
         }
-        for chunk in samples.chunks(ROWS_PER_INSERT) {
-            let mut insert = sqlx::QueryBuilder::new("INSERT OR IGNORE INTO sample (field_id, at_ms, event_id, milli) ");
-            insert.push_values(chunk, |mut row, &(field_id, at_ms, event_id, milli)| {
-                row.push_bind(field_id).push_bind(at_ms).push_bind(event_id).push_bind(milli);
-            });
-            insert.build().execute(&mut *connection).await?;
+        for chunk in samples.chunks(sql::ROWS_PER_INSERT) {
+            let statement = sql::insert_rows("INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");
+            let mut insert = sqlx::query(&statement);
+            for &(field_id, at_ms, event_id, milli) in chunk {
+                insert = insert.bind(field_id).bind(at_ms).bind(event_id).bind(milli);
+            }
+            insert.execute(&mut *connection).await?;
         }
         let from_nodes: Vec<&Arc<HubEvent>> = events.iter().filter(|e| e.origin.is_some()).collect();
         if !from_nodes.is_empty() {
@@ -141,10 +143,9 @@ impl Store {
     }
 
     pub async fn count_events(&self, after: u64, before: u64, topics: &[String], cap: usize) -> Result<usize, StoreError> {
-        let mut query = sqlx::QueryBuilder::new("SELECT count(*) FROM (SELECT 1 FROM event_log WHERE ");
-        range_filter(&mut query, after, before, topics);
-        query.push(" LIMIT ").push_bind(i64::try_from(cap).unwrap_or(i64::MAX)).push(")");
-        let count: i64 = query.build_query_scalar().fetch_one(self.pool()).await?;
+        let filter = range_filter(topics.len());
+        let statement = format!("SELECT count(*) FROM (SELECT 1 FROM event_log WHERE {filter} LIMIT ${}) AS page", topics.len() + 3);
+        let count: i64 = sqlx::query_scalar_with(&statement, range_arguments(after, before, topics, cap)?).fetch_one(self.pool()).await?;
         Ok(usize::try_from(count).unwrap_or(0))
     }
 
@@ -154,10 +155,9 @@ impl Store {
     }
 
     pub async fn read_events(&self, after: u64, before: u64, topics: &[String], limit: usize) -> Result<Vec<Arc<HubEvent>>, StoreError> {
-        let mut query = sqlx::QueryBuilder::new("SELECT id, topic, key, at_ms, data FROM event_log WHERE ");
-        range_filter(&mut query, after, before, topics);
-        query.push(" ORDER BY id LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
-        let rows: Vec<Row> = query.build_query_as().fetch_all(self.pool()).await?;
+        let filter = range_filter(topics.len());
+        let statement = format!("SELECT id, topic, key, at_ms, data FROM event_log WHERE {filter} ORDER BY id LIMIT ${}", topics.len() + 3);
+        let rows: Vec<Row> = sqlx::query_as_with(&statement, range_arguments(after, before, topics, limit)?).fetch_all(self.pool()).await?;
         Ok(rows.into_iter().map(event).collect())
     }
 
@@ -166,14 +166,14 @@ impl Store {
     /// about every key.
     pub async fn events_to_restore(&self, replay: usize, since_ms: i64, kept: &[(String, usize)]) -> Result<Restored, StoreError> {
         let select = "SELECT id, topic, key, at_ms, data FROM event_log";
-        let mut rows: Vec<Row> = sqlx::query_as(&format!("{select} WHERE at_ms >= ? ORDER BY id DESC LIMIT ?"))
+        let mut rows: Vec<Row> = sqlx::query_as(&format!("{select} WHERE at_ms >= $1 ORDER BY id DESC LIMIT $2"))
             .bind(since_ms)
             .bind(i64::try_from(replay).unwrap_or(i64::MAX))
             .fetch_all(self.pool())
             .await?;
         let window_from = rows.last().and_then(|row| u64::try_from(row.0).ok()).unwrap_or(u64::MAX);
         for (topic, n) in kept {
-            let newest: Vec<Row> = sqlx::query_as(&format!("{select} WHERE topic = ? ORDER BY id DESC LIMIT ?"))
+            let newest: Vec<Row> = sqlx::query_as(&format!("{select} WHERE topic = $1 ORDER BY id DESC LIMIT $2"))
                 .bind(topic)
                 .bind(i64::try_from(*n).unwrap_or(i64::MAX))
                 .fetch_all(self.pool())
@@ -184,7 +184,7 @@ impl Store {
         rows.sort_by_key(|row| row.0);
         rows.dedup_by_key(|row| row.0);
         let newest_logged: Option<i64> = sqlx::query_scalar(
-            "SELECT max(value) FROM (SELECT max(id) AS value FROM event_log UNION ALL SELECT value FROM log_meta WHERE name = 'last_issued')",
+            "SELECT max(value) FROM (SELECT max(id) AS value FROM event_log UNION ALL SELECT value FROM log_meta WHERE name = 'last_issued') AS newest",
         )
         .fetch_one(self.pool())
         .await?;
@@ -201,12 +201,12 @@ impl Store {
     /// moves `replayable_after` past them so resume knows they are gone.
     pub async fn prune_event_log(&self, before_ms: i64) -> Result<u64, StoreError> {
         let mut connection = self.pool().acquire().await?;
-        // Immediate: the read and the delete must not race the writer's commits.
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
+        // A write transaction from the start: the read and the delete must not race the writer's commits.
+        sqlx::query(sql::begin_write(self.backend())).execute(&mut *connection).await?;
         let outcome = async {
-            let through: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log WHERE at_ms < ?").bind(before_ms).fetch_one(&mut *connection).await?;
+            let through: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log WHERE at_ms < $1").bind(before_ms).fetch_one(&mut *connection).await?;
             let Some(through) = through else { return Ok(0) };
-            let deleted = sqlx::query("DELETE FROM event_log WHERE id <= ?").bind(through).execute(&mut *connection).await?.rows_affected();
+            let deleted = sqlx::query("DELETE FROM event_log WHERE id <= $1").bind(through).execute(&mut *connection).await?.rows_affected();
             raise_meta(&mut connection, "replayable_after", u64::try_from(through).unwrap_or_default()).await?;
             Ok(deleted)
         }
@@ -217,44 +217,67 @@ impl Store {
     }
 }
 
-/// `id > after AND id < before`, and on `topics` unless it is empty.
-fn range_filter(query: &mut sqlx::QueryBuilder<'_, sqlx::Sqlite>, after: u64, before: u64, topics: &[String]) {
-    query.push("id > ").push_bind(sql_id(after)).push(" AND id < ").push_bind(sql_id(before));
-    if !topics.is_empty() {
-        query.push(" AND topic IN (");
-        let mut names = query.separated(", ");
-        for topic in topics {
-            names.push_bind(topic.clone());
-        }
-        query.push(")");
+/// `id > $1 AND id < $2`, and `topic IN ($3, …)` for `topics` of them unless none.
+fn range_filter(topics: usize) -> String {
+    match topics {
+        0 => "id > $1 AND id < $2".to_owned(),
+        n => format!("id > $1 AND id < $2 AND topic IN ({})", sql::placeholders(3, n)),
     }
+}
+
+/// The values [`range_filter`] and a final LIMIT ask for, in their order.
+fn range_arguments(after: u64, before: u64, topics: &[String], limit: usize) -> Result<AnyArguments<'_>, StoreError> {
+    let mut arguments = AnyArguments::default();
+    let encode = |error| StoreError::Database(sqlx::Error::Encode(error));
+    arguments.add(sql_id(after)).map_err(encode)?;
+    arguments.add(sql_id(before)).map_err(encode)?;
+    for topic in topics {
+        arguments.add(topic.as_str()).map_err(encode)?;
+    }
+    arguments.add(i64::try_from(limit).unwrap_or(i64::MAX)).map_err(encode)?;
+    Ok(arguments)
 }
 
 /// Makes `events` the latest of their (topic, key); with `only_if_newer`, not
 /// where a newer one is there: an agent catching up sends old results late.
-async fn upsert_latest(connection: &mut sqlx::SqliteConnection, events: &[&Arc<HubEvent>], only_if_newer: bool) -> Result<(), StoreError> {
-    if events.is_empty() {
+async fn upsert_latest(connection: &mut sqlx::AnyConnection, events: &[&Arc<HubEvent>], only_if_newer: bool) -> Result<(), StoreError> {
+    // One row per (topic, key): PostgreSQL refuses to update a row twice in one statement.
+    let mut latest: Vec<&Arc<HubEvent>> = Vec::with_capacity(events.len());
+    for event in events {
+        match latest.iter_mut().find(|kept| kept.topic == event.topic && kept.key == event.key) {
+            Some(kept) if !only_if_newer || event.at_ms >= kept.at_ms => *kept = event,
+            Some(_) => {}
+            None => latest.push(event),
+        }
+    }
+    if latest.is_empty() {
         return Ok(());
     }
-    let mut latest = sqlx::QueryBuilder::new("INSERT INTO latest_event (topic, key, id, at_ms, data) ");
-    latest.push_values(events, |mut row, event| {
-        row.push_bind(&event.topic).push_bind(&event.key).push_bind(sql_id(event.id)).push_bind(event.at_ms).push_bind(&event.data);
-    });
-    latest.push(" ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id, at_ms = excluded.at_ms, data = excluded.data");
-    if only_if_newer {
-        latest.push(" WHERE excluded.at_ms >= latest_event.at_ms");
+    let condition = if only_if_newer { " WHERE excluded.at_ms >= latest_event.at_ms" } else { "" };
+    let statement = sql::insert_rows(
+        "INSERT INTO latest_event (topic, key, id, at_ms, data)",
+        latest.len(),
+        5,
+        &format!(" ON CONFLICT (topic, key) DO UPDATE SET id = excluded.id, at_ms = excluded.at_ms, data = excluded.data{condition}"),
+    );
+    let mut insert = sqlx::query(&statement);
+    for event in latest {
+        insert = insert.bind(&event.topic).bind(&event.key).bind(sql_id(event.id)).bind(event.at_ms).bind(&event.data);
     }
-    latest.build().execute(&mut *connection).await?;
+    insert.execute(&mut *connection).await?;
     Ok(())
 }
 
 /// Sets a `log_meta` value to `value` unless it is already higher.
-async fn raise_meta(connection: &mut sqlx::SqliteConnection, name: &str, value: u64) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO log_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)")
-        .bind(name)
-        .bind(sql_id(value))
-        .execute(connection)
-        .await?;
+async fn raise_meta(connection: &mut sqlx::AnyConnection, name: &str, value: u64) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO log_meta (name, value) VALUES ($1, $2) \
+         ON CONFLICT (name) DO UPDATE SET value = CASE WHEN excluded.value > log_meta.value THEN excluded.value ELSE log_meta.value END",
+    )
+    .bind(name)
+    .bind(sql_id(value))
+    .execute(connection)
+    .await?;
     Ok(())
 }
 
@@ -283,36 +306,4 @@ impl EventLog for Store {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn pruning_removes_exactly_the_old_prefix_and_makes_it_unreplayable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 0).await.unwrap();
-        let first = store.replayable_after().await.unwrap() + 1;
-        let events: Vec<_> = (0..10u64).map(|n| Arc::new(HubEvent::new(first + n, "sales".into(), String::new(), 1_000 * n as i64, "{}".into()))).collect();
-        store.append_events(&events, None).await.unwrap();
-        // Events at 0..=4 s are older than 4.5 s.
-        assert_eq!(store.prune_event_log(4_500).await.unwrap(), 5);
-        let left: Vec<u64> = store.read_events(0, u64::MAX, &[], 100).await.unwrap().iter().map(|e| e.id).collect();
-        assert_eq!(left, (first + 5..first + 10).collect::<Vec<_>>());
-        assert_eq!(store.replayable_after().await.unwrap(), first + 4, "resume from before the cut is no longer exact");
-        assert_eq!(store.prune_event_log(4_500).await.unwrap(), 0, "nothing more to prune");
-        // The latest event of the topic outlives the log's pruning.
-        let restored = store.events_to_restore(0, i64::MAX, &[]).await.unwrap();
-        assert_eq!(restored.events.iter().map(|e| e.id).collect::<Vec<_>>(), [first + 9]);
-    }
-
-    #[tokio::test]
-    async fn a_failed_write_makes_the_ids_before_it_unreplayable() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), 0).await.unwrap();
-        let first = store.replayable_after().await.unwrap() + 1;
-        let event = |n: u64| Arc::new(HubEvent::new(first + n, "sales".into(), String::new(), 0, "{}".into()));
-        store.append_events(&[event(0)], None).await.unwrap();
-        // Event 1 went out live but never reached the disk; event 2's write records the gap.
-        store.append_events(&[event(2)], Some(first + 1)).await.unwrap();
-        assert_eq!(store.replayable_after().await.unwrap(), first + 1);
-    }
-}
+mod tests;

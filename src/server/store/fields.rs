@@ -78,8 +78,8 @@ pub fn series_values_from_node(topic: &str, data: &str) -> Vec<SeriesValues> {
 }
 
 /// The id of `series`' field `name`, created if it is new.
-pub async fn create_field(connection: &mut sqlx::SqliteConnection, series: &str, name: &str) -> Result<i64, super::StoreError> {
-    Ok(sqlx::query_scalar("INSERT INTO field (series, name) VALUES (?, ?) ON CONFLICT (series, name) DO UPDATE SET name = excluded.name RETURNING id")
+pub async fn create_field(connection: &mut sqlx::AnyConnection, series: &str, name: &str) -> Result<i64, super::StoreError> {
+    Ok(sqlx::query_scalar("INSERT INTO field (series, name) VALUES ($1, $2) ON CONFLICT (series, name) DO UPDATE SET name = excluded.name RETURNING id")
         .bind(series)
         .bind(name)
         .fetch_one(connection)

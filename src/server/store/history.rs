@@ -8,7 +8,7 @@ pub use crate::model::{History, HistoryPoint, HistoryStats as Stats};
 use crate::server::store::{
     fields::from_milli,
     maintenance::{summarise, Retention, Summary, HOUR, MINUTE, ROLLUP_STEPS, TEN_MINUTES},
-    Store, StoreError,
+    sql, Store, StoreError,
 };
 
 /// The most points one answer carries.
@@ -58,7 +58,7 @@ pub fn step_for_span(span_s: i64) -> i64 {
 impl Store {
     /// The field ids and names recorded for a series, by name.
     pub async fn series_fields(&self, series: &str) -> Result<Vec<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT id, name FROM field WHERE series = ? ORDER BY id").bind(series).fetch_all(self.pool()).await?)
+        Ok(sqlx::query_as("SELECT id, name FROM field WHERE series = $1 ORDER BY id").bind(series).fetch_all(self.pool()).await?)
     }
 
     pub async fn history(&self, request: &HistoryRequest, retention: Retention, now_ms: i64) -> Result<History, StoreError> {
@@ -72,7 +72,7 @@ impl Store {
             None => {
                 let raw_fits = match fields.first() {
                     Some((field_id, _)) if request.from_ms >= raw_kept_from => {
-                        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM sample WHERE field_id = ? AND at_ms >= ? AND at_ms < ?")
+                        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM sample WHERE field_id = $1 AND at_ms >= $2 AND at_ms < $3")
                             .bind(field_id)
                             .bind(request.from_ms)
                             .bind(request.to_ms)
@@ -132,8 +132,9 @@ impl Store {
         request: &HistoryRequest,
     ) -> Result<Vec<((i64, i64), Stats)>, StoreError> {
         let raw = |from_ms: i64| async move {
-            let json: String = sqlx::query_scalar(&as_json_array(
-                "SELECT at_ms, event_id, milli FROM sample WHERE field_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 ORDER BY at_ms, event_id",
+            let json: String = sqlx::query_scalar(&sql::as_json_array(
+                self.backend(),
+                "SELECT at_ms, event_id, milli FROM sample WHERE field_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms, event_id",
                 "at_ms, event_id, milli",
             ))
             .bind(field_id)
@@ -158,14 +159,14 @@ impl Store {
                 let rolled_until_ms = tail_from.clamp(request.from_ms, request.to_ms);
                 let per = step_s / rollup;
                 // Buckets that are rollup buckets as they stand need no grouping.
-                let sql = if per <= 1 {
+                let statement = if per <= 1 {
                     "SELECT bucket AS b, n, min, mean * 1.0 AS mean, max, p95 FROM rollup \
-                     WHERE ?1 = ?1 AND field_id = ?2 AND step_s = ?3 AND bucket >= ?4 AND bucket < ?5 ORDER BY bucket"
+                     WHERE $1 = $1 AND field_id = $2 AND step_s = $3 AND bucket >= $4 AND bucket < $5 ORDER BY bucket"
                 } else {
-                    "SELECT bucket / ?1 * ?1 AS b, sum(n) AS n, min(min) AS min, sum(mean * n) * 1.0 / sum(n) AS mean, max(max) AS max, max(p95) AS p95 \
-                     FROM rollup WHERE field_id = ?2 AND step_s = ?3 AND bucket >= ?4 AND bucket < ?5 GROUP BY bucket / ?1 ORDER BY 1"
+                    "SELECT bucket / $1 * $1 AS b, sum(n) AS n, min(min) AS min, sum(mean * n) * 1.0 / sum(n) AS mean, max(max) AS max, max(p95) AS p95 \
+                     FROM rollup WHERE field_id = $2 AND step_s = $3 AND bucket >= $4 AND bucket < $5 GROUP BY bucket / $1 ORDER BY 1"
                 };
-                let json: String = sqlx::query_scalar(&as_json_array(sql, "b, n, min, mean, max, p95"))
+                let json: String = sqlx::query_scalar(&sql::as_json_array(self.backend(), statement, "b, n, min, mean, max, p95"))
                     .bind(per.max(1))
                     .bind(field_id)
                     .bind(rollup)
@@ -189,13 +190,6 @@ impl Store {
             }
         }
     }
-}
-
-/// Wraps a query so that its rows come back as one JSON array in one row.
-/// sqlx hands each SQLite row across threads one at a time, which cost more
-/// than the query itself; one row of JSON parses in a fraction of that.
-fn as_json_array(sql: &str, columns: &str) -> String {
-    format!("SELECT coalesce(json_group_array(json_array({columns})), '[]') FROM ({sql})")
 }
 
 fn parse_rows<T: serde::de::DeserializeOwned>(json: &str) -> Result<Vec<T>, StoreError> {

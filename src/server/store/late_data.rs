@@ -9,12 +9,9 @@ use crate::server::{
     events::hub::HubEvent,
     store::{
         maintenance::{summarise, ROLLUP_STEPS, SETTLE_S},
-        Store, StoreError,
+        sql, Store, StoreError,
     },
 };
-
-/// Rows one multi-row INSERT carries: 3 parameters a row.
-const ROWS_PER_INSERT: usize = 4000;
 
 /// Stale buckets one pass rebuilds, so that the write lock is held briefly.
 const REBUILT_PER_PASS: i64 = 2000;
@@ -33,7 +30,7 @@ pub fn complete_buckets(at_ms: i64, now_ms: i64) -> impl Iterator<Item = (i64, i
 /// result, and the stale buckets of its samples. `samples` are the batch's
 /// `(field_id, at_ms, event_id, milli)`.
 pub(super) async fn record_results(
-    connection: &mut sqlx::SqliteConnection,
+    connection: &mut sqlx::AnyConnection,
     from_nodes: &[&Arc<HubEvent>],
     samples: &[(i64, i64, i64, i64)],
 ) -> Result<(), StoreError> {
@@ -44,13 +41,14 @@ pub(super) async fn record_results(
             event.origin.map(|origin| (origin.node_id, i64::try_from(origin.seq).unwrap_or(i64::MAX), i64::try_from(event.id).unwrap_or(i64::MAX)))
         })
         .collect();
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
+    for chunk in rows.chunks(sql::ROWS_PER_INSERT) {
         // A plain INSERT: a number stored twice fails the batch rather than be stored twice.
-        let mut insert = sqlx::QueryBuilder::new("INSERT INTO agent_result (node_id, seq, event_id) ");
-        insert.push_values(chunk, |mut row, (node_id, seq, event_id)| {
-            row.push_bind(node_id).push_bind(seq).push_bind(event_id);
-        });
-        insert.build().execute(&mut *connection).await?;
+        let statement = sql::insert_rows("INSERT INTO agent_result (node_id, seq, event_id)", chunk.len(), 3, "");
+        let mut insert = sqlx::query(&statement);
+        for &(node_id, seq, event_id) in chunk {
+            insert = insert.bind(node_id).bind(seq).bind(event_id);
+        }
+        insert.execute(&mut *connection).await?;
     }
     let from_node_ids: BTreeSet<i64> = rows.iter().map(|(_, _, event_id)| *event_id).collect();
     let stale: BTreeSet<(i64, i64, i64)> = samples
@@ -59,12 +57,13 @@ pub(super) async fn record_results(
         .flat_map(|&(field_id, at_ms, _, _)| complete_buckets(at_ms, now_ms).map(move |(step, bucket)| (field_id, step, bucket)))
         .collect();
     let stale: Vec<_> = stale.into_iter().collect();
-    for chunk in stale.chunks(ROWS_PER_INSERT) {
-        let mut insert = sqlx::QueryBuilder::new("INSERT OR IGNORE INTO rollup_stale (field_id, step_s, bucket) ");
-        insert.push_values(chunk, |mut row, (field_id, step, bucket)| {
-            row.push_bind(field_id).push_bind(step).push_bind(bucket);
-        });
-        insert.build().execute(&mut *connection).await?;
+    for chunk in stale.chunks(sql::ROWS_PER_INSERT) {
+        let statement = sql::insert_rows("INSERT INTO rollup_stale (field_id, step_s, bucket)", chunk.len(), 3, " ON CONFLICT DO NOTHING");
+        let mut insert = sqlx::query(&statement);
+        for &(field_id, step, bucket) in chunk {
+            insert = insert.bind(field_id).bind(step).bind(bucket);
+        }
+        insert.execute(&mut *connection).await?;
     }
     Ok(())
 }
@@ -74,7 +73,7 @@ impl Store {
     pub async fn rebuild_stale_rollups(&self) -> Result<u64, StoreError> {
         // One IMMEDIATE transaction: no batch can add samples between reading a bucket and writing it back.
         let mut connection = self.pool().acquire().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
+        sqlx::query(sql::begin_write(self.backend())).execute(&mut *connection).await?;
         let outcome = rebuild(&mut connection).await;
         match outcome {
             Ok(rebuilt) => {
@@ -91,16 +90,16 @@ impl Store {
 
 /// Rebuilds up to [`REBUILT_PER_PASS`] stale buckets that are already built;
 /// the others are left for the rollup's own pass, which reads every sample.
-async fn rebuild(connection: &mut sqlx::SqliteConnection) -> Result<u64, StoreError> {
+async fn rebuild(connection: &mut sqlx::AnyConnection) -> Result<u64, StoreError> {
     let stale: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT s.field_id, s.step_s, s.bucket FROM rollup_stale s JOIN rollup_progress p ON p.step_s = s.step_s \
-         WHERE (s.bucket + 1) * s.step_s <= p.done_until_s LIMIT ?",
+         WHERE (s.bucket + 1) * s.step_s <= p.done_until_s LIMIT $1",
     )
     .bind(REBUILT_PER_PASS)
     .fetch_all(&mut *connection)
     .await?;
     for &(field_id, step, bucket) in &stale {
-        let mut values: Vec<i64> = sqlx::query_scalar("SELECT milli FROM sample WHERE field_id = ? AND at_ms >= ? AND at_ms < ?")
+        let mut values: Vec<i64> = sqlx::query_scalar("SELECT milli FROM sample WHERE field_id = $1 AND at_ms >= $2 AND at_ms < $3")
             .bind(field_id)
             .bind(bucket * step * 1000)
             .bind((bucket + 1) * step * 1000)
@@ -108,7 +107,7 @@ async fn rebuild(connection: &mut sqlx::SqliteConnection) -> Result<u64, StoreEr
             .await?;
         match summarise(&mut values) {
             Some(s) => {
-                sqlx::query("INSERT OR REPLACE INTO rollup (field_id, step_s, bucket, n, min, mean, max, p95) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                sqlx::query(&sql::insert_rows("INSERT INTO rollup (field_id, step_s, bucket, n, min, mean, max, p95)", 1, 8, sql::REPLACE_ROLLUP))
                     .bind(field_id)
                     .bind(step)
                     .bind(bucket)
@@ -122,7 +121,7 @@ async fn rebuild(connection: &mut sqlx::SqliteConnection) -> Result<u64, StoreEr
             }
             // Retention dropped the samples meanwhile: the bucket goes too.
             None => {
-                sqlx::query("DELETE FROM rollup WHERE field_id = ? AND step_s = ? AND bucket = ?")
+                sqlx::query("DELETE FROM rollup WHERE field_id = $1 AND step_s = $2 AND bucket = $3")
                     .bind(field_id)
                     .bind(step)
                     .bind(bucket)
@@ -130,7 +129,7 @@ async fn rebuild(connection: &mut sqlx::SqliteConnection) -> Result<u64, StoreEr
                     .await?;
             }
         }
-        sqlx::query("DELETE FROM rollup_stale WHERE field_id = ? AND step_s = ? AND bucket = ?")
+        sqlx::query("DELETE FROM rollup_stale WHERE field_id = $1 AND step_s = $2 AND bucket = $3")
             .bind(field_id)
             .bind(step)
             .bind(bucket)

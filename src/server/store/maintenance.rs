@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::server::{
     clock::now_ms,
-    store::{Store, StoreError},
+    store::{sql, Store, StoreError},
 };
 
 /// The rollup steps, in seconds. Ten-minute buckets let a 30-day chart read
@@ -17,9 +17,6 @@ pub const MINUTE: i64 = 60;
 pub const TEN_MINUTES: i64 = 600;
 pub const HOUR: i64 = 3600;
 pub const ROLLUP_STEPS: [i64; 3] = [MINUTE, TEN_MINUTES, HOUR];
-
-/// Rows one multi-row INSERT carries: 8 parameters a row stays under SQLite's 32,766.
-const INSERT_CHUNK: usize = 4000;
 
 /// A bucket is built this long after it ends, so samples stamped at its end are in.
 pub(crate) const SETTLE_S: i64 = 5;
@@ -82,13 +79,13 @@ impl Store {
 
     async fn roll_up_step(&self, step: i64, now_ms: i64) -> Result<bool, StoreError> {
         let field_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM field").fetch_all(self.pool()).await?;
-        let done: Option<i64> = sqlx::query_scalar("SELECT done_until_s FROM rollup_progress WHERE step_s = ?").bind(step).fetch_optional(self.pool()).await?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT done_until_s FROM rollup_progress WHERE step_s = $1").bind(step).fetch_optional(self.pool()).await?;
         let from_s = match done {
             Some(done) => done,
             None => {
                 let mut first: Option<i64> = None;
                 for field_id in &field_ids {
-                    let at: Option<i64> = sqlx::query_scalar("SELECT min(at_ms) FROM sample WHERE field_id = ?").bind(field_id).fetch_one(self.pool()).await?;
+                    let at: Option<i64> = sqlx::query_scalar("SELECT min(at_ms) FROM sample WHERE field_id = $1").bind(field_id).fetch_one(self.pool()).await?;
                     first = match (first, at) {
                         (Some(a), Some(b)) => Some(a.min(b)),
                         (a, b) => a.or(b),
@@ -107,7 +104,7 @@ impl Store {
         }
         let mut rows = Vec::new();
         for field_id in field_ids {
-            let samples: Vec<(i64, i64)> = sqlx::query_as("SELECT at_ms, milli FROM sample WHERE field_id = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms")
+            let samples: Vec<(i64, i64)> = sqlx::query_as("SELECT at_ms, milli FROM sample WHERE field_id = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms")
                 .bind(field_id)
                 .bind(from_s * 1000)
                 .bind(until_s * 1000)
@@ -128,17 +125,20 @@ impl Store {
             }
         }
         let mut tx = self.pool().begin().await?;
-        sqlx::query("INSERT INTO rollup_progress (step_s, done_until_s) VALUES (?, ?) ON CONFLICT (step_s) DO UPDATE SET done_until_s = excluded.done_until_s")
-            .bind(step)
-            .bind(until_s)
-            .execute(&mut *tx)
-            .await?;
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            let mut insert = sqlx::QueryBuilder::new("INSERT OR REPLACE INTO rollup (field_id, step_s, bucket, n, min, mean, max, p95) ");
-            insert.push_values(chunk, |mut row, (field_id, bucket, s)| {
-                row.push_bind(*field_id).push_bind(step).push_bind(*bucket).push_bind(s.n).push_bind(s.min).push_bind(s.mean).push_bind(s.max).push_bind(s.p95);
-            });
-            insert.build().execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO rollup_progress (step_s, done_until_s) VALUES ($1, $2) ON CONFLICT (step_s) DO UPDATE SET done_until_s = excluded.done_until_s",
+        )
+        .bind(step)
+        .bind(until_s)
+        .execute(&mut *tx)
+        .await?;
+        for chunk in rows.chunks(sql::ROWS_PER_INSERT) {
+            let statement = sql::insert_rows("INSERT INTO rollup (field_id, step_s, bucket, n, min, mean, max, p95)", chunk.len(), 8, sql::REPLACE_ROLLUP);
+            let mut insert = sqlx::query(&statement);
+            for (field_id, bucket, s) in chunk {
+                insert = insert.bind(*field_id).bind(step).bind(*bucket).bind(s.n).bind(s.min).bind(s.mean).bind(s.max).bind(s.p95);
+            }
+            insert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(until_s == complete_s)
@@ -146,7 +146,7 @@ impl Store {
 
     /// How far the rollups of `step` are built, in unix seconds.
     pub async fn rolled_up_until(&self, step: i64) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT done_until_s FROM rollup_progress WHERE step_s = ?").bind(step).fetch_optional(self.pool()).await?)
+        Ok(sqlx::query_scalar("SELECT done_until_s FROM rollup_progress WHERE step_s = $1").bind(step).fetch_optional(self.pool()).await?)
     }
 
     /// Deletes rows past their retention; raw samples not yet rolled up are kept.
@@ -166,10 +166,14 @@ impl Store {
         let mut deleted = 0;
         // Field by field, so each delete is a range of the primary key.
         for field_id in field_ids {
-            deleted +=
-                sqlx::query("DELETE FROM sample WHERE field_id = ? AND at_ms < ?").bind(field_id).bind(raw_before).execute(self.pool()).await?.rows_affected();
+            deleted += sqlx::query("DELETE FROM sample WHERE field_id = $1 AND at_ms < $2")
+                .bind(field_id)
+                .bind(raw_before)
+                .execute(self.pool())
+                .await?
+                .rows_affected();
             for (step, before) in rollups_before {
-                deleted += sqlx::query("DELETE FROM rollup WHERE field_id = ? AND step_s = ? AND bucket < ?")
+                deleted += sqlx::query("DELETE FROM rollup WHERE field_id = $1 AND step_s = $2 AND bucket < $3")
                     .bind(field_id)
                     .bind(step)
                     .bind(before)
@@ -188,14 +192,9 @@ impl Store {
     /// after the delete means it never writes under an id just deleted.
     pub async fn collect_orphans(&self, before_ms: i64) -> Result<Vec<String>, StoreError> {
         let builtin: Vec<String> = crate::model::BUILTIN_TOPICS.iter().map(|t| t.to_string()).collect();
-        let mut query = sqlx::QueryBuilder::new("DELETE FROM latest_event WHERE at_ms < ");
-        query.push_bind(before_ms).push(" AND topic NOT IN (");
-        let mut names = query.separated(", ");
-        for topic in &builtin {
-            names.push_bind(topic);
-        }
-        query.push(") RETURNING topic");
-        let mut topics: Vec<String> = query.build_query_scalar().fetch_all(self.pool()).await?;
+        let statement = format!("DELETE FROM latest_event WHERE at_ms < $1 AND topic NOT IN ({}) RETURNING topic", sql::placeholders(2, builtin.len()));
+        let query = builtin.iter().fold(sqlx::query_scalar(&statement).bind(before_ms), |query, topic| query.bind(topic));
+        let mut topics: Vec<String> = query.fetch_all(self.pool()).await?;
         topics.sort();
         topics.dedup();
         self.forget_field_ids();

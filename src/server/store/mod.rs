@@ -1,28 +1,29 @@
-//! The embedded SQLite store: the durable event log that ids and replay
-//! survive restarts with, and the raw samples and rollups history is read from.
-//! The schema is in `migrations/`, applied at start-up.
+//! The store: the durable event log that ids and replay survive restarts
+//! with, the raw samples and rollups history is read from, and the accounts,
+//! alert state and agent nodes. The embedded SQLite file by default, or a
+//! PostgreSQL database (`database_url`); the same queries run on both.
 
 pub mod config;
+pub mod connect;
 pub mod event_log;
 pub mod fields;
 pub mod history;
 pub mod late_data;
 pub mod maintenance;
+pub mod partitions;
 pub mod route;
+pub mod sql;
+#[doc(hidden)]
+pub mod test_cluster;
 
-use std::{collections::HashMap, path::Path, str::FromStr, sync::Mutex, time::Duration};
+use std::{collections::HashMap, path::Path, sync::Mutex};
 
 use crate::server::{clock, events::hub::HubEvent};
 
-use sqlx::{
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    SqlitePool,
-};
+use sqlx::AnyPool;
 
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "netpulse.db";
-
-const PAGE_SIZE: u64 = 4096;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -34,6 +35,24 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unexpected data in the database: {0}")]
     Corrupt(String),
+    #[error("database_url must be a postgres:// or postgresql:// URL")]
+    BadUrl,
+}
+
+/// The database behind the store, where their SQL differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
 }
 
 /// What recording some fields would do to a series' field count; all zero
@@ -45,7 +64,10 @@ pub struct FieldCount {
 }
 
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    /// PostgreSQL's monthly partitions of raw samples known to exist.
+    partitions: partitions::Partitions,
     /// (series, field name) to `field.id`; fields are few and never change id.
     field_ids: Mutex<HashMap<(String, String), i64>>,
 }
@@ -54,26 +76,33 @@ impl Store {
     /// Opens (creating on first run) `data_dir/netpulse.db` in WAL mode and
     /// applies any pending migrations. `max_size_mb` caps the file; 0 is no cap.
     pub async fn open(data_dir: &Path, max_size_mb: u64) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir { path: data_dir.display().to_string(), source })?;
-        let mut options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(data_dir.join(DATABASE_FILE))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // Committed data survives a crash of the process; only a power loss may cost the last commits.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .pragma("page_size", PAGE_SIZE.to_string());
-        if max_size_mb > 0 {
-            options = options.pragma("max_page_count", (max_size_mb * 1_000_000 / PAGE_SIZE).to_string());
+        Self::start(connect::open_sqlite(data_dir, max_size_mb).await?, Backend::Sqlite).await
+    }
+
+    /// Connects to the PostgreSQL database `url` names and applies any pending migrations.
+    pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        Self::start(connect::open_postgres(url).await?, Backend::Postgres).await
+    }
+
+    /// The configured database: `database_url`'s PostgreSQL, else the SQLite file in `data_dir`.
+    pub async fn open_configured(config: &crate::server::config::Config) -> Result<Self, StoreError> {
+        match &config.database_url {
+            Some(url) => Self::open_postgres(url.expose()).await,
+            None => Self::open(&config.data_dir, config.history.max_size_mb).await,
         }
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        // A new log starts above the clock, so that ids never repeat even when the file is replaced.
-        sqlx::query("INSERT OR IGNORE INTO log_meta (name, value) VALUES ('replayable_after', ?)")
+    }
+
+    async fn start(pool: AnyPool, backend: Backend) -> Result<Self, StoreError> {
+        // A new log starts above the clock, so that ids never repeat even when the database is replaced.
+        sqlx::query("INSERT INTO log_meta (name, value) VALUES ('replayable_after', $1) ON CONFLICT (name) DO NOTHING")
             .bind(i64::try_from(clock::id_floor()).unwrap_or(i64::MAX) - 1)
             .execute(&pool)
             .await?;
-        Ok(Self { pool, field_ids: Mutex::new(HashMap::new()) })
+        Ok(Self { pool, backend, field_ids: Mutex::new(HashMap::new()), partitions: partitions::Partitions::default() })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Every per-target speed series with stored fields (`speed:<target>`).
@@ -81,7 +110,7 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT DISTINCT series FROM field WHERE series LIKE 'speed:%'").fetch_all(&self.pool).await?)
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -113,7 +142,7 @@ impl Store {
         if unknown.is_empty() {
             return Ok(FieldCount { total_after: 0, new: 0 });
         }
-        let existing: Vec<String> = sqlx::query_scalar("SELECT name FROM field WHERE series = ?").bind(series).fetch_all(&self.pool).await?;
+        let existing: Vec<String> = sqlx::query_scalar("SELECT name FROM field WHERE series = $1").bind(series).fetch_all(&self.pool).await?;
         let new = unknown.iter().filter(|name| !existing.contains(name)).count();
         Ok(FieldCount { total_after: existing.len() + new, new })
     }
@@ -128,14 +157,15 @@ impl Store {
     /// Bulk-loads raw samples `(field_id, at_ms, event_id, milli)` in one
     /// transaction, for imports and benchmarks; live events use [`Store::append`].
     pub async fn import_samples(&self, rows: &[(i64, i64, i64, i64)]) -> Result<(), StoreError> {
+        self.partitions.ensure(self, rows.iter().map(|row| row.1)).await?;
         let mut tx = self.pool.begin().await?;
-        // 4 parameters a row stays under SQLite's 32,766-parameter limit.
-        for chunk in rows.chunks(4096) {
-            let mut insert = sqlx::QueryBuilder::new("INSERT OR IGNORE INTO sample (field_id, at_ms, event_id, milli) ");
-            insert.push_values(chunk, |mut row, &(field_id, at_ms, event_id, milli)| {
-                row.push_bind(field_id).push_bind(at_ms).push_bind(event_id).push_bind(milli);
-            });
-            insert.build().execute(&mut *tx).await?;
+        for chunk in rows.chunks(sql::ROWS_PER_INSERT) {
+            let statement = sql::insert_rows("INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");
+            let mut insert = sqlx::query(&statement);
+            for &(field_id, at_ms, event_id, milli) in chunk {
+                insert = insert.bind(field_id).bind(at_ms).bind(event_id).bind(milli);
+            }
+            insert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -146,15 +176,18 @@ impl Store {
         self.field_ids.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 
-    /// Writes what WAL holds into the database file and truncates the WAL, so the file's size is the store's.
-    /// Whether the database answers a read: for `/readyz`.
+    /// Whether the database answers a query: for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sqlite_master").fetch_one(&self.pool).await?;
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM log_meta").fetch_one(&self.pool).await?;
         Ok(())
     }
 
+    /// Writes what SQLite's WAL holds into the database file and truncates the
+    /// WAL, so the file's size is the store's; nothing to do on PostgreSQL.
     pub async fn checkpoint(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await?;
+        }
         Ok(())
     }
 }

@@ -21,7 +21,7 @@ impl Store {
         let samples = serde_json::to_string(decided.samples).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO alert_incident (rule, subject, started_ms, fired_ms, state, worst, threshold, samples) \
-             SELECT ?1, ?2, ?3, ?4, 'firing', ?5, ?6, ?7 WHERE NOT EXISTS (SELECT 1 FROM alert_incident WHERE rule = ?1 AND subject = ?2 AND ended_ms IS NULL)",
+             SELECT $1, $2, $3, $4, 'firing', $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM alert_incident WHERE rule = $1 AND subject = $2 AND ended_ms IS NULL)",
         )
         .bind(rule)
         .bind(subject)
@@ -39,7 +39,7 @@ impl Store {
     /// start of the incident it changed, if one was open.
     pub async fn update_incident(&self, rule: &str, subject: &str, state: &str, worst: Option<f64>, ended_ms: Option<i64>) -> Result<Option<i64>, StoreError> {
         let started: Option<(i64,)> = sqlx::query_as(
-            "UPDATE alert_incident SET state = ?, worst = coalesce(?, worst), ended_ms = ? WHERE rule = ? AND subject = ? AND ended_ms IS NULL RETURNING started_ms",
+            "UPDATE alert_incident SET state = $1, worst = coalesce($2, worst), ended_ms = $3 WHERE rule = $4 AND subject = $5 AND ended_ms IS NULL RETURNING started_ms",
         )
         .bind(state)
         .bind(worst)
@@ -65,7 +65,7 @@ impl Store {
     pub async fn incidents(&self, from_ms: i64, to_ms: i64, limit: i64) -> Result<Vec<Incident>, StoreError> {
         let rows: Vec<IncidentRow> = sqlx::query_as(
             "SELECT id, rule, subject, started_ms, fired_ms, ended_ms, state, worst, threshold, samples FROM alert_incident \
-             WHERE started_ms < ? AND coalesce(ended_ms, ?) >= ? ORDER BY started_ms DESC, id DESC LIMIT ?",
+             WHERE started_ms < $1 AND coalesce(ended_ms, $2) >= $3 ORDER BY started_ms DESC, id DESC LIMIT $4",
         )
         .bind(to_ms)
         .bind(i64::MAX)
@@ -83,7 +83,7 @@ impl Store {
     pub async fn incidents_before(&self, to_ms: i64, before_id: i64, limit: i64) -> Result<Vec<Incident>, StoreError> {
         let rows: Vec<IncidentRow> = sqlx::query_as(
             "SELECT id, rule, subject, started_ms, fired_ms, ended_ms, state, worst, threshold, samples FROM alert_incident \
-             WHERE started_ms < ?1 OR (started_ms = ?1 AND id < ?2) ORDER BY started_ms DESC, id DESC LIMIT ?3",
+             WHERE started_ms < $1 OR (started_ms = $1 AND id < $2) ORDER BY started_ms DESC, id DESC LIMIT $3",
         )
         .bind(to_ms)
         .bind(before_id)

@@ -32,7 +32,7 @@ impl Store {
         let Some((name, stored)) = found else {
             // One statement: a name already taken (by a password account or another person) is refused, never joined.
             let insert =
-                sqlx::query("INSERT INTO account_user (name, password_hash, role, created_ms, signs_in_with, oidc_subject) VALUES (?, '', ?, ?, ?, ?)")
+                sqlx::query("INSERT INTO account_user (name, password_hash, role, created_ms, signs_in_with, oidc_subject) VALUES ($1, '', $2, $3, $4, $5)")
                     .bind(name)
                     .bind(role.as_str())
                     .bind(now_ms)
@@ -61,12 +61,12 @@ impl Store {
 
     /// The name and role of the provider's person's account.
     async fn sso_account_of(&self, person: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT name, role FROM account_user WHERE oidc_subject = ?").bind(person).fetch_optional(self.pool()).await?)
+        Ok(sqlx::query_as("SELECT name, role FROM account_user WHERE oidc_subject = $1").bind(person).fetch_optional(self.pool()).await?)
     }
 
     /// Whether the account was made by single sign-on, so it has no password here.
     pub async fn is_sso_account(&self, name: &str) -> Result<bool, StoreError> {
-        let kind: Option<String> = sqlx::query_scalar("SELECT signs_in_with FROM account_user WHERE name = ?").bind(name).fetch_optional(self.pool()).await?;
+        let kind: Option<String> = sqlx::query_scalar("SELECT signs_in_with FROM account_user WHERE name = $1").bind(name).fetch_optional(self.pool()).await?;
         Ok(kind.as_deref() == Some(OIDC))
     }
 }
