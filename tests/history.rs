@@ -13,7 +13,7 @@ use common::{fast_config, next_event, open_stream, spawn_netpulse, start, wait_u
 use netpulse::server::store::{
     history::HistoryRequest,
     maintenance::{Retention, HOUR, MINUTE, TEN_MINUTES},
-    Store,
+    test_cluster::each_backend,
 };
 use serde_json::{json, Value};
 
@@ -242,74 +242,78 @@ async fn a_full_disk_is_reported_while_events_still_stream_and_recovers() {
 #[tokio::test]
 async fn rollups_agree_with_raw_data_and_retention_drops_exactly_the_old() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 0).await.unwrap();
-    // Three days of one sample every 30 s: values cycle 0..=99 so each bucket differs.
-    let now = chrono::Utc::now().timestamp_millis().div_euclid(HOUR * 1000) * HOUR * 1000;
-    let start = now - 3 * 24 * 60 * MINUTE_MS;
-    let mut raw = Vec::new();
-    for (i, at) in (start..now).step_by(30_000).enumerate() {
-        let value = (i % 100) as f64 + 0.5;
-        store.append(i as u64 + 1, "latency", at, &json!({"rtt": value}).to_string()).await.unwrap();
-        raw.push((at, value));
-    }
-    while !store.roll_up(now + 10_000).await.unwrap() {}
-    let retention = Retention { raw: 365 * DAY, minute: 365 * DAY, hour: 365 * DAY, event_log: 365 * DAY };
-    let request = |from_ms, step_s| HistoryRequest { series: "topic:latency".into(), from_ms, to_ms: from_ms + 6 * HOUR * 1000, step_s: Some(step_s) };
-    for (step, source) in [(MINUTE, "1m"), (TEN_MINUTES, "10m"), (HOUR, "1h")] {
-        let history = store.history(&request(start, step), retention, now).await.unwrap();
-        assert_eq!(history.source, source);
-        assert_eq!(history.points.len() as i64, 6 * HOUR / step);
-        for point in &history.points {
-            let values: Vec<f64> = raw.iter().filter(|(at, _)| *at >= point.t && *at < point.t + step * 1000).map(|(_, v)| *v).collect();
-            let stats = point.values["rtt"];
-            assert_eq!(stats.n as usize, values.len());
-            assert_eq!(stats.min, values.iter().copied().fold(f64::MAX, f64::min));
-            assert_eq!(stats.max, values.iter().copied().fold(f64::MIN, f64::max));
-            let mean = values.iter().sum::<f64>() / values.len() as f64;
-            assert!((stats.mean - mean).abs() < 0.001, "{} vs {mean}", stats.mean);
+    for store in each_backend(dir.path()).await {
+        let backend = store.backend().name();
+        // Three days of one sample every 30 s: values cycle 0..=99 so each bucket differs.
+        let now = chrono::Utc::now().timestamp_millis().div_euclid(HOUR * 1000) * HOUR * 1000;
+        let start = now - 3 * 24 * 60 * MINUTE_MS;
+        let mut raw = Vec::new();
+        for (i, at) in (start..now).step_by(30_000).enumerate() {
+            let value = (i % 100) as f64 + 0.5;
+            store.append(i as u64 + 1, "latency", at, &json!({"rtt": value}).to_string()).await.unwrap();
+            raw.push((at, value));
         }
+        while !store.roll_up(now + 10_000).await.unwrap() {}
+        let retention = Retention { raw: 365 * DAY, minute: 365 * DAY, hour: 365 * DAY, event_log: 365 * DAY };
+        let request = |from_ms, step_s| HistoryRequest { series: "topic:latency".into(), from_ms, to_ms: from_ms + 6 * HOUR * 1000, step_s: Some(step_s) };
+        for (step, source) in [(MINUTE, "1m"), (TEN_MINUTES, "10m"), (HOUR, "1h")] {
+            let history = store.history(&request(start, step), retention, now).await.unwrap();
+            assert_eq!(history.source, source, "{backend}");
+            assert_eq!(history.points.len() as i64, 6 * HOUR / step);
+            for point in &history.points {
+                let values: Vec<f64> = raw.iter().filter(|(at, _)| *at >= point.t && *at < point.t + step * 1000).map(|(_, v)| *v).collect();
+                let stats = point.values["rtt"];
+                assert_eq!(stats.n as usize, values.len(), "{backend}");
+                assert_eq!(stats.min, values.iter().copied().fold(f64::MAX, f64::min));
+                assert_eq!(stats.max, values.iter().copied().fold(f64::MIN, f64::max));
+                let mean = values.iter().sum::<f64>() / values.len() as f64;
+                assert!((stats.mean - mean).abs() < 0.001, "{} vs {mean}", stats.mean);
+            }
+        }
+        // Keep one day of raw samples: exactly those older go, rollups stay.
+        let kept = Retention { raw: DAY, minute: 365 * DAY, hour: 365 * DAY, event_log: DAY };
+        store.apply_retention(now, kept).await.unwrap();
+        let raw_window = HistoryRequest { series: "topic:latency".into(), from_ms: start, to_ms: now, step_s: Some(30) };
+        let remaining = store.history(&raw_window, kept, now).await.unwrap();
+        let cutoff = now - 24 * 60 * MINUTE_MS;
+        assert_eq!(remaining.points.len(), raw.iter().filter(|(at, _)| *at >= cutoff).count(), "{backend}: exactly the old raw samples go");
+        assert!(remaining.points.iter().all(|p| p.t >= cutoff));
+        let old_rollups = store.history(&request(start, HOUR), kept, now).await.unwrap();
+        assert_eq!(old_rollups.points.len(), 6, "rollups outlive the raw rows they summarise");
     }
-    // Keep one day of raw samples: exactly those older go, rollups stay.
-    let kept = Retention { raw: DAY, minute: 365 * DAY, hour: 365 * DAY, event_log: DAY };
-    store.apply_retention(now, kept).await.unwrap();
-    let raw_window = HistoryRequest { series: "topic:latency".into(), from_ms: start, to_ms: now, step_s: Some(30) };
-    let remaining = store.history(&raw_window, kept, now).await.unwrap();
-    let cutoff = now - 24 * 60 * MINUTE_MS;
-    assert_eq!(remaining.points.len(), raw.iter().filter(|(at, _)| *at >= cutoff).count());
-    assert!(remaining.points.iter().all(|p| p.t >= cutoff));
-    let old_rollups = store.history(&request(start, HOUR), kept, now).await.unwrap();
-    assert_eq!(old_rollups.points.len(), 6, "rollups outlive the raw rows they summarise");
 }
 
 #[tokio::test]
 async fn an_answer_past_the_built_rollups_is_completed_from_raw_samples() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path(), 0).await.unwrap();
-    // Three hours of one sample a minute, ending at the start of this minute.
-    let now = chrono::Utc::now().timestamp_millis().div_euclid(MINUTE_MS) * MINUTE_MS;
-    let start = (now - 3 * HOUR * 1000).div_euclid(TEN_MINUTES * 1000) * TEN_MINUTES * 1000;
-    let mut raw = Vec::new();
-    for (i, at) in (start..now).step_by(MINUTE_MS as usize).enumerate() {
-        let value = (i % 7) as f64 * 10.0;
-        store.append(i as u64 + 1, "load", at, &json!({"cpu": value}).to_string()).await.unwrap();
-        raw.push((at, value));
-    }
-    // Rollups built only up to two hours ago, as after a long pause of maintenance.
-    while !store.roll_up(start + HOUR * 1000 + 10_000).await.unwrap() {}
-    let built_s = store.rolled_up_until(TEN_MINUTES).await.unwrap().unwrap();
-    assert!(built_s * 1000 < now - HOUR * 1000, "the rollups stop well before now");
-    let retention = Retention { raw: 365 * DAY, minute: 365 * DAY, hour: 365 * DAY, event_log: 365 * DAY };
-    let request = HistoryRequest { series: "topic:load".into(), from_ms: start, to_ms: now, step_s: Some(TEN_MINUTES) };
-    let history = store.history(&request, retention, now).await.unwrap();
-    assert_eq!(history.source, "10m");
-    let expected_buckets = (now - start).div_euclid(TEN_MINUTES * 1000) + i64::from((now - start) % (TEN_MINUTES * 1000) != 0);
-    assert_eq!(history.points.len() as i64, expected_buckets, "no gap where the rollups end");
-    for point in &history.points {
-        let values: Vec<f64> = raw.iter().filter(|(at, _)| *at >= point.t && *at < point.t + TEN_MINUTES * 1000).map(|(_, v)| *v).collect();
-        let stats = point.values["cpu"];
-        assert_eq!(stats.n as usize, values.len(), "bucket at {}", point.t);
-        let mean = values.iter().sum::<f64>() / values.len() as f64;
-        assert!((stats.mean - mean).abs() < 0.001, "bucket at {}: {} vs {mean}", point.t, stats.mean);
+    for store in each_backend(dir.path()).await {
+        let backend = store.backend().name();
+        // Three hours of one sample a minute, ending at the start of this minute.
+        let now = chrono::Utc::now().timestamp_millis().div_euclid(MINUTE_MS) * MINUTE_MS;
+        let start = (now - 3 * HOUR * 1000).div_euclid(TEN_MINUTES * 1000) * TEN_MINUTES * 1000;
+        let mut raw = Vec::new();
+        for (i, at) in (start..now).step_by(MINUTE_MS as usize).enumerate() {
+            let value = (i % 7) as f64 * 10.0;
+            store.append(i as u64 + 1, "load", at, &json!({"cpu": value}).to_string()).await.unwrap();
+            raw.push((at, value));
+        }
+        // Rollups built only up to two hours ago, as after a long pause of maintenance.
+        while !store.roll_up(start + HOUR * 1000 + 10_000).await.unwrap() {}
+        let built_s = store.rolled_up_until(TEN_MINUTES).await.unwrap().unwrap();
+        assert!(built_s * 1000 < now - HOUR * 1000, "the rollups stop well before now");
+        let retention = Retention { raw: 365 * DAY, minute: 365 * DAY, hour: 365 * DAY, event_log: 365 * DAY };
+        let request = HistoryRequest { series: "topic:load".into(), from_ms: start, to_ms: now, step_s: Some(TEN_MINUTES) };
+        let history = store.history(&request, retention, now).await.unwrap();
+        assert_eq!(history.source, "10m");
+        let expected_buckets = (now - start).div_euclid(TEN_MINUTES * 1000) + i64::from((now - start) % (TEN_MINUTES * 1000) != 0);
+        assert_eq!(history.points.len() as i64, expected_buckets, "no gap where the rollups end");
+        for point in &history.points {
+            let values: Vec<f64> = raw.iter().filter(|(at, _)| *at >= point.t && *at < point.t + TEN_MINUTES * 1000).map(|(_, v)| *v).collect();
+            let stats = point.values["cpu"];
+            assert_eq!(stats.n as usize, values.len(), "{backend}: bucket at {}", point.t);
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            assert!((stats.mean - mean).abs() < 0.001, "bucket at {}: {} vs {mean}", point.t, stats.mean);
+        }
     }
 }
 

@@ -20,7 +20,7 @@ async fn a_load_balancer_sees_the_server_alive_and_ready() {
     let ready = reqwest::get(server.url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     let ready: Value = ready.json().await.unwrap();
-    assert_eq!((ready["ready"].as_bool(), ready["store"]["ok"].as_bool()), (Some(true), Some(true)), "{ready}");
+    assert_eq!((ready["ready"].as_bool(), ready["store"]["ok"].as_bool(), ready["database"].as_str()), (Some(true), Some(true), Some("sqlite")), "{ready}");
     assert!(ready.get("reason").is_none(), "{ready}");
     let post = reqwest::Client::new().post(server.url("/readyz")).send().await.unwrap();
     assert_eq!(post.status(), 405, "a JSON 405 like every route");

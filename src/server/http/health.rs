@@ -27,6 +27,8 @@ pub struct Readiness {
     reason: Option<String>,
     /// Whether history is being written: a full disk leaves the server ready, with live events.
     store: StoreHealth,
+    /// The database behind the store: `sqlite` or `postgres`.
+    database: &'static str,
 }
 
 /// Alive: the process answers. No database, no access check.
@@ -53,5 +55,5 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
         }
     };
     let status = if reason.is_none() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(Readiness { ready: reason.is_none(), reason, store: state.writer.health() }))
+    (status, Json(Readiness { ready: reason.is_none(), reason, store: state.writer.health(), database: state.store.backend().name() }))
 }
