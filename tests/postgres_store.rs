@@ -74,6 +74,23 @@ async fn a_server_on_postgres_keeps_history_accounts_and_resume_across_a_restart
     second.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_database_refuses_to_start_and_says_why() {
+    let Some(cluster) = TestCluster::shared() else { return };
+    let url = cluster.new_database().await.unwrap();
+    let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = start(config_on(&url, first_dir.path()), Target::Refusing).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let started = std::time::Instant::now();
+    let second = tokio::time::timeout(Duration::from_secs(30), serve(listener, config_on(&url, second_dir.path()), std::future::pending())).await;
+    let error = second.expect("gives up after its wait").expect_err("one server per database").to_string();
+    assert!(error.contains("another netpulse server is using this PostgreSQL database"), "{error}");
+    assert!(started.elapsed() >= Duration::from_secs(9), "it waited for the other to stop, as a restart needs");
+    let ready = reqwest::get(first.url("/readyz")).await.unwrap();
+    assert_eq!(ready.status(), 200, "the first server is untouched");
+    first.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_database_that_cannot_be_reached_is_a_clear_error_without_the_password() {
     let port = common::closed_port().await;

@@ -52,6 +52,8 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let options = MeasureOptions::from(&config.speed);
     let client = measure::measurement_client(options.timeout, 4)?;
     let store = Arc::new(Store::open_configured(&config).await?);
+    // Held until serve returns: probes and tests must not run twice on one database.
+    let _server_lock = store.lock_for_server().await?;
     let retention = config.history.retention();
     let alerts = alerts::service::Alerts::new(&config)?;
     let (pushes, waiting) = monitor::push::PushMonitors::new(&monitors);

@@ -12,6 +12,7 @@ pub mod late_data;
 pub mod maintenance;
 pub mod partitions;
 pub mod route;
+pub mod server_lock;
 pub mod sql;
 #[doc(hidden)]
 pub mod test_cluster;
@@ -37,6 +38,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database_url must be a postgres:// or postgresql:// URL")]
     BadUrl,
+    #[error("another netpulse server is using this PostgreSQL database (waited 10 s for it to stop); one server per database until replicas are supported")]
+    InUse,
 }
 
 /// The database behind the store, where their SQL differs.
