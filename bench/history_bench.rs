@@ -4,6 +4,11 @@
 //! inserting, and the latency of `/api/history` for each dashboard range.
 //!
 //!   cargo run --release --features bench --bin history-bench -- --days 365
+//!   cargo run --release --features bench --bin history-bench -- --days 365 --postgres
+//!
+//! `--postgres` runs the same on a PostgreSQL cluster of its own (initdb and
+//! pg_ctl in a temporary directory, stopped at the end); `--database-url`
+//! names an existing, empty PostgreSQL database instead.
 
 use std::{
     path::PathBuf,
@@ -14,9 +19,10 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use netpulse::server::{
     clock::now_ms,
+    config::secret::Secret,
     config::Config,
     serve,
-    store::{fields::to_milli, maintenance::HOUR, Store},
+    store::{fields::to_milli, maintenance::HOUR, test_cluster::TestCluster, Store},
 };
 
 #[derive(Parser)]
@@ -35,9 +41,15 @@ struct Args {
     /// Queries timed per range and series.
     #[arg(long, default_value_t = 200)]
     queries: usize,
-    /// Only time the queries, on the store a previous run left in `--dir`.
+    /// Only time the queries, on the store a previous run left in `--dir` (or `--database-url`).
     #[arg(long)]
     queries_only: bool,
+    /// An empty PostgreSQL database to fill instead of the SQLite file in `--dir`.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Fill a fresh database in a throwaway PostgreSQL cluster instead.
+    #[arg(long, conflicts_with = "database_url")]
+    postgres: bool,
 }
 
 /// A cheap deterministic noise source, so runs are comparable.
@@ -54,12 +66,19 @@ impl Noise {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    let cluster = if args.postgres { Some(TestCluster::start().map_err(anyhow::Error::msg)?) } else { None };
+    if let Some(cluster) = &cluster {
+        args.database_url = Some(cluster.new_database().await?);
+    }
     if args.queries_only {
         return time_queries(&args).await;
     }
     let _ = std::fs::remove_dir_all(&args.dir);
-    let store = Store::open(&args.dir, 0).await?;
+    let store = match &args.database_url {
+        Some(url) => Store::open_postgres(url).await?,
+        None => Store::open(&args.dir, 0).await?,
+    };
     let retention = Config::default().history.retention();
 
     let mut speed_fields = Vec::new();
@@ -126,8 +145,10 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     store.checkpoint().await?;
-    let db = args.dir.join(netpulse::server::store::DATABASE_FILE);
-    let file_bytes = std::fs::metadata(&db)?.len();
+    let file_bytes = match &args.database_url {
+        Some(_) => store.database_bytes().await?,
+        None => std::fs::metadata(args.dir.join(netpulse::server::store::DATABASE_FILE))?.len(),
+    };
 
     // The live path: one event, its samples and the event log, committed.
     let mut append = Histogram::<u64>::new(3)?;
@@ -147,7 +168,7 @@ async fn main() -> anyhow::Result<()> {
         "| history generated | {} days: {} samples ({} monitors every {} s, a speed test a minute) |",
         args.days, samples, args.monitors, args.probe_interval
     );
-    println!("| database file after a checkpoint | {:.1} MiB |", file_bytes as f64 / (1 << 20) as f64);
+    println!("| database ({}) after a checkpoint | {:.1} MiB |", store.backend().name(), file_bytes as f64 / (1 << 20) as f64);
     println!("| bulk insert time | {:.1} s ({:.2} µs a sample) |", insert_time.as_secs_f64(), insert_time.as_secs_f64() * 1e6 / samples as f64);
     println!(
         "| rollups and retention, daily | {:.1} s in all ({:.1} ms a day of data) |",
@@ -161,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
 
 /// Starts a real server on the store and times `/api/history` for each dashboard range.
 async fn time_queries(args: &Args) -> anyhow::Result<()> {
-    let mut config = Config { data_dir: args.dir.clone(), ..Config::default() };
+    let mut config = Config { data_dir: args.dir.clone(), database_url: args.database_url.clone().map(Secret::new), ..Config::default() };
     config.speed.enabled = false;
     config.monitors = toml::from_str::<Config>(
         &(0..args.monitors).map(|m| format!("[[monitor]]\nname = \"m{m}\"\ntcp = \"127.0.0.1:9\"\ninterval = 86400\n")).collect::<String>(),

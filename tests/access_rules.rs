@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn config_with_accounts(dir: &std::path::Path) -> Config {
+async fn config_with_accounts(dir: &std::path::Path, database_url: Option<&str>) -> Config {
     let down = closed_port().await;
     let text = format!(
         "[[monitor]]\nname = \"public-web\"\ntcp = \"127.0.0.1:{down}\"\ninterval = 1\n\
@@ -29,7 +29,8 @@ async fn config_with_accounts(dir: &std::path::Path) -> Config {
     let mut config = secured_config(&text);
     config.speed.enabled = false;
     config.data_dir = dir.to_owned();
-    let store = Store::open(dir, 0).await.unwrap();
+    config.database_url = database_url.map(netpulse::server::config::secret::Secret::new);
+    let store = Store::open_configured(&config).await.unwrap();
     for (name, role) in [("vera", Role::Viewer), ("ada", Role::Admin)] {
         store.add_user(name, &secrets::hash_password(PASSWORD), role, 0).await.unwrap();
     }
@@ -76,8 +77,15 @@ async fn add_rule(client: &Client, server: &TestServer, cookie: &str, rule: Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rule_added_at_runtime_applies_to_routes_and_open_streams_at_once_and_survives_a_restart() {
+    for database in common::databases().await {
+        rules_at_runtime_on(database.as_deref()).await;
+    }
+}
+
+/// On the SQLite file, or in the PostgreSQL database `database_url`.
+async fn rules_at_runtime_on(database_url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
-    let config = config_with_accounts(dir.path()).await;
+    let config = config_with_accounts(dir.path(), database_url).await;
     let server = start(config.clone(), Target::Refusing).await;
     let client = Client::builder().redirect(Policy::none()).build().unwrap();
     let (admin, viewer) = (sign_in(&client, &server, "ada").await, sign_in(&client, &server, "vera").await);

@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    agents::{admin_cookie, check, config_with_admin, Agent},
-    start, Target,
+    agents::{admin_cookie, check, config_on, Agent},
+    closed_port, databases, start, Target,
 };
 use netpulse::server::store::{
     history::HistoryRequest,
@@ -22,8 +22,18 @@ const DAY: Duration = Duration::from_secs(86_400);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_results_rebuild_the_rollups_they_fall_in() {
+    for database in databases().await {
+        late_results_rebuild_on(database.as_deref()).await;
+    }
+}
+
+/// On the SQLite file, or in the PostgreSQL database `database_url`.
+async fn late_results_rebuild_on(database_url: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(config_with_admin(dir.path()).await, Target::Refusing).await;
+    let config =
+        config_on(dir.path(), database_url, &format!("[[monitor]]\nname = \"web\"\ntcp = \"127.0.0.1:{}\"\ninterval = 60\n", closed_port().await)).await;
+    let store_config = config.clone();
+    let server = start(config, Target::Refusing).await;
     let client = Client::new();
     let cookie = admin_cookie(&client, &server).await;
     let mut agent = Agent::enrol(&client, &server, &cookie, "tokyo").await;
@@ -36,7 +46,7 @@ async fn late_results_rebuild_the_rollups_they_fall_in() {
     assert_eq!(status, StatusCode::OK, "{answer}");
 
     // The rollups are built past them, as a server running all along would have.
-    let store = Store::open(dir.path(), 0).await.unwrap();
+    let store = Store::open_configured(&store_config).await.unwrap();
     let now_ms = chrono::Utc::now().timestamp_millis();
     for _ in 0..100 {
         if store.roll_up(now_ms).await.unwrap() {
@@ -58,12 +68,12 @@ async fn late_results_rebuild_the_rollups_they_fall_in() {
     for (step, source) in [(MINUTE, "1m"), (TEN_MINUTES, "10m"), (HOUR, "1h")] {
         let request = HistoryRequest { series: "probe:web@tokyo".into(), from_ms: start_ms, to_ms: start_ms + 2 * hour_ms, step_s: Some(step) };
         let history = store.history(&request, retention, now_ms).await.unwrap();
-        assert_eq!(history.source, source);
+        assert_eq!(history.source, source, "{}", store.backend().name());
         assert_eq!(history.points.len() as i64, 2 * HOUR / step);
         for point in &history.points {
             let values: Vec<f64> = sent.iter().filter(|(_, at, _)| *at >= point.t && *at < point.t + step * 1000).map(|(_, _, v)| *v).collect();
             let stats = point.values["response_ms"];
-            assert_eq!(stats.n as usize, values.len(), "{source} bucket at {}: the late half is in", point.t);
+            assert_eq!(stats.n as usize, values.len(), "{} {source} bucket at {}: the late half is in", store.backend().name(), point.t);
             assert_eq!(stats.min, values.iter().copied().fold(f64::MAX, f64::min));
             assert_eq!(stats.max, values.iter().copied().fold(f64::MIN, f64::max));
             let mean = values.iter().sum::<f64>() / values.len() as f64;

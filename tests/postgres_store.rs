@@ -115,5 +115,9 @@ fn database_url_must_name_postgresql_and_the_error_names_the_key() {
     let mut config = Config::default();
     config.database_url = Some(Secret::new("postgres://netpulse:pw@db.internal:5432/netpulse"));
     config.validate().unwrap();
+    config.history.max_size_mb = 100;
+    let error = config.validate().unwrap_err().to_string();
+    assert!(error.contains("history.max_size_mb") && !error.contains("pw@"), "the SQLite cap is refused on PostgreSQL: {error}");
+    config.history.max_size_mb = 0;
     assert!(!format!("{config:?}").contains("pw@"), "Debug never shows the URL's password");
 }

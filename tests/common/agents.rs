@@ -27,10 +27,16 @@ pub async fn config_with_monitor(dir: &std::path::Path, tcp: &str, interval: u32
 
 /// A server config of `toml` with an admin, `ada`, in `dir` (made unless there).
 pub async fn config_with(dir: &std::path::Path, toml: &str) -> Config {
+    config_on(dir, None, toml).await
+}
+
+/// As [`config_with`], in the PostgreSQL database `database_url` when given.
+pub async fn config_on(dir: &std::path::Path, database_url: Option<&str>, toml: &str) -> Config {
     let mut config = secured_config(toml);
     config.speed.enabled = false;
     config.data_dir = dir.to_owned();
-    let store = Store::open(dir, 0).await.unwrap();
+    config.database_url = database_url.map(netpulse::server::config::secret::Secret::new);
+    let store = Store::open_configured(&config).await.unwrap();
     if store.user_count().await.unwrap() == 0 {
         store.add_user("ada", &secrets::hash_password(PASSWORD), Role::Admin, 0).await.unwrap();
     }

@@ -83,6 +83,16 @@ pub fn secured_config(extra_toml: &str) -> Config {
     config
 }
 
+/// The databases a test runs on: `None` for the SQLite file, then a fresh
+/// PostgreSQL database's URL when the test cluster can run.
+pub async fn databases() -> Vec<Option<String>> {
+    let mut databases = vec![None];
+    if let Some(cluster) = netpulse::server::store::test_cluster::TestCluster::shared() {
+        databases.push(Some(cluster.new_database().await.expect("a test database")));
+    }
+    databases
+}
+
 pub async fn start(config: Config, target: Target) -> TestServer {
     start_on("127.0.0.1:0", config, target).await
 }

@@ -155,7 +155,7 @@ impl Store {
     /// Results refused for their content: done, with no event, so a retry is a duplicate.
     pub async fn record_refused(&self, node_id: i64, seqs: &[u64]) -> Result<(), StoreError> {
         for chunk in seqs.chunks(sql::ROWS_PER_INSERT) {
-            let statement = sql::insert_rows("INSERT INTO agent_result (node_id, seq, event_id)", chunk.len(), 3, "");
+            let statement = sql::insert_rows(self.backend(), "INSERT INTO agent_result (node_id, seq, event_id)", chunk.len(), 3, "");
             let mut insert = sqlx::query(&statement);
             for seq in chunk {
                 insert = insert.bind(node_id).bind(as_i64(*seq)).bind(None::<i64>);

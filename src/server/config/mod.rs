@@ -177,8 +177,8 @@ impl Config {
     /// Checks every value a user can set; the error names the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.speed.validate()?;
-        self.history.validate()?;
         crate::server::store::config::validate_database_url(self.database_url.as_ref())?;
+        self.history.validate(self.database_url.is_some())?;
         self.limits.validate()?;
         if self.topics.len() > self.limits.custom_topics {
             return Err(invalid("topics", format!("declares {} topics, more than limits.custom_topics ({})", self.topics.len(), self.limits.custom_topics)));

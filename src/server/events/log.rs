@@ -1,5 +1,5 @@
 //! The durable event log as the writer and resume see it: append a batch,
-//! read a range back. SQLite implements it today (`store::event_log`); the
+//! read a range back. The store implements it (`store::event_log`), on SQLite or PostgreSQL; the
 //! interface is what a shared database can implement later.
 
 use std::{future::Future, pin::Pin, sync::Arc};

@@ -46,14 +46,18 @@ impl Default for HistoryConfig {
 pub fn validate_database_url(url: Option<&Secret>) -> Result<(), ConfigError> {
     let Some(url) = url else { return Ok(()) };
     match url::Url::parse(url.expose()) {
-        Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") && parsed.has_host() => Ok(()),
+        Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") && parsed.host_str().is_some_and(|host| !host.is_empty()) => Ok(()),
         Ok(parsed) => Err(invalid("database_url", format!("must be a postgres:// URL with a host, not a {}: URL", parsed.scheme()))),
         Err(error) => Err(invalid("database_url", format!("is not a URL ({error}); write postgres://user:password@host:5432/database"))),
     }
 }
 
 impl HistoryConfig {
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks the section; `on_postgres` when `database_url` is set, where the file cap means nothing.
+    pub fn validate(&self, on_postgres: bool) -> Result<(), ConfigError> {
+        if on_postgres && self.max_size_mb > 0 {
+            return Err(invalid("history.max_size_mb", "caps the SQLite file only; with database_url set, leave it 0 and use PostgreSQL's own limits"));
+        }
         for (key, days) in [
             ("history.raw_days", self.raw_days),
             ("history.minute_days", self.minute_days),

@@ -13,7 +13,7 @@ use crate::{
             hub::HubEvent,
             log::{EventLog, LogError, LogFuture},
         },
-        store::{fields, late_data, sql, Store, StoreError},
+        store::{fields, late_data, sql, Backend, Store, StoreError},
     },
 };
 
@@ -109,18 +109,19 @@ impl Store {
         // One statement per table and chunk, not per row: on one core each statement
         // is a round trip to SQLite's thread, and they delay every subscriber.
         for chunk in logged.chunks(sql::ROWS_PER_INSERT) {
-            let statement = sql::insert_rows("INSERT INTO event_log (id, topic, key, at_ms, data)", chunk.len(), 5, "");
+            let statement = sql::insert_rows(self.backend(), "INSERT INTO event_log (id, topic, key, at_ms, data)", chunk.len(), 5, "");
             let mut insert = sqlx::query(&statement);
             for event in chunk {
                 insert = insert.bind(sql_id(event.id)).bind(&event.topic).bind(&event.key).bind(event.at_ms).bind(&event.data);
             }
             insert.execute(&mut *connection).await?;
             let (from_nodes, own): (Vec<&Arc<HubEvent>>, Vec<&Arc<HubEvent>>) = chunk.iter().copied().partition(|event| event.origin.is_some());
-            upsert_latest(connection, &own, false).await?;
-            upsert_latest(connection, &from_nodes, true).await?;
+            upsert_latest(self.backend(), connection, &own, false).await?;
+            upsert_latest(self.backend(), connection, &from_nodes, true).await?;
         }
         for chunk in samples.chunks(sql::ROWS_PER_INSERT) {
-            let statement = sql::insert_rows("INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");
+            let statement =
+                sql::insert_rows(self.backend(), "INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");
             let mut insert = sqlx::query(&statement);
             for &(field_id, at_ms, event_id, milli) in chunk {
                 insert = insert.bind(field_id).bind(at_ms).bind(event_id).bind(milli);
@@ -129,7 +130,7 @@ impl Store {
         }
         let from_nodes: Vec<&Arc<HubEvent>> = events.iter().filter(|e| e.origin.is_some()).collect();
         if !from_nodes.is_empty() {
-            late_data::record_results(connection, &from_nodes, &samples).await?;
+            late_data::record_results(self.backend(), connection, &from_nodes, &samples).await?;
         }
         // Ids that are not in the log (`live` ones) are recorded, so a restart never issues one again.
         if let Some(newest) = events.last().filter(|_| logged.len() < events.len()) {
@@ -240,7 +241,7 @@ fn range_arguments(after: u64, before: u64, topics: &[String], limit: usize) -> 
 
 /// Makes `events` the latest of their (topic, key); with `only_if_newer`, not
 /// where a newer one is there: an agent catching up sends old results late.
-async fn upsert_latest(connection: &mut sqlx::AnyConnection, events: &[&Arc<HubEvent>], only_if_newer: bool) -> Result<(), StoreError> {
+async fn upsert_latest(backend: Backend, connection: &mut sqlx::AnyConnection, events: &[&Arc<HubEvent>], only_if_newer: bool) -> Result<(), StoreError> {
     // One row per (topic, key): PostgreSQL refuses to update a row twice in one statement.
     let mut latest: Vec<&Arc<HubEvent>> = Vec::with_capacity(events.len());
     for event in events {
@@ -255,6 +256,7 @@ async fn upsert_latest(connection: &mut sqlx::AnyConnection, events: &[&Arc<HubE
     }
     let condition = if only_if_newer { " WHERE excluded.at_ms >= latest_event.at_ms" } else { "" };
     let statement = sql::insert_rows(
+        backend,
         "INSERT INTO latest_event (topic, key, id, at_ms, data)",
         latest.len(),
         5,

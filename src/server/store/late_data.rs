@@ -9,7 +9,7 @@ use crate::server::{
     events::hub::HubEvent,
     store::{
         maintenance::{summarise, ROLLUP_STEPS, SETTLE_S},
-        sql, Store, StoreError,
+        sql, Backend, Store, StoreError,
     },
 };
 
@@ -30,6 +30,7 @@ pub fn complete_buckets(at_ms: i64, now_ms: i64) -> impl Iterator<Item = (i64, i
 /// result, and the stale buckets of its samples. `samples` are the batch's
 /// `(field_id, at_ms, event_id, milli)`.
 pub(super) async fn record_results(
+    backend: Backend,
     connection: &mut sqlx::AnyConnection,
     from_nodes: &[&Arc<HubEvent>],
     samples: &[(i64, i64, i64, i64)],
@@ -43,7 +44,7 @@ pub(super) async fn record_results(
         .collect();
     for chunk in rows.chunks(sql::ROWS_PER_INSERT) {
         // A plain INSERT: a number stored twice fails the batch rather than be stored twice.
-        let statement = sql::insert_rows("INSERT INTO agent_result (node_id, seq, event_id)", chunk.len(), 3, "");
+        let statement = sql::insert_rows(backend, "INSERT INTO agent_result (node_id, seq, event_id)", chunk.len(), 3, "");
         let mut insert = sqlx::query(&statement);
         for &(node_id, seq, event_id) in chunk {
             insert = insert.bind(node_id).bind(seq).bind(event_id);
@@ -58,7 +59,7 @@ pub(super) async fn record_results(
         .collect();
     let stale: Vec<_> = stale.into_iter().collect();
     for chunk in stale.chunks(sql::ROWS_PER_INSERT) {
-        let statement = sql::insert_rows("INSERT INTO rollup_stale (field_id, step_s, bucket)", chunk.len(), 3, " ON CONFLICT DO NOTHING");
+        let statement = sql::insert_rows(backend, "INSERT INTO rollup_stale (field_id, step_s, bucket)", chunk.len(), 3, " ON CONFLICT DO NOTHING");
         let mut insert = sqlx::query(&statement);
         for &(field_id, step, bucket) in chunk {
             insert = insert.bind(field_id).bind(step).bind(bucket);
@@ -74,7 +75,7 @@ impl Store {
         // One IMMEDIATE transaction: no batch can add samples between reading a bucket and writing it back.
         let mut connection = self.pool().acquire().await?;
         sqlx::query(sql::begin_write(self.backend())).execute(&mut *connection).await?;
-        let outcome = rebuild(&mut connection).await;
+        let outcome = rebuild(self.backend(), &mut connection).await;
         match outcome {
             Ok(rebuilt) => {
                 sqlx::query("COMMIT").execute(&mut *connection).await?;
@@ -90,7 +91,7 @@ impl Store {
 
 /// Rebuilds up to [`REBUILT_PER_PASS`] stale buckets that are already built;
 /// the others are left for the rollup's own pass, which reads every sample.
-async fn rebuild(connection: &mut sqlx::AnyConnection) -> Result<u64, StoreError> {
+async fn rebuild(backend: Backend, connection: &mut sqlx::AnyConnection) -> Result<u64, StoreError> {
     let stale: Vec<(i64, i64, i64)> = sqlx::query_as(
         "SELECT s.field_id, s.step_s, s.bucket FROM rollup_stale s JOIN rollup_progress p ON p.step_s = s.step_s \
          WHERE (s.bucket + 1) * s.step_s <= p.done_until_s LIMIT $1",
@@ -107,7 +108,7 @@ async fn rebuild(connection: &mut sqlx::AnyConnection) -> Result<u64, StoreError
             .await?;
         match summarise(&mut values) {
             Some(s) => {
-                sqlx::query(&sql::insert_rows("INSERT INTO rollup (field_id, step_s, bucket, n, min, mean, max, p95)", 1, 8, sql::REPLACE_ROLLUP))
+                sqlx::query(&sql::insert_rows(backend, "INSERT INTO rollup (field_id, step_s, bucket, n, min, mean, max, p95)", 1, 8, sql::REPLACE_ROLLUP))
                     .bind(field_id)
                     .bind(step)
                     .bind(bucket)

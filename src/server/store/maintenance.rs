@@ -133,7 +133,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for chunk in rows.chunks(sql::ROWS_PER_INSERT) {
-            let statement = sql::insert_rows("INSERT INTO rollup (field_id, step_s, bucket, n, min, mean, max, p95)", chunk.len(), 8, sql::REPLACE_ROLLUP);
+            let statement =
+                sql::insert_rows(self.backend(), "INSERT INTO rollup (field_id, step_s, bucket, n, min, mean, max, p95)", chunk.len(), 8, sql::REPLACE_ROLLUP);
             let mut insert = sqlx::query(&statement);
             for (field_id, bucket, s) in chunk {
                 insert = insert.bind(*field_id).bind(step).bind(*bucket).bind(s.n).bind(s.min).bind(s.mean).bind(s.max).bind(s.p95);

@@ -163,7 +163,8 @@ impl Store {
         self.partitions.ensure(self, rows.iter().map(|row| row.1)).await?;
         let mut tx = self.pool.begin().await?;
         for chunk in rows.chunks(sql::ROWS_PER_INSERT) {
-            let statement = sql::insert_rows("INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");
+            let statement =
+                sql::insert_rows(self.backend(), "INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");
             let mut insert = sqlx::query(&statement);
             for &(field_id, at_ms, event_id, milli) in chunk {
                 insert = insert.bind(field_id).bind(at_ms).bind(event_id).bind(milli);
@@ -183,6 +184,15 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM log_meta").fetch_one(&self.pool).await?;
         Ok(())
+    }
+
+    /// The database's size on disk, tables and indexes: for benchmarks and operators.
+    pub async fn database_bytes(&self) -> Result<u64, StoreError> {
+        let bytes: i64 = match self.backend {
+            Backend::Sqlite => sqlx::query_scalar("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").fetch_one(&self.pool).await?,
+            Backend::Postgres => sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&self.pool).await?,
+        };
+        Ok(u64::try_from(bytes).unwrap_or_default())
     }
 
     /// Writes what SQLite's WAL holds into the database file and truncates the
