@@ -184,10 +184,10 @@ async fn main() -> anyhow::Result<()> {
 async fn time_queries(args: &Args) -> anyhow::Result<()> {
     let mut config = Config { data_dir: args.dir.clone(), database_url: args.database_url.clone().map(Secret::new), ..Config::default() };
     config.speed.enabled = false;
-    config.monitors = toml::from_str::<Config>(
-        &(0..args.monitors).map(|m| format!("[[monitor]]\nname = \"m{m}\"\ntcp = \"127.0.0.1:9\"\ninterval = 86400\n")).collect::<String>(),
-    )?
-    .monitors;
+    // The monitors whose history is read, and visitors allowed to read it, as on a dashboard open to the LAN.
+    let monitors: String = (0..args.monitors).map(|m| format!("[[monitor]]\nname = \"m{m}\"\ntcp = \"127.0.0.1:9\"\ninterval = 86400\n")).collect();
+    let parsed = toml::from_str::<Config>(&format!("{monitors}[[access]]\nwho = \"anonymous\"\nseries = \"*\"\nallow = \"read\"\n"))?;
+    (config.monitors, config.access) = (parsed.monitors, parsed.access);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

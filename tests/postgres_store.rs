@@ -56,7 +56,7 @@ async fn a_server_on_postgres_keeps_history_accounts_and_resume_across_a_restart
     first.shutdown().await;
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "nothing is written beside the database");
 
-    // A new server on the same database: another process, another port.
+    // A new server on the same database, on another port.
     let second = start(config_on(&url, dir.path()), Target::Refusing).await;
     let history: Value = client.get(second.url("/api/history?series=topic:orders")).send().await.unwrap().json().await.unwrap();
     let values: Vec<i64> = history["points"].as_array().unwrap().iter().map(|p| p["orders"]["mean"].as_f64().unwrap() as i64).collect();
@@ -80,14 +80,15 @@ async fn a_second_server_on_the_same_database_refuses_to_start_and_says_why() {
     let url = cluster.new_database().await.unwrap();
     let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let first = start(config_on(&url, first_dir.path()), Target::Refusing).await;
+    // Answering means it holds the database.
+    assert_eq!(reqwest::get(first.url("/readyz")).await.unwrap().status(), 200);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let started = std::time::Instant::now();
     let second = tokio::time::timeout(Duration::from_secs(30), serve(listener, config_on(&url, second_dir.path()), std::future::pending())).await;
     let error = second.expect("gives up after its wait").expect_err("one server per database").to_string();
     assert!(error.contains("another netpulse server is using this PostgreSQL database"), "{error}");
     assert!(started.elapsed() >= Duration::from_secs(9), "it waited for the other to stop, as a restart needs");
-    let ready = reqwest::get(first.url("/readyz")).await.unwrap();
-    assert_eq!(ready.status(), 200, "the first server is untouched");
+    assert_eq!(reqwest::get(first.url("/readyz")).await.unwrap().status(), 200, "the first server is untouched");
     first.shutdown().await;
 }
 

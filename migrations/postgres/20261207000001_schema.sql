@@ -10,7 +10,6 @@ CREATE TABLE event_log (
     key    TEXT   NOT NULL DEFAULT ''
 );
 CREATE INDEX event_log_by_topic ON event_log (topic, id);
-CREATE INDEX event_log_by_time ON event_log (at_ms);
 
 CREATE TABLE latest_event (
     topic  TEXT   NOT NULL,
@@ -33,8 +32,8 @@ CREATE TABLE field (
     UNIQUE (series, name)
 );
 
--- Raw samples, one partition per UTC month (made by netpulse before the
--- month's first sample), so that retention drops whole months.
+-- Raw samples, one partition per UTC day (made by netpulse before the day's
+-- first sample, named sample_dYYYYMMDD), so that retention drops whole days.
 CREATE TABLE sample (
     field_id  BIGINT NOT NULL,
     at_ms     BIGINT NOT NULL,

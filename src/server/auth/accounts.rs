@@ -123,17 +123,20 @@ impl Store {
     }
 
     /// Changes a user's role, in one statement that never demotes the last
-    /// admin (two admins demoting each other at once cannot leave none); false
-    /// when nothing changed because there is no such user or it is the last admin.
+    /// admin, inside the write lock (so two admins demoting each other at once
+    /// cannot leave none, on PostgreSQL too); false when nothing changed
+    /// because there is no such user or it is the last admin.
     pub async fn set_role(&self, name: &str, role: Role) -> Result<bool, StoreError> {
+        let mut transaction = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE account_user SET role = $1 WHERE name = $2 \
              AND ($1 = 'admin' OR role <> 'admin' OR (SELECT count(*) FROM account_user WHERE role = 'admin') > 1)",
         )
         .bind(role.as_str())
         .bind(name)
-        .execute(self.pool())
+        .execute(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -148,13 +151,15 @@ impl Store {
     }
 
     /// Removes a user and, with it, their sessions, never the last admin (in
-    /// one statement); false when there is no such user or it is the last admin.
+    /// one statement, inside the write lock); false when there is no such user or it is the last admin.
     pub async fn delete_user(&self, name: &str) -> Result<bool, StoreError> {
+        let mut transaction = self.begin_write().await?;
         let done =
             sqlx::query("DELETE FROM account_user WHERE name = $1 AND (role <> 'admin' OR (SELECT count(*) FROM account_user WHERE role = 'admin') > 1)")
                 .bind(name)
-                .execute(self.pool())
+                .execute(&mut *transaction)
                 .await?;
+        transaction.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

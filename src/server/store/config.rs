@@ -46,10 +46,22 @@ impl Default for HistoryConfig {
 pub fn validate_database_url(url: Option<&Secret>) -> Result<(), ConfigError> {
     let Some(url) = url else { return Ok(()) };
     match url::Url::parse(url.expose()) {
-        Ok(parsed) if matches!(parsed.scheme(), "postgres" | "postgresql") && parsed.host_str().is_some_and(|host| !host.is_empty()) => Ok(()),
-        Ok(parsed) => Err(invalid("database_url", format!("must be a postgres:// URL with a host, not a {}: URL", parsed.scheme()))),
+        Ok(parsed)
+            if matches!(parsed.scheme(), "postgres" | "postgresql") && (parsed.host_str().is_some_and(|host| !host.is_empty()) || socket_dir(&parsed)) =>
+        {
+            Ok(())
+        }
+        Ok(parsed) => Err(invalid(
+            "database_url",
+            format!("must be a postgres:// URL with a host (or ?host=/run/postgresql for a socket), not a {}: URL", parsed.scheme()),
+        )),
         Err(error) => Err(invalid("database_url", format!("is not a URL ({error}); write postgres://user:password@host:5432/database"))),
     }
+}
+
+/// `?host=/run/postgresql`: a Unix socket's directory instead of a host name.
+fn socket_dir(url: &url::Url) -> bool {
+    url.query_pairs().any(|(key, value)| key == "host" && value.starts_with('/'))
 }
 
 impl HistoryConfig {

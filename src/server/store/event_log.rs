@@ -42,23 +42,14 @@ pub struct Restored {
 impl Store {
     /// Writes numbered events, their samples and their latest-event rows in one transaction.
     pub async fn append_events(&self, events: &[Arc<HubEvent>], lost_through: Option<u64>) -> Result<(), StoreError> {
-        // A transaction by hand, so that a failed COMMIT (a full disk) is rolled
-        // back here: SQLite leaves it open, and the connection would hold the
-        // write lock when it goes back to the pool.
         self.partitions.ensure(self, events.iter().map(|event| event.at_ms)).await?;
-        let mut connection = self.pool().acquire().await?;
-        sqlx::query(sql::begin_write(self.backend())).execute(&mut *connection).await?;
-        match self.write_batch(&mut connection, events, lost_through).await {
-            Ok(created) => {
-                // Only now are the new fields there for everyone.
-                self.remember_field_ids(created);
-                Ok(())
-            }
-            Err(err) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-                Err(err)
-            }
-        }
+        // A failed commit (a full disk) is rolled back when the transaction is dropped.
+        let mut transaction = self.begin_write().await?;
+        let created = self.write_batch(&mut transaction, events, lost_through).await?;
+        transaction.commit().await?;
+        // Only now are the new fields there for everyone.
+        self.remember_field_ids(created);
+        Ok(())
     }
 
     /// The samples of `events`, with the ids of their fields; fields seen for
@@ -139,7 +130,6 @@ impl Store {
         if let Some(lost) = lost_through {
             raise_meta(connection, "replayable_after", lost).await?;
         }
-        sqlx::query("COMMIT").execute(&mut *connection).await?;
         Ok(created)
     }
 
@@ -201,20 +191,14 @@ impl Store {
     /// Drops log entries older than `before_ms`, always a prefix by id, and
     /// moves `replayable_after` past them so resume knows they are gone.
     pub async fn prune_event_log(&self, before_ms: i64) -> Result<u64, StoreError> {
-        let mut connection = self.pool().acquire().await?;
         // A write transaction from the start: the read and the delete must not race the writer's commits.
-        sqlx::query(sql::begin_write(self.backend())).execute(&mut *connection).await?;
-        let outcome = async {
-            let through: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log WHERE at_ms < $1").bind(before_ms).fetch_one(&mut *connection).await?;
-            let Some(through) = through else { return Ok(0) };
-            let deleted = sqlx::query("DELETE FROM event_log WHERE id <= $1").bind(through).execute(&mut *connection).await?.rows_affected();
-            raise_meta(&mut connection, "replayable_after", u64::try_from(through).unwrap_or_default()).await?;
-            Ok(deleted)
-        }
-        .await;
-        let end = if outcome.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        sqlx::query(end).execute(&mut *connection).await?;
-        outcome
+        let mut transaction = self.begin_write().await?;
+        let through: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM event_log WHERE at_ms < $1").bind(before_ms).fetch_one(&mut *transaction).await?;
+        let Some(through) = through else { return Ok(0) };
+        let deleted = sqlx::query("DELETE FROM event_log WHERE id <= $1").bind(through).execute(&mut *transaction).await?.rows_affected();
+        raise_meta(&mut transaction, "replayable_after", u64::try_from(through).unwrap_or_default()).await?;
+        transaction.commit().await?;
+        Ok(deleted)
     }
 }
 

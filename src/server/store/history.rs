@@ -163,7 +163,7 @@ impl Store {
                     "SELECT bucket AS b, n, min, mean * 1.0 AS mean, max, p95 FROM rollup \
                      WHERE $1 = $1 AND field_id = $2 AND step_s = $3 AND bucket >= $4 AND bucket < $5 ORDER BY bucket"
                 } else {
-                    "SELECT bucket / $1 * $1 AS b, sum(n) AS n, min(min) AS min, sum(mean * n) * 1.0 / sum(n) AS mean, max(max) AS max, max(p95) AS p95 \
+                    "SELECT bucket / $1 * $1 AS b, sum(n) AS n, min(min) AS min, sum(mean * 1.0 * n) / sum(n) AS mean, max(max) AS max, max(p95) AS p95 \
                      FROM rollup WHERE field_id = $2 AND step_s = $3 AND bucket >= $4 AND bucket < $5 GROUP BY bucket / $1 ORDER BY 1"
                 };
                 let json: String = sqlx::query_scalar(&sql::as_json_array(self.backend(), statement, "b, n, min, mean, max, p95"))

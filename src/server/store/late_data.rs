@@ -72,20 +72,11 @@ pub(super) async fn record_results(
 impl Store {
     /// Rebuilds rollup buckets that late results changed; how many it rebuilt.
     pub async fn rebuild_stale_rollups(&self) -> Result<u64, StoreError> {
-        // One IMMEDIATE transaction: no batch can add samples between reading a bucket and writing it back.
-        let mut connection = self.pool().acquire().await?;
-        sqlx::query(sql::begin_write(self.backend())).execute(&mut *connection).await?;
-        let outcome = rebuild(self.backend(), &mut connection).await;
-        match outcome {
-            Ok(rebuilt) => {
-                sqlx::query("COMMIT").execute(&mut *connection).await?;
-                Ok(rebuilt)
-            }
-            Err(error) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-                Err(error)
-            }
-        }
+        // One write transaction: no batch can add samples between reading a bucket and writing it back.
+        let mut transaction = self.begin_write().await?;
+        let rebuilt = rebuild(self.backend(), &mut transaction).await?;
+        transaction.commit().await?;
+        Ok(rebuilt)
     }
 }
 

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::server::{
     clock::now_ms,
-    store::{sql, Store, StoreError},
+    store::{sql, Backend, Store, StoreError},
 };
 
 /// The rollup steps, in seconds. Ten-minute buckets let a 30-day chart read
@@ -124,7 +124,7 @@ impl Store {
                 bucket_values.push(milli);
             }
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO rollup_progress (step_s, done_until_s) VALUES ($1, $2) ON CONFLICT (step_s) DO UPDATE SET done_until_s = excluded.done_until_s",
         )
@@ -163,12 +163,16 @@ impl Store {
             (TEN_MINUTES, bucket_before(retention.minute, TEN_MINUTES)),
             (HOUR, bucket_before(retention.hour, HOUR)),
         ];
-        // On PostgreSQL whole months go at once; the rows left before the cut are deleted below.
+        // On PostgreSQL whole days go at once, and rows are deleted one by one only in the default partition.
         let mut deleted = self.partitions.drop_before(self, raw_before).await?;
+        let samples = match self.backend() {
+            Backend::Sqlite => "sample",
+            Backend::Postgres => "sample_default",
+        };
         let field_ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM field").fetch_all(self.pool()).await?;
         // Field by field, so each delete is a range of the primary key.
         for field_id in field_ids {
-            deleted += sqlx::query("DELETE FROM sample WHERE field_id = $1 AND at_ms < $2")
+            deleted += sqlx::query(&format!("DELETE FROM {samples} WHERE field_id = $1 AND at_ms < $2"))
                 .bind(field_id)
                 .bind(raw_before)
                 .execute(self.pool())
@@ -199,13 +203,16 @@ impl Store {
         let mut topics: Vec<String> = query.fetch_all(self.pool()).await?;
         topics.sort();
         topics.dedup();
+        // Inside the write lock, so no batch is writing under a cached id meanwhile.
+        let mut transaction = self.begin_write().await?;
         self.forget_field_ids();
         sqlx::query(
             "DELETE FROM field WHERE NOT EXISTS (SELECT 1 FROM sample WHERE field_id = field.id)
              AND NOT EXISTS (SELECT 1 FROM rollup WHERE field_id = field.id)",
         )
-        .execute(self.pool())
+        .execute(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         self.forget_field_ids();
         Ok(topics)
     }

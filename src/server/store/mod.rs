@@ -16,6 +16,7 @@ pub mod server_lock;
 pub mod sql;
 #[doc(hidden)]
 pub mod test_cluster;
+pub mod transaction;
 
 use std::{collections::HashMap, path::Path, sync::Mutex};
 
@@ -161,7 +162,7 @@ impl Store {
     /// transaction, for imports and benchmarks; live events use [`Store::append`].
     pub async fn import_samples(&self, rows: &[(i64, i64, i64, i64)]) -> Result<(), StoreError> {
         self.partitions.ensure(self, rows.iter().map(|row| row.1)).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in rows.chunks(sql::ROWS_PER_INSERT) {
             let statement =
                 sql::insert_rows(self.backend(), "INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");

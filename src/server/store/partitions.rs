@@ -1,47 +1,48 @@
-//! PostgreSQL keeps raw samples in one partition per calendar month (UTC), so
-//! that retention drops whole months instead of deleting row by row. A
-//! month's partition is made before the first sample in it is written; times
-//! outside the years 1970 to 9999 (a node's broken clock) land in the default
-//! partition. On SQLite none of this applies and every call is a no-op.
+//! PostgreSQL keeps raw samples in one partition per day (UTC), so that
+//! retention drops whole days instead of deleting row by row: a day goes once
+//! all of it is past `history.raw_days`, so raw samples stay up to a day
+//! longer than on SQLite. A day's partition is made before the first sample
+//! in it is written; times outside the years 1970 to 9999 (a node's broken
+//! clock) land in the default partition, whose rows are deleted one by one.
+//! On SQLite none of this applies and every call is a no-op.
 
 use std::{collections::HashSet, sync::Mutex};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use crate::server::store::{Backend, Store, StoreError};
 
-const PREFIX: &str = "sample_m";
+const PREFIX: &str = "sample_d";
+const DAY_MS: i64 = 86_400_000;
+/// Days from 1970-01-01 to 10000-01-01.
+const LAST_DAY: i64 = 2_932_897;
 
-/// The months whose partitions are known to exist, as `year * 12 + month0`.
+/// The days whose partitions are known to exist, as days since 1970-01-01.
 #[derive(Default)]
 pub struct Partitions {
-    known: Mutex<HashSet<i32>>,
+    known: Mutex<HashSet<i64>>,
 }
 
-/// The month `at_ms` falls in, when a partition of its own can hold it.
-fn month_of(at_ms: i64) -> Option<i32> {
-    let at = chrono::DateTime::from_timestamp_millis(at_ms)?;
-    (1970..=9999).contains(&at.year()).then(|| at.year() * 12 + at.month0() as i32)
+/// The day `at_ms` falls in, when a partition of its own can hold it.
+fn day_of(at_ms: i64) -> Option<i64> {
+    let day = at_ms.div_euclid(DAY_MS);
+    (0..LAST_DAY).contains(&day).then_some(day)
 }
 
-/// Where a month's partition begins and ends, in unix milliseconds.
-fn bounds(month: i32) -> (i64, i64) {
-    let start = |month: i32| {
-        NaiveDate::from_ymd_opt(month.div_euclid(12), month.rem_euclid(12) as u32 + 1, 1)
-            .and_then(|day| day.and_hms_opt(0, 0, 0))
-            .map_or(i64::MAX, |time| time.and_utc().timestamp_millis())
-    };
-    (start(month), start(month + 1))
+/// Where a day's partition begins and ends, in unix milliseconds.
+fn bounds(day: i64) -> (i64, i64) {
+    (day * DAY_MS, (day + 1) * DAY_MS)
 }
 
-fn name(month: i32) -> String {
-    format!("{PREFIX}{:04}{:02}", month.div_euclid(12), month.rem_euclid(12) + 1)
+fn name(day: i64) -> String {
+    let date = chrono::DateTime::from_timestamp_millis(day * DAY_MS).map_or_else(|| day.to_string(), |at| at.format("%Y%m%d").to_string());
+    format!("{PREFIX}{date}")
 }
 
-fn month_of_name(name: &str) -> Option<i32> {
-    let digits = name.strip_prefix(PREFIX).filter(|d| d.len() == 6 && d.bytes().all(|b| b.is_ascii_digit()))?;
-    let (year, month) = (digits[..4].parse::<i32>().ok()?, digits[4..].parse::<i32>().ok()?);
-    (1..=12).contains(&month).then_some(year * 12 + month - 1)
+fn day_of_name(name: &str) -> Option<i64> {
+    let digits = name.strip_prefix(PREFIX).filter(|d| d.len() == 8)?;
+    let date = NaiveDate::parse_from_str(digits, "%Y%m%d").ok()?;
+    day_of(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
 }
 
 impl Partitions {
@@ -51,26 +52,26 @@ impl Partitions {
         if store.backend() != Backend::Postgres {
             return Ok(());
         }
-        let missing: HashSet<i32> = {
+        let missing: HashSet<i64> = {
             let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
-            times.filter_map(month_of).filter(|month| !known.contains(month)).collect()
+            times.filter_map(day_of).filter(|day| !known.contains(day)).collect()
         };
-        for month in missing {
-            let (from, to) = bounds(month);
-            let create = format!("CREATE TABLE IF NOT EXISTS {} PARTITION OF sample FOR VALUES FROM ({from}) TO ({to})", name(month));
+        for day in missing {
+            let (from, to) = bounds(day);
+            let create = format!("CREATE TABLE IF NOT EXISTS {} PARTITION OF sample FOR VALUES FROM ({from}) TO ({to})", name(day));
             if let Err(error) = sqlx::query(&create).execute(store.pool()).await {
                 // Another connection may have made it between the check and the create.
-                if !self.exists(store, month).await? {
+                if !self.exists(store, day).await? {
                     return Err(error.into());
                 }
             }
-            self.known.lock().unwrap_or_else(|p| p.into_inner()).insert(month);
+            self.known.lock().unwrap_or_else(|p| p.into_inner()).insert(day);
         }
         Ok(())
     }
 
-    async fn exists(&self, store: &Store, month: i32) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_class WHERE relname = $1 AND relkind = 'r'").bind(name(month)).fetch_one(store.pool()).await?
+    async fn exists(&self, store: &Store, day: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_class WHERE relname = $1 AND relkind = 'r'").bind(name(day)).fetch_one(store.pool()).await?
             > 0)
     }
 
@@ -86,11 +87,11 @@ impl Partitions {
         .fetch_all(store.pool())
         .await?;
         let mut dropped = 0;
-        for (name, month) in names.iter().filter_map(|name| Some((name, month_of_name(name)?))) {
-            if bounds(month).1 <= before_ms {
+        for (name, day) in names.iter().filter_map(|name| Some((name, day_of_name(name)?))) {
+            if bounds(day).1 <= before_ms {
                 let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {name}")).fetch_one(store.pool()).await?;
                 sqlx::query(&format!("DROP TABLE {name}")).execute(store.pool()).await?;
-                self.known.lock().unwrap_or_else(|p| p.into_inner()).remove(&month);
+                self.known.lock().unwrap_or_else(|p| p.into_inner()).remove(&day);
                 dropped += u64::try_from(rows).unwrap_or_default();
             }
         }
@@ -103,18 +104,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn months_have_their_calendar_bounds_and_names() {
+    fn days_have_their_calendar_bounds_and_names() {
         // 2026-12-06T21:00:00Z
-        let month = month_of(1_796_590_800_000).unwrap();
-        assert_eq!(name(month), "sample_m202612");
-        assert_eq!(bounds(month), (1_796_083_200_000, 1_798_761_600_000), "December 2026, UTC");
-        assert_eq!(month_of_name("sample_m202612"), Some(month));
-        assert_eq!(month_of(bounds(month).1), Some(month + 1), "a month's end is the next one's start");
-        assert_eq!(month_of(bounds(month).1 - 1), Some(month));
-        assert_eq!(month_of(-1), None, "before 1970: the default partition");
-        assert_eq!(month_of(i64::MAX), None);
-        assert_eq!(month_of_name("sample_m2026x2"), None);
-        assert_eq!(month_of_name("sample_m202613"), None);
-        assert_eq!(month_of_name("sample_default"), None);
+        let day = day_of(1_796_590_800_000).unwrap();
+        assert_eq!(name(day), "sample_d20261206");
+        assert_eq!(bounds(day), (1_796_515_200_000, 1_796_601_600_000), "6 December 2026, UTC");
+        assert_eq!(day_of_name("sample_d20261206"), Some(day));
+        assert_eq!(day_of(bounds(day).1), Some(day + 1), "a day's end is the next one's start");
+        assert_eq!(day_of(bounds(day).1 - 1), Some(day));
+        assert_eq!(day_of(-1), None, "before 1970: the default partition");
+        assert_eq!(day_of(i64::MAX), None);
+        assert_eq!(name(LAST_DAY - 1), "sample_d99991231");
+        assert_eq!(day_of_name("sample_d2026x206"), None);
+        assert_eq!(day_of_name("sample_d20261306"), None);
+        assert_eq!(day_of_name("sample_default"), None);
     }
 }

@@ -46,6 +46,11 @@ pub fn placeholders(first: usize, count: usize) -> String {
     list
 }
 
+/// The advisory lock every write transaction takes on PostgreSQL, so that
+/// writes are one at a time as on SQLite: a rollup rebuilt from samples no
+/// batch can change meanwhile, a field no batch is writing under deleted.
+pub const WRITE_LOCK: i64 = 0x6e70_7772_6974_6500; // "npwrite"
+
 /// Replaces a rollup bucket that is built again.
 pub const REPLACE_ROLLUP: &str = " ON CONFLICT (field_id, step_s, bucket) DO UPDATE SET n = excluded.n, min = excluded.min, mean = excluded.mean, \
                                   max = excluded.max, p95 = excluded.p95";
@@ -60,8 +65,9 @@ pub fn as_json_array(backend: Backend, sql: &str, columns: &str) -> String {
     }
 }
 
-/// Starts a write transaction by hand (see `Store::append_events`): SQLite
-/// takes its write lock at once, so that two writers never deadlock upgrading.
+/// The statement that opens a write transaction: SQLite takes its write lock
+/// at once, so that two writers never deadlock upgrading; PostgreSQL then
+/// takes [`WRITE_LOCK`] (see `Store::begin_write`).
 pub fn begin_write(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "BEGIN IMMEDIATE",

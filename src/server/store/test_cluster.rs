@@ -1,13 +1,13 @@
 //! A throwaway PostgreSQL cluster for tests and benchmarks: `initdb` into a
-//! temporary directory and `pg_ctl` starting it on a free loopback port, one
-//! fresh database per caller. PostgreSQL's programs are found on `PATH` or in
+//! temporary directory and `pg_ctl` starting it, one fresh database per
+//! caller. It listens on a Unix socket in that directory only (mode 0700),
+//! so no port can be taken from it and no other local user can connect. PostgreSQL's programs are found on `PATH` or in
 //! Debian's `/usr/lib/postgresql/<version>/bin`; as root they run as the
 //! `postgres` user, since `initdb` refuses root. The cluster stops when the
 //! process exits; one left by a killed process is stopped by the next start.
 
 use std::{
     ffi::CString,
-    net::TcpListener,
     path::{Path, PathBuf},
     process::Command,
     sync::{
@@ -24,9 +24,11 @@ const USER: &str = "netpulse";
 pub struct TestCluster {
     dir: PathBuf,
     bin: PathBuf,
-    port: u16,
     databases: AtomicU32,
 }
+
+/// The socket's number: its file is `.s.PGSQL.5432` in the cluster's own directory.
+const PORT: u16 = 5432;
 
 /// The programs' folder: where `initdb` is on `PATH`, else Debian's newest version's.
 fn bin_dir() -> Option<PathBuf> {
@@ -77,8 +79,8 @@ fn stop_abandoned(bin: &Path) {
     for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name.strip_prefix(DIR_PREFIX).and_then(|rest| rest.split('-').next()?.parse::<i32>().ok()) else { continue };
-        // SAFETY: signal 0 only asks whether the process exists.
-        if unsafe { libc::kill(pid, 0) } == 0 {
+        // SAFETY: signal 0 only asks whether the process exists; only "no such process" means it is gone.
+        if unsafe { libc::kill(pid, 0) } == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH) {
             continue;
         }
         let data = entry.path().join("data");
@@ -122,22 +124,21 @@ impl TestCluster {
         let dir = std::env::temp_dir().join(format!("{DIR_PREFIX}{}-{}", std::process::id(), CLUSTERS.fetch_add(1, Ordering::Relaxed)));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).map_err(|e| format!("cannot restrict {}: {e}", dir.display()))?;
         if let Some((uid, gid)) = owner()? {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).map_err(|e| format!("cannot give {} to postgres: {e}", dir.display()))?;
         }
         let data = dir.join("data");
         run(&bin, "initdb", &["-D", &data.to_string_lossy(), "-U", USER, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"])?;
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| format!("no free port: {e}"))?.port();
-        let cluster = Self { dir, bin, port, databases: AtomicU32::new(0) };
+        let cluster = Self { dir, bin, databases: AtomicU32::new(0) };
         cluster.start_server()?;
         Ok(cluster)
     }
 
-    /// Starts the server again after [`TestCluster::stop`], on the same port with the same data.
+    /// Starts the server again after [`TestCluster::stop`], with the same data.
     pub fn start_server(&self) -> Result<(), String> {
-        // Durability settings off: the tests stop processes, not machines.
-        let options =
-            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c full_page_writes=off", self.port, self.dir.display());
+        // No TCP at all; durability settings off: the tests stop processes, not machines.
+        let options = format!("-p {PORT} -k {} -c listen_addresses='' -c max_connections=300 -c fsync=off -c full_page_writes=off", self.dir.display());
         let (data, log) = (self.dir.join("data"), self.dir.join("server.log"));
         run(&self.bin, "pg_ctl", &["start", "-w", "-t", "30", "-D", &data.to_string_lossy(), "-l", &log.to_string_lossy(), "-o", &options])
     }
@@ -147,13 +148,9 @@ impl TestCluster {
         let _ = run(&self.bin, "pg_ctl", &["stop", "-D", &self.dir.join("data").to_string_lossy(), "-m", "immediate"]);
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The URL of database `name` in this cluster.
+    /// The URL of database `name` in this cluster, through its socket.
     pub fn url(&self, name: &str) -> String {
-        format!("postgres://{USER}@127.0.0.1:{}/{name}", self.port)
+        format!("postgres://{USER}@localhost:{PORT}/{name}?host={}", self.dir.display())
     }
 
     /// A new, empty database; its URL.
