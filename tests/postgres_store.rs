@@ -15,6 +15,7 @@ use netpulse::server::{
     store::{test_cluster::TestCluster, Store},
 };
 use serde_json::{json, Value};
+use sqlx::Connection;
 
 const TOKEN: &str = "postgres-test-token-0123";
 const WAIT: Duration = Duration::from_secs(10);
@@ -90,6 +91,31 @@ async fn a_second_server_on_the_same_database_refuses_to_start_and_says_why() {
     assert!(started.elapsed() >= Duration::from_secs(9), "it waited for the other to stop, as a restart needs");
     assert_eq!(reqwest::get(first.url("/readyz")).await.unwrap().status(), 200, "the first server is untouched");
     first.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_whose_lock_session_is_killed_stops_rather_than_run_twice() {
+    let Some(cluster) = TestCluster::shared() else { return };
+    let url = cluster.new_database().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(serve(listener, config_on(&url, dir.path()), std::future::pending()));
+    assert_eq!(reqwest::get(format!("{base}/readyz")).await.unwrap().status(), 200);
+    // As a database failover or an admin's pg_terminate_backend would.
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, [true], "one session holds the server's lock");
+    let stopped = tokio::time::timeout(Duration::from_secs(30), server).await.expect("stops within 30 s").unwrap();
+    let error = stopped.expect_err("a server without its lock stops").to_string();
+    assert!(error.contains("lost this server's lock"), "{error}");
+    assert!(reqwest::get(format!("{base}/readyz")).await.is_err(), "and no longer answers");
 }
 
 #[tokio::test]

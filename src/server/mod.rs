@@ -53,7 +53,8 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let client = measure::measurement_client(options.timeout, 4)?;
     let store = Arc::new(Store::open_configured(&config).await?);
     // Held until serve returns: probes and tests must not run twice on one database.
-    let _server_lock = store.lock_for_server().await?;
+    let server_lock = store.lock_for_server().await?;
+    let lock_lost = server_lock.lost();
     let retention = config.history.retention();
     let alerts = alerts::service::Alerts::new(&config)?;
     let (pushes, waiting) = monitor::push::PushMonitors::new(&monitors);
@@ -110,9 +111,13 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     let app = http::router(state);
     let stop = token.clone();
     tracing::info!(address = %listener.local_addr()?, "netpulse listening");
+    let lost = lock_lost.clone();
     http::listener::run(listener, app, async move {
-        shutdown.await;
-        // Ends the endless streams, so their connections can drain.
+        tokio::select! {
+            () = shutdown => {}
+            () = lost.cancelled() => {}
+        }
+        // Ends the endless streams (and every probe), so their connections can drain.
         stop.cancel();
     })
     .await?;
@@ -128,5 +133,9 @@ pub async fn serve(listener: TcpListener, config: Config, shutdown: impl Future<
     }
     let _ = retest_task.await;
     let _ = maintenance_task.await;
+    drop(server_lock);
+    if lock_lost.is_cancelled() {
+        return Err(StoreError::LockLost.into());
+    }
     Ok(())
 }

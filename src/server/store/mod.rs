@@ -41,6 +41,8 @@ pub enum StoreError {
     BadUrl,
     #[error("another netpulse server is using this PostgreSQL database (waited 10 s for it to stop); one server per database until replicas are supported")]
     InUse,
+    #[error("lost this server's lock on the PostgreSQL database (its session failed); stopped so that nothing runs twice")]
+    LockLost,
 }
 
 /// The database behind the store, where their SQL differs.
