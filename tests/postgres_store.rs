@@ -134,14 +134,14 @@ async fn a_database_that_cannot_be_reached_is_a_clear_error_without_the_password
 #[test]
 fn database_url_must_name_postgresql_and_the_error_names_the_key() {
     for (raw, says) in [("mysql://db/netpulse", "postgres://"), ("not a url", "not a URL"), ("postgres:///netpulse", "host")] {
-        let mut config = Config::default();
-        config.database_url = Some(Secret::new(raw));
+        let config = Config { database_url: Some(Secret::new(raw)), ..Config::default() };
         let error = config.validate().unwrap_err().to_string();
         assert!(error.contains("database_url") && error.contains(says), "{raw}: {error}");
     }
-    let mut config = Config::default();
-    config.database_url = Some(Secret::new("postgres://netpulse:pw@db.internal:5432/netpulse"));
+    let mut config = Config { database_url: Some(Secret::new("postgres://netpulse:pw@db.internal:5432/netpulse")), ..Config::default() };
     config.validate().unwrap();
+    let socket = Config { database_url: Some(Secret::new("postgres:///netpulse?host=/run/postgresql")), ..Config::default() };
+    socket.validate().expect("a Unix socket's directory stands for the host");
     config.history.max_size_mb = 100;
     let error = config.validate().unwrap_err().to_string();
     assert!(error.contains("history.max_size_mb") && !error.contains("pw@"), "the SQLite cap is refused on PostgreSQL: {error}");

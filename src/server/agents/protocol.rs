@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Results one batch may carry; an agent with more sends several.
-/// Sequence numbers are stored as SQLite integers: at most `i64::MAX`.
+/// Sequence numbers are stored as signed 64-bit integers: at most `i64::MAX`.
 pub const MOST_SEQUENCE_NUMBER: u64 = i64::MAX as u64;
 pub const MOST_RESULTS_PER_BATCH: usize = 5_000;
 

@@ -1,4 +1,4 @@
-//! Alerts in SQLite: the outbox that holds each notification until it is
+//! Alerts in the store: the outbox that holds each notification until it is
 //! delivered or expires, and the delivery log; incidents are in `incidents`.
 
 use serde::{Deserialize, Serialize};

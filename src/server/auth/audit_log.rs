@@ -1,5 +1,5 @@
 //! The audit log: who did what (sign-ins, failed sign-ins, user, token, rule
-//! and silence changes, setup), kept in SQLite and listed to admins at `/api/audit`.
+//! and silence changes, setup), kept in the store and listed to admins at `/api/audit`.
 
 use axum::{
     extract::{Query, State},

@@ -24,6 +24,7 @@ pub mod session;
 pub mod sessions;
 pub mod setup;
 pub mod stream;
+pub mod token_store;
 pub mod totp;
 pub mod totp_store;
 pub mod two_factor;

@@ -12,9 +12,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::server::{
     auth::{
         access::{valid_name, Caller, Role, Scopes},
-        accounts::{AddError, TokenRow, UserRow},
+        accounts::{AddError, UserRow},
         routes::{audit, json_body},
-        secrets, session, Revoked,
+        secrets, session,
+        token_store::TokenRow,
+        Revoked,
     },
     clock::now_ms,
     http::{client_address::ClientAddress, error::ApiError},

@@ -98,7 +98,7 @@ impl Store {
         // `live` round trips are not history: the in-memory window is all they need.
         let logged: Vec<&Arc<HubEvent>> = events.iter().filter(|e| e.topic != LIVE_TOPIC).collect();
         // One statement per table and chunk, not per row: on one core each statement
-        // is a round trip to SQLite's thread, and they delay every subscriber.
+        // is a round trip to the database, and they delay every subscriber.
         for chunk in logged.chunks(sql::ROWS_PER_INSERT) {
             let statement = sql::insert_rows(self.backend(), "INSERT INTO event_log (id, topic, key, at_ms, data)", chunk.len(), 5, "");
             let mut insert = sqlx::query(&statement);

@@ -1,4 +1,4 @@
-//! Incidents in SQLite: opened when a rule fires, updated while it lasts,
+//! Incidents in the store: opened when a rule fires, updated while it lasts,
 //! closed when it ends, and read back a page at a time.
 
 use crate::{
