@@ -145,6 +145,8 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     store.checkpoint().await?;
+    // A server's autovacuum would have run by now; the queries below should not pay for a bulk load's first reads.
+    store.analyze().await?;
     let file_bytes = match &args.database_url {
         Some(_) => store.database_bytes().await?,
         None => std::fs::metadata(args.dir.join(netpulse::server::store::DATABASE_FILE))?.len(),

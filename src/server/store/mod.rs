@@ -189,6 +189,18 @@ impl Store {
         Ok(())
     }
 
+    /// Refreshes the query planner's statistics (and on PostgreSQL marks the
+    /// pages of bulk-loaded rows all-visible), as autovacuum would in time:
+    /// for benchmarks and imports that time queries right after a bulk load.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        let statement = match self.backend {
+            Backend::Sqlite => "ANALYZE",
+            Backend::Postgres => "VACUUM (ANALYZE)",
+        };
+        sqlx::query(statement).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// The database's size on disk, tables and indexes: for benchmarks and operators.
     pub async fn database_bytes(&self) -> Result<u64, StoreError> {
         let bytes: i64 = match self.backend {
