@@ -160,6 +160,8 @@ async fn a_silenced_rule_records_its_transitions_but_sends_nothing() {
     assert_eq!(client.post(&silences).json(&body).send().await.unwrap().status(), 401, "silencing needs the token");
     let unknown = client.post(&silences).bearer_auth(TOKEN).json(&json!({ "rule": "nope", "for": "1h" })).send().await.unwrap();
     assert_eq!(unknown.status(), 422);
+    let nul = client.post(&silences).bearer_auth(TOKEN).json(&json!({ "for": "1h", "reason": "a\u{0}b" })).send().await.unwrap();
+    assert_eq!(nul.status(), 400, "a NUL character is refused on either database");
     let forever = client.post(&silences).bearer_auth(TOKEN).json(&json!({ "for": "1000d" })).send().await.unwrap();
     assert_eq!(forever.status(), 400);
     let created = client.post(&silences).bearer_auth(TOKEN).json(&body).send().await.unwrap();

@@ -112,6 +112,10 @@ pub async fn set_silence(state: &AppState, by: &Caller, client: ClientAddress, r
     if reason.len() > 500 {
         return Err(ApiError::bad_request("reason must be at most 500 bytes"));
     }
+    // PostgreSQL's text cannot hold NUL, and no reason needs it.
+    if reason.contains('\0') || request.subject.as_ref().is_some_and(|subject| subject.contains('\0')) {
+        return Err(ApiError::bad_request("reason and subject must not contain NUL characters"));
+    }
     let now = now_ms();
     let silence = state.store.create_silence(request.rule.as_deref(), request.subject.as_deref(), now, now + lasting_ms, &reason).await.map_err(unavailable)?;
     let detail = format!(
