@@ -110,15 +110,7 @@ impl Store {
             upsert_latest(self.backend(), connection, &own, false).await?;
             upsert_latest(self.backend(), connection, &from_nodes, true).await?;
         }
-        for chunk in samples.chunks(sql::ROWS_PER_INSERT) {
-            let statement =
-                sql::insert_rows(self.backend(), "INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");
-            let mut insert = sqlx::query(&statement);
-            for &(field_id, at_ms, event_id, milli) in chunk {
-                insert = insert.bind(field_id).bind(at_ms).bind(event_id).bind(milli);
-            }
-            insert.execute(&mut *connection).await?;
-        }
+        insert_samples(self.backend(), connection, &samples).await?;
         let from_nodes: Vec<&Arc<HubEvent>> = events.iter().filter(|e| e.origin.is_some()).collect();
         if !from_nodes.is_empty() {
             late_data::record_results(self.backend(), connection, &from_nodes, &samples).await?;
@@ -251,6 +243,19 @@ async fn upsert_latest(backend: Backend, connection: &mut sqlx::AnyConnection, e
         insert = insert.bind(&event.topic).bind(&event.key).bind(sql_id(event.id)).bind(event.at_ms).bind(&event.data);
     }
     insert.execute(&mut *connection).await?;
+    Ok(())
+}
+
+/// Inserts raw samples `(field_id, at_ms, event_id, milli)`; one already stored is kept.
+pub(super) async fn insert_samples(backend: Backend, connection: &mut sqlx::AnyConnection, samples: &[(i64, i64, i64, i64)]) -> Result<(), StoreError> {
+    for chunk in samples.chunks(sql::ROWS_PER_INSERT) {
+        let statement = sql::insert_rows(backend, "INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");
+        let mut insert = sqlx::query(&statement);
+        for &(field_id, at_ms, event_id, milli) in chunk {
+            insert = insert.bind(field_id).bind(at_ms).bind(event_id).bind(milli);
+        }
+        insert.execute(&mut *connection).await?;
+    }
     Ok(())
 }
 

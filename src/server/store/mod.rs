@@ -165,15 +165,7 @@ impl Store {
     pub async fn import_samples(&self, rows: &[(i64, i64, i64, i64)]) -> Result<(), StoreError> {
         self.partitions.ensure(self, rows.iter().map(|row| row.1)).await?;
         let mut tx = self.begin_write().await?;
-        for chunk in rows.chunks(sql::ROWS_PER_INSERT) {
-            let statement =
-                sql::insert_rows(self.backend(), "INSERT INTO sample (field_id, at_ms, event_id, milli)", chunk.len(), 4, " ON CONFLICT DO NOTHING");
-            let mut insert = sqlx::query(&statement);
-            for &(field_id, at_ms, event_id, milli) in chunk {
-                insert = insert.bind(field_id).bind(at_ms).bind(event_id).bind(milli);
-            }
-            insert.execute(&mut *tx).await?;
-        }
+        event_log::insert_samples(self.backend, &mut tx, rows).await?;
         tx.commit().await?;
         Ok(())
     }
